@@ -2,6 +2,7 @@
  * Domain types shared by the analyzer, the patch lifecycle, the store and the API.
  * Declared once here and imported everywhere; zod schemas at the boundaries derive from these values.
  */
+import type { HealthCheck } from '../health/schemas';
 
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -44,4 +45,44 @@ export type Role = (typeof ROLES)[number];
 export interface Actor {
   subject: string;
   roles: Role[];
+}
+
+/** A repository the service analyzes and deploys patches to. */
+export interface Target {
+  id: string;
+  /** `org/repo`, unique. */
+  name: string;
+  /** A git URL or a local path. */
+  repoUrl: string;
+  branch: string;
+  healthChecks: HealthCheck[];
+  /** argv of the target's own verification, run without a shell in a checkout. */
+  verifyCommand: string[] | null;
+  createdBy: string;
+  createdAt: string;
+}
+
+export const ANALYSIS_STATUSES = ['running', 'succeeded', 'failed'] as const;
+export type AnalysisStatus = (typeof ANALYSIS_STATUSES)[number];
+
+/** One analysis of one target at one commit, as the read model stores it. */
+export interface Analysis {
+  id: string;
+  targetId: string;
+  fleetScanId: string | null;
+  commitSha: string | null;
+  status: AnalysisStatus;
+  score: number | null;
+  /** Findings per severity, files analyzed. */
+  summary: AnalysisCounts;
+  error: string | null;
+  requestedBy: string;
+  createdAt: string;
+  completedAt: string | null;
+}
+
+export interface AnalysisCounts {
+  files: number;
+  findings: number;
+  bySeverity: Record<Severity, number>;
 }

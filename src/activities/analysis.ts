@@ -1,0 +1,61 @@
+/**
+ * Analysis activities: check out the target's branch, analyze its CI workflow files with the engine and store
+ * the result in the read model. Keyed by the analysis id, so a retry overwrites its own partial work.
+ */
+import path from 'node:path';
+import { ApplicationFailure, heartbeat } from '@temporalio/activity';
+import { allRules } from '../analysis/rules';
+import { repositoryFromFiles } from '../analysis/discover';
+import { analyzeRepository } from '../analysis/engine';
+import type { Analysis } from '../domain/types';
+import { checkout, disposeCheckout, listFiles, readTree } from '../git';
+import { completeAnalysis, completeFleetScan, failAnalysis, getAnalysis, startAnalysis } from '../store/analyses';
+import { getTarget } from '../store/targets';
+import type { ActivityDeps } from './index';
+
+export interface AnalyzeTargetInput {
+  analysisId: string;
+  targetId: string;
+  requestedBy: string;
+  fleetScanId?: string;
+}
+
+export type AnalysisSummary = Pick<Analysis, 'id' | 'targetId' | 'status' | 'score' | 'summary' | 'commitSha'>;
+
+const CI_FILES = ['.github/**', 'wpa.yml', 'wpa.yaml'];
+
+export function createAnalysisActivities({ pool, config }: ActivityDeps) {
+  const workRoot = path.join(config.dataDir, 'work');
+  return {
+    async analyzeTarget(input: AnalyzeTargetInput): Promise<AnalysisSummary> {
+      const target = await getTarget(pool, input.targetId);
+      if (!target) throw ApplicationFailure.nonRetryable(`target ${input.targetId} does not exist`, 'TargetNotFoundError');
+      await startAnalysis(pool, { id: input.analysisId, targetId: target.id, requestedBy: input.requestedBy, fleetScanId: input.fleetScanId });
+      heartbeat('checking out');
+      try {
+        const clone = await checkout(target.repoUrl, target.branch, workRoot);
+        try {
+          const [tree, listing] = await Promise.all([readTree({ dir: clone.dir }, CI_FILES), listFiles({ dir: clone.dir })]);
+          heartbeat('analyzing');
+          const view = repositoryFromFiles(tree.files, { existingPaths: listing.paths });
+          const result = analyzeRepository(view, { rules: allRules });
+          await completeAnalysis(pool, input.analysisId, { commitSha: clone.headSha, score: result.score, findings: result.findings, files: result.files.length });
+        } finally {
+          await disposeCheckout(clone.dir);
+        }
+      } catch (error) {
+        await failAnalysis(pool, input.analysisId, error instanceof Error ? error.message : String(error));
+        throw error;
+      }
+      const stored = await getAnalysis(pool, input.analysisId);
+      if (!stored) throw new Error(`analysis ${input.analysisId} vanished from the read model`);
+      return { id: stored.id, targetId: stored.targetId, status: stored.status, score: stored.score, summary: stored.summary, commitSha: stored.commitSha };
+    },
+
+    async completeFleetScan(input: { scanId: string; failed: number }): Promise<void> {
+      await completeFleetScan(pool, input.scanId, input.failed);
+    },
+  };
+}
+
+export type AnalysisActivities = ReturnType<typeof createAnalysisActivities>;

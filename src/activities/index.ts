@@ -1,0 +1,17 @@
+import type { Pool } from 'pg';
+import type { Logger } from 'pino';
+import type { Config } from '../config';
+import { createAnalysisActivities } from './analysis';
+
+export interface ActivityDeps {
+  config: Config;
+  pool: Pool;
+  logger: Logger;
+}
+
+/** Every activity the worker registers: thin adapters over the domain modules. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createAnalysisActivities(deps),
+  };
+}

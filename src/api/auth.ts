@@ -1,0 +1,89 @@
+/**
+ * Bearer JWT authentication (HS256 with a shared secret, or RS256/ES256 through a JWKS URL) and role checks.
+ * Roles: viewer < operator < guardian, plus admin, which includes operator and viewer but not guardian:
+ * approving a rollout stays a deliberate Guardian judgement.
+ */
+import type { RequestHandler, Response } from 'express';
+import { createRemoteJWKSet, errors as joseErrors, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { z } from 'zod';
+import type { Config } from '../config';
+import { type Actor, ROLES, type Role } from '../domain/types';
+import { HttpProblem } from './problem';
+
+export type Authenticator = (token: string) => Promise<Actor>;
+
+const claimsSchema = z.object({
+  sub: z.string().min(1).max(256),
+  roles: z.array(z.string()).default([]),
+});
+
+const includedRoles: Record<Role, readonly Role[]> = {
+  viewer: ['viewer'],
+  operator: ['operator', 'viewer'],
+  guardian: ['guardian', 'operator', 'viewer'],
+  admin: ['admin', 'operator', 'viewer'],
+};
+
+export function hasRole(actor: Actor, role: Role): boolean {
+  return actor.roles.some((held) => includedRoles[held].includes(role));
+}
+
+export function createAuthenticator(auth: Config['auth']): Authenticator {
+  const verifyOptions = { ...(auth.issuer ? { issuer: auth.issuer } : {}), ...(auth.audience ? { audience: auth.audience } : {}) };
+  let verify: (token: string) => Promise<unknown>;
+  if (auth.jwksUrl) {
+    const jwks: JWTVerifyGetKey = createRemoteJWKSet(new URL(auth.jwksUrl));
+    verify = async (token) => (await jwtVerify(token, jwks, { ...verifyOptions, algorithms: ['RS256', 'ES256'] })).payload;
+  } else if (auth.jwtSecret) {
+    const key = new TextEncoder().encode(auth.jwtSecret);
+    verify = async (token) => (await jwtVerify(token, key, { ...verifyOptions, algorithms: ['HS256'] })).payload;
+  } else {
+    throw new Error('JWT_SECRET or JWT_JWKS_URL must be set');
+  }
+  return async (token) => {
+    let payload: unknown;
+    try {
+      payload = await verify(token);
+    } catch (error) {
+      const reason = error instanceof joseErrors.JWTExpired ? 'The token has expired.' : 'The token is not valid.';
+      throw new HttpProblem(401, reason);
+    }
+    const claims = claimsSchema.safeParse(payload);
+    if (!claims.success) throw new HttpProblem(401, 'The token lacks a subject or has malformed roles.');
+    const roles = claims.data.roles.filter((role): role is Role => (ROLES as readonly string[]).includes(role));
+    return { subject: claims.data.sub, roles };
+  };
+}
+
+/** The authenticated caller of this request (set by `authenticate`). */
+export function actorOf(res: Response): Actor {
+  const actor = res.locals.actor as Actor | undefined;
+  if (!actor) throw new Error('route is missing the authenticate middleware');
+  return actor;
+}
+
+export function authenticate(authenticator: Authenticator): RequestHandler {
+  return async (req, res, next) => {
+    const header = req.headers.authorization;
+    const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    if (!match?.[1]) {
+      res.setHeader('WWW-Authenticate', 'Bearer');
+      next(new HttpProblem(401, 'Send `Authorization: Bearer <token>`.'));
+      return;
+    }
+    try {
+      res.locals.actor = await authenticator(match[1]);
+      next();
+    } catch (error) {
+      res.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
+      next(error);
+    }
+  };
+}
+
+export function requireRole(role: Role): RequestHandler {
+  return (_req, res, next) => {
+    const actor = actorOf(res);
+    next(hasRole(actor, role) ? undefined : new HttpProblem(403, `This action needs the ${role} role.`));
+  };
+}

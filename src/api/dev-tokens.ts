@@ -1,0 +1,43 @@
+/**
+ * Local development credentials for the all-in-one starter: a JWT secret generated once and kept in the data
+ * folder (mode 0600), and one token per role so a new user can call the API with curl at once.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { SignJWT } from 'jose';
+import { ROLES, type Role } from '../domain/types';
+
+export async function ensureDevJwtSecret(dataDir: string): Promise<string> {
+  const file = path.join(dataDir, 'jwt-secret');
+  try {
+    const existing = (await fs.readFile(file, 'utf8')).trim();
+    if (existing.length >= 32) return existing;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  await fs.mkdir(dataDir, { recursive: true });
+  const secret = randomBytes(48).toString('base64url');
+  await fs.writeFile(file, `${secret}\n`, { mode: 0o600 });
+  await fs.chmod(file, 0o600);
+  return secret;
+}
+
+export interface TokenClaims {
+  issuer?: string | undefined;
+  audience?: string | undefined;
+}
+
+/** An HS256 token for `subject` with `roles`, valid for `ttl` (a jose duration such as `30d`). */
+export function signToken(secret: string, subject: string, roles: readonly Role[], ttl = '30d', claims: TokenClaims = {}): Promise<string> {
+  let jwt = new SignJWT({ roles: [...roles] }).setProtectedHeader({ alg: 'HS256' }).setSubject(subject).setIssuedAt().setExpirationTime(ttl);
+  if (claims.issuer) jwt = jwt.setIssuer(claims.issuer);
+  if (claims.audience) jwt = jwt.setAudience(claims.audience);
+  return jwt.sign(new TextEncoder().encode(secret));
+}
+
+/** One token per role, each for its own subject (`dev-operator`, ...), so self-approval rules apply locally too. */
+export async function devTokens(secret: string, claims: TokenClaims = {}): Promise<Record<Role, string>> {
+  const entries = await Promise.all(ROLES.map(async (role) => [role, await signToken(secret, `dev-${role}`, [role], '30d', claims)] as const));
+  return Object.fromEntries(entries) as Record<Role, string>;
+}

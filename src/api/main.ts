@@ -1,0 +1,42 @@
+/**
+ * The API alone (`npm run start:api`), for running M API instances against one Temporal cluster and one
+ * PostgreSQL. Needs TEMPORAL_ADDRESS, DATABASE_URL and JWT_SECRET or JWT_JWKS_URL.
+ */
+import { type Config, ConfigError, loadConfig } from '../config';
+import { runEntryPoint } from '../entry-point';
+import { createLogger } from '../logger';
+import { createPool } from '../store/db';
+import { migrate } from '../store/migrate';
+import { connectClient } from '../temporal/connection';
+import { createApp } from './app';
+import { createAuthenticator } from './auth';
+
+function requireExternal(config: Config): { temporalAddress: string; databaseUrl: string } {
+  if (!config.temporal.address) throw new ConfigError('TEMPORAL_ADDRESS', 'required for the API alone (npm start runs everything embedded)');
+  if (!config.database.url) throw new ConfigError('DATABASE_URL', 'required for the API alone (npm start runs everything embedded)');
+  if (!config.auth.jwtSecret && !config.auth.jwksUrl) throw new ConfigError('JWT_SECRET', 'set JWT_SECRET or JWT_JWKS_URL for the API alone');
+  return { temporalAddress: config.temporal.address, databaseUrl: config.database.url };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const { temporalAddress, databaseUrl } = requireExternal(config);
+  const logger = createLogger(config.logLevel, 'wpa-api');
+  const pool = createPool(databaseUrl, config.database.poolSize, (error) => logger.warn(`idle database client error: ${error.message}`));
+  await migrate(pool);
+  const temporalClient = await connectClient(config.temporal, temporalAddress);
+  const app = createApp({ config, pool, temporalClient, authenticator: createAuthenticator(config.auth), logger });
+  const server = app.listen(config.api.port, config.api.host, () => logger.info({ port: config.api.port }, 'API listening'));
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await temporalClient.connection.close();
+  await pool.end();
+}
+
+runEntryPoint(main);

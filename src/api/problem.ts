@@ -1,0 +1,108 @@
+/**
+ * RFC 9457 problem details. Routes throw HttpProblem; the error handler renders every error as
+ * application/problem+json, never with a stack trace.
+ */
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+const titles: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+export class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly detail: string,
+    readonly extensions: Record<string, unknown> = {},
+    /** A URI naming the problem type; `about:blank` means "see the status code". */
+    readonly type = 'about:blank',
+  ) {
+    super(detail);
+    this.name = 'HttpProblem';
+  }
+}
+
+/** A zod failure on request input as a 400 (or the given status) listing every invalid field. */
+export function validationProblem(error: z.ZodError, status = 400): HttpProblem {
+  return new HttpProblem(status, 'The request is not valid.', {
+    errors: error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
+  });
+}
+
+/** Parses `input` with `schema` or throws a 400 problem naming the invalid fields. */
+export function parseInput<T extends z.ZodType>(schema: T, input: unknown, status = 400): z.infer<T> {
+  const result = schema.safeParse(input);
+  if (!result.success) throw validationProblem(result.error, status);
+  return result.data;
+}
+
+/** body-parser errors carry a `type` and a client status; map them to problems a client can act on. */
+function clientErrorOf(error: unknown): HttpProblem | undefined {
+  if (error instanceof HttpProblem) return error;
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { type, status } = error as { type?: unknown; status?: unknown };
+  switch (type) {
+    case 'entity.parse.failed':
+      return new HttpProblem(400, 'The request body is not valid JSON.');
+    case 'entity.too.large':
+      return new HttpProblem(413, 'The request body is larger than the 1 MiB limit.');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new HttpProblem(415, 'The request body encoding is not supported; send UTF-8 JSON.');
+    case 'request.aborted':
+      return new HttpProblem(400, 'The request was aborted by the client.');
+    default:
+      return typeof status === 'number' && status >= 400 && status < 500 ? new HttpProblem(status, 'The request could not be processed.') : undefined;
+  }
+}
+
+export function sendProblem(res: Parameters<RequestHandler>[1], problem: HttpProblem, instance: string): void {
+  const requestId = res.getHeader('x-request-id');
+  res
+    .status(problem.status)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send(
+      JSON.stringify({
+        type: problem.type,
+        title: titles[problem.status] ?? 'Error',
+        status: problem.status,
+        detail: problem.detail,
+        instance,
+        ...(requestId ? { requestId } : {}),
+        ...problem.extensions,
+      }),
+    );
+}
+
+export const notFoundHandler: RequestHandler = (req, res) => {
+  sendProblem(res, new HttpProblem(404, `No route for ${req.method} ${req.path}.`), req.originalUrl);
+};
+
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, next) => {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    const problem = clientErrorOf(error);
+    if (problem) {
+      sendProblem(res, problem, req.originalUrl);
+      return;
+    }
+    logger.error({ err: error, requestId: res.getHeader('x-request-id') }, 'unhandled error in request');
+    sendProblem(res, new HttpProblem(500, 'An unexpected error occurred; it has been logged.'), req.originalUrl);
+  };
+}

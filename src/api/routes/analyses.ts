@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import { Router } from 'express';
+import { type Client, WorkflowFailedError } from '@temporalio/client';
+import type { Pool } from 'pg';
+import type { Config } from '../../config';
+import { createFleetScan, getAnalysis, getFindings, getFleetScan } from '../../store/analyses';
+import { getTarget, getTargets } from '../../store/targets';
+import { analyzeTargetWorkflow, fleetScanProgressQuery, fleetScanWorkflow } from '../../workflows/analysis';
+import { actorOf, requireRole } from '../auth';
+import { HttpProblem, parseInput } from '../problem';
+import { startAnalysisSchema, uuidParam } from '../schemas';
+
+/** How long POST /analyses for one target waits for the result before answering 202 instead. */
+const SINGLE_ANALYSIS_WAIT_MS = 120_000;
+
+export function analysisRoutes(deps: { pool: Pool; temporalClient: Client; config: Config }): Router {
+  const router = Router();
+  const { taskQueue } = deps.config.temporal;
+
+  router.post('/analyses', requireRole('operator'), async (req, res) => {
+    const body = parseInput(startAnalysisSchema, req.body, 422);
+    const actor = actorOf(res);
+    if ('targetId' in body) {
+      const target = await getTarget(deps.pool, body.targetId);
+      if (!target) throw new HttpProblem(422, `No target ${body.targetId}.`);
+      const analysisId = randomUUID();
+      const handle = await deps.temporalClient.workflow.start(analyzeTargetWorkflow, {
+        taskQueue,
+        workflowId: `analysis-${analysisId}`,
+        args: [{ analysisId, targetId: target.id, requestedBy: actor.subject }],
+        staticSummary: `analyze ${target.name} (${target.branch})`,
+        workflowExecutionTimeout: '15 minutes',
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const finished = await Promise.race([
+        handle.result().then(() => true, (error: unknown) => {
+          if (error instanceof WorkflowFailedError) return true;
+          throw error;
+        }),
+        new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), SINGLE_ANALYSIS_WAIT_MS))),
+      ]).finally(() => clearTimeout(timer));
+      const analysis = await getAnalysis(deps.pool, analysisId);
+      if (!finished || !analysis) {
+        res.status(202).location(`/api/v1/analyses/${analysisId}`).json({ id: analysisId, workflowId: handle.workflowId, status: 'running' });
+        return;
+      }
+      res.status(201).location(`/api/v1/analyses/${analysisId}`).json({ ...analysis, findings: await getFindings(deps.pool, analysisId) });
+      return;
+    }
+    const targets = await getTargets(deps.pool, body.targetIds);
+    const missing = body.targetIds.filter((id) => !targets.some((t) => t.id === id));
+    if (missing.length > 0) throw new HttpProblem(422, `No target ${missing.join(', ')}.`);
+    const scanId = randomUUID();
+    const workflowId = `fleet-scan-${scanId}`;
+    const targetIds = [...new Set(body.targetIds)];
+    await createFleetScan(deps.pool, { id: scanId, workflowId, targetIds, requestedBy: actor.subject });
+    await deps.temporalClient.workflow.start(fleetScanWorkflow, {
+      taskQueue,
+      workflowId,
+      args: [{ scanId, targetIds, requestedBy: actor.subject, concurrency: body.concurrency, analysisIds: targetIds.map(() => randomUUID()) }],
+      staticSummary: `fleet scan of ${targetIds.length} target(s)`,
+    });
+    res.status(202).location(`/api/v1/analyses/${scanId}`).json({ id: scanId, workflowId, status: 'running', total: targetIds.length });
+  });
+
+  router.get('/analyses/:id', requireRole('viewer'), async (req, res) => {
+    const { id } = parseInput(uuidParam, req.params);
+    const analysis = await getAnalysis(deps.pool, id);
+    if (analysis) {
+      res.json({ ...analysis, findings: await getFindings(deps.pool, id) });
+      return;
+    }
+    const scan = await getFleetScan(deps.pool, id);
+    if (!scan) throw new HttpProblem(404, `No analysis or fleet scan ${id}.`);
+    const progress =
+      scan.status === 'running'
+        ? await deps.temporalClient.workflow.getHandle(scan.workflowId).query(fleetScanProgressQuery).catch(() => undefined)
+        : undefined;
+    const done = scan.analyses.filter((a) => a.status !== 'running').length;
+    res.json({
+      ...scan,
+      progress: progress ?? {
+        total: scan.targetIds.length,
+        succeeded: scan.analyses.filter((a) => a.status === 'succeeded').length,
+        failed: scan.analyses.filter((a) => a.status === 'failed').length,
+        running: scan.targetIds.length - done,
+      },
+    });
+  });
+
+  return router;
+}

@@ -1,0 +1,61 @@
+import { Router } from 'express';
+import type { Pool } from 'pg';
+import type { Config } from '../../config';
+import { actorOf, hasRole, requireRole } from '../auth';
+import { HttpProblem, parseInput } from '../problem';
+import { createTargetSchema, uuidParam } from '../schemas';
+import { analysisHistory } from '../../store/analyses';
+import { createTarget, DuplicateTargetError, getTarget, listTargets } from '../../store/targets';
+
+export function targetRoutes(deps: { pool: Pool; config: Config }): Router {
+  const router = Router();
+
+  router.post('/targets', requireRole('operator'), async (req, res) => {
+    const body = parseInput(createTargetSchema, req.body, 422);
+    const actor = actorOf(res);
+    if (body.healthChecks.some((check) => check.type === 'command')) {
+      if (!deps.config.allowCommandChecks) throw new HttpProblem(422, 'Command health checks are disabled on this server (ALLOW_COMMAND_CHECKS=false).');
+      if (!hasRole(actor, 'admin')) throw new HttpProblem(403, 'Only admins may register command health checks.');
+    }
+    try {
+      const target = await createTarget(deps.pool, {
+        name: body.name,
+        repoUrl: body.repoUrl,
+        branch: body.branch,
+        healthChecks: body.healthChecks,
+        verifyCommand: body.verifyCommand ?? null,
+        createdBy: actor.subject,
+      });
+      res.status(201).location(`/api/v1/targets/${target.id}`).json(target);
+    } catch (error) {
+      if (error instanceof DuplicateTargetError) throw new HttpProblem(409, error.message);
+      throw error;
+    }
+  });
+
+  router.get('/targets', requireRole('viewer'), async (_req, res) => {
+    res.json({ items: await listTargets(deps.pool) });
+  });
+
+  router.get('/targets/:id', requireRole('viewer'), async (req, res) => {
+    const { id } = parseInput(uuidParam, req.params);
+    const target = await getTarget(deps.pool, id);
+    if (!target) throw new HttpProblem(404, `No target ${id}.`);
+    res.json(target);
+  });
+
+  router.get('/targets/:id/health', requireRole('viewer'), async (req, res) => {
+    const { id } = parseInput(uuidParam, req.params);
+    const target = await getTarget(deps.pool, id);
+    if (!target) throw new HttpProblem(404, `No target ${id}.`);
+    const history = await analysisHistory(deps.pool, id);
+    res.json({
+      targetId: id,
+      score: history[0]?.score ?? null,
+      analysisId: history[0]?.id ?? null,
+      history: history.map((a) => ({ analysisId: a.id, score: a.score, commitSha: a.commitSha, at: a.completedAt, summary: a.summary })),
+    });
+  });
+
+  return router;
+}

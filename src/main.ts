@@ -1,0 +1,154 @@
+/**
+ * The all-in-one starter behind `npm start`: with no settings it runs the Temporal CLI dev server (SQLite under
+ * .data/, Web UI on) and embedded PostgreSQL (.data/pg), applies the migrations, then runs the worker and the API
+ * in this process. TEMPORAL_ADDRESS / DATABASE_URL switch either part to an external server.
+ * SIGINT/SIGTERM stop everything in order: API, worker drain, connections, then the embedded servers.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Server } from 'node:http';
+import { NativeConnection } from '@temporalio/worker';
+import { type Config, loadConfig } from './config';
+import { createApp } from './api/app';
+import { createAuthenticator } from './api/auth';
+import { devTokens, ensureDevJwtSecret } from './api/dev-tokens';
+import { runEntryPoint } from './entry-point';
+import { createLogger, installTemporalRuntime } from './logger';
+import { createPool } from './store/db';
+import { startEmbeddedPostgres } from './store/embedded-postgres';
+import { migrate } from './store/migrate';
+import { resolveTemporalExecutable } from './temporal/binaries';
+import { connectClient, temporalConnectionOptions } from './temporal/connection';
+import { startDevServer } from './temporal/dev-server';
+import { ensureSearchAttributes } from './temporal/search-attributes';
+import { createWorker } from './worker';
+
+type Cleanup = () => Promise<void>;
+type NamedCleanup = { name: string; run: Cleanup };
+
+async function startTemporal(config: Config, log: (line: string) => void): Promise<{ name: string; address: string; uiUrl?: string; stop?: Cleanup }> {
+  const name = 'Temporal dev server';
+  if (config.temporal.address) return { name, address: config.temporal.address };
+  const cliPath = await resolveTemporalExecutable('temporal', { explicitPath: config.temporal.cliPath, log });
+  const server = await startDevServer({
+    cliPath,
+    dbFile: path.join(config.dataDir, 'temporal.db'),
+    port: config.temporal.devPort,
+    uiPort: config.temporal.uiPort,
+    namespace: config.temporal.namespace,
+  });
+  return { name, address: server.address, uiUrl: server.uiUrl, stop: server.stop };
+}
+
+async function startDatabase(config: Config, log: (line: string) => void): Promise<{ name: string; url: string; stop?: Cleanup }> {
+  const name = 'embedded PostgreSQL';
+  if (config.database.url) return { name, url: config.database.url };
+  const db = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'pg'), port: config.database.embeddedPort, log });
+  return { name, url: db.url, stop: db.stop };
+}
+
+async function main(): Promise<void> {
+  const startedAt = Date.now();
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  installTemporalRuntime(logger);
+  await fs.mkdir(config.dataDir, { recursive: true, mode: 0o755 });
+
+  // Registered before anything starts, so a signal during start-up still stops what did start.
+  const cleanups: NamedCleanup[] = [];
+  const onStop = (name: string, run: Cleanup): void => {
+    cleanups.push({ name, run });
+  };
+  let stopping: Promise<void> | undefined;
+  const stopAll = (): Promise<void> => {
+    stopping ??= (async () => {
+      for (const { name, run } of cleanups.reverse()) {
+        const started = Date.now();
+        await run().catch((error: unknown) => logger.error({ err: error }, `error while stopping the ${name}`));
+        logger.debug(`stopped the ${name} in ${Date.now() - started} ms`);
+      }
+    })();
+    return stopping;
+  };
+  let shutdownRequested: (() => void) | undefined;
+  const shutdown = new Promise<void>((resolve) => (shutdownRequested = resolve));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      logger.info({ signal }, 'stopping');
+      shutdownRequested?.();
+    });
+  }
+
+  try {
+    const debugLog = (line: string): void => logger.debug(line);
+    const [temporalServer, database] = await Promise.all([
+      startTemporal(config, (line) => logger.info(line)).then((started) => {
+        if (started.stop) onStop(started.name, started.stop);
+        return started;
+      }),
+      startDatabase(config, debugLog).then((started) => {
+        if (started.stop) onStop(started.name, started.stop);
+        return started;
+      }),
+    ]);
+    const pool = createPool(database.url, config.database.poolSize, (error) => logger.warn(`idle database client error: ${error.message}`));
+    onStop('database pool', () => pool.end());
+    const migrations = await migrate(pool);
+    if (migrations.applied.length > 0) logger.info({ applied: migrations.applied }, 'migrations applied');
+
+    const temporalClient = await connectClient(config.temporal, temporalServer.address);
+    onStop('Temporal client', () => temporalClient.connection.close());
+    await ensureSearchAttributes(temporalClient, config.temporal.namespace).catch((error: unknown) =>
+      logger.warn({ err: error }, 'could not register the custom search attributes; ask the cluster admin to add them'),
+    );
+
+    const workerConnection = await NativeConnection.connect(temporalConnectionOptions(config.temporal, temporalServer.address));
+    onStop('worker connection', () => workerConnection.close());
+    const worker = await createWorker({ config, connection: workerConnection, pool, logger });
+    const workerRun = worker.run();
+    onStop('worker', async () => {
+      worker.shutdown();
+      await workerRun;
+    });
+
+    const generatedSecret = config.auth.jwtSecret || config.auth.jwksUrl ? undefined : await ensureDevJwtSecret(config.dataDir);
+    const auth = { ...config.auth, jwtSecret: config.auth.jwtSecret ?? generatedSecret };
+    const app = createApp({ config, pool, temporalClient, authenticator: createAuthenticator(auth), logger });
+    const server: Server = await new Promise((resolve, reject) => {
+      const listening = app.listen(config.api.port, config.api.host, () => resolve(listening));
+      listening.once('error', reject);
+    });
+    onStop(
+      'API server',
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
+
+    const apiUrl = `http://${config.api.host}:${config.api.port}`;
+    const lines = [
+      '',
+      `workflow-patch-agent is ready (${((Date.now() - startedAt) / 1000).toFixed(1)} s)`,
+      `  API:              ${apiUrl}  (try ${apiUrl}/readyz)`,
+      `  Temporal:         ${temporalServer.address}  namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue}`,
+      `  Temporal Web UI:  ${temporalServer.uiUrl ?? '(external cluster: use its own UI)'}`,
+      `  PostgreSQL:       ${database.url.replace(/:[^:@/]*@/, ':***@')}`,
+    ];
+    const secret = auth.jwtSecret;
+    if (secret) {
+      const tokens = await devTokens(secret, { issuer: config.auth.issuer, audience: config.auth.audience });
+      lines.push('  Development tokens (valid 30 days; send as `Authorization: Bearer <token>`):');
+      for (const [role, token] of Object.entries(tokens)) lines.push(`    ${role.padEnd(9)} ${token}`);
+    }
+    lines.push('Press Ctrl-C to stop.', '');
+    process.stdout.write(`${lines.join('\n')}\n`);
+
+    await Promise.race([shutdown, workerRun]);
+  } finally {
+    await stopAll();
+  }
+}
+
+runEntryPoint(main);

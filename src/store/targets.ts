@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import type { Pool } from 'pg';
+import type { Target } from '../domain/types';
+import type { HealthCheck } from '../health/schemas';
+
+export interface NewTarget {
+  name: string;
+  repoUrl: string;
+  branch: string;
+  healthChecks: HealthCheck[];
+  verifyCommand: string[] | null;
+  createdBy: string;
+}
+
+export class DuplicateTargetError extends Error {
+  constructor(readonly targetName: string) {
+    super(`a target named ${targetName} already exists`);
+    this.name = 'DuplicateTargetError';
+  }
+}
+
+interface TargetRow {
+  id: string;
+  name: string;
+  repo_url: string;
+  branch: string;
+  health_checks: HealthCheck[];
+  verify_command: string[] | null;
+  created_by: string;
+  created_at: Date;
+}
+
+function fromRow(row: TargetRow): Target {
+  return {
+    id: row.id,
+    name: row.name,
+    repoUrl: row.repo_url,
+    branch: row.branch,
+    healthChecks: row.health_checks,
+    verifyCommand: row.verify_command,
+    createdBy: row.created_by,
+    createdAt: row.created_at.toISOString(),
+  };
+}
+
+export async function createTarget(pool: Pool, input: NewTarget): Promise<Target> {
+  try {
+    const { rows } = await pool.query<TargetRow>(
+      `INSERT INTO targets (id, name, repo_url, branch, health_checks, verify_command, created_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+      [randomUUID(), input.name, input.repoUrl, input.branch, JSON.stringify(input.healthChecks),
+        input.verifyCommand ? JSON.stringify(input.verifyCommand) : null, input.createdBy],
+    );
+    return fromRow(rows[0] as TargetRow);
+  } catch (error) {
+    if ((error as { code?: string }).code === '23505') throw new DuplicateTargetError(input.name);
+    throw error;
+  }
+}
+
+export async function getTarget(pool: Pool, id: string): Promise<Target | undefined> {
+  const { rows } = await pool.query<TargetRow>('SELECT * FROM targets WHERE id = $1', [id]);
+  return rows[0] ? fromRow(rows[0]) : undefined;
+}
+
+/** The targets with these ids, in the order asked; missing ids are left out. */
+export async function getTargets(pool: Pool, ids: readonly string[]): Promise<Target[]> {
+  const { rows } = await pool.query<TargetRow>('SELECT * FROM targets WHERE id = ANY($1::uuid[])', [ids]);
+  const byId = new Map(rows.map((row) => [row.id, fromRow(row)]));
+  return ids.flatMap((id) => byId.get(id) ?? []);
+}
+
+export async function listTargets(pool: Pool, limit = 500): Promise<Target[]> {
+  const { rows } = await pool.query<TargetRow>('SELECT * FROM targets ORDER BY name LIMIT $1', [limit]);
+  return rows.map(fromRow);
+}
