@@ -14,7 +14,6 @@ import {
   type Pair,
   type Scalar,
   type YAMLMap,
-  type YAMLSeq,
 } from 'yaml';
 import type { Category, Confidence, Severity, SourceRange, WorkflowFileKind } from '../domain/types';
 
@@ -102,13 +101,13 @@ export interface Rule {
 export function mapGet(node: unknown, key: string): Node | undefined {
   if (!isMap(node)) return undefined;
   const pair = mapPair(node, key);
-  return (pair?.value ?? undefined) as Node | undefined;
+  return (pair?.value ?? undefined);
 }
 
 /** The pair for `key` in a map, or undefined. */
 export function mapPair(node: unknown, key: string): Pair<Scalar, Node | null> | undefined {
   if (!isMap(node)) return undefined;
-  for (const item of (node as YAMLMap).items) {
+  for (const item of (node).items) {
     if (isScalar(item.key) && String(item.key.value) === key) return item as Pair<Scalar, Node | null>;
   }
   return undefined;
@@ -118,7 +117,7 @@ export function mapPair(node: unknown, key: string): Pair<Scalar, Node | null> |
 export function mapEntries(node: unknown): Array<{ key: string; keyNode: Scalar; value: Node | null; pair: Pair }> {
   if (!isMap(node)) return [];
   const out: Array<{ key: string; keyNode: Scalar; value: Node | null; pair: Pair }> = [];
-  for (const item of (node as YAMLMap).items) {
+  for (const item of (node).items) {
     if (isScalar(item.key)) out.push({ key: String(item.key.value), keyNode: item.key, value: (item.value ?? null) as Node | null, pair: item });
   }
   return out;
@@ -126,13 +125,14 @@ export function mapEntries(node: unknown): Array<{ key: string; keyNode: Scalar;
 
 /** The items of a sequence node, or [] for anything else. */
 export function seqItems(node: unknown): Node[] {
-  return isSeq(node) ? ((node as YAMLSeq).items as Node[]) : [];
+  return isSeq(node) ? ((node).items as Node[]) : [];
 }
 
 /** A scalar's value as a string (numbers and booleans stringified), or undefined for non-scalars and null. */
 export function scalarText(node: unknown): string | undefined {
-  if (!isScalar(node) || node.value === null || node.value === undefined) return undefined;
-  return String(node.value);
+  if (!isScalar(node)) return undefined;
+  const value: unknown = node.value;
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint' ? String(value) : undefined;
 }
 
 /** A scalar or a sequence of scalars as strings (e.g. `runs-on`, `on`, `branches`). */
@@ -168,21 +168,21 @@ export interface StepView {
 /** The root map of a parsed file, or undefined when the document is not a map. */
 export function rootMap(file: WorkflowFile): YAMLMap | undefined {
   const contents = file.doc.contents;
-  return isMap(contents) ? (contents as YAMLMap) : undefined;
+  return isMap(contents) ? (contents) : undefined;
 }
 
 /** Jobs of a workflow file in source order ([] for actions and malformed files). */
 export function jobsOf(file: WorkflowFile): JobView[] {
   if (file.kind !== 'workflow') return [];
   return mapEntries(mapGet(rootMap(file), 'jobs')).flatMap(({ key, keyNode, value }) =>
-    isMap(value) ? [{ id: key, keyNode, node: value as YAMLMap }] : [],
+    isMap(value) ? [{ id: key, keyNode, node: value }] : [],
   );
 }
 
 /** Steps of one job. */
 export function stepsOfJob(job: JobView): StepView[] {
   return seqItems(mapGet(job.node, 'steps')).flatMap((item, index) =>
-    isMap(item) ? [{ job, index, node: item as YAMLMap }] : [],
+    isMap(item) ? [{ job, index, node: item }] : [],
   );
 }
 
@@ -190,7 +190,7 @@ export function stepsOfJob(job: JobView): StepView[] {
 export function stepsOf(file: WorkflowFile): StepView[] {
   if (file.kind === 'action') {
     return seqItems(mapGet(mapGet(rootMap(file), 'runs'), 'steps')).flatMap((item, index) =>
-      isMap(item) ? [{ job: undefined, index, node: item as YAMLMap }] : [],
+      isMap(item) ? [{ job: undefined, index, node: item }] : [],
     );
   }
   return jobsOf(file).flatMap(stepsOfJob);

@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+'use strict';
+// Thin launcher: the CLI is written in TypeScript and runs from the compiled output in dist/.
+const { existsSync } = require('node:fs');
+const { join } = require('node:path');
+
+const compiled = join(__dirname, '..', 'dist', 'src', 'cli', 'wpa.js');
+if (!existsSync(compiled)) {
+  process.stderr.write(`wpa: ${compiled} is missing; run \`npm run build\` in ${join(__dirname, '..')} first.\n`);
+  process.exit(2);
+}
+process.exitCode = require(compiled).main(process.argv.slice(2));

@@ -1,0 +1,203 @@
+/**
+ * Facts about jobs, steps and triggers shared by the performance and efficiency rules (what a step runs, which
+ * action and major version it uses, whether a workflow file publishes something).
+ */
+import { isMap, isScalar, type Node } from 'yaml';
+import {
+  type ActionRef,
+  type JobView,
+  jobsOf,
+  mapEntries,
+  mapGet,
+  mapPair,
+  parseActionRef,
+  type RepositoryView,
+  rootMap,
+  scalarText,
+  seqItems,
+  stepsOf,
+  stepsOfJob,
+  type StepView,
+  stringList,
+  triggersOf,
+  type WorkflowFile,
+} from '../rule';
+
+/** The `uses:` of a step: its value node and the parsed reference. */
+export interface StepAction {
+  node: Node;
+  ref: ActionRef;
+  /** Lower-case `owner/repo[/sub/path]` for remote actions, the raw text otherwise. */
+  name: string;
+}
+
+export function stepAction(step: StepView): StepAction | undefined {
+  const node = mapGet(step.node, 'uses');
+  const raw = scalarText(node);
+  if (node === undefined || raw === undefined) return undefined;
+  const ref = parseActionRef(raw);
+  const name =
+    ref.kind === 'remote' ? [ref.owner, ref.repo, ref.subPath].filter(Boolean).join('/').toLowerCase() : ref.raw;
+  return { node, ref, name };
+}
+
+/** The steps of the composite action a local `uses: ./path` points at, when the repository view has its file. */
+export function localActionSteps(repo: RepositoryView, action: StepAction): StepView[] | undefined {
+  if (action.ref.kind !== 'local') return undefined;
+  const dir = action.ref.raw.replace(/^\.\//, '').replace(/\/+$/, '');
+  const file = repo.workflowFiles.find((f) => f.path === `${dir}/action.yml` || f.path === `${dir}/action.yaml`);
+  return file === undefined ? undefined : stepsOf(file);
+}
+
+/** Every scalar value under a node, depth first (`with:`, `env:` and matrix values that carry commands or names). */
+export function scalarValues(node: Node | null | undefined): string[] {
+  if (node === null || node === undefined) return [];
+  if (isScalar(node)) return [scalarText(node) ?? ''];
+  if (isMap(node)) return mapEntries(node).flatMap(({ value }) => scalarValues(value));
+  return seqItems(node).flatMap(scalarValues);
+}
+
+/** JSON with sorted keys, so maps written in another key order compare equal. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** The `run:` script of a step, or undefined for `uses:` steps. */
+export function stepScript(step: StepView): string | undefined {
+  return scalarText(mapGet(step.node, 'run'));
+}
+
+/** Every `run:` script of a job, joined by newlines. */
+export function jobScripts(job: JobView): string {
+  return stepsOfJob(job)
+    .flatMap((step) => stepScript(step) ?? [])
+    .join('\n');
+}
+
+/** True when the job runs steps itself (not a call to a reusable workflow). */
+export function jobHasSteps(job: JobView): boolean {
+  return mapGet(job.node, 'steps') !== undefined && mapGet(job.node, 'uses') === undefined;
+}
+
+/** True when `runs-on` names a self-hosted runner (label or group); expressions count as unknown (false). */
+export function isSelfHostedJob(job: JobView): boolean {
+  const runsOn = mapGet(job.node, 'runs-on');
+  const labels = [...stringList(runsOn), ...stringList(mapGet(runsOn, 'labels'))];
+  return labels.some((label) => label.toLowerCase() === 'self-hosted') || mapGet(runsOn, 'group') !== undefined;
+}
+
+/** The source text after a node up to the end of its line (where a trailing `# comment` sits). */
+export function restOfLine(file: WorkflowFile, node: Node): string {
+  const end = node.range?.[1];
+  if (end === undefined) return '';
+  const lineEnd = file.text.indexOf('\n', end);
+  return file.text.slice(end, lineEnd < 0 ? undefined : lineEnd);
+}
+
+/**
+ * The major version an action reference names: from the ref (`v4`, `v4.1.0`, `4`) or, for SHA pins, from the
+ * version comment on the same line (`@<sha> # v4.1.0`). Undefined when neither says.
+ */
+export function actionMajorVersion(file: WorkflowFile, action: StepAction): number | undefined {
+  const fromRef = /^v?(\d+)(?:\.\d+)*$/.exec(action.ref.ref ?? '');
+  if (fromRef?.[1] !== undefined) return Number(fromRef[1]);
+  const fromComment = /#\s*(?:\S*@)?v?(\d+)(?:\.\d+)*\b/.exec(restOfLine(file, action.node));
+  return fromComment?.[1] !== undefined ? Number(fromComment[1]) : undefined;
+}
+
+/** The pull_request activity types GitHub uses when `types` is omitted. */
+const defaultPullRequestTypes = ['opened', 'synchronize', 'reopened'];
+
+/** True when the workflow has a `pull_request` trigger that runs again for each new commit (`synchronize`). */
+export function pullRequestRunsPerCommit(file: WorkflowFile): boolean {
+  const pullRequest = triggersOf(file).get('pull_request');
+  if (pullRequest === undefined) return false;
+  const types = mapGet(pullRequest.config, 'types');
+  return (types === undefined ? defaultPullRequestTypes : stringList(types)).includes('synchronize');
+}
+
+/** Event names that make a run publish or deploy something. */
+const releaseEvents = new Set(['release', 'registry_package', 'deployment']);
+
+/** Actions whose presence marks a publishing workflow file. */
+const publishingActions = [
+  'pypa/gh-action-pypi-publish',
+  'softprops/action-gh-release',
+  'goreleaser/goreleaser-action',
+  'changesets/action',
+  'ncipollo/release-action',
+  'actions/create-release',
+  'actions/upload-release-asset',
+  'svenstaro/upload-release-action',
+  'js-devtools/npm-publish',
+  'googleapis/release-please-action',
+  'google-github-actions/release-please-action',
+  'cycjimmy/semantic-release-action',
+  'rubygems/release-gem',
+  'taiki-e/upload-rust-binary-action',
+  'jreleaser/release-action',
+  'redhat-actions/push-to-registry',
+  'jamesives/github-pages-deploy-action',
+  'peaceiris/actions-gh-pages',
+  'actions/deploy-pages',
+];
+
+/** Shell commands that publish packages, images or releases. */
+const publishingCommands: readonly RegExp[] = [
+  /\b(?:npm|yarn|pnpm)(?:\s+-{1,2}[\w=-]+)*\s+publish\b/,
+  /\b(?:poetry|uv|hatch|flit|vsce|ovsx|twine|lerna|changeset)\s+publish\b/,
+  /\bcargo\s+(?:\+\S+\s+)?publish\b/,
+  /\btwine\s+upload\b/,
+  /\bgh\s+release\s+(?:create|upload)\b/,
+  /\bdocker\s+(?:image\s+)?push\b/,
+  /\bdocker\s+buildx\s+(?:build|bake)\b[^\n]*\s--push\b/,
+  /\b(?:gem|nuget)\s+push\b/,
+  /\bmvnw?\b[^\n]*\sdeploy\b/,
+  /\b(?:goreleaser|semantic-release)\b/,
+];
+
+const releaseWords = /release|publish|deploy/i;
+
+/**
+ * True when the workflow file publishes or deploys: release-like triggers (release, tag pushes), a release-like
+ * file name or `name:`, or any step that uses a publishing action or runs a publishing command. Deliberately broad:
+ * the rules that call it suggest caches, and caches in publishing runs are a cache-poisoning risk.
+ */
+export function isPublishingWorkflowFile(file: WorkflowFile): boolean {
+  const triggers = triggersOf(file);
+  if ([...triggers.keys()].some((event) => releaseEvents.has(event))) return true;
+  const push = triggers.get('push')?.config;
+  if (mapPair(push, 'tags') !== undefined || mapPair(push, 'tags-ignore') !== undefined) return true;
+  const fileName = file.path.split('/').pop() ?? '';
+  if (releaseWords.test(fileName) || releaseWords.test(scalarText(mapGet(rootMap(file), 'name')) ?? '')) return true;
+  return publishesSomething(file);
+}
+
+function publishesSomething(file: WorkflowFile): boolean {
+  const root = rootMap(file);
+  const jobs = mapGet(root, 'jobs');
+  if (jobs === undefined) return false;
+  // Scanning the raw text of the jobs is cheap and catches steps hidden in odd shapes too.
+  const start = jobs.range?.[0] ?? 0;
+  const end = jobs.range?.[1] ?? file.text.length;
+  const text = file.text.slice(start, end);
+  if (publishingCommands.some((command) => command.test(text))) return true;
+  const lower = text.toLowerCase();
+  if (publishingActions.some((action) => lower.includes(`${action}@`))) return true;
+  return jobsOf(file).some((job) => stepsOfJob(job).some(pushesImage));
+}
+
+/** Image builds that push (or may push, when `push:` is an expression) to a registry. */
+function pushesImage(step: StepView): boolean {
+  const name = stepAction(step)?.name;
+  if (name !== 'docker/build-push-action' && name !== 'docker/bake-action') return false;
+  const inputs = mapGet(step.node, 'with');
+  const push = scalarText(mapGet(inputs, 'push'));
+  const outputs = scalarText(mapGet(inputs, 'outputs')) ?? '';
+  return (push !== undefined && push !== 'false') || /push=(?!false)/.test(outputs);
+}

@@ -1,0 +1,92 @@
+import { jobsOf, mapGet, type Rule, scalarText, stepsOf, stepsOfJob, type StepView } from '../../rule';
+import { actionName, booleanValue, majorVersion, usesOf, withInput } from '../../security-sites';
+
+/** Actions that run `git push` with the credential actions/checkout leaves behind instead of their own token. */
+const gitPushingActions = new Set([
+  'stefanzweifel/git-auto-commit-action',
+  'endbug/add-and-commit',
+  'changesets/action',
+  'korthout/backport-action',
+  'jbolda/covector/packages/action',
+]);
+
+/** `git push`, also with global options such as `git -C dir push`. */
+const gitPushCommand = /\bgit(?:\s+-{1,2}[\w-]+(?:[= ](?!push\b)\S+)?)*\s+push\b/;
+/** A push that brings its own credential in the remote URL does not need the persisted one. */
+const inlineCredential = /:\/\/[^\s/@]+@/;
+
+export const checkoutPersistedCredentialsRule: Rule = {
+  id: 'checkout-persisted-credentials',
+  category: 'security',
+  severity: 'medium',
+  confidence: 'high',
+  appliesTo: ['workflow', 'action'],
+  description: '`actions/checkout` leaves the job token on disk for later steps (`persist-credentials` not disabled).',
+  rationale:
+    'By default actions/checkout writes the job\'s `GITHUB_TOKEN` (or the token you pass it) into the checkout\'s ' +
+    'git configuration so later `git` commands are authenticated. Every later step, including third-party actions ' +
+    'and build scripts, can read it from disk, and uploading the workspace as an artifact can publish it (the ' +
+    '"ArtiPACKED" attack). Checkout v6 and later keep the credential under `$RUNNER_TEMP` instead of `.git/config`, ' +
+    'which removes the artifact risk, so those versions are reported with low severity. Jobs that push with git later ' +
+    '(`git push` in a script without its own credential, or actions such as git-auto-commit-action, changesets/action ' +
+    'and backport-action that push with the checkout credential) need it and are not reported.',
+  remediation:
+    'Add `persist-credentials: false` to the checkout step\'s `with:`. If a later step needs to push, pass a token ' +
+    'to that step explicitly instead of relying on the persisted credential.',
+  examples: {
+    bad: [
+      'on: push',
+      'jobs:',
+      '  build:',
+      '    runs-on: ubuntu-latest',
+      '    steps:',
+      '      - uses: actions/checkout@v4',
+      '      - run: make',
+      '',
+    ].join('\n'),
+    good: [
+      'on: push',
+      'jobs:',
+      '  build:',
+      '    runs-on: ubuntu-latest',
+      '    steps:',
+      '      - uses: actions/checkout@v4',
+      '        with:',
+      '          persist-credentials: false',
+      '      - run: make',
+      '',
+    ].join('\n'),
+  },
+  check(ctx) {
+    const stepLists = ctx.file.kind === 'workflow' ? jobsOf(ctx.file).map(stepsOfJob) : [stepsOf(ctx.file)];
+    for (const steps of stepLists) {
+      steps.forEach((step, index) => {
+        const uses = usesOf(step.node);
+        if (!uses || actionName(uses.ref) !== 'actions/checkout') return;
+        const persistInput = withInput(step.node, 'persist-credentials');
+        const persist = booleanValue(persistInput);
+        // An expression decides at run time; `false` is the fix itself.
+        if (persist === false || persist === 'expression') return;
+        if (steps.slice(index + 1).some(pushesWithGit)) return;
+        const major = majorVersion(ctx.file, uses);
+        const storedOutsideWorkspace = major !== undefined && major >= 6;
+        const where = step.job ? `job \`${step.job.id}\`` : 'this action';
+        ctx.report({
+          node: persist === true && persistInput ? persistInput : uses.node,
+          message:
+            `actions/checkout in ${where} ${persist === true ? 'explicitly keeps' : 'keeps'} the job token ` +
+            `${storedOutsideWorkspace ? 'under $RUNNER_TEMP' : 'in .git/config'} for every later step, and no later step pushes with git`,
+          severity: storedOutsideWorkspace ? 'low' : 'medium',
+        });
+      });
+    }
+  },
+};
+
+function pushesWithGit(step: StepView): boolean {
+  const uses = usesOf(step.node);
+  const name = uses ? actionName(uses.ref) : undefined;
+  if (name !== undefined && gitPushingActions.has(name)) return true;
+  const script = scalarText(mapGet(step.node, 'run')) ?? '';
+  return script.split('\n').some((line) => gitPushCommand.test(line) && !inlineCredential.test(line));
+}

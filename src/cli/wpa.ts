@@ -1,0 +1,296 @@
+/**
+ * The `wpa` command line: `wpa analyze [PATH...]` analyzes repository checkouts (or single workflow files) and
+ * prints findings as text, JSON or SARIF; `wpa rules` lists the rules. bin/wpa.js calls main().
+ *
+ * Exit codes: 0 no finding at or above --fail-on, 1 such findings, 2 usage or configuration error, 3 internal error.
+ */
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { CATEGORIES, SEVERITIES, type Category } from '../domain/types';
+import { BaselineError, readBaseline, writeBaseline } from '../analysis/baseline';
+import { type AnalyzerConfig, ConfigError, loadConfig } from '../analysis/config';
+import { CATEGORY_TITLES } from '../analysis/docs';
+import { discoverRepository } from '../analysis/discover';
+import { analyzeRepository, atLeast } from '../analysis/engine';
+import { formatJson } from '../analysis/formats/json';
+import type { AnalysisReport, RepositoryReport } from '../analysis/formats/report';
+import { formatSarif } from '../analysis/formats/sarif';
+import { formatText } from '../analysis/formats/text';
+import { workflowFileKind } from '../analysis/parse';
+import type { RepositoryView, Rule } from '../analysis/rule';
+import { allRules } from '../analysis/rules';
+
+export interface CliIo {
+  stdout: { write(text: string): unknown; isTTY?: boolean };
+  stderr: { write(text: string): unknown };
+  cwd: string;
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+export const EXIT = { ok: 0, findings: 1, usage: 2, internal: 3 } as const;
+
+const USAGE = `Usage:
+  wpa analyze [PATH...]   analyze repository checkouts or single workflow/action files (default: .)
+  wpa rules               list the analyzer rules
+
+Options for analyze:
+  --format text|json|sarif     output format (default text)
+  --min-severity SEVERITY      report only findings at least this severe
+  --category CATEGORY          run only these rule categories (repeatable or comma separated)
+  --config FILE                configuration file (default .github/wpa.yml or wpa.yml in each repository)
+  --baseline FILE              do not report findings whose fingerprint is in FILE
+  --write-baseline FILE        write every current finding's fingerprint to FILE (and report against it)
+  --fail-on SEVERITY|none      exit 1 when a finding is at least this severe (default high)
+  --output FILE                write the report to FILE instead of standard output
+
+Options for rules:
+  --format text|json           output format (default text)
+  --category CATEGORY          only these categories
+
+Severities: ${SEVERITIES.join(', ')}. Categories: ${CATEGORIES.join(', ')}.
+Exit codes: 0 nothing at or above --fail-on, 1 findings, 2 usage or configuration error, 3 internal error.
+`;
+
+/** A mistake of the caller: reported as one line, exit code 2. */
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+const categoryList = z
+  .array(z.string())
+  .transform((values) => values.flatMap((value) => value.split(',')).map((value) => value.trim()).filter((value) => value.length > 0))
+  .pipe(z.array(z.enum(CATEGORIES)));
+
+const analyzeArgsSchema = z.object({
+  format: z.enum(['text', 'json', 'sarif']).default('text'),
+  'min-severity': z.enum(SEVERITIES).optional(),
+  category: categoryList.optional(),
+  baseline: z.string().min(1).optional(),
+  'write-baseline': z.string().min(1).optional(),
+  config: z.string().min(1).optional(),
+  'fail-on': z.enum([...SEVERITIES, 'none']).default('high'),
+  output: z.string().min(1).optional(),
+});
+
+const rulesArgsSchema = z.object({
+  format: z.enum(['text', 'json']).default('text'),
+  category: categoryList.optional(),
+});
+
+const OPTIONS = {
+  format: { type: 'string' },
+  'min-severity': { type: 'string' },
+  category: { type: 'string', multiple: true },
+  baseline: { type: 'string' },
+  'write-baseline': { type: 'string' },
+  config: { type: 'string' },
+  'fail-on': { type: 'string' },
+  output: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+} as const;
+
+function validated<T extends z.ZodType>(schema: T, values: unknown): z.output<T> {
+  const parsed = schema.safeParse(values);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const flag = issue?.path[0] !== undefined ? `--${String(issue.path[0])}` : 'arguments';
+  throw new UsageError(`${flag}: ${issue?.message ?? 'invalid value'}`);
+}
+
+/** The version in the package.json next to the sources or the compiled files. */
+function toolVersion(): string {
+  for (let dir = __dirname; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'package.json');
+    if (existsSync(candidate)) {
+      const manifest = JSON.parse(readFileSync(candidate, 'utf8')) as { name?: unknown; version?: unknown };
+      if (manifest.name === 'workflow-patch-agent' && typeof manifest.version === 'string') return manifest.version;
+    }
+    if (dirname(dir) === dir) return '0.0.0';
+  }
+}
+
+/** What one command-line PATH names: a repository root, and optionally the part of it to analyze. */
+interface Target {
+  given: string;
+  root: string;
+  /** Analyze only this file, or the files under this folder (repository-relative, ending in `/`). */
+  within?: string;
+}
+
+function resolveTarget(given: string, cwd: string): Target {
+  const absolute = resolve(cwd, given);
+  const stats = statSync(absolute, { throwIfNoEntry: false });
+  if (!stats) throw new UsageError(`${given}: no such file or directory`);
+  const segments = absolute.split(sep);
+  if (stats.isDirectory()) {
+    // A folder inside `.github` (e.g. `.github/workflows`): analyze that part of the enclosing repository.
+    const github = segments.lastIndexOf('.github');
+    if (github <= 0) return { given, root: absolute };
+    return { given, root: segments.slice(0, github).join(sep) || sep, within: `${segments.slice(github).join('/')}/` };
+  }
+  // A single file: its repository root is the ancestor from which the path reads as a workflow or action file.
+  for (let dir = dirname(absolute); ; dir = dirname(dir)) {
+    const path = relative(dir, absolute).split(sep).join('/');
+    if (workflowFileKind(path)) return { given, root: dir, within: path };
+    if (dirname(dir) === dir) throw new UsageError(`${given}: not a workflow (.github/workflows/) or action (.github/actions/) file`);
+  }
+}
+
+/** The repository-relative paths a target restricts the analysis to, or undefined for the whole repository. */
+function onlyPaths(target: Target, view: RepositoryView): string[] | undefined {
+  const within = target.within;
+  if (within === undefined) return undefined;
+  return view.workflowFiles.map((file) => file.path).filter((path) => (within.endsWith('/') ? path.startsWith(within) : path === within));
+}
+
+function pathPrefix(target: Target, cwd: string): string {
+  const fromCwd = relative(cwd, target.root).split(sep).join('/');
+  return fromCwd === '' ? '' : `${fromCwd}/`;
+}
+
+/** Runs a file write; an unwritable target is the caller's mistake, reported as a usage error. */
+function writeOrFail(flag: string, write: () => void): void {
+  try {
+    write();
+  } catch (error) {
+    throw new UsageError(`${flag}: cannot write: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+function selectedRules(categories: readonly Category[] | undefined): readonly Rule[] {
+  return categories ? allRules.filter((rule) => categories.includes(rule.category)) : allRules;
+}
+
+function analyzeCommand(positionals: string[], values: unknown, io: CliIo): number {
+  const args = validated(analyzeArgsSchema, values);
+  const knownRuleIds = new Set(allRules.map((rule) => rule.id));
+  const targets = (positionals.length > 0 ? positionals : ['.']).map((given) => resolveTarget(given, io.cwd));
+  const baseline = new Set(args.baseline ? readBaseline(resolve(io.cwd, args.baseline)) : []);
+  const explicitConfig = args.config ? resolve(io.cwd, args.config) : undefined;
+  const prepared = targets.map((target) => {
+    const config: AnalyzerConfig = loadConfig(target.root, knownRuleIds, explicitConfig);
+    const view = discoverRepository(target.root, config.firstPartyOwners ? { firstPartyOwners: config.firstPartyOwners } : {});
+    return { target, config, view, only: onlyPaths(target, view) };
+  });
+
+  const baselineTarget = args['write-baseline'];
+  if (baselineTarget) {
+    const everything = prepared.map(({ config, view, only }) => analyzeRepository(view, { rules: allRules, config, only }));
+    const findings = everything.flatMap((result) => result.findings);
+    writeOrFail('--write-baseline', () => writeBaseline(resolve(io.cwd, baselineTarget), findings));
+    for (const finding of findings) baseline.add(finding.fingerprint);
+    io.stderr.write(`wpa: wrote ${findings.length} fingerprints to ${baselineTarget}\n`);
+  }
+
+  const repositories: RepositoryReport[] = [];
+  for (const { target, config, view, only } of prepared) {
+    const result = analyzeRepository(view, {
+      rules: allRules,
+      config,
+      baseline,
+      ...(only ? { only } : {}),
+      ...(args['min-severity'] ? { minSeverity: args['min-severity'] } : {}),
+      ...(args.category ? { categories: args.category } : {}),
+    });
+    repositories.push({
+      root: target.given,
+      pathPrefix: pathPrefix(target, io.cwd),
+      result,
+      sources: new Map(view.workflowFiles.map((file) => [file.path, file.text])),
+    });
+  }
+
+  const report: AnalysisReport = {
+    tool: { name: 'wpa', version: toolVersion() },
+    rules: selectedRules(args.category).filter((rule) => prepared.some(({ config }) => config.rules[rule.id]?.enabled !== false)),
+    repositories,
+  };
+  const color = args.output === undefined && io.stdout.isTTY === true && !io.env.NO_COLOR;
+  const output =
+    args.format === 'json' ? formatJson(report) : args.format === 'sarif' ? formatSarif(report) : formatText(report, { color });
+  const outputFile = args.output;
+  if (outputFile) writeOrFail('--output', () => writeFileSync(resolve(io.cwd, outputFile), output));
+  else io.stdout.write(output);
+
+  for (const repository of repositories) {
+    for (const diagnostic of repository.result.diagnostics) {
+      io.stderr.write(`wpa: warning: rule ${diagnostic.ruleId} failed on ${repository.pathPrefix}${diagnostic.file}: ${diagnostic.message}\n`);
+    }
+  }
+  const failOn = args['fail-on'];
+  const failing =
+    failOn !== 'none' && repositories.some(({ result }) => result.findings.some((finding) => atLeast(finding.severity, failOn)));
+  return failing ? EXIT.findings : EXIT.ok;
+}
+
+function rulesCommand(positionals: string[], values: unknown, io: CliIo): number {
+  if (positionals.length > 0) throw new UsageError(`rules: unexpected argument ${positionals[0]}`);
+  const args = validated(rulesArgsSchema, values);
+  const rules = [...selectedRules(args.category)].sort(
+    (a, b) => CATEGORIES.indexOf(a.category) - CATEGORIES.indexOf(b.category) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  );
+  if (args.format === 'json') {
+    const list = rules.map(({ id, category, severity, confidence, appliesTo, description }) => ({
+      id,
+      category,
+      severity,
+      confidence,
+      appliesTo,
+      description,
+    }));
+    io.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  const idWidth = Math.max(4, ...rules.map((rule) => rule.id.length));
+  const lines = rules.map(
+    (rule) => `${rule.id.padEnd(idWidth)}  ${CATEGORY_TITLES[rule.category].padEnd(13)}  ${rule.severity.padEnd(8)}  ${rule.description}`,
+  );
+  io.stdout.write(`${['rule'.padEnd(idWidth), 'category'.padEnd(13), 'severity'.padEnd(8), 'description'].join('  ')}\n${lines.join('\n')}\n`);
+  return EXIT.ok;
+}
+
+const ANALYZE_ONLY = ['min-severity', 'baseline', 'write-baseline', 'config', 'fail-on', 'output'] as const;
+
+export function main(argv: readonly string[], io: CliIo = processIo()): number {
+  try {
+    const { values, positionals } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+    if (values.version) {
+      io.stdout.write(`${toolVersion()}\n`);
+      return EXIT.ok;
+    }
+    const [command, ...rest] = positionals;
+    if (values.help || command === undefined || command === 'help') {
+      io.stdout.write(USAGE);
+      return command === undefined && !values.help ? EXIT.usage : EXIT.ok;
+    }
+    const { help: _help, version: _version, ...commandValues } = values;
+    if (command === 'analyze') return analyzeCommand(rest, commandValues, io);
+    if (command === 'rules') {
+      const misplaced = ANALYZE_ONLY.find((flag) => commandValues[flag] !== undefined);
+      if (misplaced) throw new UsageError(`--${misplaced} applies to analyze, not rules`);
+      return rulesCommand(rest, commandValues, io);
+    }
+    throw new UsageError(`unknown command ${command} (expected analyze or rules)`);
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof ConfigError || error instanceof BaselineError || isParseArgsError(error)) {
+      // One line: a message quoting file content (e.g. a JSON parse error) may contain line breaks.
+      io.stderr.write(`wpa: ${(error as Error).message.replace(/\s*\n\s*/g, ' ')}\nRun \`wpa --help\` for usage.\n`);
+      return EXIT.usage;
+    }
+    io.stderr.write(`wpa: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return EXIT.internal;
+  }
+}
+
+/** node:util parseArgs reports bad flags as TypeErrors with ERR_PARSE_ARGS_* codes. */
+function isParseArgsError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_');
+}
+
+function processIo(): CliIo {
+  return { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), env: process.env };
+}
