@@ -1,0 +1,247 @@
+/**
+ * Idempotent deploy and revert of a patch on a target branch, safe to repeat after a crash at any point:
+ * the branch itself is the ledger. A deploy commit carries the trailer `Patch-Id: <id>`, a revert commit
+ * `Reverts-Patch-Id: <id>`; every attempt first fetches the branch and looks for them, so a push that landed
+ * before a crash (or by a concurrent attempt) is found and reused instead of repeated.
+ *
+ * Pushes name the expected old tip (`--force-with-lease=<ref>:<expected>`), so someone else's commit is never
+ * overwritten. When the branch moved, the next attempt starts again from the new tip: the diff is re-applied
+ * exactly (not rebased, so no merge base and no deep history is needed) or the revert is redone.
+ *
+ * The search reads the last `historyDepth` commits (default 500): a marker older than that is not seen, so a
+ * very busy branch needs a larger depth.
+ *
+ * A patch id whose deploy was reverted is never deployed again (PatchRevertedError): the orchestrator must
+ * issue a new patch id, which also forces a new approval of the change against the current branch.
+ */
+import { changedFiles } from './diff-paths';
+import {
+  GitCommandError,
+  GitStateError,
+  InvalidInputError,
+  PatchRevertedError,
+  PushRejectedError,
+  RevertConflictError,
+} from './errors';
+import { type GitOptions, gitText, runGit } from './git-cli';
+import {
+  applyDiff,
+  cloneBranch,
+  findCommitsByTrailers,
+  moveToNewTip,
+  trackingRef,
+  type TrailerCommit,
+  withWorkDir,
+} from './repo';
+import { assertBranchName, assertRepoUrl, assertTrailerKey, assertTrailerValue, redactCredentials } from './validate';
+
+export const PATCH_ID_TRAILER = 'Patch-Id';
+export const REVERTS_PATCH_ID_TRAILER = 'Reverts-Patch-Id';
+export const DEFAULT_MAX_ATTEMPTS = 3;
+
+/** Extra trailers such as `{ 'Approved-by': ['alice', 'bob'] }`; a list gives one trailer line per value. */
+export type Trailers = Readonly<Record<string, string | readonly string[]>>;
+
+/** The moment between creating a commit and pushing it, when tests move the branch to exercise the retry. */
+export interface PushAttempt {
+  attempt: number;
+  dir: string;
+  commitSha: string;
+  expectedTipSha: string;
+}
+
+interface LandingInput extends GitOptions {
+  repoUrl: string;
+  branch: string;
+  workRoot: string;
+  /** Push attempts when the branch keeps moving, default 3. */
+  maxAttempts?: number;
+  /** Called after the commit is made and before it is pushed (a test seam; production leaves it unset). */
+  beforePush?: (attempt: PushAttempt) => Promise<void>;
+}
+
+export interface DeployPatchInput extends LandingInput {
+  diff: string;
+  patchId: string;
+  /** The commit message without trailers. */
+  message: string;
+  /** Added after `Patch-Id`; a `Patch-Id` entry here must equal patchId. */
+  trailers?: Trailers;
+}
+
+export interface DeployResult {
+  commitSha: string;
+  /** The branch tip the commit was made on (its parent). */
+  previousTipSha: string;
+  /** True when the branch already had a commit with this Patch-Id and nothing was pushed. */
+  reused: boolean;
+  attempts: number;
+}
+
+export interface RevertPatchInput extends LandingInput {
+  patchId: string;
+  /** Added after `Reverts-Patch-Id` (e.g. the reason or the approvers of the rollback). */
+  trailers?: Trailers;
+}
+
+export type RevertResult =
+  | {
+      status: 'reverted';
+      revertSha: string;
+      /** The patch commit; null only when a reused revert's patch commit is older than historyDepth. */
+      revertedSha: string | null;
+      previousTipSha: string;
+      reused: boolean;
+      attempts: number;
+    }
+  | {
+      status: 'nothing-to-revert';
+      /** No commit with the Patch-Id within historyDepth, or its changes are already undone by other commits. */
+      reason: 'no-patch-commit' | 'changes-already-undone';
+      patchCommitSha: string | null;
+    };
+
+type AttemptOutcome<T> = { done: T } | { commitSha: string; landed: (attempts: number) => T };
+
+interface AttemptContext {
+  dir: string;
+  tipSha: string;
+  attempt: number;
+}
+
+/** The trailer lines of a commit: the idempotency key first, then the extra ones; refuses a second key. */
+function trailerLines(keyName: string, patchId: string, extra: Trailers | undefined): [string, string][] {
+  assertTrailerValue(keyName, patchId);
+  const lines: [string, string][] = [[keyName, patchId]];
+  for (const [key, values] of Object.entries(extra ?? {})) {
+    assertTrailerKey(key);
+    const folded = key.toLowerCase();
+    for (const value of typeof values === 'string' ? [values] : values) {
+      assertTrailerValue(key, value);
+      if (folded === keyName.toLowerCase() && value === patchId) continue;
+      if (folded === PATCH_ID_TRAILER.toLowerCase() || folded === REVERTS_PATCH_ID_TRAILER.toLowerCase()) {
+        throw new InvalidInputError(`trailer ${key} is set from patchId and cannot be given separately`);
+      }
+      lines.push([key, value]);
+    }
+  }
+  return lines;
+}
+
+function assertLandingInput(input: LandingInput): number {
+  assertRepoUrl(input.repoUrl);
+  assertBranchName(input.branch);
+  const maxAttempts = input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new InvalidInputError('maxAttempts must be a positive integer');
+  return maxAttempts;
+}
+
+/** Commits the index with `message` plus trailers as the configured identity; returns the new SHA. */
+async function commit(dir: string, message: string, trailers: readonly [string, string][], options: GitOptions): Promise<string> {
+  const trailerArgs = trailers.flatMap(([key, value]) => ['--trailer', `${key}: ${value}`]);
+  await runGit(dir, ['commit', '-q', '--no-verify', '--cleanup=whitespace', '-F', '-', ...trailerArgs], options, { input: message });
+  return gitText(dir, ['rev-parse', '--verify', 'HEAD'], options);
+}
+
+type PushOutcome = { ok: true } | { ok: false; reason: 'branch-moved' | 'remote-rejected'; detail: string };
+
+/** Pushes `commitSha` to the branch only if the branch is still at `expectedTipSha`. */
+async function pushWithLease(dir: string, branch: string, commitSha: string, expectedTipSha: string, options: GitOptions): Promise<PushOutcome> {
+  const args = ['push', '--porcelain', '--no-verify', `--force-with-lease=refs/heads/${branch}:${expectedTipSha}`, 'origin', `${commitSha}:refs/heads/${branch}`];
+  const run = await runGit(dir, args, options, { okExitCodes: [0, 1] });
+  if (run.exitCode === 0) return { ok: true };
+  // Porcelain status line of a refused ref: "!<TAB><from>:<to><TAB>[rejected] (stale info)".
+  const refused = run.stdout.toString('utf8').split('\n').find((line) => line.startsWith('!'));
+  if (!refused) throw new GitCommandError(args.map(redactCredentials), run.exitCode, run.stderr.slice(-2_000));
+  const detail = refused.split('\t')[2] ?? refused;
+  // "[rejected]" is the client's lease/fast-forward check; a server losing a ref-update race says so too.
+  const moved = detail.startsWith('[rejected]') || /cannot lock ref|failed to update ref|incorrect old value/.test(detail);
+  return { ok: false, reason: moved ? 'branch-moved' : 'remote-rejected', detail: `${detail}${moved ? '' : ` ${run.stderr.trim()}`}` };
+}
+
+/**
+ * Clones once, then per attempt: (after the first, fetch the moved tip and reset to it), let `attempt` decide
+ * (done, or a commit to push), push with the tip as lease. Stops on success, on a `done` answer or on a hard refusal.
+ */
+async function landOnBranch<T>(input: LandingInput, purpose: string, attempt: (context: AttemptContext) => Promise<AttemptOutcome<T>>): Promise<T> {
+  const maxAttempts = assertLandingInput(input);
+  return withWorkDir(input.workRoot, purpose, async (dir) => {
+    let tipSha = await cloneBranch(dir, input.repoUrl, input.branch, input);
+    let lastRefusal = '';
+    for (let number = 1; number <= maxAttempts; number++) {
+      if (number > 1) tipSha = await moveToNewTip(dir, input.repoUrl, input.branch, input);
+      const outcome = await attempt({ dir, tipSha, attempt: number });
+      if ('done' in outcome) return outcome.done;
+      await input.beforePush?.({ attempt: number, dir, commitSha: outcome.commitSha, expectedTipSha: tipSha });
+      const pushed = await pushWithLease(dir, input.branch, outcome.commitSha, tipSha, input);
+      if (pushed.ok) return outcome.landed(number);
+      if (pushed.reason === 'remote-rejected') throw new PushRejectedError('remote-rejected', pushed.detail, number);
+      lastRefusal = pushed.detail;
+    }
+    throw new PushRejectedError('branch-moved', lastRefusal, maxAttempts);
+  });
+}
+
+/** The newest commits carrying the patch's deploy and revert trailers on the fetched branch. */
+async function patchMarkers(dir: string, branch: string, patchId: string, options: GitOptions): Promise<{ patch?: TrailerCommit; revert?: TrailerCommit }> {
+  const [patches = [], reverts = []] = await findCommitsByTrailers(dir, [PATCH_ID_TRAILER, REVERTS_PATCH_ID_TRAILER], patchId, {
+    ...options,
+    ref: trackingRef(branch),
+  });
+  return { patch: patches[0], revert: reverts[0] };
+}
+
+/** The first parent of a commit found by the trailer search (present: the clone is deeper than the search). */
+function firstParent(found: TrailerCommit): string {
+  const [parent] = found.parentShas;
+  if (parent === undefined) throw new GitStateError(`commit ${found.sha} has no parent`);
+  return parent;
+}
+
+/** Applies, commits and pushes a patch once per branch; see the module comment for the guarantees. */
+export async function deployPatch(input: DeployPatchInput): Promise<DeployResult> {
+  // Refuse an unsafe diff before cloning anything (applyDiff checks again).
+  changedFiles(input.diff);
+  if (input.message.trim() === '') throw new InvalidInputError('the commit message is empty');
+  if (/^\s*(reverts-)?patch-id\s*:/im.test(input.message)) throw new InvalidInputError('the commit message must not contain Patch-Id trailers');
+  const trailers = trailerLines(PATCH_ID_TRAILER, input.patchId, input.trailers);
+  return landOnBranch<DeployResult>(input, 'deploy', async ({ dir, tipSha, attempt }) => {
+    const { patch, revert } = await patchMarkers(dir, input.branch, input.patchId, input);
+    if (revert) throw new PatchRevertedError(input.patchId, revert.sha);
+    if (patch) {
+      const previousTipSha = firstParent(patch);
+      return { done: { commitSha: patch.sha, previousTipSha, reused: true, attempts: attempt } };
+    }
+    await applyDiff(dir, input.diff, input);
+    const commitSha = await commit(dir, input.message, trailers, input);
+    return { commitSha, landed: (attempts) => ({ commitSha, previousTipSha: tipSha, reused: false, attempts }) };
+  });
+}
+
+/** Reverts the commit that deployed the patch, once per branch; see the module comment for the guarantees. */
+export async function revertPatch(input: RevertPatchInput): Promise<RevertResult> {
+  const trailers = trailerLines(REVERTS_PATCH_ID_TRAILER, input.patchId, input.trailers);
+  return landOnBranch<RevertResult>(input, 'revert', async ({ dir, tipSha, attempt }) => {
+    const { patch, revert } = await patchMarkers(dir, input.branch, input.patchId, input);
+    if (revert) {
+      const previousTipSha = firstParent(revert);
+      return { done: { status: 'reverted', revertSha: revert.sha, revertedSha: patch?.sha ?? null, previousTipSha, reused: true, attempts: attempt } };
+    }
+    if (!patch) return { done: { status: 'nothing-to-revert', reason: 'no-patch-commit', patchCommitSha: null } };
+    // A merge has no single change to undo, and reverting a root commit would delete every file.
+    if (patch.parentShas.length !== 1) throw new GitStateError(`patch commit ${patch.sha} has ${patch.parentShas.length} parents`);
+    const reverted = await runGit(dir, ['revert', '--no-commit', patch.sha], input, { okExitCodes: [0, 1] });
+    if (reverted.exitCode !== 0) {
+      const conflicted = await gitText(dir, ['diff', '--name-only', '--diff-filter=U', '-z'], input);
+      throw new RevertConflictError(patch.sha, conflicted.split('\0').filter(Boolean), reverted.stderr);
+    }
+    const staged = await runGit(dir, ['diff', '--cached', '--quiet'], input, { okExitCodes: [0, 1] });
+    if (staged.exitCode === 0) return { done: { status: 'nothing-to-revert', reason: 'changes-already-undone', patchCommitSha: patch.sha } };
+    const message = `Revert "${patch.subject}"\n\nThis reverts commit ${patch.sha}.\n`;
+    const revertSha = await commit(dir, message, trailers, input);
+    return {
+      commitSha: revertSha,
+      landed: (attempts) => ({ status: 'reverted', revertSha, revertedSha: patch.sha, previousTipSha: tipSha, reused: false, attempts }),
+    };
+  });
+}

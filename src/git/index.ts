@@ -1,0 +1,65 @@
+/**
+ * Public API of the git domain module. Temporal activities are thin adapters over these functions; every
+ * operation is idempotent, works in unique folders inside the caller's workRoot and throws the typed errors
+ * below (each says whether a retry can help: `retryable`).
+ */
+export {
+  type ChangedFile,
+  type ChangeStatus,
+  changedFiles,
+  type DiffPathValidation,
+  unsafePathReason,
+  validateDiffPaths,
+} from './diff-paths';
+export {
+  DEFAULT_MAX_ATTEMPTS,
+  deployPatch,
+  type DeployPatchInput,
+  type DeployResult,
+  PATCH_ID_TRAILER,
+  type PushAttempt,
+  REVERTS_PATCH_ID_TRAILER,
+  revertPatch,
+  type RevertPatchInput,
+  type RevertResult,
+  type Trailers,
+} from './deploy';
+export {
+  CommandStartError,
+  type DiffPathProblem,
+  GitCommandError,
+  GitError,
+  GitStateError,
+  GitTimeoutError,
+  InvalidDiffError,
+  InvalidInputError,
+  OperationAbortedError,
+  PatchDoesNotApplyError,
+  PatchRevertedError,
+  PushRejectedError,
+  RefNotFoundError,
+  RevertConflictError,
+} from './errors';
+export { DEFAULT_IDENTITY, type GitIdentity, type GitOptions } from './git-cli';
+export { isValidBranchName } from './validate';
+export { type CommandResult, runCommand, type RunCommandOptions } from './process';
+export {
+  applyDiff,
+  type Checkout,
+  checkDiffApplies,
+  checkout,
+  type DiffApplyCheck,
+  disposeCheckout,
+  findCommitsByTrailer,
+  listFiles,
+  type PathFilter,
+  readTree,
+  type ReadTreeOptions,
+  removeStaleWorkDirs,
+  type SkipReason,
+  type TrailerCommit,
+  type TrailerSearchOptions,
+  type TreeListing,
+  type TreeSnapshot,
+  type TreeSource,
+} from './repo';

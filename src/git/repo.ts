@@ -1,0 +1,323 @@
+/**
+ * Working clones and read-only views of target repositories: checkout, tree reading, diff application and the
+ * trailer search that makes deploy and revert idempotent. Every folder this module creates is a unique
+ * `wpa-git-*` folder inside the caller's workRoot.
+ */
+import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import picomatch from 'picomatch';
+import { changedFiles } from './diff-paths';
+import { GitCommandError, GitStateError, InvalidInputError, PatchDoesNotApplyError, RefNotFoundError } from './errors';
+import { DEFAULT_HISTORY_DEPTH, type GitOptions, gitText, runGit } from './git-cli';
+import { assertBranchName, assertRef, assertRepoUrl, assertTrailerKey, redactCredentials } from './validate';
+
+const WORK_DIR_PREFIX = 'wpa-git-';
+
+async function createWorkDir(workRoot: string, purpose: string): Promise<string> {
+  await mkdir(workRoot, { recursive: true });
+  return mkdtemp(join(workRoot, `${WORK_DIR_PREFIX}${purpose}-`));
+}
+
+async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+}
+
+/** Runs `use` in a fresh folder inside workRoot and removes the folder afterwards, whatever happens. */
+export async function withWorkDir<T>(workRoot: string, purpose: string, use: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await createWorkDir(workRoot, purpose);
+  try {
+    return await use(dir);
+  } finally {
+    await removeDir(dir);
+  }
+}
+
+/** Removes a folder returned by checkout(); refuses folders this module did not create. */
+export async function disposeCheckout(dir: string): Promise<void> {
+  if (!basename(dir).startsWith(WORK_DIR_PREFIX)) throw new InvalidInputError(`not a work folder of this module: ${dir}`);
+  await removeDir(dir);
+}
+
+/**
+ * Removes work folders older than maxAgeMs left in workRoot by a process that was killed mid-operation.
+ * Returns the removed paths.
+ */
+export async function removeStaleWorkDirs(workRoot: string, maxAgeMs: number): Promise<string[]> {
+  const names = await readdir(workRoot).catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  });
+  const removed: string[] = [];
+  for (const name of names.filter((entry) => entry.startsWith(WORK_DIR_PREFIX))) {
+    const dir = join(workRoot, name);
+    const { mtimeMs } = await stat(dir);
+    if (Date.now() - mtimeMs < maxAgeMs) continue;
+    await removeDir(dir);
+    removed.push(dir);
+  }
+  return removed;
+}
+
+/** The remote-tracking ref a branch of `origin` is fetched into. */
+export function trackingRef(branch: string): string {
+  return `refs/remotes/origin/${branch}`;
+}
+
+/**
+ * One commit more than the trailer search reads. The k-th commit `git log` shows is at most k-1 parent steps
+ * from the tip, so every commit the search returns has its parents in the clone (needed to revert it).
+ */
+function fetchDepth(options: GitOptions): number {
+  return (options.historyDepth ?? DEFAULT_HISTORY_DEPTH) + 1;
+}
+
+/** Runs a clone or fetch of `ref`, turning git's "no such ref" answers into RefNotFoundError. */
+async function fetchRef(dir: string, args: readonly string[], repoUrl: string, ref: string, options: GitOptions): Promise<void> {
+  try {
+    await runGit(dir, args, options);
+  } catch (error) {
+    const missing = error instanceof GitCommandError && /couldn't find remote ref|not found in upstream origin/.test(error.stderrTail);
+    if (missing) throw new RefNotFoundError(redactCredentials(repoUrl), ref);
+    throw error;
+  }
+}
+
+/** Clones `branch`, checked out at its tip, into the empty folder `dir`; returns the tip SHA. */
+export async function cloneBranch(dir: string, repoUrl: string, branch: string, options: GitOptions): Promise<string> {
+  // --no-local: the depth applies to repositories given as local paths too (git ignores it for URLs).
+  const args = ['clone', '-q', '--no-local', '--no-tags', '--single-branch', `--branch=${branch}`, `--depth=${fetchDepth(options)}`, '--', repoUrl, '.'];
+  await fetchRef(dir, args, repoUrl, branch, options);
+  return gitText(dir, ['rev-parse', '--verify', 'HEAD'], options);
+}
+
+/** Fetches the current tip of a cloned branch (which moved since the clone) and puts the work tree there. */
+export async function moveToNewTip(dir: string, repoUrl: string, branch: string, options: GitOptions): Promise<string> {
+  await fetchRef(dir, ['fetch', '-q', '--no-tags', `--depth=${fetchDepth(options)}`, 'origin', `+refs/heads/${branch}:${trackingRef(branch)}`], repoUrl, branch, options);
+  const tipSha = await gitText(dir, ['rev-parse', '--verify', `${trackingRef(branch)}^{commit}`], options);
+  await runGit(dir, ['checkout', '-q', '--force', '-B', branch, tipSha], options);
+  // An earlier attempt may have left untracked files or revert state, which checkout keeps.
+  await runGit(dir, ['reset', '-q', '--hard'], options);
+  await runGit(dir, ['clean', '-q', '-ffdx'], options);
+  return tipSha;
+}
+
+export interface Checkout {
+  dir: string;
+  headSha: string;
+}
+
+/**
+ * A working clone of `branch` at its tip, with the last `historyDepth` commits (enough for the trailer search;
+ * deploys re-apply the diff on a moved tip rather than rebasing, so no merge base is needed). The caller
+ * removes `dir` with disposeCheckout().
+ */
+export async function checkout(repoUrl: string, branch: string, workRoot: string, options: GitOptions = {}): Promise<Checkout> {
+  assertRepoUrl(repoUrl);
+  assertBranchName(branch);
+  const dir = await createWorkDir(workRoot, 'checkout');
+  try {
+    return { dir, headSha: await cloneBranch(dir, repoUrl, branch, options) };
+  } catch (error) {
+    await removeDir(dir);
+    throw error;
+  }
+}
+
+/** A local clone (at `ref`, default HEAD), or a remote ref fetched (depth 1) into a temporary folder. */
+export type TreeSource = { dir: string; ref?: string } | { repoUrl: string; ref: string; workRoot: string };
+
+/** picomatch globs (dotfiles included, e.g. `.github/**`) or a predicate over repository-relative paths. */
+export type PathFilter = string | readonly string[] | ((path: string) => boolean);
+
+export interface TreeListing {
+  commitSha: string;
+  /** Files (regular and symlinks) matching the filter, sorted; submodules are not listed. */
+  paths: string[];
+}
+
+export type SkipReason = 'symlink' | 'binary' | 'not-utf8' | 'too-large';
+
+export interface TreeSnapshot {
+  commitSha: string;
+  /** Regular text files matching the filter, path to content (UTF-8, byte order mark kept). */
+  files: Map<string, string>;
+  /** Matching files that are not in `files`, and why. */
+  skipped: { path: string; reason: SkipReason }[];
+}
+
+export interface ReadTreeOptions extends GitOptions {
+  /** Larger files are skipped, default 1 MiB. */
+  maxFileBytes?: number;
+}
+
+interface TreeEntry {
+  mode: string;
+  sha: string;
+  size: number;
+  path: string;
+}
+
+function toMatcher(filter: PathFilter | undefined): (path: string) => boolean {
+  if (filter === undefined) return () => true;
+  if (typeof filter === 'function') return filter;
+  if (filter.length === 0) return () => false;
+  return picomatch(typeof filter === 'string' ? filter : [...filter], { dot: true });
+}
+
+/** Resolves the source to a local repository folder and a commit, and runs `use` on them. */
+async function withTree<T>(source: TreeSource, options: GitOptions, use: (dir: string, commitSha: string) => Promise<T>): Promise<T> {
+  const ref = source.ref ?? 'HEAD';
+  assertRef(ref);
+  if ('dir' in source) return use(source.dir, await gitText(source.dir, ['rev-parse', '--verify', `${ref}^{commit}`], options));
+  const { repoUrl } = source;
+  assertRepoUrl(repoUrl);
+  return withWorkDir(source.workRoot, 'tree', async (dir) => {
+    await runGit(dir, ['init', '-q', '--bare'], options);
+    await fetchRef(dir, ['fetch', '-q', '--no-tags', '--depth=1', '--', repoUrl, ref], repoUrl, ref, options);
+    return use(dir, await gitText(dir, ['rev-parse', '--verify', 'FETCH_HEAD^{commit}'], options));
+  });
+}
+
+async function listEntries(dir: string, commitSha: string, filter: PathFilter | undefined, options: GitOptions): Promise<TreeEntry[]> {
+  const matches = toMatcher(filter);
+  const { stdout } = await runGit(dir, ['ls-tree', '-r', '-z', '--long', '--full-tree', commitSha], options);
+  const entries: TreeEntry[] = [];
+  for (const record of stdout.toString('utf8').split('\0')) {
+    const parsed = /^(\d+) (\w+) ([0-9a-f]+) +(\d+|-)\t(.*)$/s.exec(record);
+    if (!parsed) continue;
+    const [, mode = '', type, sha = '', size = '', path = ''] = parsed;
+    if (type === 'blob' && matches(path)) entries.push({ mode, sha, size: Number(size), path });
+  }
+  return entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** Paths of the files at a commit, for fileExists checks. */
+export async function listFiles(source: TreeSource, pathFilter?: PathFilter, options: GitOptions = {}): Promise<TreeListing> {
+  return withTree(source, options, async (dir, commitSha) => ({
+    commitSha,
+    paths: (await listEntries(dir, commitSha, pathFilter, options)).map((entry) => entry.path),
+  }));
+}
+
+/** Splits `git cat-file --batch` output into object contents, in request order. */
+function parseCatFileBatch(output: Buffer): Buffer[] {
+  const contents: Buffer[] = [];
+  let offset = 0;
+  while (offset < output.length) {
+    const headerEnd = output.indexOf(0x0a, offset);
+    if (headerEnd < 0) break;
+    const size = /^[0-9a-f]+ \w+ (\d+)$/.exec(output.toString('utf8', offset, headerEnd))?.[1];
+    if (size === undefined) throw new GitStateError(`unexpected git cat-file output: ${output.toString('utf8', offset, headerEnd)}`);
+    const start = headerEnd + 1;
+    contents.push(output.subarray(start, start + Number(size)));
+    offset = start + Number(size) + 1;
+  }
+  return contents;
+}
+
+/** The text of the files at a commit whose paths match `pathFilter`, e.g. all `.github/**` files. */
+export async function readTree(source: TreeSource, pathFilter?: PathFilter, options: ReadTreeOptions = {}): Promise<TreeSnapshot> {
+  const maxFileBytes = options.maxFileBytes ?? 1024 * 1024;
+  return withTree(source, options, async (dir, commitSha) => {
+    const skipped: TreeSnapshot['skipped'] = [];
+    const wanted: TreeEntry[] = [];
+    for (const entry of await listEntries(dir, commitSha, pathFilter, options)) {
+      if (entry.mode === '120000') skipped.push({ path: entry.path, reason: 'symlink' });
+      else if (entry.size > maxFileBytes) skipped.push({ path: entry.path, reason: 'too-large' });
+      else wanted.push(entry);
+    }
+    const files = new Map<string, string>();
+    if (wanted.length === 0) return { commitSha, files, skipped };
+    const { stdout } = await runGit(dir, ['cat-file', '--batch'], options, { input: wanted.map((entry) => `${entry.sha}\n`).join('') });
+    const contents = parseCatFileBatch(stdout);
+    const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+    wanted.forEach((entry, index) => {
+      const content = contents[index] ?? Buffer.alloc(0);
+      if (content.includes(0)) {
+        skipped.push({ path: entry.path, reason: 'binary' });
+        return;
+      }
+      try {
+        files.set(entry.path, decoder.decode(content));
+      } catch {
+        skipped.push({ path: entry.path, reason: 'not-utf8' });
+      }
+    });
+    return { commitSha, files, skipped };
+  });
+}
+
+export type DiffApplyCheck = { applies: true } | { applies: false; message: string; alreadyApplied: boolean };
+
+/** `git apply --index [extra]` with the diff on stdin; a refusal is an answer, not an exception. */
+async function tryApply(dir: string, diff: string, extra: readonly string[], options: GitOptions): Promise<DiffApplyCheck> {
+  // Exit 1 = hunks do not apply, 128 = git could not use the patch at all (e.g. corrupt): both are refusals.
+  const refusals = [1, 128];
+  const run = await runGit(dir, ['apply', '--index', ...extra], options, { input: diff, okExitCodes: [0, ...refusals] });
+  if (run.exitCode === 0) return { applies: true };
+  const reverse = await runGit(dir, ['apply', '--index', '--check', '--reverse'], options, { input: diff, okExitCodes: [0, ...refusals] });
+  return { applies: false, message: run.stderr, alreadyApplied: reverse.exitCode === 0 };
+}
+
+/**
+ * Whether the diff applies to the index and work tree of `dir` exactly (no 3-way merge: the commit must carry
+ * the approved hunks, only shifted by line offsets). Throws InvalidDiffError for unsafe paths.
+ */
+export async function checkDiffApplies(dir: string, diff: string, options: GitOptions = {}): Promise<DiffApplyCheck> {
+  changedFiles(diff);
+  return tryApply(dir, diff, ['--check'], options);
+}
+
+/** Applies the diff to index and work tree, all or nothing; PatchDoesNotApplyError carries git's message. */
+export async function applyDiff(dir: string, diff: string, options: GitOptions = {}): Promise<void> {
+  changedFiles(diff);
+  const result = await tryApply(dir, diff, [], options);
+  if (!result.applies) throw new PatchDoesNotApplyError(result.message, result.alreadyApplied);
+}
+
+export interface TrailerCommit {
+  sha: string;
+  parentShas: string[];
+  subject: string;
+}
+
+export interface TrailerSearchOptions extends GitOptions {
+  /** Where the history starts, default HEAD. */
+  ref?: string;
+  /** How many commits are read, default historyDepth (500). */
+  limit?: number;
+}
+
+/**
+ * For each key, the commits among the last `limit` commits of `ref` whose message ends with the trailer
+ * `key: value` (key case-insensitive, value exact), newest first. One `git log` for all keys.
+ */
+export async function findCommitsByTrailers(
+  dir: string,
+  keys: readonly string[],
+  value: string,
+  options: TrailerSearchOptions = {},
+): Promise<TrailerCommit[][]> {
+  keys.forEach(assertTrailerKey);
+  const ref = options.ref ?? 'HEAD';
+  assertRef(ref);
+  const limit = options.limit ?? options.historyDepth ?? DEFAULT_HISTORY_DEPTH;
+  const trailerFields = keys.map((key) => `%(trailers:key=${key},valueonly,unfold,separator=%x1d)%x1f`).join('');
+  const log = await gitText(dir, ['log', `-n${limit}`, `--format=%H%x1f%P%x1f${trailerFields}%s%x1e`, ref, '--'], options);
+  const found: TrailerCommit[][] = keys.map(() => []);
+  for (const record of log.split('\x1e')) {
+    const [sha = '', parents = '', ...rest] = record.trim().split('\x1f');
+    if (sha === '') continue;
+    const commit = { sha, parentShas: parents.split(' ').filter(Boolean), subject: rest.slice(keys.length).join('\x1f') };
+    keys.forEach((_key, index) => {
+      if ((rest[index] ?? '').split('\x1d').some((candidate) => candidate.trim() === value)) found[index]?.push(commit);
+    });
+  }
+  return found;
+}
+
+/** The commits among the last `limit` commits of `ref` carrying the trailer `key: value`, newest first. */
+export async function findCommitsByTrailer(dir: string, key: string, value: string, options: TrailerSearchOptions = {}): Promise<TrailerCommit[]> {
+  const [commits = []] = await findCommitsByTrailers(dir, [key], value, options);
+  return commits;
+}
