@@ -1,0 +1,72 @@
+/**
+ * Health check definitions as the API accepts and stores them. The TS types are inferred from these schemas;
+ * `z.infer` gives the parsed shape with defaults applied, which is what the runners take.
+ */
+import { z } from 'zod';
+
+/** Placeholders an HTTP check URL may contain; each is replaced by the URL-encoded value for the target. */
+export const URL_PLACEHOLDERS = ['target', 'commit', 'patchId'] as const;
+export type UrlPlaceholder = (typeof URL_PLACEHOLDERS)[number];
+
+export const MAX_CHECK_TIMEOUT_MS = 60_000;
+export const DEFAULT_CHECK_TIMEOUT_MS = 5_000;
+
+const PLACEHOLDER_PATTERN = /\{([A-Za-z]+)\}/g;
+// RFC 9110 token characters; anything else makes fetch throw at request time, so reject it at the boundary.
+const HEADER_NAME_PATTERN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** The url with every known placeholder replaced by `value` (unknown ones are left for validation to catch). */
+export function fillUrlPlaceholders(url: string, value: (name: UrlPlaceholder) => string): string {
+  return url.replace(PLACEHOLDER_PATTERN, (whole, name: string) =>
+    (URL_PLACEHOLDERS as readonly string[]).includes(name) ? value(name as UrlPlaceholder) : whole,
+  );
+}
+
+/** Names inside `{...}` in the url that are not known placeholders (typos like `{sha}`). */
+export function unknownUrlPlaceholders(url: string): string[] {
+  return [...url.matchAll(PLACEHOLDER_PATTERN)]
+    .map((match) => match[1] ?? '')
+    .filter((name) => !(URL_PLACEHOLDERS as readonly string[]).includes(name));
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const protocol = new URL(text).protocol;
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+const timeoutMsSchema = z.number().int().positive().max(MAX_CHECK_TIMEOUT_MS).default(DEFAULT_CHECK_TIMEOUT_MS);
+
+export const httpCheckSchema = z.object({
+  type: z.literal('http'),
+  url: z
+    .string()
+    .min(1)
+    .refine((url) => unknownUrlPlaceholders(url).length === 0, {
+      message: `url may only use the placeholders ${URL_PLACEHOLDERS.map((name) => `{${name}}`).join(', ')}`,
+    })
+    .refine((url) => isHttpUrl(fillUrlPlaceholders(url, () => 'x')), { message: 'url must be an http(s) URL' }),
+  /** Header values may reference `${env:NAME}`; they are resolved on the worker and never echoed back. */
+  headers: z.record(z.string().regex(HEADER_NAME_PATTERN, 'invalid HTTP header name'), z.string()).optional(),
+  expectStatus: z.number().int().min(100).max(599).default(200),
+  bodyIncludes: z.string().min(1).optional(),
+  timeoutMs: timeoutMsSchema,
+});
+
+export const commandCheckSchema = z.object({
+  type: z.literal('command'),
+  /** Program and arguments, run without a shell. */
+  argv: z.array(z.string()).min(1).refine((argv) => (argv[0] ?? '') !== '', { message: 'argv[0] must not be empty' }),
+  timeoutMs: timeoutMsSchema,
+});
+
+export const healthCheckSchema = z.discriminatedUnion('type', [httpCheckSchema, commandCheckSchema]);
+
+export type HttpCheck = z.infer<typeof httpCheckSchema>;
+export type CommandCheck = z.infer<typeof commandCheckSchema>;
+export type HealthCheck = z.infer<typeof healthCheckSchema>;
+/** What a client may send: defaults not yet applied. */
+export type HealthCheckInput = z.input<typeof healthCheckSchema>;

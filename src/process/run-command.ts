@@ -1,0 +1,219 @@
+/**
+ * Runs one program from an argv array, never through a shell, with a timeout and bounded output. Shared by
+ * health command checks and the git helpers (verify commands), so there is one place that gets killing,
+ * truncation and environment hygiene right.
+ */
+import { spawn } from 'node:child_process';
+
+export interface RunCommandOptions {
+  cwd: string;
+  /** Wall-clock limit; on expiry the whole process group gets SIGTERM, then SIGKILL after killGraceMs. */
+  timeoutMs: number;
+  /** Cancels the run: the process group is killed and the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /**
+   * Variables added to the minimal inherited environment. The child never inherits the full environment of
+   * the worker (database URLs, tokens), only PATH, HOME, LANG, LC_ALL, TMPDIR and TZ, plus these.
+   */
+  env?: Readonly<Record<string, string>>;
+  /** Written to stdin, which is then closed. Without it stdin is /dev/null. */
+  input?: string | Buffer;
+  /** Bytes kept per stream (default 64 KiB): the first and last halves, with a marker in between. */
+  maxOutputBytes?: number;
+  /** Between SIGTERM and SIGKILL on timeout or abort (default 1000 ms). */
+  killGraceMs?: number;
+}
+
+export interface RunCommandResult {
+  /** Exit code, or null when the process was killed by a signal or could not start. */
+  exitCode: number | null;
+  /** The signal that ended the process, if any. */
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  /** Why the process could not start (e.g. `spawn nonexistent ENOENT`), when it did not. */
+  startError?: string;
+  stdout: string;
+  stderr: string;
+  /** True when the stream was longer than maxOutputBytes and its middle was dropped. */
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  durationMs: number;
+}
+
+export const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024;
+const DEFAULT_KILL_GRACE_MS = 1_000;
+/** How long to wait for stdout/stderr to close after the main process exited. */
+const STDIO_CLOSE_GRACE_MS = 1_000;
+const INHERITED_VARIABLES = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR', 'TZ'] as const;
+
+/** Keeps the head and the tail of a stream within a byte budget; the tail usually holds the error. */
+class BoundedOutput {
+  private readonly head: Buffer[] = [];
+  private headBytes = 0;
+  private tail: Buffer[] = [];
+  private tailBytes = 0;
+  private droppedBytes = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  get truncated(): boolean {
+    return this.droppedBytes > 0;
+  }
+
+  push(chunk: Buffer): void {
+    const headBudget = Math.ceil(this.maxBytes / 2);
+    let rest = chunk;
+    if (this.headBytes < headBudget) {
+      const taken = rest.subarray(0, headBudget - this.headBytes);
+      this.head.push(taken);
+      this.headBytes += taken.length;
+      rest = rest.subarray(taken.length);
+    }
+    if (rest.length === 0) return;
+    this.tail.push(rest);
+    this.tailBytes += rest.length;
+    const tailBudget = this.maxBytes - headBudget;
+    while (this.tailBytes > tailBudget) {
+      const first = this.tail[0];
+      if (first === undefined) break;
+      const excess = this.tailBytes - tailBudget;
+      if (first.length <= excess) {
+        this.tail.shift();
+        this.tailBytes -= first.length;
+        this.droppedBytes += first.length;
+      } else {
+        this.tail[0] = first.subarray(excess);
+        this.tailBytes -= excess;
+        this.droppedBytes += excess;
+      }
+    }
+  }
+
+  text(): string {
+    const head = Buffer.concat(this.head).toString('utf8');
+    const tail = Buffer.concat(this.tail).toString('utf8');
+    return this.truncated ? `${head}\n[... ${this.droppedBytes} bytes truncated ...]\n${tail}` : head + tail;
+  }
+}
+
+function childEnvironment(extra: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of INHERITED_VARIABLES) {
+    const value = process.env[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return { ...env, ...extra };
+}
+
+/**
+ * Runs `argv[0]` with `argv.slice(1)` as arguments. Resolves for every outcome of the process itself (non-zero
+ * exit, timeout, failure to start); rejects only when `signal` aborts the run or argv is empty.
+ */
+export function runCommand(argv: readonly string[], options: RunCommandOptions): Promise<RunCommandResult> {
+  const [program, ...args] = argv;
+  if (program === undefined || program === '') return Promise.reject(new Error('runCommand: argv must not be empty'));
+  if (options.signal?.aborted) return Promise.reject(toError(options.signal.reason));
+
+  const maxBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+  const killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+  const stdout = new BoundedOutput(maxBytes);
+  const stderr = new BoundedOutput(maxBytes);
+  const started = performance.now();
+
+  return new Promise<RunCommandResult>((resolve, reject) => {
+    // detached puts the child in its own process group, so a timeout also kills grandchildren that would
+    // otherwise keep the output pipes open.
+    const child = spawn(program, args, {
+      cwd: options.cwd,
+      env: childEnvironment(options.env),
+      shell: false,
+      detached: true,
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      windowsHide: true,
+    });
+    const timers: NodeJS.Timeout[] = [];
+    let timedOut = false;
+    let aborted = false;
+    let settled = false;
+    let exit: { exitCode: number | null; signal: NodeJS.Signals | null } | undefined;
+
+    const killGroup = (killSignal: NodeJS.Signals): void => {
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, killSignal);
+      } catch {
+        // ESRCH: the group has no members left.
+      }
+    };
+    const terminate = (): void => {
+      killGroup('SIGTERM');
+      timers.push(setTimeout(() => killGroup('SIGKILL'), killGraceMs));
+    };
+    const onAbort = (): void => {
+      aborted = true;
+      terminate();
+    };
+
+    const finish = (startError?: string): void => {
+      if (settled) return;
+      settled = true;
+      for (const timer of timers) clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      // Background children left behind by the command must not outlive the run.
+      killGroup('SIGKILL');
+      if (aborted && options.signal) {
+        reject(toError(options.signal.reason));
+        return;
+      }
+      resolve({
+        exitCode: exit?.exitCode ?? null,
+        signal: exit?.signal ?? null,
+        timedOut,
+        ...(startError === undefined ? {} : { startError }),
+        stdout: stdout.text(),
+        stderr: stderr.text(),
+        stdoutTruncated: stdout.truncated,
+        stderrTruncated: stderr.truncated,
+        durationMs: Math.round(performance.now() - started),
+      });
+    };
+
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    timers.push(
+      setTimeout(() => {
+        timedOut = true;
+        terminate();
+      }, options.timeoutMs),
+    );
+    child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.on('error', (error) => finish(error.message));
+    child.on('exit', (exitCode, exitSignal) => {
+      exit = { exitCode, signal: exitSignal };
+      // A background child that left the process group could hold the pipes open forever: kill the group,
+      // then stop waiting for the pipes after a grace period.
+      killGroup('SIGKILL');
+      timers.push(
+        setTimeout(() => {
+          child.stdout?.destroy();
+          child.stderr?.destroy();
+          finish();
+        }, STDIO_CLOSE_GRACE_MS),
+      );
+    });
+    child.on('close', (exitCode, exitSignal) => {
+      exit ??= { exitCode, signal: exitSignal };
+      finish();
+    });
+
+    if (options.input !== undefined && child.stdin) {
+      // A child that exits without reading stdin makes the write fail with EPIPE; its exit status tells the story.
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(options.input);
+    }
+  });
+}
+
+function toError(reason: unknown): Error {
+  return reason instanceof Error ? reason : new Error(String(reason));
+}
