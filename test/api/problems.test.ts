@@ -1,0 +1,109 @@
+import request from 'supertest';
+import { createTestApi, type TestApi } from '../support/api';
+
+describe('bad input gets RFC 9457 problems, never a 500 or a stack trace', () => {
+  let api: TestApi;
+  let operator: string;
+  beforeAll(async () => {
+    api = await createTestApi();
+    operator = await api.token(['operator']);
+  });
+  afterAll(async () => {
+    await api.close();
+  });
+
+  const post = (body: string, contentType = 'application/json') =>
+    request(api.app).post('/api/v1/targets').set('Authorization', `Bearer ${operator}`).set('Content-Type', contentType).send(body);
+
+  function expectProblem(res: request.Response, status: number): void {
+    expect(res.status).toBe(status);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.body).toMatchObject({ type: 'about:blank', status, instance: expect.any(String), requestId: expect.any(String) });
+    expect(typeof res.body.title).toBe('string');
+    expect(JSON.stringify(res.body)).not.toMatch(/\bat .*\.(js|ts):\d+/);
+  }
+
+  test('malformed JSON: 400', async () => {
+    const res = await post('{"name": ');
+    expectProblem(res, 400);
+    expect(res.body.detail).toMatch(/not valid JSON/);
+  });
+
+  test('wrong content type: 415', async () => {
+    expectProblem(await post('name=org/repo', 'application/x-www-form-urlencoded'), 415);
+    expectProblem(await post('<target/>', 'text/xml'), 415);
+  });
+
+  test('a body over 1 MiB: 413', async () => {
+    const huge = JSON.stringify({ name: 'org/repo', repoUrl: 'x'.repeat(1024 * 1024 + 10) });
+    expectProblem(await post(huge), 413);
+  });
+
+  test('invalid fields: 422 listing each', async () => {
+    const res = await post(JSON.stringify({ name: 'not a repo', repoUrl: '', healthChecks: [{ type: 'http', url: 'ftp://x/{sha}' }] }));
+    expectProblem(res, 422);
+    const paths = (res.body.errors as Array<{ path: string }>).map((e) => e.path);
+    expect(paths).toEqual(expect.arrayContaining(['name', 'repoUrl', 'healthChecks.0.url']));
+  });
+
+  test('unknown fields are refused rather than ignored', async () => {
+    const res = await post(JSON.stringify({ name: 'org/repo', repoUrl: '/r.git', branchh: 'main' }));
+    expectProblem(res, 422);
+  });
+
+  test('JSON that is not an object: 422', async () => {
+    expectProblem(await post('[1,2,3]'), 422);
+    expectProblem(await post('"text"'), 400);
+  });
+
+  test('a malformed id in the path: 400', async () => {
+    const res = await request(api.app).get('/api/v1/targets/not-a-uuid').set('Authorization', `Bearer ${operator}`);
+    expectProblem(res, 400);
+  });
+
+  test('an unknown target: 404', async () => {
+    const res = await request(api.app).get('/api/v1/targets/7d4f8a56-3f8e-4d0c-9c53-4c1f7d0b8a11').set('Authorization', `Bearer ${operator}`);
+    expectProblem(res, 404);
+  });
+
+  test('an unknown route: 404 problem', async () => {
+    expectProblem(await request(api.app).get('/nowhere'), 404);
+  });
+
+  test('a duplicate target name: 409', async () => {
+    const body = JSON.stringify({ name: 'org/dup', repoUrl: '/r.git', verifyCommand: ['true'] });
+    expect((await post(body)).status).toBe(201);
+    expectProblem(await post(body), 409);
+  });
+
+  test('command health checks are refused while ALLOW_COMMAND_CHECKS is off', async () => {
+    const body = JSON.stringify({ name: 'org/cmd', repoUrl: '/r.git', healthChecks: [{ type: 'command', argv: ['true'] }] });
+    expectProblem(await post(body), 422);
+  });
+
+  test('a request id the client sends is echoed; a malformed one is replaced', async () => {
+    const echoed = await request(api.app).get('/nowhere').set('X-Request-Id', 'abc-123');
+    expect(echoed.headers['x-request-id']).toBe('abc-123');
+    const replaced = await request(api.app).get('/nowhere').set('X-Request-Id', 'bad id with spaces');
+    expect(replaced.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('command health checks when the server allows them', () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await createTestApi({ env: { ALLOW_COMMAND_CHECKS: 'true' } });
+  });
+  afterAll(async () => {
+    await api.close();
+  });
+
+  test('only admins may register them', async () => {
+    const body = { name: 'org/cmd', repoUrl: '/r.git', healthChecks: [{ type: 'command', argv: ['./check.sh'] }] };
+    const asOperator = await request(api.app).post('/api/v1/targets').set('Authorization', `Bearer ${await api.token(['operator'])}`).send(body);
+    expect(asOperator.status).toBe(403);
+    const asAdmin = await request(api.app).post('/api/v1/targets').set('Authorization', `Bearer ${await api.token(['admin'])}`).send(body);
+    expect(asAdmin.status).toBe(201);
+    expect(asAdmin.body.healthChecks).toEqual([{ type: 'command', argv: ['./check.sh'], timeoutMs: 5000 }]);
+  });
+});

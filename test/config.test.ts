@@ -1,0 +1,57 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, loadConfig, settingNames } from '../src/config';
+
+describe('loadConfig', () => {
+  test('defaults describe the embedded all-in-one stack', () => {
+    const config = loadConfig({}, '/srv/app');
+    expect(config.api).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(config.dataDir).toBe('/srv/app/.data');
+    expect(config.temporal).toMatchObject({ address: undefined, namespace: 'default', taskQueue: 'workflow-patch-agent', tls: false, devPort: 7233, uiPort: 8233 });
+    expect(config.database.url).toBeUndefined();
+    expect(config.allowCommandChecks).toBe(false);
+  });
+
+  test('empty variables count as unset', () => {
+    expect(loadConfig({ PORT: '', DATABASE_URL: '  ' }).api.port).toBe(8080);
+  });
+
+  test.each([
+    ['PORT', 'eighty'],
+    ['PORT', '70000'],
+    ['LOG_LEVEL', 'loud'],
+    ['DATABASE_URL', 'mysql://localhost/x'],
+    ['JWT_SECRET', 'short'],
+    ['ALLOW_COMMAND_CHECKS', 'maybe'],
+    ['JWT_JWKS_URL', 'not a url'],
+  ])('an invalid %s is reported by name', (variable, value) => {
+    expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^invalid setting ${variable}: `));
+  });
+
+  test('external servers switch the embedded parts off', () => {
+    const config = loadConfig({ TEMPORAL_ADDRESS: 'temporal:7233', DATABASE_URL: 'postgres://u:p@db:5432/wpa' });
+    expect(config.temporal.address).toBe('temporal:7233');
+    expect(config.database.url).toBe('postgres://u:p@db:5432/wpa');
+  });
+
+  test('an API key implies TLS unless TLS is turned off', () => {
+    expect(loadConfig({ TEMPORAL_API_KEY: 'k' }).temporal.tls).toBe(true);
+    expect(loadConfig({ TEMPORAL_API_KEY: 'k', TEMPORAL_TLS: 'false' }).temporal.tls).toBe(false);
+    expect(loadConfig({ TEMPORAL_TLS_CLIENT_CERT_PATH: '/c.pem', TEMPORAL_TLS_CLIENT_KEY_PATH: '/k.pem' }).temporal.tls).toEqual({
+      clientCertPath: '/c.pem',
+      clientKeyPath: '/k.pem',
+    });
+  });
+
+  test('conflicting or incomplete settings name the variable to fix', () => {
+    expect(() => loadConfig({ TEMPORAL_TLS_CLIENT_CERT_PATH: '/c.pem' })).toThrow(/TEMPORAL_TLS_CLIENT_KEY_PATH/);
+    expect(() => loadConfig({ JWT_SECRET: 'x'.repeat(32), JWT_JWKS_URL: 'https://idp.example/jwks' })).toThrow(/JWT_JWKS_URL/);
+  });
+
+  test('the README documents every setting', () => {
+    const readme = readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+    const documented = [...readme.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]);
+    expect([...documented].sort()).toEqual([...settingNames].sort());
+  });
+});

@@ -1,0 +1,162 @@
+/**
+ * The all-in-one starter as a user runs it: `node dist/src/main.js` (what `npm start` runs after building) with
+ * the embedded Temporal dev server and PostgreSQL, in a temporary data folder on free ports.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { freePort } from '../../src/util/free-port';
+import { createBareRepository } from '../support/git-fixtures';
+import { sharedTestState } from '../support/shared-state';
+
+const MAIN = path.join(__dirname, '..', '..', 'dist', 'src', 'main.js');
+
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  tokens: Record<string, string>;
+  apiUrl: string;
+  uiUrl: string;
+  readyMs: number;
+}
+
+/** Processes whose command line mentions `needle` (the test's data folder), other than ps itself. */
+function processesMentioning(needle: string): string[] {
+  return execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
+    .split('\n')
+    .filter((line) => line.includes(needle) && !line.includes('ps -eo'));
+}
+
+function start(env: NodeJS.ProcessEnv): Promise<Started> {
+  const startedAt = Date.now();
+  const child = spawn(process.execPath, [MAIN], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not ready within 150 s:\n${output}`)), 150_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code} before ready:\n${output}`));
+    });
+    const poll = setInterval(() => {
+      if (!output.includes('Press Ctrl-C to stop.')) return;
+      clearInterval(poll);
+      clearTimeout(timer);
+      const tokens = Object.fromEntries([...output.matchAll(/^ {4}(viewer|operator|guardian|admin) +(\S+)$/gm)].map((m) => [m[1], m[2]]));
+      resolve({
+        child,
+        output: () => output,
+        tokens,
+        apiUrl: /API: +(http:\/\/\S+)/.exec(output)?.[1] ?? '',
+        uiUrl: /Temporal Web UI: +(http:\/\/\S+)/.exec(output)?.[1] ?? '',
+        readyMs: Date.now() - startedAt,
+      });
+    }, 100);
+  });
+}
+
+async function stop(started: Started, signal: NodeJS.Signals): Promise<{ code: number | null; ms: number }> {
+  const t0 = Date.now();
+  const exited = new Promise<number | null>((resolve) => started.child.once('exit', (code) => resolve(code)));
+  started.child.kill(signal);
+  const code = await exited;
+  return { code, ms: Date.now() - t0 };
+}
+
+async function api(started: Started, method: string, route: string, role: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(`${started.apiUrl}${route}`, {
+    method,
+    headers: { authorization: `Bearer ${started.tokens[role] ?? ''}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+describe('npm start: the embedded stack', () => {
+  const state = sharedTestState();
+  const dataDir = mkdtempSync(path.join(state.scratch, 'stack-'));
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    // As root, PostgreSQL runs as the `postgres` user, which must be able to enter the data folder.
+    chmodSync(dataDir, 0o755);
+    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: npm test builds it (tsc) before jest runs`);
+    env = {
+      DATA_DIR: dataDir,
+      PORT: String(await freePort()),
+      TEMPORAL_DEV_PORT: String(await freePort()),
+      TEMPORAL_UI_PORT: String(await freePort()),
+      EMBEDDED_PG_PORT: String(await freePort()),
+      TEMPORAL_CLI_PATH: state.temporalCli,
+      LOG_LEVEL: 'warn',
+      TEMPORAL_ADDRESS: '',
+      DATABASE_URL: '',
+      JWT_SECRET: '',
+    };
+  });
+
+  afterAll(() => {
+    for (const line of processesMentioning(dataDir)) {
+      const pid = Number(line.trim().split(/\s+/)[0]);
+      if (pid) process.kill(pid, 'SIGKILL');
+    }
+  });
+
+  test('starts, analyzes a target through Temporal, stops cleanly on SIGTERM, and restarts on the same data', async () => {
+    const first = await start(env);
+    expect(Object.keys(first.tokens).sort()).toEqual(['admin', 'guardian', 'operator', 'viewer']);
+    expect(first.output()).toContain(`Temporal:         127.0.0.1:${env.TEMPORAL_DEV_PORT}`);
+    expect(statSync(path.join(dataDir, 'jwt-secret')).mode & 0o777).toBe(0o600);
+    expect(existsSync(path.join(dataDir, 'temporal.db'))).toBe(true);
+    expect(existsSync(path.join(dataDir, 'pg', 'PG_VERSION'))).toBe(true);
+
+    const ui = await fetch(first.uiUrl);
+    expect(ui.status).toBe(200);
+    let ready = await fetch(`${first.apiUrl}/readyz`);
+    for (let i = 0; i < 40 && ready.status !== 200; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      ready = await fetch(`${first.apiUrl}/readyz`);
+    }
+    expect(ready.status).toBe(200);
+
+    const repo = createBareRepository(dataDir, {
+      '.github/workflows/ci.yml': 'name: ci\non: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - run: make\n',
+      'Makefile': 'all:\n\ttrue\n',
+    });
+    const target = await api(first, 'POST', '/api/v1/targets', 'operator', { name: 'org/demo', repoUrl: repo, verifyCommand: ['make'] });
+    expect(target.status).toBe(201);
+    const analysis = await api(first, 'POST', '/api/v1/analyses', 'operator', { targetId: target.json.id });
+    expect(analysis.status).toBe(201);
+    expect(analysis.json).toMatchObject({ status: 'succeeded', targetId: target.json.id });
+    expect(analysis.json.score).toEqual(expect.any(Number));
+    const ruleIds = (analysis.json.findings as Array<{ ruleId: string }>).map((f) => f.ruleId);
+    expect(ruleIds).toEqual(expect.arrayContaining(['missing-job-timeout', 'missing-permissions']));
+
+    const stopped = await stop(first, 'SIGTERM');
+    expect(stopped.code).toBe(0);
+    expect(stopped.ms).toBeLessThan(15_000);
+    expect(processesMentioning(dataDir)).toEqual([]);
+
+    const second = await start(env);
+    expect(second.readyMs).toBeLessThan(20_000);
+    const health = await api(second, 'GET', `/api/v1/targets/${String(target.json.id)}/health`, 'viewer');
+    expect(health.status).toBe(200);
+    expect(health.json.score).toBe(analysis.json.score);
+    const again = await stop(second, 'SIGINT');
+    expect(again.code).toBe(0);
+    expect(again.ms).toBeLessThan(15_000);
+    expect(processesMentioning(dataDir)).toEqual([]);
+  }, 300_000);
+
+  test('an invalid setting exits with code 2 and one line naming the variable', () => {
+    let failure: { status: number | null; stderr: string } = { status: 0, stderr: '' };
+    try {
+      execFileSync(process.execPath, [MAIN], { env: { ...process.env, ...env, PORT: 'eighty' }, encoding: 'utf8', stdio: 'pipe' });
+    } catch (error) {
+      failure = error as { status: number | null; stderr: string };
+    }
+    expect(failure.status).toBe(2);
+    expect(failure.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^invalid setting PORT: /)]);
+  });
+});
