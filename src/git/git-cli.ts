@@ -3,8 +3,8 @@
  * (which would daemonize into a folder we are about to delete), a fixed identity, English messages for the few
  * places that classify git's stderr, and credentials redacted from every error.
  */
-import { GitCommandError, GitTimeoutError } from './errors';
-import { pickEnv, spawnCaptured } from './process';
+import { pickEnv, type ProcessResult, runProcess } from '../process/run-command';
+import { CommandStartError, GitCommandError, GitTimeoutError, OperationAbortedError } from './errors';
 import { redactCredentials } from './validate';
 
 export interface GitIdentity {
@@ -88,17 +88,33 @@ export interface GitRunExtra {
   okExitCodes?: readonly number[];
 }
 
-/** Runs `git args` in `cwd`; throws GitCommandError / GitTimeoutError unless the exit code is acceptable. */
+/** Runs git once; a start failure or an abort becomes the matching GitError. */
+async function spawnGit(cwd: string, args: readonly string[], options: GitOptions, input: string | Buffer | undefined): Promise<ProcessResult> {
+  let result: ProcessResult;
+  try {
+    result = await runProcess(['git', ...args], {
+      cwd,
+      env: gitEnv(options),
+      timeoutMs: options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS,
+      signal: options.signal,
+      input,
+      maxOutputBytes: MAX_GIT_OUTPUT_BYTES,
+      killGraceMs: 0,
+    });
+  } catch (error) {
+    if (options.signal?.aborted) throw new OperationAbortedError(options.signal.reason);
+    throw error;
+  }
+  if (result.startError) throw new CommandStartError('git', result.startError);
+  return result;
+}
+
+/**
+ * Runs `git args` in `cwd`; throws GitCommandError / GitTimeoutError unless the exit code is acceptable,
+ * CommandStartError when git cannot start and OperationAbortedError when `options.signal` fires.
+ */
 export async function runGit(cwd: string, args: readonly string[], options: GitOptions, extra: GitRunExtra = {}): Promise<GitRun> {
-  const result = await spawnCaptured('git', args, {
-    cwd,
-    env: gitEnv(options),
-    timeoutMs: options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS,
-    signal: options.signal,
-    input: extra.input,
-    maxOutputBytes: MAX_GIT_OUTPUT_BYTES,
-    killGraceMs: 0,
-  });
+  const result = await spawnGit(cwd, args, options, extra.input);
   const argv = args.map(redactCredentials);
   const stderr = redactCredentials(result.stderr.toString('utf8'));
   const stderrTail = stderr.slice(-STDERR_TAIL_CHARS);

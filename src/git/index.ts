@@ -42,7 +42,6 @@ export {
 } from './errors';
 export { DEFAULT_IDENTITY, type GitIdentity, type GitOptions } from './git-cli';
 export { isValidBranchName } from './validate';
-export { type CommandResult, runCommand, type RunCommandOptions } from './process';
 export {
   applyDiff,
   type Checkout,

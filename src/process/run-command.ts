@@ -1,43 +1,56 @@
 /**
- * Runs one program from an argv array, never through a shell, with a timeout and bounded output. Shared by
- * health command checks and the git helpers (verify commands), so there is one place that gets killing,
- * truncation and environment hygiene right.
+ * Runs one program from an argv array, never through a shell, in its own process group, with a timeout and
+ * bounded output. The one implementation behind health command checks, verify commands (runCommand: text
+ * output, minimal environment) and the git CLI (runProcess: bytes, complete environment), so killing,
+ * truncation and environment hygiene are got right in one place.
  */
 import { spawn } from 'node:child_process';
 
-export interface RunCommandOptions {
+export interface RunProcessOptions {
   cwd: string;
-  /** Wall-clock limit; on expiry the whole process group gets SIGTERM, then SIGKILL after killGraceMs. */
+  /** The complete environment of the child: nothing is inherited implicitly. */
+  env: Readonly<Record<string, string | undefined>>;
+  /** Wall-clock limit; on expiry the whole process group is killed (see killGraceMs). */
   timeoutMs: number;
   /** Cancels the run: the process group is killed and the promise rejects with the signal's reason. */
   signal?: AbortSignal;
-  /**
-   * Variables added to the minimal inherited environment. The child never inherits the full environment of
-   * the worker (database URLs, tokens), only PATH, HOME, LANG, LC_ALL, TMPDIR and TZ, plus these.
-   */
-  env?: Readonly<Record<string, string>>;
   /** Written to stdin, which is then closed. Without it stdin is /dev/null. */
   input?: string | Buffer;
   /** Bytes kept per stream (default 64 KiB): the first and last halves, with a marker in between. */
   maxOutputBytes?: number;
-  /** Between SIGTERM and SIGKILL on timeout or abort (default 1000 ms). */
+  /** On timeout or abort the group gets SIGTERM, then SIGKILL after this many ms (default 1000). */
   killGraceMs?: number;
 }
 
-export interface RunCommandResult {
+export interface ProcessResult {
   /** Exit code, or null when the process was killed by a signal or could not start. */
   exitCode: number | null;
   /** The signal that ended the process, if any. */
   signal: NodeJS.Signals | null;
   timedOut: boolean;
   /** Why the process could not start (e.g. `spawn nonexistent ENOENT`), when it did not. */
-  startError?: string;
-  stdout: string;
-  stderr: string;
+  startError?: Error;
+  stdout: Buffer;
+  stderr: Buffer;
   /** True when the stream was longer than maxOutputBytes and its middle was dropped. */
   stdoutTruncated: boolean;
   stderrTruncated: boolean;
   durationMs: number;
+}
+
+export interface RunCommandOptions extends Omit<RunProcessOptions, 'env'> {
+  /**
+   * Variables added to the minimal inherited environment. The child never inherits the full environment of
+   * the worker (database URLs, tokens), only PATH, HOME, LANG, LC_ALL, TMPDIR and TZ, plus these.
+   */
+  env?: Readonly<Record<string, string>>;
+}
+
+export interface RunCommandResult extends Omit<ProcessResult, 'startError' | 'stdout' | 'stderr'> {
+  /** Why the process could not start (e.g. `spawn nonexistent ENOENT`), when it did not. */
+  startError?: string;
+  stdout: string;
+  stderr: string;
 }
 
 export const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024;
@@ -89,29 +102,30 @@ class BoundedOutput {
     }
   }
 
-  text(): string {
-    const head = Buffer.concat(this.head).toString('utf8');
-    const tail = Buffer.concat(this.tail).toString('utf8');
-    return this.truncated ? `${head}\n[... ${this.droppedBytes} bytes truncated ...]\n${tail}` : head + tail;
+  contents(): Buffer {
+    const marker = this.truncated ? [Buffer.from(`\n[... ${this.droppedBytes} bytes truncated ...]\n`)] : [];
+    return Buffer.concat([...this.head, ...marker, ...this.tail]);
   }
 }
 
-function childEnvironment(extra: Readonly<Record<string, string>> | undefined): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const name of INHERITED_VARIABLES) {
+/** Picks the named variables of the worker's environment that are set. */
+export function pickEnv(names: readonly string[]): Record<string, string> {
+  const picked: Record<string, string> = {};
+  for (const name of names) {
     const value = process.env[name];
-    if (value !== undefined) env[name] = value;
+    if (value !== undefined) picked[name] = value;
   }
-  return { ...env, ...extra };
+  return picked;
 }
 
 /**
  * Runs `argv[0]` with `argv.slice(1)` as arguments. Resolves for every outcome of the process itself (non-zero
- * exit, timeout, failure to start); rejects only when `signal` aborts the run or argv is empty.
+ * exit, timeout, failure to start); rejects only when `signal` aborts the run or the arguments are unusable.
  */
-export function runCommand(argv: readonly string[], options: RunCommandOptions): Promise<RunCommandResult> {
+export function runProcess(argv: readonly string[], options: RunProcessOptions): Promise<ProcessResult> {
   const [program, ...args] = argv;
-  if (program === undefined || program === '') return Promise.reject(new Error('runCommand: argv must not be empty'));
+  if (program === undefined || program === '') return Promise.reject(new Error('runProcess: argv must not be empty'));
+  if (!(options.timeoutMs > 0)) return Promise.reject(new Error('runProcess: timeoutMs must be positive'));
   if (options.signal?.aborted) return Promise.reject(toError(options.signal.reason));
 
   const maxBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
@@ -120,12 +134,12 @@ export function runCommand(argv: readonly string[], options: RunCommandOptions):
   const stderr = new BoundedOutput(maxBytes);
   const started = performance.now();
 
-  return new Promise<RunCommandResult>((resolve, reject) => {
+  return new Promise<ProcessResult>((resolve, reject) => {
     // detached puts the child in its own process group, so a timeout also kills grandchildren that would
     // otherwise keep the output pipes open.
     const child = spawn(program, args, {
       cwd: options.cwd,
-      env: childEnvironment(options.env),
+      env: options.env,
       shell: false,
       detached: true,
       stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
@@ -154,7 +168,7 @@ export function runCommand(argv: readonly string[], options: RunCommandOptions):
       terminate();
     };
 
-    const finish = (startError?: string): void => {
+    const finish = (startError?: Error): void => {
       if (settled) return;
       settled = true;
       for (const timer of timers) clearTimeout(timer);
@@ -170,8 +184,8 @@ export function runCommand(argv: readonly string[], options: RunCommandOptions):
         signal: exit?.signal ?? null,
         timedOut,
         ...(startError === undefined ? {} : { startError }),
-        stdout: stdout.text(),
-        stderr: stderr.text(),
+        stdout: stdout.contents(),
+        stderr: stderr.contents(),
         stdoutTruncated: stdout.truncated,
         stderrTruncated: stderr.truncated,
         durationMs: Math.round(performance.now() - started),
@@ -187,7 +201,7 @@ export function runCommand(argv: readonly string[], options: RunCommandOptions):
     );
     child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
-    child.on('error', (error) => finish(error.message));
+    child.on('error', (error) => finish(error));
     child.on('exit', (exitCode, exitSignal) => {
       exit = { exitCode, signal: exitSignal };
       // A background child that left the process group could hold the pipes open forever: kill the group,
@@ -212,6 +226,24 @@ export function runCommand(argv: readonly string[], options: RunCommandOptions):
       child.stdin.end(options.input);
     }
   });
+}
+
+/**
+ * runProcess with UTF-8 text output and a minimal inherited environment (plus `options.env`): for commands
+ * configured by users, which must not see the worker's secrets.
+ */
+export async function runCommand(argv: readonly string[], options: RunCommandOptions): Promise<RunCommandResult> {
+  const { env, ...processOptions } = options;
+  const { startError, stdout, stderr, ...result } = await runProcess(argv, {
+    ...processOptions,
+    env: { ...pickEnv(INHERITED_VARIABLES), ...env },
+  });
+  return {
+    ...result,
+    ...(startError === undefined ? {} : { startError: startError.message }),
+    stdout: stdout.toString('utf8'),
+    stderr: stderr.toString('utf8'),
+  };
 }
 
 function toError(reason: unknown): Error {

@@ -1,8 +1,25 @@
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { runCommand } from '../../src/process/run-command';
+import { join } from 'node:path';
+import { runCommand, runProcess } from '../../src/process/run-command';
 
 const node = process.execPath;
 const cwd = tmpdir();
+
+/** False once the process is gone or a zombie (containers may have no init to reap orphans). */
+function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+async function waitUntilDead(pid: number): Promise<boolean> {
+  for (let tries = 0; tries < 50 && isAlive(pid); tries++) await new Promise((resolve) => setTimeout(resolve, 20));
+  return !isAlive(pid);
+}
 
 describe('runCommand', () => {
   it('passes arguments verbatim, without a shell', async () => {
@@ -12,6 +29,12 @@ describe('runCommand', () => {
     });
     expect(result.exitCode).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual(['$(echo hi)', 'a; rm -rf x', '*']);
+  });
+
+  it('runs in cwd and reports exit code, signal, stdout and stderr separately', async () => {
+    const result = await runCommand(['sh', '-c', 'pwd; echo oops >&2; exit 3'], { cwd, timeoutMs: 10_000 });
+    expect(result).toMatchObject({ exitCode: 3, signal: null, stdout: `${cwd}\n`, stderr: 'oops\n', timedOut: false, stdoutTruncated: false });
+    expect(result.durationMs).toBeGreaterThanOrEqual(0);
   });
 
   it('gives the child a minimal environment plus the requested variables', async () => {
@@ -57,12 +80,22 @@ describe('runCommand', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
-  it('does not wait for background children once the command exited', async () => {
+  it('does not wait for background children once the command exited, and kills them', async () => {
     const script =
-      "require('child_process').spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'inherit' }).unref(); console.log('done')";
+      "const c = require('child_process').spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'inherit' }); c.unref(); console.log(c.pid)";
     const result = await runCommand([node, '-e', script], { cwd, timeoutMs: 30_000 });
-    expect(result).toMatchObject({ exitCode: 0, timedOut: false, stdout: 'done\n' });
+    expect(result).toMatchObject({ exitCode: 0, timedOut: false, stdout: expect.stringMatching(/^\d+\n$/) });
     expect(result.durationMs).toBeLessThan(5_000);
+    await expect(waitUntilDead(Number(result.stdout.trim()))).resolves.toBe(true);
+  });
+
+  it('kills the background children of the group on timeout, after killGraceMs when SIGTERM is ignored', async () => {
+    const started = Date.now();
+    const script = 'sleep 30 & echo $!; trap "" TERM; while :; do sleep 1; done';
+    const result = await runCommand(['sh', '-c', script], { cwd, timeoutMs: 300, killGraceMs: 200 });
+    expect(result).toMatchObject({ timedOut: true, signal: 'SIGKILL' });
+    expect(Date.now() - started).toBeLessThan(3_000);
+    await expect(waitUntilDead(Number(result.stdout.trim()))).resolves.toBe(true);
   });
 
   it('escalates to SIGKILL when the process ignores SIGTERM', async () => {
@@ -78,9 +111,36 @@ describe('runCommand', () => {
     const pending = runCommand([node, '-e', 'setTimeout(() => {}, 60000)'], { cwd, timeoutMs: 60_000, signal: controller.signal });
     setTimeout(() => controller.abort(new Error('cancelled by workflow')), 100);
     await expect(pending).rejects.toThrow('cancelled by workflow');
+    await expect(runCommand(['sleep', '1'], { cwd, timeoutMs: 10_000, signal: AbortSignal.abort(new Error('already cancelled')) })).rejects.toThrow(
+      'already cancelled',
+    );
   });
 
   it('rejects an empty argv', async () => {
     await expect(runCommand([], { cwd, timeoutMs: 1_000 })).rejects.toThrow(/argv must not be empty/);
+  });
+});
+
+describe('runProcess', () => {
+  it('returns bytes and gives the child exactly the given environment', async () => {
+    process.env.WPA_TEST_PARENT_SECRET = 'parent-only';
+    try {
+      const script = "process.stdout.write(Buffer.from([0xff, 0x00, 0x41])); process.stderr.write(JSON.stringify(process.env))";
+      const result = await runProcess([node, '-e', script], { cwd, env: { ONLY: 'this' }, timeoutMs: 10_000 });
+      expect(result.exitCode).toBe(0);
+      expect(result.stdout).toEqual(Buffer.from([0xff, 0x00, 0x41]));
+      expect(JSON.parse(result.stderr.toString('utf8'))).toEqual({ ONLY: 'this' });
+    } finally {
+      delete process.env.WPA_TEST_PARENT_SECRET;
+    }
+  });
+
+  it('reports the start error itself, with its code', async () => {
+    const result = await runProcess([node, '-e', ''], { cwd: join(cwd, 'wpa-no-such-folder'), env: {}, timeoutMs: 10_000 });
+    expect(result).toMatchObject({ exitCode: null, startError: expect.objectContaining({ code: 'ENOENT' }) });
+  });
+
+  it('rejects a timeout that is not positive', async () => {
+    await expect(runProcess([node, '-e', ''], { cwd, env: {}, timeoutMs: 0 })).rejects.toThrow(/timeoutMs must be positive/);
   });
 });
