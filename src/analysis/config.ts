@@ -2,9 +2,9 @@
  * Repository configuration for the analyzer: `.github/wpa.yml` (or `wpa.yml` at the repository root).
  *
  *   rules:
- *     job-timeout: { enabled: false }
+ *     missing-job-timeout: { enabled: false }
  *     unpinned-action: { severity: low }
- *   ignore: ['.github/workflows/legacy/**']
+ *   ignore: ['.github/workflows/legacy-*.yml']
  *   firstPartyOwners: [actions, github, my-org]   # replaces the default list, so keep GitHub's own orgs
  */
 import { existsSync, readFileSync } from 'node:fs';

@@ -2,9 +2,13 @@ import { LineCounter, parseDocument } from 'yaml';
 import type { WorkflowFileKind } from '../domain/types';
 import type { WorkflowFile } from './rule';
 
-/** Which kind of CI file a repository-relative path is, or undefined when the analyzer does not read it. */
+/**
+ * Which kind of CI file a repository-relative path is, or undefined when the analyzer does not read it. Workflows
+ * must sit directly in `.github/workflows/`: GitHub never loads files from its sub-folders, which often hold
+ * YAML for other tools (labeler configurations, for example). Actions may sit at any depth under `.github/actions/`.
+ */
 export function workflowFileKind(path: string): WorkflowFileKind | undefined {
-  if (/^\.github\/workflows\/.+\.ya?ml$/.test(path)) return 'workflow';
+  if (/^\.github\/workflows\/[^/]+\.ya?ml$/.test(path)) return 'workflow';
   if (/^\.github\/actions\/(.+\/)?action\.ya?ml$/.test(path)) return 'action';
   return undefined;
 }

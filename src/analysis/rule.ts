@@ -171,9 +171,31 @@ export function rootMap(file: WorkflowFile): YAMLMap | undefined {
   return isMap(contents) ? (contents) : undefined;
 }
 
+// Every rule asks for the jobs, steps and triggers of the same file, and a parsed file is never changed, so they are
+// computed once per file (or job) and kept as long as the file object lives. Callers get fresh arrays and maps, so
+// they may sort or extend them; the views inside are shared and must be treated as read-only.
+const jobsByFile = new WeakMap<WorkflowFile, JobView[]>();
+const stepsByJob = new WeakMap<JobView, StepView[]>();
+const stepsByFile = new WeakMap<WorkflowFile, StepView[]>();
+const triggersByFile = new WeakMap<WorkflowFile, Map<string, { keyNode: Node; config: Node | null }>>();
+
+/** The cached value for `key`, computing and storing it on first use. */
+function cachedIn<K extends object, V>(cache: WeakMap<K, V>, key: K, compute: (key: K) => V): V {
+  let value = cache.get(key);
+  if (value === undefined) {
+    value = compute(key);
+    cache.set(key, value);
+  }
+  return value;
+}
+
 /** Jobs of a workflow file in source order ([] for actions and malformed files). */
 export function jobsOf(file: WorkflowFile): JobView[] {
   if (file.kind !== 'workflow') return [];
+  return [...cachedIn(jobsByFile, file, computeJobs)];
+}
+
+function computeJobs(file: WorkflowFile): JobView[] {
   return mapEntries(mapGet(rootMap(file), 'jobs')).flatMap(({ key, keyNode, value }) =>
     isMap(value) ? [{ id: key, keyNode, node: value }] : [],
   );
@@ -181,6 +203,10 @@ export function jobsOf(file: WorkflowFile): JobView[] {
 
 /** Steps of one job. */
 export function stepsOfJob(job: JobView): StepView[] {
+  return [...cachedIn(stepsByJob, job, computeStepsOfJob)];
+}
+
+function computeStepsOfJob(job: JobView): StepView[] {
   return seqItems(mapGet(job.node, 'steps')).flatMap((item, index) =>
     isMap(item) ? [{ job, index, node: item }] : [],
   );
@@ -188,6 +214,10 @@ export function stepsOfJob(job: JobView): StepView[] {
 
 /** Every step of the file: all jobs' steps for a workflow, `runs.steps` for a composite action. */
 export function stepsOf(file: WorkflowFile): StepView[] {
+  return [...cachedIn(stepsByFile, file, computeSteps)];
+}
+
+function computeSteps(file: WorkflowFile): StepView[] {
   if (file.kind === 'action') {
     return seqItems(mapGet(mapGet(rootMap(file), 'runs'), 'steps')).flatMap((item, index) =>
       isMap(item) ? [{ job: undefined, index, node: item }] : [],
@@ -198,6 +228,10 @@ export function stepsOf(file: WorkflowFile): StepView[] {
 
 /** The workflow's trigger events by name, with the node under each (null for `on: push` forms). */
 export function triggersOf(file: WorkflowFile): Map<string, { keyNode: Node; config: Node | null }> {
+  return new Map(cachedIn(triggersByFile, file, computeTriggers));
+}
+
+function computeTriggers(file: WorkflowFile): Map<string, { keyNode: Node; config: Node | null }> {
   const triggers = new Map<string, { keyNode: Node; config: Node | null }>();
   const on = mapGet(rootMap(file), 'on');
   if (isScalar(on)) {
@@ -227,7 +261,23 @@ export interface ActionRef {
   raw: string;
 }
 
+// The same few hundred `uses:` strings recur across files and rules. The parsed references are frozen so sharing
+// them is safe; the cache is emptied when it grows past a bound, so a long-running service does not keep every
+// string it ever saw.
+const actionRefs = new Map<string, ActionRef>();
+const ACTION_REF_CACHE_LIMIT = 10_000;
+
 export function parseActionRef(raw: string): ActionRef {
+  let ref = actionRefs.get(raw);
+  if (ref === undefined) {
+    if (actionRefs.size >= ACTION_REF_CACHE_LIMIT) actionRefs.clear();
+    ref = Object.freeze(computeActionRef(raw));
+    actionRefs.set(raw, ref);
+  }
+  return ref;
+}
+
+function computeActionRef(raw: string): ActionRef {
   const text = raw.trim();
   if (text.startsWith('./') || text.startsWith('.\\') || text.startsWith('$/')) return { kind: 'local', raw: text };
   if (text.startsWith('docker://')) return { kind: 'docker', image: text.slice('docker://'.length), raw: text };

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { discoverRepository } from '../../src/analysis/discover';
 import { analyzeRepository, type AnalysisResult } from '../../src/analysis/engine';
 import { formatJson } from '../../src/analysis/formats/json';
+import { workflowFileKind } from '../../src/analysis/parse';
 import type { RepositoryView } from '../../src/analysis/rule';
 import { allRules } from '../../src/analysis/rules';
 
@@ -15,12 +16,15 @@ const REPO_ROOT = resolve(__dirname, '../..');
 const CORPUS = join(resolve(REPO_ROOT, '..', 'shared'), 'corpus', 'gha');
 const MANIFEST = join(CORPUS, 'MANIFEST.tsv');
 
-/** Manifest paths per corpus folder (`owner__repo`). */
+/**
+ * Manifest paths per corpus folder (`owner__repo`), leaving out the files GitHub does not load (the manifest also
+ * lists YAML from sub-folders of .github/workflows, such as apache/arrow's labeler configuration).
+ */
 function manifest(): Map<string, string[]> {
   const byFolder = new Map<string, string[]>();
   for (const line of readFileSync(MANIFEST, 'utf8').split('\n').slice(1)) {
     const [repo, , path] = line.split('\t');
-    if (!repo || !path) continue;
+    if (!repo || !path || workflowFileKind(path) === undefined) continue;
     const folder = repo.replace('/', '__');
     byFolder.set(folder, [...(byFolder.get(folder) ?? []), path]);
   }

@@ -12,7 +12,7 @@ describe('discoverRepository', () => {
     const files: Record<string, string> = {
       '.github/workflows/ci.yml': 'on: push\njobs: {}\n',
       '.github/workflows/release.yaml': 'on: push\n',
-      '.github/workflows/dev/nested.yml': 'on: push\n',
+      '.github/workflows/dev_pr/labeler.yml': 'CI: [ci/**]\n',
       '.github/workflows/README.md': '# not a workflow\n',
       '.github/actions/setup/action.yml': 'runs: { using: composite, steps: [] }\n',
       '.github/actions/deep/er/action.yaml': 'runs: { using: node20, main: index.js }\n',
@@ -34,13 +34,12 @@ describe('discoverRepository', () => {
     rmSync(outside, { recursive: true, force: true });
   });
 
-  test('finds workflows and actions in nested folders, sorted, and skips symlinks and other files', () => {
+  test('finds workflows, actions in nested folders, sorted; skips workflow sub-folders, symlinks and other files', () => {
     const view = discoverRepository(root, { firstPartyOwners: ['actions', 'My-Org'] });
     expect(view.workflowFiles.map((file) => [file.path, file.kind])).toEqual([
       ['.github/actions/deep/er/action.yaml', 'action'],
       ['.github/actions/setup/action.yml', 'action'],
       ['.github/workflows/ci.yml', 'workflow'],
-      ['.github/workflows/dev/nested.yml', 'workflow'],
       ['.github/workflows/release.yaml', 'workflow'],
     ]);
     expect(view.workflowFiles[2]?.text).toBe('on: push\njobs: {}\n');

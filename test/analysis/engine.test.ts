@@ -106,9 +106,9 @@ describe('analyzeRepository', () => {
   });
 
   test('configuration disables rules, overrides severities and ignores paths', () => {
-    const files = { '.github/workflows/ci.yml': CI, '.github/workflows/legacy/old.yml': CI };
+    const files = { '.github/workflows/ci.yml': CI, '.github/workflows/legacy-old.yml': CI };
     const config = parseConfig(
-      'rules:\n  test-expression: { enabled: false }\n  test-uses: { severity: critical }\nignore: [".github/workflows/legacy/**"]\n',
+      'rules:\n  test-expression: { enabled: false }\n  test-uses: { severity: critical }\nignore: [".github/workflows/legacy-*.yml"]\n',
       'wpa.yml',
       new Set(['test-expression', 'test-uses']),
     );

@@ -1,9 +1,23 @@
 /**
- * How the common setup actions cache package-manager downloads: which input turns caching on or off, from which
- * major version they cache by default, and which lockfiles and install commands belong to each package manager.
- * GitHub facts as of the reviewed date (from knowledge of the actions' READMEs, not fetched).
+ * Which actions restore caches and how each is switched on (read by cache-poisoning), and how the common setup
+ * actions cache package-manager downloads: which lockfiles and install commands belong to each package manager
+ * (read by missing-dependency-cache). GitHub facts as of the reviewed date (from knowledge of the actions' READMEs
+ * and action.yml files, not fetched).
  */
 export const reviewed = '2026-11-24';
+
+/**
+ * How an action decides whether it restores a cache:
+ * - `always`: whenever it runs;
+ * - `unless-true`: unless the input is literally true (`lookup-only`, `cache-disabled`);
+ * - `when-true`: when the input is literally true, or when absent on majors [from, before) that default it on;
+ * - `when-set`: when the input names something to cache (`cache: npm`).
+ */
+export type CacheToggle =
+  | { kind: 'always' }
+  | { kind: 'unless-true'; input: string }
+  | { kind: 'when-true'; input: string; defaultOn?: { from: number; before?: number } }
+  | { kind: 'when-set'; input: string };
 
 export interface PackageManagerCaching {
   /** The value to give the action's cache input, e.g. `npm`; `true` for boolean inputs. */
@@ -13,8 +27,9 @@ export interface PackageManagerCaching {
   /** A `run:` script that installs dependencies with this package manager (caching without installs is useless). */
   installCommand: RegExp;
   /**
-   * From this major version on the action may cache for this package manager without any input (setup-go always,
-   * setup-node for npm when package.json names npm in `packageManager`, which a rule cannot see).
+   * From this major version on the action may cache for this package manager without any input, under conditions a
+   * rule cannot see (setup-node for npm when package.json names npm in `packageManager`). Defaults the toggle always
+   * applies are in `toggle.defaultOn`.
    */
   mayCacheByDefaultFromMajor?: number;
   /** Extra advice for the remediation (ordering constraints and the like). */
@@ -24,10 +39,10 @@ export interface PackageManagerCaching {
 export interface SetupActionCaching {
   /** Lower-case `owner/repo`. */
   action: string;
-  /** Inputs whose presence (any value) means the author decided about caching: on, off or an expression. */
-  cacheInputs: readonly string[];
-  /** The input to suggest. */
-  suggestedInput: string;
+  /** The input that switches caching, which is also the one to suggest. */
+  toggle: Extract<CacheToggle, { kind: 'when-set' | 'when-true' }>;
+  /** Further inputs whose presence (any value) means the author decided about caching. */
+  otherCacheInputs?: readonly string[];
   packageManagers: readonly PackageManagerCaching[];
 }
 
@@ -36,8 +51,8 @@ const pipInstall = /\bpip3?\s+install\b[^\n]*(?:\s-r\s|\s--requirement[\s=]|\s-e
 export const setupActionCaching: readonly SetupActionCaching[] = [
   {
     action: 'actions/setup-node',
-    cacheInputs: ['cache', 'package-manager-cache'],
-    suggestedInput: 'cache',
+    toggle: { kind: 'when-set', input: 'cache' },
+    otherCacheInputs: ['package-manager-cache'],
     packageManagers: [
       {
         cacheValue: 'npm',
@@ -60,8 +75,7 @@ export const setupActionCaching: readonly SetupActionCaching[] = [
   },
   {
     action: 'actions/setup-python',
-    cacheInputs: ['cache'],
-    suggestedInput: 'cache',
+    toggle: { kind: 'when-set', input: 'cache' },
     packageManagers: [
       {
         cacheValue: 'pip',
@@ -91,21 +105,18 @@ export const setupActionCaching: readonly SetupActionCaching[] = [
   },
   {
     action: 'actions/setup-go',
-    cacheInputs: ['cache'],
-    suggestedInput: 'cache',
+    toggle: { kind: 'when-true', input: 'cache', defaultOn: { from: 4 } },
     packageManagers: [
       {
         cacheValue: 'true',
         lockfiles: ['go.sum'],
         installCommand: /\bgo\s+(?:build|test|vet|run|install|generate|mod\s+download)\b/,
-        mayCacheByDefaultFromMajor: 4,
       },
     ],
   },
   {
     action: 'actions/setup-java',
-    cacheInputs: ['cache'],
-    suggestedInput: 'cache',
+    toggle: { kind: 'when-set', input: 'cache' },
     packageManagers: [
       { cacheValue: 'maven', lockfiles: ['pom.xml'], installCommand: /(?:^|[\s/])mvnw?\b/m },
       {
@@ -118,8 +129,7 @@ export const setupActionCaching: readonly SetupActionCaching[] = [
   },
   {
     action: 'ruby/setup-ruby',
-    cacheInputs: ['bundler-cache'],
-    suggestedInput: 'bundler-cache',
+    toggle: { kind: 'when-true', input: 'bundler-cache' },
     packageManagers: [
       {
         cacheValue: 'true',
@@ -131,8 +141,7 @@ export const setupActionCaching: readonly SetupActionCaching[] = [
   },
   {
     action: 'actions/setup-dotnet',
-    cacheInputs: ['cache'],
-    suggestedInput: 'cache',
+    toggle: { kind: 'when-true', input: 'cache' },
     packageManagers: [
       {
         cacheValue: 'true',
@@ -154,3 +163,22 @@ export const cachingActions: readonly string[] = [
   'tespkg/actions-cache',
   'whywaita/actions-cache-s3',
 ];
+
+/** Every action known to restore a cache, by lower-case name (`owner/repo[/path]`), and how it is switched on. */
+export const cacheRestoringActions: ReadonlyMap<string, CacheToggle> = new Map<string, CacheToggle>([
+  ...setupActionCaching.map(({ action, toggle }): [string, CacheToggle] => [action, toggle]),
+  ['actions/cache', { kind: 'unless-true', input: 'lookup-only' }],
+  ['actions/cache/restore', { kind: 'unless-true', input: 'lookup-only' }],
+  ['astral-sh/setup-uv', { kind: 'when-true', input: 'enable-cache', defaultOn: { from: 5, before: 10 } }],
+  ['swatinem/rust-cache', { kind: 'unless-true', input: 'lookup-only' }],
+  ['gradle/actions/setup-gradle', { kind: 'unless-true', input: 'cache-disabled' }],
+  ['gradle/gradle-build-action', { kind: 'unless-true', input: 'cache-disabled' }],
+  ['pyo3/maturin-action', { kind: 'when-true', input: 'sccache' }],
+  ['mozilla-actions/sccache-action', { kind: 'always' }],
+  ['actions-rust-lang/setup-rust-toolchain', { kind: 'when-true', input: 'cache', defaultOn: { from: 1 } }],
+  ['jdx/mise-action', { kind: 'when-true', input: 'cache', defaultOn: { from: 1 } }],
+  ['graalvm/setup-graalvm', { kind: 'when-set', input: 'cache' }],
+  ['mlugg/setup-zig', { kind: 'when-true', input: 'use-cache', defaultOn: { from: 1 } }],
+  ['awalsh128/cache-apt-pkgs-action', { kind: 'always' }],
+  ['nix-community/cache-nix-action', { kind: 'always' }],
+]);

@@ -132,10 +132,12 @@ export const forkFlagContexts: readonly string[] = [
 ];
 
 /**
- * actions/checkout refuses fork pull-request code under pull_request_target and PR-triggered workflow_run unless
- * `allow-unsafe-pr-checkout: true` is set (fork repository, `refs/pull/<n>/head|merge`, or the fork head/merge SHA).
- * Shipped in v7.0.0 (2026-06-18) and backported to v2-v6 (not v1) on 2026-07-20: floating major tags v2 and later
- * are guarded; exact versions from these releases on.
+ * UNVERIFIED: the rule author recorded that actions/checkout refuses fork pull-request code under
+ * pull_request_target and PR-triggered workflow_run unless `allow-unsafe-pr-checkout: true` is set (fork repository,
+ * `refs/pull/<n>/head|merge`, or the fork head/merge SHA), shipped in v7.0.0 (2026-06-18) and backported to v2-v6
+ * (not v1) on 2026-07-20, so floating major tags v2 and later and exact versions from these releases on would be
+ * guarded. This could not be checked against the actions/checkout releases offline, so untrusted-checkout only
+ * lowers such findings from critical to high and never drops them.
  */
 export const checkoutForkGuard = {
   input: 'allow-unsafe-pr-checkout',

@@ -4,6 +4,14 @@
  */
 import { isMap, isScalar, type Node } from 'yaml';
 import {
+  artifactPublishingActions,
+  goreleaserAction,
+  imagePushingActions,
+  mentionsPublishingCommand,
+  releaseActions,
+  releaseEvents,
+} from '../knowledge/publishing';
+import {
   type ActionRef,
   type JobView,
   jobsOf,
@@ -121,47 +129,10 @@ export function pullRequestRunsPerCommit(file: WorkflowFile): boolean {
   return (types === undefined ? defaultPullRequestTypes : stringList(types)).includes('synchronize');
 }
 
-/** Event names that make a run publish or deploy something. */
-const releaseEvents = new Set(['release', 'registry_package', 'deployment']);
-
-/** Actions whose presence marks a publishing workflow file. */
-const publishingActions = [
-  'pypa/gh-action-pypi-publish',
-  'softprops/action-gh-release',
-  'goreleaser/goreleaser-action',
-  'changesets/action',
-  'ncipollo/release-action',
-  'actions/create-release',
-  'actions/upload-release-asset',
-  'svenstaro/upload-release-action',
-  'js-devtools/npm-publish',
-  'googleapis/release-please-action',
-  'google-github-actions/release-please-action',
-  'cycjimmy/semantic-release-action',
-  'rubygems/release-gem',
-  'taiki-e/upload-rust-binary-action',
-  'jreleaser/release-action',
-  'redhat-actions/push-to-registry',
-  'jamesives/github-pages-deploy-action',
-  'peaceiris/actions-gh-pages',
-  'actions/deploy-pages',
-];
-
-/** Shell commands that publish packages, images or releases. */
-const publishingCommands: readonly RegExp[] = [
-  /\b(?:npm|yarn|pnpm)(?:\s+-{1,2}[\w=-]+)*\s+publish\b/,
-  /\b(?:poetry|uv|hatch|flit|vsce|ovsx|twine|lerna|changeset)\s+publish\b/,
-  /\bcargo\s+(?:\+\S+\s+)?publish\b/,
-  /\btwine\s+upload\b/,
-  /\bgh\s+release\s+(?:create|upload)\b/,
-  /\bdocker\s+(?:image\s+)?push\b/,
-  /\bdocker\s+buildx\s+(?:build|bake)\b[^\n]*\s--push\b/,
-  /\b(?:gem|nuget)\s+push\b/,
-  /\bmvnw?\b[^\n]*\sdeploy\b/,
-  /\b(?:goreleaser|semantic-release)\b/,
-];
-
 const releaseWords = /release|publish|deploy/i;
+
+/** Actions whose mere use marks a publishing workflow file (whatever their inputs say). */
+const publishingActionNames = [...artifactPublishingActions, ...releaseActions, goreleaserAction];
 
 /**
  * True when the workflow file publishes or deploys: release-like triggers (release, tag pushes), a release-like
@@ -186,16 +157,16 @@ function publishesSomething(file: WorkflowFile): boolean {
   const start = jobs.range?.[0] ?? 0;
   const end = jobs.range?.[1] ?? file.text.length;
   const text = file.text.slice(start, end);
-  if (publishingCommands.some((command) => command.test(text))) return true;
+  if (mentionsPublishingCommand(text)) return true;
   const lower = text.toLowerCase();
-  if (publishingActions.some((action) => lower.includes(`${action}@`))) return true;
+  if (publishingActionNames.some((action) => lower.includes(`${action}@`))) return true;
   return jobsOf(file).some((job) => stepsOfJob(job).some(pushesImage));
 }
 
 /** Image builds that push (or may push, when `push:` is an expression) to a registry. */
 function pushesImage(step: StepView): boolean {
   const name = stepAction(step)?.name;
-  if (name !== 'docker/build-push-action' && name !== 'docker/bake-action') return false;
+  if (name === undefined || !imagePushingActions.has(name)) return false;
   const inputs = mapGet(step.node, 'with');
   const push = scalarText(mapGet(inputs, 'push'));
   const outputs = scalarText(mapGet(inputs, 'outputs')) ?? '';

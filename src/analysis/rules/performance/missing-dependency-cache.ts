@@ -1,6 +1,7 @@
 import {
   cachingActions,
   type PackageManagerCaching,
+  type SetupActionCaching,
   setupActionCaching,
 } from '../../knowledge/dependency-caching';
 import {
@@ -101,13 +102,14 @@ jobs:
         const setup = setupActionCaching.find((candidate) => candidate.action === action.name);
         if (setup === undefined) continue;
         const inputs = mapGet(step.node, 'with');
-        if (setup.cacheInputs.some((input) => mapPair(inputs, input) !== undefined)) continue;
+        const cacheInputs = [setup.toggle.input, ...(setup.otherCacheInputs ?? [])];
+        if (cacheInputs.some((input) => mapPair(inputs, input) !== undefined)) continue;
         const major = actionMajorVersion(ctx.file, action);
-        const match = firstUsedPackageManager(ctx.repo, setup.packageManagers, scripts, major);
+        const match = firstUsedPackageManager(ctx.repo, setup, scripts, major);
         if (match === undefined) continue;
         jobCaches ??= stepsCache(ctx.repo, steps, new Set());
         if (jobCaches) continue;
-        const input = `${setup.suggestedInput}: ${match.manager.cacheValue}`;
+        const input = `${setup.toggle.input}: ${match.manager.cacheValue}`;
         ctx.report({
           node: action.node,
           message:
@@ -123,14 +125,15 @@ jobs:
 /** The first package manager whose lockfile exists and whose install command the job runs, unless it may auto-cache. */
 function firstUsedPackageManager(
   repo: RepositoryView,
-  managers: readonly PackageManagerCaching[],
+  setup: SetupActionCaching,
   scripts: string,
   major: number | undefined,
 ): { manager: PackageManagerCaching; lockfile: string } | undefined {
-  for (const manager of managers) {
+  const defaultOnFrom = setup.toggle.kind === 'when-true' ? setup.toggle.defaultOn?.from : undefined;
+  for (const manager of setup.packageManagers) {
     const lockfile = manager.lockfiles.find((path) => repo.fileExists(path));
     if (lockfile === undefined || !manager.installCommand.test(scripts)) continue;
-    const autoFrom = manager.mayCacheByDefaultFromMajor;
+    const autoFrom = manager.mayCacheByDefaultFromMajor ?? defaultOnFrom;
     // An unknown version may well be one that caches by default: stay silent rather than guess.
     if (autoFrom !== undefined && (major === undefined || major >= autoFrom)) return undefined;
     return { manager, lockfile };

@@ -1,4 +1,12 @@
 import { isMap, type Node } from 'yaml';
+import { cacheRestoringActions } from '../../knowledge/dependency-caching';
+import {
+  artifactPublishingActions,
+  goreleaserAction,
+  imagePushingActions,
+  publishingCommandIn,
+  rehearsalFlags,
+} from '../../knowledge/publishing';
 import {
   jobsOf,
   mapGet,
@@ -11,77 +19,6 @@ import {
   type WorkflowFile,
 } from '../../rule';
 import { actionName, booleanValue, hasExpression, majorVersion, usesOf, withInput } from '../../security-sites';
-
-/**
- * How an action decides whether it restores a cache:
- * - `always`: whenever it runs;
- * - `unless-true`: unless the input is literally true (`lookup-only`, `cache-disabled`);
- * - `when-true`: when the input is literally true, or when absent on majors [from, before) that default it on;
- * - `when-set`: when the input names something to cache (`cache: npm`).
- * Action defaults as of 2026-11-24, from the actions' action.yml files (knowledge, not fetched).
- */
-type CacheControl =
-  | { kind: 'always' }
-  | { kind: 'unless-true'; input: string }
-  | { kind: 'when-true'; input: string; defaultOn?: { from: number; before?: number } }
-  | { kind: 'when-set'; input: string };
-
-const cacheAwareActions: ReadonlyMap<string, CacheControl> = new Map<string, CacheControl>([
-  ['actions/cache', { kind: 'unless-true', input: 'lookup-only' }],
-  ['actions/cache/restore', { kind: 'unless-true', input: 'lookup-only' }],
-  ['actions/setup-node', { kind: 'when-set', input: 'cache' }],
-  ['actions/setup-python', { kind: 'when-set', input: 'cache' }],
-  ['actions/setup-java', { kind: 'when-set', input: 'cache' }],
-  ['actions/setup-go', { kind: 'when-true', input: 'cache', defaultOn: { from: 4 } }],
-  ['actions/setup-dotnet', { kind: 'when-true', input: 'cache' }],
-  ['astral-sh/setup-uv', { kind: 'when-true', input: 'enable-cache', defaultOn: { from: 5, before: 10 } }],
-  ['swatinem/rust-cache', { kind: 'unless-true', input: 'lookup-only' }],
-  ['ruby/setup-ruby', { kind: 'when-true', input: 'bundler-cache' }],
-  ['gradle/actions/setup-gradle', { kind: 'unless-true', input: 'cache-disabled' }],
-  ['gradle/gradle-build-action', { kind: 'unless-true', input: 'cache-disabled' }],
-  ['pyo3/maturin-action', { kind: 'when-true', input: 'sccache' }],
-  ['mozilla-actions/sccache-action', { kind: 'always' }],
-  ['actions-rust-lang/setup-rust-toolchain', { kind: 'when-true', input: 'cache', defaultOn: { from: 1 } }],
-  ['jdx/mise-action', { kind: 'when-true', input: 'cache', defaultOn: { from: 1 } }],
-  ['graalvm/setup-graalvm', { kind: 'when-set', input: 'cache' }],
-  ['mlugg/setup-zig', { kind: 'when-true', input: 'use-cache', defaultOn: { from: 1 } }],
-  ['awalsh128/cache-apt-pkgs-action', { kind: 'always' }],
-  ['nix-community/cache-nix-action', { kind: 'always' }],
-]);
-
-/** Actions whose use means the job publishes what it built. */
-const publishingActions = new Set([
-  'pypa/gh-action-pypi-publish',
-  'rubygems/release-gem',
-  'softprops/action-gh-release',
-  'ncipollo/release-action',
-  'svenstaro/upload-release-action',
-  'js-devtools/npm-publish',
-  'jreleaser/release-action',
-  'redhat-actions/push-to-registry',
-]);
-
-/** Where a shell command starts: line start, after `;`, `&&`, `||`, `|`, `(` or `sudo`. */
-const commandStart = String.raw`(?:^|[;&|(]|\bsudo)\s*`;
-
-/** Script commands that publish packages, images or releases (a wrapper such as `archery docker push` is not one). */
-const publishingCommands: ReadonlyArray<[RegExp, string]> = (
-  [
-    [String.raw`(?:npm|pnpm|yarn)(?:\s+-{1,2}[\w=-]+)*\s+(?:npm\s+)?publish(?![\w-])`, 'package publish'],
-    [String.raw`(?:(?:python3?|py)\s+-m\s+|(?:uv|pipx)\s+run\s+)?twine\s+upload\b`, '`twine upload`'],
-    [String.raw`(?:poetry|uv|hatch|flit)\s+publish\b`, 'package publish'],
-    [String.raw`cargo\s+(?:\+\S+\s+)?publish\b`, '`cargo publish`'],
-    [String.raw`gem\s+push\b`, '`gem push`'],
-    [String.raw`gh\s+release\s+(?:create|upload)\b`, '`gh release`'],
-    [String.raw`(?:dotnet\s+)?nuget\s+push\b`, '`nuget push`'],
-    [String.raw`docker\s+(?:image\s+)?push\b`, '`docker push`'],
-    [String.raw`docker\s+buildx\s+(?:build|bake)\b.*\s--push\b`, '`docker buildx --push`'],
-    [String.raw`goreleaser\s+release\b`, '`goreleaser release`'],
-    [String.raw`(?:\.\/)?mvnw?\b.*\sdeploy\b`, '`mvn deploy`'],
-  ] as const
-).map(([command, label]) => [new RegExp(commandStart + command), label]);
-/** Rehearsals that publish nothing. */
-const rehearsal = /--dry-run\b|--snapshot\b/;
 
 export const cachePoisoningRule: Rule = {
   id: 'cache-poisoning',
@@ -189,28 +126,22 @@ function publishingStep(step: StepView): string | undefined {
   const uses = usesOf(step.node);
   const name = uses ? actionName(uses.ref) : undefined;
   if (name !== undefined) {
-    if (publishingActions.has(name)) return `\`${name}\``;
-    if (name === 'docker/build-push-action' && booleanValue(withInput(step.node, 'push')) === true) return '`docker/build-push-action` with `push: true`';
-    if (name === 'goreleaser/goreleaser-action') {
+    if (artifactPublishingActions.has(name)) return `\`${name}\``;
+    if (imagePushingActions.has(name) && booleanValue(withInput(step.node, 'push')) === true) return `\`${name}\` with \`push: true\``;
+    if (name === goreleaserAction) {
       const args = scalarText(withInput(step.node, 'args')) ?? '';
-      if (/\brelease\b/.test(args) && !rehearsal.test(args)) return '`goreleaser release`';
+      if (/\brelease\b/.test(args) && !rehearsalFlags.test(args)) return '`goreleaser release`';
     }
     return undefined;
   }
-  const script = scalarText(mapGet(step.node, 'run')) ?? '';
-  for (const line of script.split('\n')) {
-    if (rehearsal.test(line)) continue;
-    const command = publishingCommands.find(([pattern]) => pattern.test(line));
-    if (command) return command[1];
-  }
-  return undefined;
+  return publishingCommandIn(scalarText(mapGet(step.node, 'run')) ?? '');
 }
 
 /** Whether the step restores a cache: the node that turns caching on and how, or undefined. */
 function cacheUse(file: WorkflowFile, step: StepView): { action: string; node: Node; how: string } | undefined {
   const uses = usesOf(step.node);
   const action = uses ? actionName(uses.ref) : undefined;
-  const control = action === undefined ? undefined : cacheAwareActions.get(action);
+  const control = action === undefined ? undefined : cacheRestoringActions.get(action);
   if (!uses || action === undefined || !control) return undefined;
   if (control.kind === 'always') return { action, node: uses.node, how: 'always restores a cache' };
   const inputNode = withInput(step.node, control.input);

@@ -65,6 +65,17 @@ describe('cache-poisoning', () => {
     expect(findings[0]?.message).toContain('publishes (`cargo publish`)');
   });
 
+  it('counts image pushes of both docker build actions and the release-asset uploaders as publishing', () => {
+    const cache = ['      - uses: actions/cache@v4', '        with:', '          path: ~/.cache', '          key: build'];
+    const bake = workflow(ciPush, [...cache, '      - uses: docker/bake-action@v6', '        with:', '          push: true']);
+    expect(runRule(cachePoisoningRule, bake)).toEqual([expect.objectContaining({ line: 10, column: 15 })]);
+    expect(runRule(cachePoisoningRule, bake)[0]?.message).toContain('publishes (`docker/bake-action` with `push: true`)');
+    const noPush = workflow(ciPush, [...cache, '      - uses: docker/bake-action@v6', '        with:', '          push: false']);
+    expect(runRule(cachePoisoningRule, noPush)).toEqual([]);
+    const asset = workflow(ciPush, [...cache, '      - uses: actions/upload-release-asset@v1']);
+    expect(runRule(cachePoisoningRule, asset)[0]?.message).toContain('publishes (`actions/upload-release-asset`)');
+  });
+
   it('stays silent in CI workflows without publishing, with caching off, or toggled by expressions', () => {
     const ciCache = workflow(ciPush, ['      - uses: actions/setup-node@v4', '        with:', '          cache: npm', '      - run: npm test']);
     expect(runRule(cachePoisoningRule, ciCache)).toEqual([]);

@@ -41,11 +41,27 @@ describe('untrusted-checkout', () => {
     expect(runRule(untrustedCheckoutRule, merge)).toEqual([expect.objectContaining({ severity: 'critical' })]);
   });
 
-  it('skips checkouts that actions/checkout refuses for forks, base code and same-repository jobs', () => {
+  it('still reports versions with the unverified checkout fork guard, as high, naming the override', () => {
     const guarded = checkoutJob('pull_request_target', 'actions/checkout@v4', ['ref: ${{ github.event.pull_request.head.sha }}']);
-    expect(runRule(untrustedCheckoutRule, guarded)).toEqual([]);
+    const findings = runRule(untrustedCheckoutRule, guarded);
+    expect(findings).toEqual([expect.objectContaining({ severity: 'high', line: 8, column: 16, endLine: 8, endColumn: 57 })]);
+    expect(findings[0]?.message).toContain('step `npm ci && npm test` then runs code in that checkout');
+    expect(findings[0]?.message).toContain('unless `allow-unsafe-pr-checkout: true` is set, but that guard is unverified');
     const guardedPatch = checkoutJob('pull_request_target', 'actions/checkout@v4.4.0', ['ref: ${{ github.event.pull_request.head.sha }}']);
-    expect(runRule(untrustedCheckoutRule, guardedPatch)).toEqual([]);
+    expect(runRule(untrustedCheckoutRule, guardedPatch)).toEqual([expect.objectContaining({ severity: 'high' })]);
+    const overridden = checkoutJob('pull_request_target', 'actions/checkout@v4', [
+      'ref: ${{ github.event.pull_request.head.sha }}',
+      'allow-unsafe-pr-checkout: true',
+    ]);
+    const critical = runRule(untrustedCheckoutRule, overridden);
+    expect(critical).toEqual([expect.objectContaining({ severity: 'critical' })]);
+    expect(critical[0]?.message).not.toContain('unverified');
+    // The guard never covered issue_comment, so a guarded version stays critical there.
+    const comment = checkoutJob('issue_comment', 'actions/checkout@v4', ['ref: refs/pull/${{ github.event.issue.number }}/head']);
+    expect(runRule(untrustedCheckoutRule, comment)).toEqual([expect.objectContaining({ severity: 'critical' })]);
+  });
+
+  it('skips base code, branch-only refs, unprivileged triggers and same-repository jobs', () => {
     const branchOnly = checkoutJob('pull_request_target', 'actions/checkout@v4.2.2', ['ref: ${{ github.head_ref }}']);
     expect(runRule(untrustedCheckoutRule, branchOnly)).toEqual([]);
     const base = checkoutJob('pull_request_target', 'actions/checkout@v4.2.2', ['ref: ${{ github.base_ref }}']);

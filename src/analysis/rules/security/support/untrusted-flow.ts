@@ -493,7 +493,10 @@ export interface PullRequestCheckout {
   command?: { text: string; offset: number };
   /** What it fetches, for messages (e.g. "`ref: ${{ github.event.pull_request.head.sha }}`"). */
   description: string;
-  /** True when actions/checkout itself refuses this for fork pull requests (its guard is on and not overridden). */
+  /**
+   * True when actions/checkout itself may refuse this for fork pull requests: a version with the (unverified) fork
+   * guard, not overridden by `allow-unsafe-pr-checkout`.
+   */
   guardedByCheckout: boolean;
   /** The triggers under which it fetches pull-request code, judged from the event data it names. */
   events: ReadonlySet<string>;
@@ -539,7 +542,7 @@ function referencedVersion(file: WorkflowFile, node: Node, ref: string | undefin
   return comment?.[1] === undefined ? undefined : parse(comment[1]);
 }
 
-/** True when this actions/checkout version refuses fork pull-request code by default. */
+/** True when this actions/checkout version would refuse fork pull-request code by default (unverified guard). */
 function checkoutVersionGuards(version: number[] | undefined): boolean {
   const [major, minor, patch] = version ?? [];
   if (major === undefined) return false;
