@@ -2,6 +2,7 @@ import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { createAnalysisActivities } from './analysis';
+import { createPatchActivities } from './patches';
 
 export interface ActivityDeps {
   config: Config;
@@ -13,5 +14,6 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createAnalysisActivities(deps),
+    ...createPatchActivities(deps),
   };
 }

@@ -1,0 +1,332 @@
+/**
+ * The four test stages a patch passes on every target before a guardian is asked, as functions over a fresh
+ * checkout of the target branch. Each stage applies the diff to the checkout itself (stages run in separate
+ * activities, each with its own checkout) and compares the tree before and after it. A failing stage is a result
+ * (`passed: false`, with a summary and a log); only infrastructure failures (git, the file system) throw.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { atLeast, analyzeRepository } from '../analysis/engine';
+import { repositoryFromFiles, normalizeRepoPath } from '../analysis/discover';
+import { parseWorkflowFile, workflowFileKind } from '../analysis/parse';
+import { jobsOf, mapGet, parseActionRef, type RepositoryView, scalarText, stepsOf, type WorkflowFile } from '../analysis/rule';
+import { allRules } from '../analysis/rules';
+import { schemaViolationRule } from '../analysis/rules/compatibility/schema-violation';
+import { yamlSyntaxRule } from '../analysis/rules/compatibility/yaml-syntax';
+import type { StageResult, Target, TestStage } from '../domain/types';
+import { applyDiff, type ChangedFile, changedFiles, InvalidDiffError, listFiles, PatchDoesNotApplyError, readTree } from '../git';
+import { runCommand } from '../process/run-command';
+import { type PatchedFile, safetyReport } from './safety-report';
+
+/** Wall-clock limit of a target's verify command. */
+export const VERIFY_COMMAND_TIMEOUT_MS = 10 * 60_000;
+/** Characters of log kept per stage result: the first and last halves. */
+export const MAX_STAGE_LOG_CHARS = 16_000;
+const MAX_LISTED_IN_SUMMARY = 3;
+
+/** A local action's metadata file, wherever it lives (`uses: ./path/to/action`). */
+const ACTION_FILE = /(^|\/)action\.ya?ml$/;
+/** Files the runner accepts as a local action, in the folder `uses: ./folder` names. */
+const LOCAL_ACTION_FILES = ['action.yml', 'action.yaml', 'Dockerfile'];
+
+export interface StageContext {
+  /** A fresh checkout of the target branch, unpatched; the stage applies the diff to it. */
+  dir: string;
+  diff: string;
+  target: Target;
+  signal?: AbortSignal;
+  /** Told what the stage is doing now (the activity heartbeats with it). */
+  progress?: (step: string) => void;
+}
+
+export interface StageReport extends StageResult {
+  /** Facts for the read model: the tested commit and stage-specific counts. */
+  details: Record<string, unknown>;
+}
+
+type StageOutcome = Omit<StageReport, 'stage' | 'targetId'>;
+
+/** The files of one side of the patch: CI files and the changed files as text, and every path that exists. */
+interface TreeState {
+  files: ReadonlyMap<string, string>;
+  paths: ReadonlySet<string>;
+}
+
+interface PatchedCheckout {
+  commitSha: string;
+  changes: ChangedFile[];
+  before: TreeState;
+  after: TreeState;
+}
+
+/** Files under .github and action metadata anywhere: what the stages read besides the changed files. */
+function isCiPath(filePath: string): boolean {
+  return filePath.startsWith('.github/') || ACTION_FILE.test(filePath);
+}
+
+/** Keeps the first and last halves of a long log. */
+export function boundLog(text: string, maxChars = MAX_STAGE_LOG_CHARS): string {
+  if (text.length <= maxChars) return text;
+  const half = Math.floor(maxChars / 2);
+  return `${text.slice(0, half)}\n[... ${text.length - 2 * half} characters cut ...]\n${text.slice(-half)}`;
+}
+
+function listedInSummary(items: readonly string[]): string {
+  const shown = items.slice(0, MAX_LISTED_IN_SUMMARY).join('; ');
+  return items.length > MAX_LISTED_IN_SUMMARY ? `${shown}; and ${items.length - MAX_LISTED_IN_SUMMARY} more` : shown;
+}
+
+function outcome(passed: boolean, summary: string, lines: readonly string[], details: Record<string, unknown>): StageOutcome {
+  return { passed, summary, log: boundLog(lines.join('\n')), details };
+}
+
+/**
+ * Reads the checkout at HEAD, applies the diff to its work tree and reads the changed files again. Returns the
+ * stage's failing outcome when the diff is unusable or does not apply.
+ */
+async function patchCheckout(context: StageContext): Promise<PatchedCheckout | StageOutcome> {
+  const { dir, diff, signal } = context;
+  let changes: ChangedFile[];
+  try {
+    changes = changedFiles(diff);
+  } catch (error) {
+    if (error instanceof InvalidDiffError) return outcome(false, 'the diff is not usable', [error.message], {});
+    throw error;
+  }
+  context.progress?.('reading the target tree');
+  const oldPaths = new Set(changes.flatMap((change) => change.oldPath ?? []));
+  const [snapshot, listing] = await Promise.all([
+    readTree({ dir }, (filePath) => isCiPath(filePath) || oldPaths.has(filePath), { signal }),
+    listFiles({ dir }, undefined, { signal }),
+  ]);
+  context.progress?.('applying the diff');
+  try {
+    await applyDiff(dir, diff, { signal });
+  } catch (error) {
+    if (!(error instanceof PatchDoesNotApplyError)) throw error;
+    const summary = error.alreadyApplied
+      ? `the diff does not apply to ${context.target.branch} at ${snapshot.commitSha.slice(0, 12)}: its changes are already there`
+      : `the diff does not apply cleanly to ${context.target.branch} at ${snapshot.commitSha.slice(0, 12)}`;
+    return outcome(false, summary, [error.gitMessage], { commitSha: snapshot.commitSha });
+  }
+  const files = new Map(snapshot.files);
+  const paths = new Set(listing.paths);
+  for (const change of changes) {
+    if (change.oldPath !== null && change.status !== 'copied' && change.oldPath !== change.newPath) {
+      files.delete(change.oldPath);
+      paths.delete(change.oldPath);
+    }
+    if (change.newPath !== null) {
+      files.set(change.newPath, await readFile(path.join(dir, change.newPath), 'utf8'));
+      paths.add(change.newPath);
+    }
+  }
+  return {
+    commitSha: snapshot.commitSha,
+    changes,
+    before: { files: snapshot.files, paths: new Set(listing.paths) },
+    after: { files, paths },
+  };
+}
+
+/** The repository as the analyzer sees it, the same view the target's analyses use (so scores compare). */
+function analyzerView(tree: TreeState): RepositoryView {
+  return repositoryFromFiles(tree.files, { existingPaths: tree.paths });
+}
+
+/** The analyzer's view plus local actions outside .github/actions, which the runner uses just the same. */
+function ciView(tree: TreeState): RepositoryView {
+  const view = analyzerView(tree);
+  const otherActions = [...tree.files]
+    .filter(([filePath]) => workflowFileKind(filePath) === undefined && ACTION_FILE.test(filePath))
+    .map(([filePath, text]) => parseWorkflowFile(filePath, text, 'action'));
+  return { ...view, workflowFiles: [...view.workflowFiles, ...otherActions] };
+}
+
+/** Paths of the workflows and actions the patch creates or changes. */
+function changedCiFiles(tree: PatchedCheckout): string[] {
+  return tree.changes.flatMap((change) =>
+    change.newPath !== null && (workflowFileKind(change.newPath) !== undefined || ACTION_FILE.test(change.newPath)) ? [change.newPath] : [],
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// isolated
+// ---------------------------------------------------------------------------------------------------------------
+
+/** The diff applies, and every CI file it touches parses and validates against GitHub's workflow schema. */
+function isolatedStage(tree: PatchedCheckout): StageOutcome {
+  const changed = changedCiFiles(tree);
+  const details = { commitSha: tree.commitSha, changedFiles: tree.changes.length, changedCiFiles: changed.length };
+  if (changed.length === 0) return outcome(true, 'the diff applies cleanly; it changes no CI workflow file', [], details);
+  const result = analyzeRepository(ciView(tree.after), { rules: [yamlSyntaxRule, schemaViolationRule], only: changed });
+  const problems = [
+    ...result.findings.map((finding) => `${finding.file}:${finding.line}:${finding.column}: ${finding.message} (${finding.ruleId})`),
+    ...result.diagnostics.map((diagnostic) => `${diagnostic.file}: the ${diagnostic.ruleId} check crashed: ${diagnostic.message}`),
+  ];
+  if (problems.length > 0) {
+    return outcome(false, `${problems.length} problem(s) in the patched CI files: ${listedInSummary(problems)}`, problems, { ...details, problems: problems.length });
+  }
+  return outcome(true, `the diff applies cleanly; ${changed.length} changed CI file(s) parse and match GitHub's schema`, changed, details);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// integration
+// ---------------------------------------------------------------------------------------------------------------
+
+interface LocalReference {
+  /** The file whose `uses:` it is. */
+  file: string;
+  uses: string;
+  kind: 'reusable workflow' | 'action';
+  /** The repository-relative path the reference names. */
+  target: string;
+}
+
+/** Every `uses: ./...` of a file that stays inside the repository (`./../x` is checked out elsewhere at run time). */
+function localReferences(file: WorkflowFile): LocalReference[] {
+  const references: LocalReference[] = [];
+  const add = (node: unknown, kind: LocalReference['kind']): void => {
+    const uses = scalarText(node)?.trim();
+    if (uses === undefined || !uses.startsWith('./') || parseActionRef(uses).kind !== 'local') return;
+    const target = normalizeRepoPath(uses);
+    if (target !== undefined) references.push({ file: file.path, uses, kind, target: target === '.' ? '' : target });
+  };
+  for (const job of jobsOf(file)) add(mapGet(job.node, 'uses'), 'reusable workflow');
+  for (const step of stepsOf(file)) add(mapGet(step.node, 'uses'), 'action');
+  return references;
+}
+
+function resolves(reference: LocalReference, view: RepositoryView): boolean {
+  if (reference.kind === 'reusable workflow') return view.fileExists(reference.target);
+  return LOCAL_ACTION_FILES.some((name) => view.fileExists(reference.target === '' ? name : `${reference.target}/${name}`));
+}
+
+function brokenReferences(tree: TreeState): LocalReference[] {
+  const view = ciView(tree);
+  return view.workflowFiles.flatMap(localReferences).filter((reference) => !resolves(reference, view));
+}
+
+/**
+ * Local references the patch breaks: unresolved after it and not already unresolved before (those name folders a
+ * job checks out at run time, e.g. another repository checked out into a path).
+ */
+function newlyBrokenReferences(tree: PatchedCheckout): LocalReference[] {
+  const key = (reference: LocalReference): string => `${reference.kind}\0${reference.target}`;
+  const before = new Set(brokenReferences(tree.before).map(key));
+  return brokenReferences(tree.after).filter((reference) => !before.has(key(reference)));
+}
+
+function describeCommand(argv: readonly string[]): string {
+  return argv.map((arg) => (/^[\w./:=@+-]+$/.test(arg) ? arg : JSON.stringify(arg))).join(' ');
+}
+
+function outputTail(label: string, text: string): string[] {
+  const trimmed = text.trimEnd();
+  return trimmed === '' ? [] : [`--- ${label} ---`, trimmed.length > MAX_STAGE_LOG_CHARS / 2 ? trimmed.slice(-MAX_STAGE_LOG_CHARS / 2) : trimmed];
+}
+
+/** Runs a target's verify command in `dir` (no shell, minimal environment); the outcome says why it failed. */
+export async function runVerifyCommand(dir: string, argv: readonly string[], signal?: AbortSignal): Promise<{ ok: boolean; summary: string; log: string[] }> {
+  const command = describeCommand(argv);
+  const result = await runCommand(argv, { cwd: dir, timeoutMs: VERIFY_COMMAND_TIMEOUT_MS, signal });
+  let summary: string;
+  if (result.startError !== undefined) summary = `the verify command could not start: ${result.startError}`;
+  else if (result.timedOut) summary = `the verify command timed out after ${VERIFY_COMMAND_TIMEOUT_MS / 60_000} minutes`;
+  else if (result.exitCode === null) summary = `the verify command was killed by ${result.signal ?? 'a signal'}`;
+  else summary = result.exitCode === 0 ? 'the verify command passed' : `the verify command failed with exit code ${result.exitCode}`;
+  return {
+    ok: result.exitCode === 0 && !result.timedOut,
+    summary,
+    log: [`$ ${command}`, `${summary} (${result.durationMs} ms)`, ...outputTail('stdout', result.stdout), ...outputTail('stderr', result.stderr)],
+  };
+}
+
+/** Local reusable workflows and actions the CI files use still exist; then the target's verify command passes. */
+async function integrationStage(tree: PatchedCheckout, context: StageContext): Promise<StageOutcome> {
+  const details: Record<string, unknown> = { commitSha: tree.commitSha };
+  const broken = newlyBrokenReferences(tree);
+  if (broken.length > 0) {
+    const lines = broken.map((reference) =>
+      `${reference.file}: uses: ${reference.uses}: ${reference.kind === 'action' ? `no ${LOCAL_ACTION_FILES.join(', ')} in the folder` : 'the file does not exist'} after the patch`,
+    );
+    return outcome(false, `the patch breaks ${broken.length} local reference(s): ${listedInSummary(lines)}`, lines, { ...details, brokenReferences: broken.length });
+  }
+  const argv = context.target.verifyCommand;
+  if (!argv || argv.length === 0) return outcome(true, 'local references resolve; the target has no verify command', [], details);
+  context.progress?.('running the verify command');
+  const verify = await runVerifyCommand(context.dir, argv, context.signal);
+  return outcome(verify.ok, `local references resolve; ${verify.summary}`, verify.log, details);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// safety
+// ---------------------------------------------------------------------------------------------------------------
+
+function patchedFiles(tree: PatchedCheckout): PatchedFile[] {
+  const touched = new Set(tree.changes.flatMap((change) => [change.oldPath, change.newPath].filter((p): p is string => p !== null)));
+  return [...touched].sort().map((filePath) => ({
+    path: filePath,
+    before: tree.before.files.get(filePath) ?? null,
+    after: tree.after.files.get(filePath) ?? null,
+  }));
+}
+
+/** Nothing silently removed or widened in the changed CI files, and no credential literal added. */
+function safetyStage(tree: PatchedCheckout, diff: string): StageOutcome {
+  const report = safetyReport(patchedFiles(tree), diff);
+  const where = (item: { path: string; location?: string }): string => [item.path, item.location].filter(Boolean).join(' ');
+  const violations = report.violations.map((violation) => `${where(violation)}: ${violation.message} (${violation.kind})`);
+  const neutral = report.neutralChanges.map((change) => `${where(change)}: ${change.message}`);
+  const lines = [...violations, ...(neutral.length > 0 ? ['Other changes:', ...neutral] : [])];
+  const details = { commitSha: tree.commitSha, violations: violations.length, neutralChanges: neutral.length };
+  if (!report.ok) return outcome(false, `${violations.length} safety violation(s): ${listedInSummary(violations)}`, lines, details);
+  return outcome(true, `no safety violation (${neutral.length} other change(s) for the reviewer)`, lines, details);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// regression
+// ---------------------------------------------------------------------------------------------------------------
+
+/** No new finding at severity high or above, and the repository's score does not drop. */
+function regressionStage(tree: PatchedCheckout): StageOutcome {
+  const before = analyzeRepository(analyzerView(tree.before), { rules: allRules });
+  const after = analyzeRepository(analyzerView(tree.after), { rules: allRules });
+  const known = new Set(before.findings.map((finding) => finding.fingerprint));
+  const introduced = after.findings.filter((finding) => atLeast(finding.severity, 'high') && !known.has(finding.fingerprint));
+  const resolved = before.findings.length - after.findings.filter((finding) => known.has(finding.fingerprint)).length;
+  const lines = introduced.map((finding) => `${finding.file}:${finding.line}:${finding.column}: ${finding.severity} ${finding.ruleId}: ${finding.message}`);
+  const score = `score ${before.score} -> ${after.score}`;
+  const details = { commitSha: tree.commitSha, scoreBefore: before.score, scoreAfter: after.score, newSevereFindings: introduced.length, resolvedFindings: resolved };
+  const problems = [
+    ...(introduced.length > 0 ? [`${introduced.length} new finding(s) at high or critical severity`] : []),
+    ...(after.score < before.score ? [`the score drops (${score})`] : []),
+  ];
+  if (problems.length > 0) return outcome(false, `${problems.join('; ')}: ${listedInSummary(lines.length > 0 ? lines : [score])}`, [score, ...lines], details);
+  return outcome(true, `no new high or critical finding, ${score}, ${resolved} finding(s) resolved`, [score], details);
+}
+
+/** Runs one stage on a fresh, unpatched checkout of the target (which it leaves patched). */
+export async function runStage(stage: TestStage, context: StageContext): Promise<StageReport> {
+  const patched = await patchCheckout(context);
+  let result: StageOutcome;
+  if ('passed' in patched) result = patched;
+  else {
+    context.progress?.(`running the ${stage} stage`);
+    switch (stage) {
+      case 'isolated':
+        result = isolatedStage(patched);
+        break;
+      case 'integration':
+        result = await integrationStage(patched, context);
+        break;
+      case 'safety':
+        result = safetyStage(patched, context.diff);
+        break;
+      case 'regression':
+        result = regressionStage(patched);
+        break;
+    }
+  }
+  return { stage, targetId: context.target.id, ...result };
+}

@@ -1,0 +1,420 @@
+/**
+ * Patches and their lifecycle in the read model: what the API lists and shows, written by the lifecycle's
+ * activities. Every write has a natural key (patch + seq, stage + target, guardian, target, sample key), so a
+ * retried activity overwrites or skips its own earlier attempt instead of adding a row.
+ */
+import { createHash } from 'node:crypto';
+import type { Pool } from 'pg';
+import {
+  type ApprovalRecord,
+  type ApprovalSpec,
+  type DeploymentStatus,
+  type PatchSpec,
+  type PatchStatus,
+  type PatchType,
+  type RolloutSpec,
+  type StageResult,
+  type Target,
+  TEST_STAGES,
+  type TargetDeployment,
+  type TestStage,
+} from '../domain/types';
+import type { HealthCheckType, HealthSample } from '../health/types';
+
+/** Health samples per target that getPatch returns. */
+export const LAST_SAMPLES_PER_TARGET = 5;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A patch as lists show it. */
+export interface PatchSummary {
+  id: string;
+  workflowId: string;
+  title: string;
+  type: PatchType;
+  description: string | null;
+  status: PatchStatus;
+  statusReason: string | null;
+  author: string;
+  targetIds: string[];
+  /** SHA-256 of the diff, hex: identifies the exact change that was tested and approved. */
+  diffSha256: string;
+  rollout: RolloutSpec;
+  approval: ApprovalSpec;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** One stage on one target, as stored. */
+export interface TestRun extends StageResult {
+  /** Stage-specific facts (tested commit, counts), for people and tools. */
+  details: Record<string, unknown>;
+  startedAt: string;
+  finishedAt: string;
+}
+
+export interface PatchDeployment extends TargetDeployment {
+  deployedAt: string | null;
+  revertedAt: string | null;
+  updatedAt: string;
+}
+
+export interface PatchTransition {
+  seq: number;
+  from: PatchStatus | null;
+  to: PatchStatus;
+  reason: string | null;
+  at: string;
+}
+
+/** A patch with everything recorded about its lifecycle, as the patch page shows it. */
+export interface PatchDetail extends PatchSummary {
+  diff: string;
+  /** The patch's targets in the order it names them (a deleted target is left out). */
+  targets: Array<Pick<Target, 'id' | 'name'>>;
+  /** By target (in `targets` order), then stage in test order. */
+  tests: TestRun[];
+  /** Oldest first. */
+  approvals: ApprovalRecord[];
+  /** By wave, then target name; each with its last LAST_SAMPLES_PER_TARGET health samples, newest last. */
+  deployments: PatchDeployment[];
+  /** In seq order. */
+  transitions: PatchTransition[];
+}
+
+export interface PatchListQuery {
+  status?: PatchStatus;
+  /** Only patches that include this target. */
+  targetId?: string;
+  limit: number;
+}
+
+interface PatchRow {
+  id: string;
+  workflow_id: string;
+  title: string;
+  type: PatchType;
+  description: string | null;
+  diff: string;
+  diff_sha256: string;
+  status: PatchStatus;
+  status_reason: string | null;
+  author: string;
+  target_ids: string[];
+  rollout: RolloutSpec;
+  approval: ApprovalSpec;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const SUMMARY_COLUMNS =
+  'id, workflow_id, title, type, description, diff_sha256, status, status_reason, author, target_ids, rollout, approval, created_at, updated_at';
+
+function summaryFromRow(row: Omit<PatchRow, 'diff'>): PatchSummary {
+  return {
+    id: row.id,
+    workflowId: row.workflow_id,
+    title: row.title,
+    type: row.type,
+    description: row.description,
+    status: row.status,
+    statusReason: row.status_reason,
+    author: row.author,
+    targetIds: row.target_ids,
+    diffSha256: row.diff_sha256,
+    rollout: row.rollout,
+    approval: row.approval,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
+
+/** Stores a new patch in status `pending`; the targets themselves stay in the workflow's snapshot. */
+export async function createPatch(pool: Pool, input: PatchSpec & { workflowId: string }): Promise<PatchSummary> {
+  const { rows } = await pool.query<PatchRow>(
+    `INSERT INTO patches (id, workflow_id, title, type, description, diff, diff_sha256, status, author, target_ids, rollout, approval)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10, $11) RETURNING ${SUMMARY_COLUMNS}`,
+    [input.id, input.workflowId, input.title, input.type, input.description, input.diff,
+      createHash('sha256').update(input.diff).digest('hex'), input.author, input.targets.map((target) => target.id),
+      JSON.stringify(input.rollout), JSON.stringify(input.approval)],
+  );
+  return summaryFromRow(rows[0] as PatchRow);
+}
+
+/** Newest first. */
+export async function listPatches(pool: Pool, query: PatchListQuery): Promise<PatchSummary[]> {
+  // A malformed id matches no patch (and would make PostgreSQL reject the uuid cast).
+  if (query.targetId !== undefined && !UUID.test(query.targetId)) return [];
+  const { rows } = await pool.query<PatchRow>(
+    `SELECT ${SUMMARY_COLUMNS} FROM patches
+      WHERE ($1::text IS NULL OR status = $1) AND ($2::uuid IS NULL OR $2::uuid = ANY (target_ids))
+      ORDER BY created_at DESC, id DESC LIMIT $3`,
+    [query.status ?? null, query.targetId ?? null, query.limit],
+  );
+  return rows.map(summaryFromRow);
+}
+
+interface TestRunRow {
+  stage: TestStage;
+  target_id: string;
+  status: 'passed' | 'failed';
+  summary: string;
+  log: string;
+  details: Record<string, unknown>;
+  started_at: Date;
+  finished_at: Date;
+}
+
+interface DeploymentRow {
+  target_id: string;
+  target_name: string;
+  wave: number;
+  status: DeploymentStatus;
+  deployed_commit: string | null;
+  previous_commit: string | null;
+  revert_commit: string | null;
+  error: string | null;
+  deployed_at: Date | null;
+  reverted_at: Date | null;
+  updated_at: Date;
+}
+
+interface SampleRow {
+  target_id: string;
+  ok: boolean;
+  check_type: HealthCheckType;
+  check_label: string;
+  detail: string;
+  latency_ms: number | null;
+  status_code: number | null;
+  exit_code: number | null;
+  sampled_at: Date;
+}
+
+interface TransitionRow {
+  seq: number;
+  from_status: PatchStatus | null;
+  to_status: PatchStatus;
+  reason: string | null;
+  at: Date;
+}
+
+function sampleFromRow(row: SampleRow): HealthSample {
+  return {
+    ok: row.ok,
+    checkType: row.check_type,
+    check: row.check_label,
+    detail: row.detail,
+    latencyMs: row.latency_ms ?? 0,
+    ...(row.status_code === null ? {} : { status: row.status_code }),
+    ...(row.exit_code === null ? {} : { exitCode: row.exit_code }),
+    at: row.sampled_at.toISOString(),
+  };
+}
+
+/** The patch with its tests, approvals, deployments (with recent health samples) and transitions. */
+export async function getPatch(pool: Pool, id: string): Promise<PatchDetail | undefined> {
+  if (!UUID.test(id)) return undefined;
+  const patch = await pool.query<PatchRow>(`SELECT ${SUMMARY_COLUMNS}, diff FROM patches WHERE id = $1`, [id]);
+  const row = patch.rows[0];
+  if (!row) return undefined;
+  const [targets, tests, approvals, deployments, samples, transitions] = await Promise.all([
+    pool.query<{ id: string; name: string }>('SELECT id, name FROM targets WHERE id = ANY ($1::uuid[])', [row.target_ids]),
+    pool.query<TestRunRow>('SELECT * FROM test_runs WHERE patch_id = $1', [id]),
+    pool.query<ApprovalRecord & { at: Date }>('SELECT guardian, decision, comment, at FROM approvals WHERE patch_id = $1 ORDER BY at, guardian', [id]),
+    pool.query<DeploymentRow>(
+      `SELECT d.*, t.name AS target_name FROM deployments d JOIN targets t ON t.id = d.target_id
+        WHERE d.patch_id = $1 ORDER BY d.wave, t.name`,
+      [id],
+    ),
+    // Sample keys are `<wave>:<round>:<index>`: ordered by those numbers, not by the clocks of the workers.
+    pool.query<SampleRow>(
+      `SELECT * FROM (
+         SELECT h.*, row_number() OVER (PARTITION BY target_id ORDER BY string_to_array(sample_key, ':')::int[] DESC) AS recency
+           FROM health_samples h WHERE patch_id = $1) s
+        WHERE recency <= $2 ORDER BY target_id, recency DESC`,
+      [id, LAST_SAMPLES_PER_TARGET],
+    ),
+    pool.query<TransitionRow>('SELECT seq, from_status, to_status, reason, at FROM patch_transitions WHERE patch_id = $1 ORDER BY seq', [id]),
+  ]);
+  const names = new Map(targets.rows.map((target) => [target.id, target.name]));
+  const targetOrder = row.target_ids.filter((targetId) => names.has(targetId));
+  const samplesByTarget = new Map<string, HealthSample[]>();
+  for (const sample of samples.rows) {
+    const list = samplesByTarget.get(sample.target_id) ?? [];
+    list.push(sampleFromRow(sample));
+    samplesByTarget.set(sample.target_id, list);
+  }
+  const testOrder = (run: TestRunRow): number => targetOrder.indexOf(run.target_id) * TEST_STAGES.length + TEST_STAGES.indexOf(run.stage);
+  return {
+    ...summaryFromRow(row),
+    diff: row.diff,
+    targets: targetOrder.map((targetId) => ({ id: targetId, name: names.get(targetId) ?? '' })),
+    tests: [...tests.rows].sort((a, b) => testOrder(a) - testOrder(b)).map((run) => ({
+      stage: run.stage,
+      targetId: run.target_id,
+      passed: run.status === 'passed',
+      summary: run.summary,
+      log: run.log,
+      details: run.details,
+      startedAt: run.started_at.toISOString(),
+      finishedAt: run.finished_at.toISOString(),
+    })),
+    approvals: approvals.rows.map((approval) => ({
+      guardian: approval.guardian,
+      decision: approval.decision,
+      comment: approval.comment,
+      at: approval.at.toISOString(),
+    })),
+    deployments: deployments.rows.map((deployment) => ({
+      targetId: deployment.target_id,
+      targetName: deployment.target_name,
+      wave: deployment.wave,
+      status: deployment.status,
+      deployedCommit: deployment.deployed_commit,
+      previousCommit: deployment.previous_commit,
+      revertCommit: deployment.revert_commit,
+      error: deployment.error,
+      lastSamples: samplesByTarget.get(deployment.target_id) ?? [],
+      deployedAt: deployment.deployed_at?.toISOString() ?? null,
+      revertedAt: deployment.reverted_at?.toISOString() ?? null,
+      updatedAt: deployment.updated_at.toISOString(),
+    })),
+    transitions: transitions.rows.map((transition) => ({
+      seq: transition.seq,
+      from: transition.from_status,
+      to: transition.to_status,
+      reason: transition.reason,
+      at: transition.at.toISOString(),
+    })),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Writes by the lifecycle activities
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface TransitionInput extends PatchTransition {
+  patchId: string;
+}
+
+/**
+ * Records a transition and moves the patch's status to it unless a newer transition is already stored: a
+ * retried or late write of an older transition keeps its history row but never turns the status back.
+ */
+export async function recordPatchTransition(pool: Pool, input: TransitionInput): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(
+      `INSERT INTO patch_transitions (patch_id, seq, from_status, to_status, reason, at) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (patch_id, seq) DO NOTHING`,
+      [input.patchId, input.seq, input.from, input.to, input.reason, input.at],
+    );
+    // The row lock serializes concurrent writers; each re-checks status_seq against the committed row.
+    await client.query(
+      'UPDATE patches SET status = $2, status_reason = $3, updated_at = $4, status_seq = $5 WHERE id = $1 AND status_seq < $5',
+      [input.patchId, input.to, input.reason, input.at, input.seq],
+    );
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+export interface TestRunInput extends Omit<TestRun, 'startedAt' | 'finishedAt'> {
+  patchId: string;
+  startedAt: Date;
+  finishedAt: Date;
+}
+
+/** Stores a stage result; running the stage again replaces it. */
+export async function saveTestRun(pool: Pool, input: TestRunInput): Promise<void> {
+  await pool.query(
+    `INSERT INTO test_runs (patch_id, stage, target_id, status, summary, log, details, started_at, finished_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+     ON CONFLICT (patch_id, stage, target_id) DO UPDATE SET status = EXCLUDED.status, summary = EXCLUDED.summary,
+       log = EXCLUDED.log, details = EXCLUDED.details, started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at`,
+    [input.patchId, input.stage, input.targetId, input.passed ? 'passed' : 'failed', input.summary, input.log,
+      JSON.stringify(input.details), input.startedAt, input.finishedAt],
+  );
+}
+
+/** Stores a guardian's decision; a later decision of the same guardian replaces it. */
+export async function saveApproval(pool: Pool, patchId: string, approval: ApprovalRecord): Promise<void> {
+  await pool.query(
+    `INSERT INTO approvals (patch_id, guardian, decision, comment, at) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (patch_id, guardian) DO UPDATE SET decision = EXCLUDED.decision, comment = EXCLUDED.comment, at = EXCLUDED.at`,
+    [patchId, approval.guardian, approval.decision, approval.comment, approval.at],
+  );
+}
+
+export interface DeploymentInput {
+  patchId: string;
+  targetId: string;
+  wave: number;
+  status: DeploymentStatus;
+  /** Cleared when not given: each status carries its own error. */
+  error?: string | null;
+  /** Commits are kept when not given, so a later status does not erase them. */
+  deployedCommit?: string;
+  previousCommit?: string;
+  revertCommit?: string;
+}
+
+/**
+ * Creates or updates a target's deployment row. `deployed_at` and `reverted_at` are set by the first write of
+ * status `deployed` and `reverted` and kept afterwards.
+ */
+export async function saveDeployment(pool: Pool, input: DeploymentInput): Promise<void> {
+  await pool.query(
+    `INSERT INTO deployments (patch_id, target_id, wave, status, error, deployed_commit, previous_commit, revert_commit,
+       deployed_at, reverted_at)
+     VALUES ($1, $2, $3, $4::text, $5, $6, $7, $8,
+       CASE WHEN $4::text = 'deployed' THEN now() END, CASE WHEN $4::text = 'reverted' THEN now() END)
+     ON CONFLICT (patch_id, target_id) DO UPDATE SET wave = EXCLUDED.wave, status = EXCLUDED.status, error = EXCLUDED.error,
+       deployed_commit = COALESCE(EXCLUDED.deployed_commit, deployments.deployed_commit),
+       previous_commit = COALESCE(EXCLUDED.previous_commit, deployments.previous_commit),
+       revert_commit = COALESCE(EXCLUDED.revert_commit, deployments.revert_commit),
+       deployed_at = COALESCE(deployments.deployed_at, EXCLUDED.deployed_at),
+       reverted_at = COALESCE(deployments.reverted_at, EXCLUDED.reverted_at),
+       updated_at = now()`,
+    [input.patchId, input.targetId, input.wave, input.status, input.error ?? null, input.deployedCommit ?? null,
+      input.previousCommit ?? null, input.revertCommit ?? null],
+  );
+}
+
+export interface HealthRoundInput {
+  patchId: string;
+  targetId: string;
+  wave: number;
+  /** Number of the health round within the wave. */
+  round: number;
+  samples: readonly HealthSample[];
+}
+
+/**
+ * Stores one round of a target's samples under the keys `<wave>:<round>:<index>`. A retried round replaces
+ * its earlier attempt, so the read model shows the samples the workflow received.
+ */
+export async function saveHealthRound(pool: Pool, input: HealthRoundInput): Promise<void> {
+  if (input.samples.length === 0) return;
+  const values: unknown[] = [];
+  const tuples = input.samples.map((sample, index) => {
+    values.push(input.patchId, input.targetId, input.wave, `${input.wave}:${input.round}:${index}`, sample.ok, sample.checkType,
+      sample.check, sample.detail, Math.round(sample.latencyMs), sample.status ?? null, sample.exitCode ?? null, sample.at);
+    const base = index * 12;
+    return `(${Array.from({ length: 12 }, (_, k) => `$${base + k + 1}`).join(', ')})`;
+  });
+  await pool.query(
+    `INSERT INTO health_samples (patch_id, target_id, wave, sample_key, ok, check_type, check_label, detail, latency_ms,
+       status_code, exit_code, sampled_at) VALUES ${tuples.join(', ')}
+     ON CONFLICT (patch_id, target_id, sample_key) DO UPDATE SET ok = EXCLUDED.ok, check_type = EXCLUDED.check_type,
+       check_label = EXCLUDED.check_label, detail = EXCLUDED.detail, latency_ms = EXCLUDED.latency_ms,
+       status_code = EXCLUDED.status_code, exit_code = EXCLUDED.exit_code, sampled_at = EXCLUDED.sampled_at`,
+    values,
+  );
+}

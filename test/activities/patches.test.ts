@@ -1,0 +1,318 @@
+/**
+ * The patch activities run in the SDK's activity test harness (real Context: heartbeats, cancellation signal)
+ * against a real database, real bare git remotes and a local HTTP server standing in for a target's health
+ * endpoint.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import pino from 'pino';
+import { createPatchActivities, LIFECYCLE_ACTOR, type PatchActivities } from '../../src/activities/patches';
+import { loadConfig } from '../../src/config';
+import type { PatchSpec, Target } from '../../src/domain/types';
+import type { HealthCheck } from '../../src/health/schemas';
+import { listAuditEvents } from '../../src/store/audit';
+import { createPatch, getPatch } from '../../src/store/patches';
+import { createTarget } from '../../src/store/targets';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { checkoutVersion, CI_PATH, CI_WORKFLOW, TestRemote } from '../git/remote-fixture';
+
+interface HealthRequest {
+  url: string;
+  headers: IncomingHttpHeaders;
+}
+
+/** A health endpoint whose answer the test sets. */
+class HealthEndpoint {
+  status = 200;
+  readonly requests: HealthRequest[] = [];
+  private readonly server: Server;
+
+  constructor() {
+    this.server = createServer((request, response) => {
+      this.requests.push({ url: request.url ?? '', headers: request.headers });
+      response.writeHead(this.status, { 'content-type': 'text/plain' }).end(this.status === 200 ? 'ok' : 'down');
+    });
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+  }
+
+  get base(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve, reject) => this.server.close((error) => (error ? reject(error) : resolve())));
+  }
+}
+
+async function failure(promise: Promise<unknown>): Promise<ApplicationFailure> {
+  const error = await promise.then(
+    () => {
+      throw new Error('expected the activity to fail');
+    },
+    (caught: unknown) => caught,
+  );
+  if (!(error instanceof ApplicationFailure)) throw error;
+  return error;
+}
+
+describe('patch activities', () => {
+  let db: TestDatabase;
+  let endpoint: HealthEndpoint;
+  let remote: TestRemote;
+  let dataDir: string;
+  let seq = 0;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    endpoint = new HealthEndpoint();
+    await endpoint.start();
+  });
+  afterAll(async () => {
+    await endpoint.stop();
+    await db.drop();
+  });
+  beforeEach(() => {
+    remote = new TestRemote();
+    dataDir = remote.root;
+    endpoint.status = 200;
+    endpoint.requests.length = 0;
+  });
+  afterEach(() => remote.dispose());
+
+  function activities(allowCommandChecks = false): PatchActivities {
+    const config = loadConfig({ DATA_DIR: dataDir, ALLOW_COMMAND_CHECKS: String(allowCommandChecks) });
+    return createPatchActivities({ config, pool: db.pool, logger: pino({ level: 'silent' }) });
+  }
+
+  async function target(healthChecks: HealthCheck[] = [], verifyCommand: string[] | null = null): Promise<Target> {
+    seq += 1;
+    return createTarget(db.pool, { name: `org/repo-${seq}-${randomUUID().slice(0, 8)}`, repoUrl: remote.bare, branch: 'main', healthChecks, verifyCommand, createdBy: 'admin' });
+  }
+
+  async function patch(targets: Target[], diff: string): Promise<PatchSpec> {
+    const id = randomUUID();
+    const spec: PatchSpec = {
+      id,
+      title: 'ci: pin actions/checkout to v4',
+      type: 'security',
+      description: null,
+      author: 'alice',
+      diff,
+      targets,
+      rollout: { waves: [{ percent: 100 }], health: { intervalSeconds: 30, windowSeconds: 300, failureThreshold: 1 }, allowUnmonitored: false, parallelism: 1 },
+      approval: { quorum: 1, timeoutSeconds: 3600 },
+    };
+    await createPatch(db.pool, { ...spec, workflowId: `patch-${id}` });
+    return spec;
+  }
+
+  /** Runs an activity in the SDK's activity context; collects its heartbeats. */
+  async function run<O>(call: (acts: PatchActivities) => Promise<O>, options: { allowCommandChecks?: boolean; heartbeats?: unknown[] } = {}): Promise<O> {
+    // Expected failures would otherwise be logged as warnings.
+    const environment = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
+    environment.on('heartbeat', (details: unknown) => options.heartbeats?.push(details));
+    const acts = activities(options.allowCommandChecks);
+    return environment.run(() => call(acts));
+  }
+
+  const bumpDiff = (): string => remote.diffFor(checkoutVersion('v4'));
+
+  it('records a transition once, with its audit event, however often it is retried', async () => {
+    const spec = await patch([await target()], bumpDiff());
+    const input = { patchId: spec.id, seq: 1, from: 'pending', to: 'testing', reason: null, at: new Date(Date.UTC(2030, 0, 1)).toISOString() } as const;
+    await run((a) => a.recordTransition(input));
+    await run((a) => a.recordTransition(input));
+    expect(await getPatch(db.pool, spec.id)).toMatchObject({ status: 'testing', transitions: [{ seq: 1, to: 'testing' }] });
+    const events = await listAuditEvents(db.pool, { subjectType: 'patch', subjectId: spec.id });
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ actor: LIFECYCLE_ACTOR, action: 'patch.testing', at: input.at, details: { seq: 1, from: 'pending', to: 'testing' } });
+  });
+
+  it('runs a test stage on a fresh checkout, stores it and heartbeats while working', async () => {
+    const spec = await patch([await target()], bumpDiff());
+    const heartbeats: unknown[] = [];
+    const result = await run((a) => a.runTestStage({ patchId: spec.id, stage: 'isolated', target: spec.targets[0]!, diff: spec.diff }), { heartbeats });
+    expect(result).toEqual({ stage: 'isolated', targetId: spec.targets[0]!.id, passed: true, summary: expect.stringContaining('applies cleanly'), log: CI_PATH });
+    expect(heartbeats).toEqual(expect.arrayContaining(['applying the diff']));
+    expect(remote.workRootEntries()).toEqual([]);
+    const stored = (await getPatch(db.pool, spec.id))?.tests;
+    expect(stored).toEqual([{ ...result, details: expect.objectContaining({ commitSha: remote.tip() }), startedAt: expect.any(String), finishedAt: expect.any(String) }]);
+  });
+
+  it('returns a failing stage as a result and replaces it when the stage runs again', async () => {
+    const spec = await patch([await target()], bumpDiff());
+    remote.commit(checkoutVersion('v5'), 'someone else bumps checkout');
+    const input = { patchId: spec.id, stage: 'isolated', target: spec.targets[0]!, diff: spec.diff } as const;
+    expect(await run((a) => a.runTestStage(input))).toMatchObject({ passed: false, summary: expect.stringContaining('does not apply cleanly') });
+    remote.commit(checkoutVersion('v3'), 'back to v3');
+    expect(await run((a) => a.runTestStage(input))).toMatchObject({ passed: true });
+    expect((await getPatch(db.pool, spec.id))?.tests.map((t) => t.passed)).toEqual([true]);
+  });
+
+  it('fails a test stage for good when the target branch does not exist', async () => {
+    const spec = await patch([await target()], bumpDiff());
+    const missingBranch = { ...spec.targets[0]!, branch: 'gone' };
+    const error = await failure(run((a) => a.runTestStage({ patchId: spec.id, stage: 'safety', target: missingBranch, diff: spec.diff })));
+    expect(error).toMatchObject({ type: 'RefNotFoundError', nonRetryable: true });
+  });
+
+  it('records an approval with its audit event under the guardian', async () => {
+    const spec = await patch([await target()], bumpDiff());
+    const approval = { guardian: 'bob', decision: 'approved', comment: 'ok', at: new Date(Date.UTC(2030, 0, 2)).toISOString() } as const;
+    await run((a) => a.recordApproval({ patchId: spec.id, approval }));
+    await run((a) => a.recordApproval({ patchId: spec.id, approval }));
+    expect((await getPatch(db.pool, spec.id))?.approvals).toEqual([approval]);
+    const events = await listAuditEvents(db.pool, { subjectType: 'patch', subjectId: spec.id });
+    expect(events.map((e) => [e.actor, e.roles, e.action])).toEqual([['bob', ['guardian'], 'patch.approved']]);
+  });
+
+  it('deploys once with the trailers, records the deployment and reuses the commit on a retry', async () => {
+    const spec = await patch([await target()], bumpDiff());
+    const input = { patchId: spec.id, title: spec.title, target: spec.targets[0]!, wave: 1, diff: spec.diff, approvedBy: ['bob', 'carol'] };
+    const before = remote.tip();
+    const first = await run((a) => a.deployTarget(input));
+    expect(first).toEqual({ commitSha: remote.tip(), previousCommit: before, reused: false });
+    expect(remote.messages()[0]).toBe(`${spec.title}\n\nPatch-Id: ${spec.id}\nApproved-by: bob\nApproved-by: carol`);
+    expect(remote.fileAt(CI_PATH)).toContain('actions/checkout@v4');
+
+    expect(await run((a) => a.deployTarget(input))).toEqual({ ...first, reused: true });
+    expect(remote.messages()).toHaveLength(2);
+    expect((await getPatch(db.pool, spec.id))?.deployments).toEqual([
+      expect.objectContaining({ targetId: input.target.id, wave: 1, status: 'deployed', deployedCommit: first.commitSha, previousCommit: before, revertCommit: null }),
+    ]);
+    const events = await listAuditEvents(db.pool, { subjectType: 'patch', subjectId: spec.id });
+    expect(events.map((e) => e.action)).toEqual(['deployment.deployed']);
+    expect(events[0]?.details).toMatchObject({ targetId: input.target.id, wave: 1, commitSha: first.commitSha, reused: false });
+  });
+
+  it('fails a deploy for good when the diff no longer applies', async () => {
+    const spec = await patch([await target()], bumpDiff());
+    remote.commit(checkoutVersion('v5'), 'the branch moved');
+    const error = await failure(run((a) => a.deployTarget({ patchId: spec.id, title: spec.title, target: spec.targets[0]!, wave: 1, diff: spec.diff, approvedBy: ['bob'] })));
+    expect(error).toMatchObject({ type: 'PatchDoesNotApplyError', nonRetryable: true });
+    expect((await getPatch(db.pool, spec.id))?.deployments).toEqual([]);
+  });
+
+  it('records deployment statuses with their errors', async () => {
+    const spec = await patch([await target()], bumpDiff());
+    const base = { patchId: spec.id, targetId: spec.targets[0]!.id, wave: 1 };
+    await run((a) => a.recordDeployment({ ...base, status: 'failed', error: 'patch does not apply' }));
+    expect((await getPatch(db.pool, spec.id))?.deployments[0]).toMatchObject({ status: 'failed', error: 'patch does not apply' });
+    await run((a) => a.recordDeployment({ ...base, status: 'deploying' }));
+    expect((await getPatch(db.pool, spec.id))?.deployments[0]).toMatchObject({ status: 'deploying', error: null });
+  });
+
+  describe('checkTargetHealth', () => {
+    beforeEach(() => {
+      process.env.WPA_TEST_HEALTH_TOKEN = 'token-for-the-health-endpoint';
+    });
+    afterEach(() => {
+      delete process.env.WPA_TEST_HEALTH_TOKEN;
+    });
+
+    it('fills the URL placeholders and header variables, and stores the samples of each round', async () => {
+      const checks: HealthCheck[] = [{
+        type: 'http',
+        url: `${endpoint.base}/health/{target}?commit={commit}&patch={patchId}`,
+        headers: { Authorization: 'Bearer ${env:WPA_TEST_HEALTH_TOKEN}' },
+        expectStatus: 200,
+        timeoutMs: 2_000,
+      }];
+      const spec = await patch([await target(checks)], bumpDiff());
+      const healthTarget = spec.targets[0]!;
+      const input = { patchId: spec.id, target: healthTarget, wave: 1, commit: remote.tip(), round: 1 };
+      const [healthy] = await run((a) => a.checkTargetHealth(input));
+      expect(healthy).toMatchObject({ ok: true, checkType: 'http', status: 200, check: `GET ${endpoint.base}/health/{target}` });
+      expect(endpoint.requests[0]).toMatchObject({
+        url: `/health/${encodeURIComponent(healthTarget.name)}?commit=${remote.tip()}&patch=${spec.id}`,
+        headers: expect.objectContaining({ authorization: 'Bearer token-for-the-health-endpoint' }),
+      });
+      endpoint.status = 503;
+      const [failing] = await run((a) => a.checkTargetHealth({ ...input, round: 2 }));
+      expect(failing).toMatchObject({ ok: false, status: 503, detail: 'expected status 200, got 503' });
+
+      await run((a) => a.recordDeployment({ patchId: spec.id, targetId: healthTarget.id, wave: 1, status: 'deployed' }));
+      expect((await getPatch(db.pool, spec.id))?.deployments[0]?.lastSamples).toEqual([healthy, failing]);
+    });
+
+    it('reports a check that cannot run as a failed sample naming the reason', async () => {
+      const checks: HealthCheck[] = [
+        { type: 'http', url: `${endpoint.base}/health?key=secret`, headers: { 'X-Token': '${env:WPA_TEST_UNSET_VARIABLE}' }, expectStatus: 200, timeoutMs: 2_000 },
+        { type: 'command', argv: ['true'], timeoutMs: 2_000 },
+      ];
+      const spec = await patch([await target(checks)], bumpDiff());
+      const samples = await run((a) => a.checkTargetHealth({ patchId: spec.id, target: spec.targets[0]!, wave: 1, commit: remote.tip(), round: 1 }));
+      expect(samples).toEqual([
+        expect.objectContaining({ ok: false, checkType: 'http', check: `GET ${endpoint.base}/health`, detail: expect.stringContaining('WPA_TEST_UNSET_VARIABLE') }),
+        expect.objectContaining({ ok: false, checkType: 'command', check: 'command true', detail: expect.stringContaining('ALLOW_COMMAND_CHECKS') }),
+      ]);
+      expect(endpoint.requests).toEqual([]);
+    });
+
+    it('runs command checks in a checkout at the deployed commit, even after the branch moved on', async () => {
+      const fileIsV4 = [process.execPath, '-e', `process.exit(require('fs').readFileSync('${CI_PATH}', 'utf8').includes('checkout@v4') ? 0 : 1)`];
+      const spec = await patch([await target([{ type: 'command', argv: fileIsV4, timeoutMs: 10_000 }])], bumpDiff());
+      const healthTarget = spec.targets[0]!;
+      const deployed = await run((a) => a.deployTarget({ patchId: spec.id, title: spec.title, target: healthTarget, wave: 1, diff: spec.diff, approvedBy: ['bob'] }));
+      remote.commit(checkoutVersion('v5'), 'the branch moved on');
+      const [sample] = await run((a) => a.checkTargetHealth({ patchId: spec.id, target: healthTarget, wave: 1, commit: deployed.commitSha, round: 1 }), { allowCommandChecks: true });
+      expect(sample).toMatchObject({ ok: true, checkType: 'command', exitCode: 0 });
+      const [atTip] = await run((a) => a.checkTargetHealth({ patchId: spec.id, target: healthTarget, wave: 1, commit: remote.tip(), round: 2 }), { allowCommandChecks: true });
+      expect(atTip).toMatchObject({ ok: false, exitCode: 1 });
+    });
+
+    it('runs the verify command of a target without health checks as one command sample', async () => {
+      const verify = [process.execPath, '-e', `process.exit(require('fs').readFileSync('${CI_PATH}', 'utf8') === ${JSON.stringify(CI_WORKFLOW)} ? 0 : 4)`];
+      const spec = await patch([await target([], verify)], bumpDiff());
+      const samples = await run((a) => a.checkTargetHealth({ patchId: spec.id, target: spec.targets[0]!, wave: 1, commit: remote.tip(), round: 1 }));
+      expect(samples).toEqual([expect.objectContaining({ ok: true, checkType: 'command', exitCode: 0 })]);
+    });
+
+    it('returns no sample for an unmonitored target and refuses a commit that is not a SHA', async () => {
+      const spec = await patch([await target()], bumpDiff());
+      const input = { patchId: spec.id, target: spec.targets[0]!, wave: 1, commit: remote.tip(), round: 1 };
+      expect(await run((a) => a.checkTargetHealth(input))).toEqual([]);
+      const verifying = { ...spec.targets[0]!, verifyCommand: ['true'] };
+      const error = await failure(run((a) => a.checkTargetHealth({ ...input, target: verifying, commit: '--upload-pack=evil' })));
+      expect(error).toMatchObject({ type: 'InvalidInputError', nonRetryable: true });
+    });
+  });
+
+  describe('revertTarget', () => {
+    it('reverts a deployed target once and records the revert commit', async () => {
+      const spec = await patch([await target()], bumpDiff());
+      const revertTarget = spec.targets[0]!;
+      await run((a) => a.deployTarget({ patchId: spec.id, title: spec.title, target: revertTarget, wave: 1, diff: spec.diff, approvedBy: ['bob'] }));
+      const first = await run((a) => a.revertTarget({ patchId: spec.id, target: revertTarget, wave: 1 }));
+      expect(first).toEqual({ status: 'reverted', revertCommit: remote.tip() });
+      expect(remote.messages()[0]).toContain(`Reverts-Patch-Id: ${spec.id}`);
+      expect(remote.fileAt(CI_PATH)).toBe(CI_WORKFLOW);
+      expect(await run((a) => a.revertTarget({ patchId: spec.id, target: revertTarget, wave: 1 }))).toEqual(first);
+      expect(remote.messages()).toHaveLength(3);
+      expect((await getPatch(db.pool, spec.id))?.deployments[0]).toMatchObject({ status: 'reverted', revertCommit: first.revertCommit, deployedCommit: expect.any(String) });
+      const events = await listAuditEvents(db.pool, { subjectType: 'patch', subjectId: spec.id });
+      expect(events.map((e) => e.action)).toEqual(['deployment.deployed', 'deployment.reverted']);
+    });
+
+    it('marks a target where nothing was deployed as skipped', async () => {
+      const spec = await patch([await target()], bumpDiff());
+      expect(await run((a) => a.revertTarget({ patchId: spec.id, target: spec.targets[0]!, wave: 2 }))).toEqual({ status: 'nothing-to-revert', revertCommit: null });
+      expect((await getPatch(db.pool, spec.id))?.deployments[0]).toMatchObject({ status: 'skipped', wave: 2, revertCommit: null });
+    });
+
+    it('fails for good when the revert conflicts with later changes', async () => {
+      const spec = await patch([await target()], bumpDiff());
+      const conflictTarget = spec.targets[0]!;
+      await run((a) => a.deployTarget({ patchId: spec.id, title: spec.title, target: conflictTarget, wave: 1, diff: spec.diff, approvedBy: ['bob'] }));
+      remote.commit({ [CI_PATH]: CI_WORKFLOW.replace('actions/checkout@v3', 'actions/checkout@v4.2.2') }, 'someone pins a patch release');
+      const error = await failure(run((a) => a.revertTarget({ patchId: spec.id, target: conflictTarget, wave: 1 })));
+      expect(error).toMatchObject({ type: 'RevertConflictError', nonRetryable: true });
+    });
+  });
+});
