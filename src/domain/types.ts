@@ -3,6 +3,7 @@
  * Declared once here and imported everywhere; zod schemas at the boundaries derive from these values.
  */
 import type { HealthCheck } from '../health/schemas';
+import type { HealthSample } from '../health/types';
 
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -85,4 +86,113 @@ export interface AnalysisCounts {
   files: number;
   findings: number;
   bySeverity: Record<Severity, number>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Patches and their lifecycle
+// ---------------------------------------------------------------------------------------------------------------
+
+export const PATCH_STATUSES = [
+  'pending', 'testing', 'test_failed', 'awaiting_approval', 'rejected', 'expired', 'deploying', 'paused', 'deployed',
+  'rolling_back', 'rolled_back', 'failed', 'cancelled',
+] as const;
+export type PatchStatus = (typeof PATCH_STATUSES)[number];
+
+/** States a patch lifecycle never leaves. */
+export const TERMINAL_PATCH_STATUSES: readonly PatchStatus[] = ['test_failed', 'rejected', 'expired', 'deployed', 'rolled_back', 'failed', 'cancelled'];
+
+export const PATCH_TYPES = ['bug_fix', 'performance', 'security', 'feature', 'refactor'] as const;
+export type PatchType = (typeof PATCH_TYPES)[number];
+
+export interface HealthSettings {
+  /** Seconds between two rounds of health checks. */
+  intervalSeconds: number;
+  /** How long each wave is watched before the next one starts. */
+  windowSeconds: number;
+  /** Consecutive failures of one check on one target that trigger the rollback. */
+  failureThreshold: number;
+}
+
+export interface RolloutSpec {
+  /** Cumulative percentages of the targets; the first wave (the canary) always holds at least one target. */
+  waves: Array<{ percent: number }>;
+  health: HealthSettings;
+  /** Allows targets with neither health checks nor a verify command. */
+  allowUnmonitored: boolean;
+  /** Targets deployed at the same time within a wave. */
+  parallelism: number;
+}
+
+export interface ApprovalSpec {
+  /** Distinct guardians, other than the author, who must approve. */
+  quorum: number;
+  timeoutSeconds: number;
+}
+
+/** Everything the lifecycle workflow needs, fixed when the patch is created (targets are snapshotted). */
+export interface PatchSpec {
+  id: string;
+  title: string;
+  type: PatchType;
+  description: string | null;
+  author: string;
+  /** Unified diff, paths relative to the repository root (`a/...`, `b/...`). */
+  diff: string;
+  targets: Target[];
+  rollout: RolloutSpec;
+  approval: ApprovalSpec;
+}
+
+export const TEST_STAGES = ['isolated', 'integration', 'safety', 'regression'] as const;
+export type TestStage = (typeof TEST_STAGES)[number];
+
+export interface StageResult {
+  stage: TestStage;
+  targetId: string;
+  passed: boolean;
+  /** One line for people. */
+  summary: string;
+  /** Longer output (command output, violations), bounded. */
+  log: string;
+}
+
+export interface ApprovalRecord {
+  guardian: string;
+  decision: 'approved' | 'rejected';
+  comment: string | null;
+  at: string;
+}
+
+export const DEPLOYMENT_STATUSES = ['pending', 'deploying', 'deployed', 'failed', 'reverting', 'reverted', 'revert_failed', 'skipped'] as const;
+export type DeploymentStatus = (typeof DEPLOYMENT_STATUSES)[number];
+
+export interface TargetDeployment {
+  targetId: string;
+  targetName: string;
+  /** 1-based wave number. */
+  wave: number;
+  status: DeploymentStatus;
+  deployedCommit: string | null;
+  previousCommit: string | null;
+  revertCommit: string | null;
+  error: string | null;
+  /** Newest last; bounded to the last few rounds. */
+  lastSamples: HealthSample[];
+}
+
+/** The full state of a patch lifecycle, as the `status` query returns it. */
+export interface PatchState {
+  patchId: string;
+  status: PatchStatus;
+  statusReason: string | null;
+  /** What the workflow is doing now, in words (also shown as the run's current details in the Web UI). */
+  currentStep: string;
+  tests: StageResult[];
+  approvals: ApprovalRecord[];
+  /** Target ids per wave, in rollout order. */
+  waves: string[][];
+  /** 1-based; 0 before the rollout starts. */
+  currentWave: number;
+  paused: boolean;
+  deployments: TargetDeployment[];
 }

@@ -1,2 +1,3 @@
 /** Every Temporal workflow the worker registers. */
 export { analyzeTargetWorkflow, fleetScanWorkflow } from './analysis';
+export { patchLifecycleWorkflow } from './patch-lifecycle';

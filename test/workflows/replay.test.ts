@@ -1,0 +1,25 @@
+/**
+ * Replays recorded patch lifecycle histories (test/replay/*.json) against the current workflow code, so a change
+ * that is not deterministic with respect to runs already in flight fails CI. Record new histories with
+ * `WPA_RECORD_HISTORIES=1 npx jest test/workflows/patch-lifecycle` only for a deliberate, versioned change
+ * (use `patched()` for anything running in production).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { sharedTestState } from '../support/shared-state';
+
+const REPLAY_DIR = path.join(__dirname, '..', 'replay');
+const histories = readdirSync(REPLAY_DIR).filter((file) => file.endsWith('.json')).sort();
+
+describe('replay of recorded patch lifecycle histories', () => {
+  test('there are recorded histories to replay', () => {
+    expect(histories.length).toBeGreaterThanOrEqual(5);
+  });
+
+  test.each(histories)('%s replays without non-determinism', async (file) => {
+    const history = historyFromJSON(JSON.parse(readFileSync(path.join(REPLAY_DIR, file), 'utf8')));
+    await Worker.runReplayHistory({ workflowBundle: { codePath: sharedTestState().workflowBundlePath } }, history, file.replace(/\.json$/, ''));
+  });
+});
