@@ -11,4 +11,6 @@ module.exports = {
   testTimeout: 60_000,
   // Temporal and PostgreSQL suites share servers started in globalSetup: run in band on this 2-core machine.
   maxWorkers: 1,
+  // The Temporal worker's native runtime can keep the process alive after the last suite (sdk-typescript #851).
+  forceExit: true,
 };

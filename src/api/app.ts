@@ -12,6 +12,7 @@ import { auditRequests, requestId, requireJsonBody } from './middleware';
 import { errorHandler, notFoundHandler } from './problem';
 import { analysisRoutes } from './routes/analyses';
 import { healthRoutes } from './routes/health';
+import { patchRoutes } from './routes/patches';
 import { targetRoutes } from './routes/targets';
 
 export interface ApiDeps {
@@ -46,6 +47,7 @@ export function createApp(deps: ApiDeps): Express {
   });
   api.use(targetRoutes(deps));
   api.use(analysisRoutes(deps));
+  api.use(patchRoutes(deps));
   app.use('/api/v1', api);
 
   app.use(notFoundHandler);

@@ -1,0 +1,265 @@
+/**
+ * The patch API: creating a patch starts its lifecycle workflow (`patch-<id>`); reads come from the PostgreSQL
+ * read model plus the live `status` query; Guardian actions are Temporal Updates (whose validators refuse
+ * self-approval, duplicates and wrong states synchronously) or, for abort, a Signal.
+ */
+import { randomUUID } from 'node:crypto';
+import { type Request, type Response, Router } from 'express';
+import {
+  type Client,
+  isGrpcDeadlineError,
+  isGrpcServiceError,
+  ServiceError,
+  WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
+  type WorkflowHandle,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+} from '@temporalio/client';
+import type { Pool } from 'pg';
+import type { Config } from '../../config';
+import { type Actor, type PatchSpec, type PatchState, type PatchStatus, TERMINAL_PATCH_STATUSES } from '../../domain/types';
+import { validateDiffPaths } from '../../git';
+import { appendAuditEvent } from '../../store/audit';
+import { createPatch, getPatch, listPatches, type PatchDetail, recordPatchTransition } from '../../store/patches';
+import { getTargets } from '../../store/targets';
+import {
+  abortSignal,
+  approveUpdate,
+  patchLifecycleWorkflow,
+  patchStatusQuery,
+  pauseUpdate,
+  rejectUpdate,
+  resumeUpdate,
+} from '../../workflows/patch-lifecycle';
+import { patchStatusKey, patchTargetsKey, patchTypeKey } from '../../workflows/search-attributes';
+import { actorOf, requireRole } from '../auth';
+import { HttpProblem, parseInput } from '../problem';
+import {
+  abortPatchSchema,
+  approvePatchSchema,
+  createPatchSchema,
+  listPatchesQuery,
+  pausePatchSchema,
+  rejectPatchSchema,
+  resumePatchSchema,
+  uuidParam,
+} from '../schemas';
+
+/** A status query must not hold a read up when no worker runs: the read model answers instead. */
+const STATUS_QUERY_DEADLINE_MS = 3_000;
+/** Starting a workflow, an Update (which waits for a worker to run its validator) or a Signal. */
+const ACTION_DEADLINE_MS = 10_000;
+/** grpc.status.UNAVAILABLE; @grpc/grpc-js is not a direct dependency. */
+const GRPC_UNAVAILABLE = 14;
+
+type PatchAction = 'approve' | 'reject' | 'pause' | 'resume' | 'abort';
+
+interface ActionContext {
+  patch: PatchDetail;
+  handle: WorkflowHandle<typeof patchLifecycleWorkflow>;
+  actor: Actor;
+  action: PatchAction;
+  requestId: string;
+  method: string;
+  path: string;
+}
+
+function isTerminal(status: PatchStatus): boolean {
+  return TERMINAL_PATCH_STATUSES.includes(status);
+}
+
+/** Temporal did not answer in time or cannot be reached: worth a retry, not the caller's fault. */
+function isTemporalUnavailable(error: unknown): boolean {
+  if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcDeadlineError(error)) return true;
+  const grpcError = error instanceof ServiceError ? error.cause : error;
+  return isGrpcServiceError(grpcError) && Number(grpcError.code) === GRPC_UNAVAILABLE;
+}
+
+function temporalUnavailable(what: string): HttpProblem {
+  return new HttpProblem(503, `Temporal did not confirm ${what} within ${ACTION_DEADLINE_MS / 1000} s; retry with the same X-Request-Id.`);
+}
+
+export function patchRoutes(deps: { pool: Pool; temporalClient: Client; config: Config }): Router {
+  const router = Router();
+  const client = deps.temporalClient;
+  const within = <T>(ms: number, call: () => Promise<T>): Promise<T> => client.connection.withDeadline(Date.now() + ms, call);
+
+  /** The live state from the workflow, or null when it cannot answer now (no worker, Temporal down, closed). */
+  async function liveState(workflowId: string): Promise<PatchState | null> {
+    try {
+      return await within(STATUS_QUERY_DEADLINE_MS, () => client.workflow.getHandle(workflowId).query(patchStatusQuery));
+    } catch {
+      return null;
+    }
+  }
+
+  async function actionContext(req: Request, res: Response, action: PatchAction): Promise<ActionContext> {
+    const { id } = parseInput(uuidParam, req.params);
+    const patch = await getPatch(deps.pool, id);
+    if (!patch) throw new HttpProblem(404, `No patch ${id}.`);
+    return {
+      patch,
+      handle: client.workflow.getHandle<typeof patchLifecycleWorkflow>(patch.workflowId),
+      actor: actorOf(res),
+      action,
+      requestId: String(res.getHeader('x-request-id') ?? randomUUID()),
+      method: req.method,
+      path: req.originalUrl.split('?')[0] ?? req.originalUrl,
+    };
+  }
+
+  /** Records why an action was refused (the request audit only knows the status code), then answers 409. */
+  async function refuse(ctx: ActionContext, reason: string): Promise<never> {
+    await appendAuditEvent(deps.pool, {
+      actor: ctx.actor.subject,
+      roles: ctx.actor.roles,
+      action: 'patch.action_refused',
+      subjectType: 'patch',
+      subjectId: ctx.patch.id,
+      requestId: ctx.requestId,
+      method: ctx.method,
+      path: ctx.path,
+      status: 409,
+      details: { action: ctx.action, reason },
+    });
+    throw new HttpProblem(409, reason, { action: ctx.action });
+  }
+
+  /** Sends an Update or Signal and turns Temporal's answers into problems a client can act on. */
+  async function deliver<T>(ctx: ActionContext, send: () => Promise<T>): Promise<T> {
+    try {
+      return await within(ACTION_DEADLINE_MS, send);
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError) return refuse(ctx, error.cause?.message ?? error.message);
+      if (error instanceof WorkflowNotFoundError) {
+        // The server answers NOT_FOUND both for a closed run and for a missing one; describe tells them apart.
+        const description = await within(ACTION_DEADLINE_MS, () => ctx.handle.describe()).catch(() => undefined);
+        if (description && description.status.name !== 'RUNNING') {
+          const ended = description.status.name.toLowerCase();
+          return refuse(ctx, `Patch ${ctx.patch.id} has ended (workflow ${ended}, status ${ctx.patch.status}); it accepts no more actions.`);
+        }
+        throw new HttpProblem(404, `The lifecycle workflow ${ctx.patch.workflowId} of patch ${ctx.patch.id} does not exist.`);
+      }
+      if (isTemporalUnavailable(error)) throw temporalUnavailable(`the ${ctx.action}`);
+      throw error;
+    }
+  }
+
+  /** An Update's answer: the lifecycle's state right after the workflow applied it. */
+  function answer(res: Response, ctx: ActionContext, state: PatchState): void {
+    res.json({ id: ctx.patch.id, workflowId: ctx.patch.workflowId, action: ctx.action, state });
+  }
+
+  router.post('/patches', requireRole('operator'), async (req, res) => {
+    const body = parseInput(createPatchSchema, req.body, 422);
+    const actor = actorOf(res);
+    const targets = await getTargets(deps.pool, body.targets);
+    const missing = body.targets.filter((id) => !targets.some((target) => target.id === id));
+    if (missing.length > 0) throw new HttpProblem(422, `No target ${missing.join(', ')}.`, { missingTargets: missing });
+    const diffCheck = validateDiffPaths(body.diff);
+    if (!diffCheck.ok) {
+      throw new HttpProblem(422, `The diff is refused: ${diffCheck.problems.map((p) => p.reason).join('; ')}.`, { diffProblems: diffCheck.problems });
+    }
+    const unmonitored = targets.filter((target) => target.healthChecks.length === 0 && !target.verifyCommand);
+    if (unmonitored.length > 0 && !body.rollout.allowUnmonitored) {
+      throw new HttpProblem(
+        422,
+        `Target(s) ${unmonitored.map((t) => t.name).join(', ')} have neither health checks nor a verifyCommand; set rollout.allowUnmonitored to deploy anyway.`,
+        { unmonitoredTargets: unmonitored.map((t) => t.id) },
+      );
+    }
+    const id = randomUUID();
+    const workflowId = `patch-${id}`;
+    const spec: PatchSpec = {
+      id,
+      title: body.title,
+      type: body.type,
+      description: body.description ?? null,
+      author: actor.subject,
+      diff: body.diff,
+      targets,
+      rollout: body.rollout,
+      approval: body.approval,
+    };
+    await createPatch(deps.pool, { ...spec, workflowId });
+    try {
+      await within(ACTION_DEADLINE_MS, () =>
+        client.workflow.start(patchLifecycleWorkflow, {
+          taskQueue: deps.config.temporal.taskQueue,
+          workflowId,
+          args: [spec],
+          staticSummary: body.title,
+          typedSearchAttributes: [
+            { key: patchStatusKey, value: 'pending' },
+            { key: patchTypeKey, value: body.type },
+            { key: patchTargetsKey, value: targets.map((target) => target.name) },
+          ],
+          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        }),
+      );
+    } catch (error) {
+      // Seq 0 sits between creation (-1) and the workflow's first transition (1): should the start have reached
+      // Temporal after all, the workflow's own transitions still win.
+      const reason = `the lifecycle workflow could not be started: ${error instanceof Error ? error.message : String(error)}`;
+      await recordPatchTransition(deps.pool, { patchId: id, seq: 0, from: 'pending', to: 'failed', reason, at: new Date().toISOString() });
+      if (isTemporalUnavailable(error)) throw temporalUnavailable('the start of the patch lifecycle');
+      throw error;
+    }
+    res.status(202).location(`/api/v1/patches/${id}`).json({ id, workflowId, status: 'pending' satisfies PatchStatus });
+  });
+
+  router.get('/patches', requireRole('viewer'), async (req, res) => {
+    const query = parseInput(listPatchesQuery, req.query);
+    res.json({ items: await listPatches(deps.pool, { status: query.status, targetId: query.target, limit: query.limit }) });
+  });
+
+  router.get('/patches/:id', requireRole('viewer'), async (req, res) => {
+    const { id } = parseInput(uuidParam, req.params);
+    const patch = await getPatch(deps.pool, id);
+    if (!patch) throw new HttpProblem(404, `No patch ${id}.`);
+    const live = isTerminal(patch.status) ? null : await liveState(patch.workflowId);
+    res.json({ ...patch, live });
+  });
+
+  router.post('/patches/:id/approve', requireRole('guardian'), async (req, res) => {
+    const body = parseInput(approvePatchSchema, req.body ?? {}, 422);
+    const ctx = await actionContext(req, res, 'approve');
+    const update = { comment: body.comment ?? null, guardian: ctx.actor.subject };
+    answer(res, ctx, await deliver(ctx, () => ctx.handle.executeUpdate(approveUpdate, { args: [update], updateId: ctx.requestId })));
+  });
+
+  router.post('/patches/:id/reject', requireRole('guardian'), async (req, res) => {
+    const body = parseInput(rejectPatchSchema, req.body ?? {}, 422);
+    const ctx = await actionContext(req, res, 'reject');
+    const update = { reason: body.reason, guardian: ctx.actor.subject };
+    answer(res, ctx, await deliver(ctx, () => ctx.handle.executeUpdate(rejectUpdate, { args: [update], updateId: ctx.requestId })));
+  });
+
+  router.post('/patches/:id/pause', requireRole('guardian'), async (req, res) => {
+    const body = parseInput(pausePatchSchema, req.body ?? {}, 422);
+    const ctx = await actionContext(req, res, 'pause');
+    const update = { by: ctx.actor.subject, reason: body.reason ?? null };
+    answer(res, ctx, await deliver(ctx, () => ctx.handle.executeUpdate(pauseUpdate, { args: [update], updateId: ctx.requestId })));
+  });
+
+  router.post('/patches/:id/resume', requireRole('guardian'), async (req, res) => {
+    parseInput(resumePatchSchema, req.body ?? {}, 422);
+    const ctx = await actionContext(req, res, 'resume');
+    const update = { by: ctx.actor.subject };
+    answer(res, ctx, await deliver(ctx, () => ctx.handle.executeUpdate(resumeUpdate, { args: [update], updateId: ctx.requestId })));
+  });
+
+  router.post('/patches/:id/abort', requireRole('guardian'), async (req, res) => {
+    const body = parseInput(abortPatchSchema, req.body ?? {}, 422);
+    const ctx = await actionContext(req, res, 'abort');
+    // A Signal has no validator: check the state first. Without a live answer the signal is still sent, since
+    // Temporal delivers it whenever a worker runs again, and the workflow ignores it once finished.
+    const status = isTerminal(ctx.patch.status) ? ctx.patch.status : (await liveState(ctx.patch.workflowId))?.status;
+    if (status && isTerminal(status)) await refuse(ctx, `Patch ${ctx.patch.id} is ${status}; there is nothing to abort.`);
+    await deliver(ctx, () => ctx.handle.signal(abortSignal, { by: ctx.actor.subject, reason: body.reason }));
+    res.status(202).json({ id: ctx.patch.id, workflowId: ctx.patch.workflowId, action: ctx.action });
+  });
+
+  return router;
+}
