@@ -133,17 +133,28 @@ describe('npm start: the embedded stack', () => {
     const ruleIds = (analysis.json.findings as Array<{ ruleId: string }>).map((f) => f.ruleId);
     expect(ruleIds).toEqual(expect.arrayContaining(['missing-job-timeout', 'missing-permissions']));
 
+    const secondTarget = await api(first, 'POST', '/api/v1/targets', 'operator', { name: 'org/demo-two', repoUrl: repo, verifyCommand: ['make'] });
+    const scan = await api(first, 'POST', '/api/v1/analyses', 'operator', { targetIds: [target.json.id, secondTarget.json.id], concurrency: 2 });
+    expect(scan.status).toBe(202);
+    let progress = await api(first, 'GET', `/api/v1/analyses/${String(scan.json.id)}`, 'viewer');
+    for (let i = 0; i < 120 && progress.json.status === 'running'; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      progress = await api(first, 'GET', `/api/v1/analyses/${String(scan.json.id)}`, 'viewer');
+    }
+    expect(progress.json).toMatchObject({ status: 'completed', progress: { total: 2, succeeded: 2, failed: 0, running: 0 } });
+    expect((progress.json.analyses as Array<{ score: number }>).map((a) => a.score)).toEqual([analysis.json.score, analysis.json.score]);
+
     const stopped = await stop(first, 'SIGTERM');
     expect(stopped.code).toBe(0);
     expect(stopped.ms).toBeLessThan(15_000);
     expect(processesMentioning(dataDir)).toEqual([]);
 
-    const second = await start(env);
-    expect(second.readyMs).toBeLessThan(20_000);
-    const health = await api(second, 'GET', `/api/v1/targets/${String(target.json.id)}/health`, 'viewer');
+    const restarted = await start(env);
+    expect(restarted.readyMs).toBeLessThan(20_000);
+    const health = await api(restarted, 'GET', `/api/v1/targets/${String(target.json.id)}/health`, 'viewer');
     expect(health.status).toBe(200);
     expect(health.json.score).toBe(analysis.json.score);
-    const again = await stop(second, 'SIGINT');
+    const again = await stop(restarted, 'SIGINT');
     expect(again.code).toBe(0);
     expect(again.ms).toBeLessThan(15_000);
     expect(processesMentioning(dataDir)).toEqual([]);
