@@ -292,5 +292,10 @@ function isParseArgsError(error: unknown): boolean {
 }
 
 function processIo(): CliIo {
+  // A reader that stops early (`wpa analyze | head`) closes the pipe; that is not an error of the analysis.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
   return { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), env: process.env };
 }
