@@ -288,6 +288,21 @@ export function createPatchActivities({ pool, config }: ActivityDeps) {
       const signal = cancellationSignal();
       const samples = await heartbeating((progress) => gitOperation(() => sampleTarget(input, signal, progress)));
       await saveHealthRound(pool, { patchId: input.patchId, targetId: input.target.id, wave: input.wave, round: input.round, samples });
+      await appendAuditEvent(pool, {
+        actor: LIFECYCLE_ACTOR,
+        action: 'health.sampled',
+        subjectType: 'patch',
+        subjectId: input.patchId,
+        details: {
+          targetId: input.target.id,
+          targetName: input.target.name,
+          wave: input.wave,
+          round: input.round,
+          commit: input.commit,
+          samples: samples.map(({ check, ok, detail }) => ({ check, ok, detail })),
+        },
+        idempotencyKey: `patch:${input.patchId}:health:${input.target.id}:${input.wave}:${input.round}`,
+      });
       return samples;
     },
 

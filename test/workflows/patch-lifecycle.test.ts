@@ -49,6 +49,8 @@ describe('patch lifecycle workflow', () => {
     for (const target of targets) expect(h.commitsWithTrailer(target, 'Patch-Id', spec.id)).toHaveLength(1);
     const stored = await getPatch(h.db.pool, spec.id);
     expect(stored?.status).toBe('deployed');
+    const actions = new Set((await listAuditEvents(h.db.pool, { subjectType: 'patch', subjectId: spec.id, limit: 1000 })).map((e) => e.action));
+    expect([...actions].sort()).toEqual(['deployment.deployed', 'health.sampled', 'patch.approved', 'patch.awaiting_approval', 'patch.deployed', 'patch.deploying', 'patch.testing']);
   });
 
   async function approveWhenReady(handle: PatchHandle, guardian = 'gina'): Promise<void> {
