@@ -3,14 +3,7 @@ import type { Pool } from 'pg';
 import type { Target } from '../domain/types';
 import type { HealthCheck } from '../health/schemas';
 
-export interface NewTarget {
-  name: string;
-  repoUrl: string;
-  branch: string;
-  healthChecks: HealthCheck[];
-  verifyCommand: string[] | null;
-  createdBy: string;
-}
+export type NewTarget = Omit<Target, 'id' | 'createdAt'>;
 
 export class DuplicateTargetError extends Error {
   constructor(readonly targetName: string) {
