@@ -41,7 +41,8 @@ export function majorVersion(file: WorkflowFile, site: UsesSite): number | undef
   if (end === undefined) return undefined;
   const lineEnd = file.text.indexOf('\n', end);
   const rest = file.text.slice(end, lineEnd < 0 ? undefined : lineEnd);
-  const fromComment = /^\s*#\s*(?:tag=|ratchet:[^@\s]+@)?v?(\d+)(?:[.\s]|$)/.exec(rest);
+  // `# v4.1.0`, `# tag=v4`, `# ratchet:owner/repo@v4`, `# pin@v4.1.0`.
+  const fromComment = /^\s*#\s*(?:tag=|\S*@)?v?(\d+)(?:[.\s]|$)/.exec(rest);
   return fromComment?.[1] === undefined ? undefined : Number(fromComment[1]);
 }
 

@@ -11,14 +11,13 @@ import {
   releaseActions,
   releaseEvents,
 } from '../knowledge/publishing';
+import { actionName, usesOf, type UsesSite } from '../security-sites';
 import {
-  type ActionRef,
   type JobView,
   jobsOf,
   mapEntries,
   mapGet,
   mapPair,
-  parseActionRef,
   type RepositoryView,
   rootMap,
   scalarText,
@@ -31,22 +30,15 @@ import {
   type WorkflowFile,
 } from '../rule';
 
-/** The `uses:` of a step: its value node and the parsed reference. */
-export interface StepAction {
-  node: Node;
-  ref: ActionRef;
+/** The `uses:` of a step with a name to compare against. */
+export interface StepAction extends UsesSite {
   /** Lower-case `owner/repo[/sub/path]` for remote actions, the raw text otherwise. */
   name: string;
 }
 
 export function stepAction(step: StepView): StepAction | undefined {
-  const node = mapGet(step.node, 'uses');
-  const raw = scalarText(node);
-  if (node === undefined || raw === undefined) return undefined;
-  const ref = parseActionRef(raw);
-  const name =
-    ref.kind === 'remote' ? [ref.owner, ref.repo, ref.subPath].filter(Boolean).join('/').toLowerCase() : ref.raw;
-  return { node, ref, name };
+  const site = usesOf(step.node);
+  return site === undefined ? undefined : { ...site, name: actionName(site.ref) ?? site.ref.raw };
 }
 
 /** The steps of the composite action a local `uses: ./path` points at, when the repository view has its file. */
@@ -105,17 +97,6 @@ export function restOfLine(file: WorkflowFile, node: Node): string {
   if (end === undefined) return '';
   const lineEnd = file.text.indexOf('\n', end);
   return file.text.slice(end, lineEnd < 0 ? undefined : lineEnd);
-}
-
-/**
- * The major version an action reference names: from the ref (`v4`, `v4.1.0`, `4`) or, for SHA pins, from the
- * version comment on the same line (`@<sha> # v4.1.0`). Undefined when neither says.
- */
-export function actionMajorVersion(file: WorkflowFile, action: StepAction): number | undefined {
-  const fromRef = /^v?(\d+)(?:\.\d+)*$/.exec(action.ref.ref ?? '');
-  if (fromRef?.[1] !== undefined) return Number(fromRef[1]);
-  const fromComment = /#\s*(?:\S*@)?v?(\d+)(?:\.\d+)*\b/.exec(restOfLine(file, action.node));
-  return fromComment?.[1] !== undefined ? Number(fromComment[1]) : undefined;
 }
 
 /** The pull_request activity types GitHub uses when `types` is omitted. */

@@ -1,12 +1,13 @@
 import { parseWorkflowFile } from '../../../src/analysis/parse';
 import { stepsOf } from '../../../src/analysis/rule';
-import { actionMajorVersion, isPublishingWorkflowFile, stepAction } from '../../../src/analysis/rules/cost-facts';
+import { isPublishingWorkflowFile, stepAction } from '../../../src/analysis/rules/cost-facts';
+import { majorVersion } from '../../../src/analysis/security-sites';
 
 function file(text: string, path = '.github/workflows/ci.yml') {
   return parseWorkflowFile(path, text, 'workflow');
 }
 
-describe('actionMajorVersion', () => {
+describe('majorVersion', () => {
   it.each([
     ['actions/setup-go@v4', 4],
     ['actions/setup-go@v3.5.0', 3],
@@ -20,7 +21,7 @@ describe('actionMajorVersion', () => {
     const workflowFile = file(`on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: ${uses}\n      - run: go test\n`);
     const [step] = stepsOf(workflowFile);
     const action = step === undefined ? undefined : stepAction(step);
-    expect(action === undefined ? 'no action' : actionMajorVersion(workflowFile, action)).toBe(major);
+    expect(action === undefined ? 'no action' : majorVersion(workflowFile, action)).toBe(major);
   });
 });
 

@@ -13,8 +13,8 @@ import {
   stepsOfJob,
   type StepView,
 } from '../../rule';
+import { majorVersion } from '../../security-sites';
 import {
-  actionMajorVersion,
   isPublishingWorkflowFile,
   isSelfHostedJob,
   jobScripts,
@@ -104,7 +104,7 @@ jobs:
         const inputs = mapGet(step.node, 'with');
         const cacheInputs = [setup.toggle.input, ...(setup.otherCacheInputs ?? [])];
         if (cacheInputs.some((input) => mapPair(inputs, input) !== undefined)) continue;
-        const major = actionMajorVersion(ctx.file, action);
+        const major = majorVersion(ctx.file, action);
         const match = firstUsedPackageManager(ctx.repo, setup, scripts, major);
         if (match === undefined) continue;
         jobCaches ??= stepsCache(ctx.repo, steps, new Set());
