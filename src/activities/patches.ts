@@ -17,8 +17,7 @@ import type {
   Target,
   TestStage,
 } from '../domain/types';
-import { checkout, deployPatch, disposeCheckout, GitError, InvalidInputError, OperationAbortedError, revertPatch } from '../git';
-import { runGit } from '../git/git-cli';
+import { checkout, deployPatch, detachAt, disposeCheckout, GitError, OperationAbortedError, revertPatch } from '../git';
 import { runCommandCheck } from '../health/command-check';
 import { HealthCheckConfigError, resolveHttpCheck, runHttpCheck } from '../health/http-check';
 import type { HealthCheck } from '../health/schemas';
@@ -32,7 +31,6 @@ import type { ActivityDeps } from './index';
 export const LIFECYCLE_ACTOR = 'system:patch-lifecycle';
 /** Heartbeats while an activity works; the SDK throttles them to the workflow's heartbeat timeout. */
 const HEARTBEAT_INTERVAL_MS = 5_000;
-const COMMIT_SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
 export interface RecordTransitionInput {
   patchId: string;
@@ -136,10 +134,9 @@ async function gitOperation<T>(work: () => Promise<T>): Promise<T> {
 
 /** A fresh checkout of the target's branch, moved to `commit`, removed after `use`. */
 async function withCheckoutAt<T>(target: Target, commit: string, workRoot: string, signal: AbortSignal, use: (dir: string) => Promise<T>): Promise<T> {
-  if (!COMMIT_SHA.test(commit)) throw new InvalidInputError(`not a full commit SHA: ${commit}`);
   const clone = await checkout(target.repoUrl, target.branch, workRoot, { signal });
   try {
-    if (clone.headSha !== commit) await runGit(clone.dir, ['checkout', '-q', '--detach', commit], { signal });
+    if (clone.headSha !== commit) await detachAt(clone.dir, commit, { signal });
     return await use(clone.dir);
   } finally {
     await disposeCheckout(clone.dir);

@@ -47,6 +47,7 @@ export {
   type Checkout,
   checkDiffApplies,
   checkout,
+  detachAt,
   type DiffApplyCheck,
   disposeCheckout,
   findCommitsByTrailer,

@@ -123,6 +123,14 @@ export async function checkout(repoUrl: string, branch: string, workRoot: string
   }
 }
 
+const FULL_COMMIT_SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+
+/** Moves a checkout's work tree to `commit` (detached), e.g. to run checks on a patch's deployed commit. */
+export async function detachAt(dir: string, commit: string, options: GitOptions = {}): Promise<void> {
+  if (!FULL_COMMIT_SHA.test(commit)) throw new InvalidInputError(`not a full commit SHA: ${commit}`);
+  await runGit(dir, ['checkout', '-q', '--detach', commit], options);
+}
+
 /** A local clone (at `ref`, default HEAD), or a remote ref fetched (depth 1) into a temporary folder. */
 export type TreeSource = { dir: string; ref?: string } | { repoUrl: string; ref: string; workRoot: string };
 
