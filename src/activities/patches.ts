@@ -18,8 +18,8 @@ import type {
   TestStage,
 } from '../domain/types';
 import { checkout, deployPatch, detachAt, disposeCheckout, GitError, OperationAbortedError, revertPatch } from '../git';
-import { runCommandCheck } from '../health/command-check';
-import { HealthCheckConfigError, resolveHttpCheck, runHttpCheck } from '../health/http-check';
+import { commandCheckLabel, runCommandCheck } from '../health/command-check';
+import { HealthCheckConfigError, httpCheckLabel, resolveHttpCheck, runHttpCheck } from '../health/http-check';
 import type { HealthCheck } from '../health/schemas';
 import type { HealthSample } from '../health/types';
 import { runStage, VERIFY_COMMAND_TIMEOUT_MS } from '../patching/stages';
@@ -145,7 +145,7 @@ async function withCheckoutAt<T>(target: Target, commit: string, workRoot: strin
 
 /** A sample for a check that could not run at all: it counts as a failure of that check. */
 function notRun(check: HealthCheck, detail: string): HealthSample {
-  const label = check.type === 'http' ? `GET ${check.url.replace(/[?#].*$/s, '')}` : `command ${check.argv[0] ?? ''}`;
+  const label = check.type === 'http' ? httpCheckLabel(check) : commandCheckLabel(check);
   return { ok: false, checkType: check.type, check: label, detail, latencyMs: 0, at: new Date().toISOString() };
 }
 

@@ -16,10 +16,16 @@ function lastLine(stdout: string, stderr: string): string {
   return line.length > MAX_DETAIL_CHARS ? `${line.slice(0, MAX_DETAIL_CHARS - 3)}...` : line;
 }
 
+/** The label of a command check's samples: the program, not its arguments (they may carry secrets). */
+export function commandCheckLabel(check: Pick<CommandCheck, 'argv'>): string {
+  return `command ${check.argv[0] ?? ''}`;
+}
+
 /**
  * Runs the check once. Failures of the command (non-zero exit, timeout, cannot start) are samples with
  * ok: false; only cancellation through `signal` rejects.
  */
+
 export async function runCommandCheck(
   check: CommandCheck,
   options: { cwd: string; signal?: AbortSignal },
@@ -39,7 +45,7 @@ export async function runCommandCheck(
   return {
     ok: result.exitCode === 0 && !result.timedOut,
     checkType: 'command',
-    check: `command ${check.argv[0] ?? ''}`,
+    check: commandCheckLabel(check),
     detail,
     latencyMs: result.durationMs,
     ...(result.exitCode === null ? {} : { exitCode: result.exitCode }),

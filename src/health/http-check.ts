@@ -78,6 +78,11 @@ function withoutQuery(url: string): string {
   return cut < 0 ? url : url.slice(0, cut);
 }
 
+/** The stable, secret-free label of an HTTP check's samples (query strings may carry tokens). */
+export function httpCheckLabel(check: Pick<HttpCheck, 'url'>): string {
+  return `GET ${withoutQuery(check.url)}`;
+}
+
 function resolveHeaderValue(
   headerName: string,
   template: string,
@@ -121,7 +126,7 @@ export function resolveHttpCheck(
     headers[name] = resolveHeaderValue(name, template, env, environmentValues);
   }
   return new ResolvedHttpCheck(
-    `GET ${withoutQuery(check.url)}`,
+    httpCheckLabel(check),
     url,
     headers,
     check.expectStatus,
