@@ -25,7 +25,6 @@ export function commandCheckLabel(check: Pick<CommandCheck, 'argv'>): string {
  * Runs the check once. Failures of the command (non-zero exit, timeout, cannot start) are samples with
  * ok: false; only cancellation through `signal` rejects.
  */
-
 export async function runCommandCheck(
   check: CommandCheck,
   options: { cwd: string; signal?: AbortSignal },
