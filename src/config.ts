@@ -2,6 +2,8 @@
  * Every setting of the service, read once from the environment and validated here. Entry points call
  * loadConfig() at start; an invalid setting is reported as one line naming the variable (exit code 2).
  */
+import { isIP } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -11,6 +13,19 @@ const flag = z
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
 const optionalText = z.string().trim().min(1).optional();
 const url = z.string().url();
+/** A comma-separated list; blanks are dropped. */
+const list = z.string().transform((value) => value.split(',').map((item) => item.trim()).filter((item) => item.length > 0));
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const seconds = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** `address/prefix`, IPv4 or IPv6, e.g. `10.0.0.0/8` or `fd00::/8`. */
+export function isCidr(text: string): boolean {
+  const [address = '', prefix, ...rest] = text.split('/');
+  const family = isIP(address);
+  if (family === 0 || prefix === undefined || rest.length > 0 || !/^\d{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (family === 4 ? 32 : 128);
+}
+const cidrList = list.pipe(z.array(z.string().refine(isCidr, 'must be CIDR blocks such as 10.0.0.0/8 or fd00::/8')));
 
 /** Variable name -> schema. The README's configuration table documents the same names. */
 const settingsSchema = z.object({
@@ -34,6 +49,7 @@ const settingsSchema = z.object({
   TEMPORAL_UI_PORT: port.default(8233),
 
   DATABASE_URL: url.refine((value) => /^postgres(ql)?:\/\//.test(value), 'must be a postgres:// URL').optional(),
+  DATABASE_OWNER_URL: url.refine((value) => /^postgres(ql)?:\/\//.test(value), 'must be a postgres:// URL').optional(),
   EMBEDDED_PG_PORT: port.default(5433),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
 
@@ -41,9 +57,26 @@ const settingsSchema = z.object({
   JWT_JWKS_URL: url.optional(),
   JWT_ISSUER: optionalText,
   JWT_AUDIENCE: optionalText,
+  JWT_MAX_LIFETIME_SECONDS: seconds(60, 366 * 24 * 3600).default(24 * 3600),
 
   WORKER_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(10),
-  ALLOW_COMMAND_CHECKS: flag.default(false),
+
+  ALLOW_LOCAL_REPOS: flag.optional(),
+  ALLOW_UNSANDBOXED_COMMANDS: flag.default(false),
+  SANDBOX_DIR: optionalText,
+  SANDBOX_UID: z.coerce.number().int().min(1).max(2 ** 31 - 1).default(65534),
+  SANDBOX_GID: z.coerce.number().int().min(1).max(2 ** 31 - 1).default(65534),
+  SANDBOX_MEMORY_MB: z.coerce.number().int().min(64).max(1024 * 1024).default(4096),
+  SANDBOX_CPU_SECONDS: seconds(1, 24 * 3600).default(900),
+  SANDBOX_MAX_PROCESSES: z.coerce.number().int().min(8).max(1_000_000).default(512),
+  SANDBOX_READ_ONLY_PATHS: list.pipe(z.array(z.string().startsWith('/', 'must be absolute paths'))).default([]),
+
+  HEALTH_HEADER_ENV: list.pipe(z.array(z.string().regex(ENV_NAME, 'must be environment variable names'))).default([]),
+  HEALTH_ALLOW_CIDRS: cidrList.default([]),
+  HEALTH_DENY_CIDRS: cidrList.default([]),
+
+  AUDIT_CHECKPOINT_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  AUDIT_CHECKPOINT_INTERVAL_SECONDS: seconds(1, 24 * 3600).default(60),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -72,8 +105,10 @@ export interface Config {
     uiPort: number;
   };
   database: {
-    /** Undefined: the all-in-one starter runs embedded PostgreSQL. */
+    /** Undefined: the all-in-one starter runs embedded PostgreSQL. The service's own (least-privilege) role. */
     url: string | undefined;
+    /** The role that owns the schema and runs migrations; undefined: migrations run as `url`'s role. */
+    ownerUrl: string | undefined;
     embeddedPort: number;
     poolSize: number;
   };
@@ -82,9 +117,40 @@ export interface Config {
     jwksUrl: string | undefined;
     issuer: string | undefined;
     audience: string | undefined;
+    /** Longest accepted token lifetime (`exp` minus `iat`, or minus now without `iat`). */
+    maxLifetimeSeconds: number;
   };
   worker: { shutdownGraceSeconds: number };
-  allowCommandChecks: boolean;
+  repositories: {
+    /** Local paths and file:// URLs as repository URLs; undefined: the entry point decides (on only for npm start). */
+    allowLocal: boolean | undefined;
+  };
+  sandbox: {
+    /** Run commands without bubblewrap when it is missing (development machines only). */
+    allowUnsandboxed: boolean;
+    /** Where each sandboxed run gets its private writable copy of the checkout. */
+    dir: string;
+    uid: number;
+    gid: number;
+    memoryMb: number;
+    cpuSeconds: number;
+    maxProcesses: number;
+    /** Host paths visible read-only inside the sandbox besides the system folders (e.g. /opt/toolchain). */
+    readOnlyPaths: string[];
+  };
+  health: {
+    /** Names `${env:NAME}` may use besides the HEALTH_SECRET_ prefix; never the service's own settings. */
+    headerEnv: string[];
+    /** When set, health check addresses must be inside one of these CIDR blocks. */
+    allowCidrs: string[];
+    /** Health check addresses inside these CIDR blocks are refused (link-local and metadata always are). */
+    denyCidrs: string[];
+  };
+  audit: {
+    /** HMAC key of the audit checkpoints; undefined: no checkpoints (the starter generates one). */
+    checkpointKey: string | undefined;
+    checkpointIntervalSeconds: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -115,6 +181,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (s.JWT_SECRET && s.JWT_JWKS_URL) {
     throw new ConfigError('JWT_JWKS_URL', 'set either JWT_SECRET or JWT_JWKS_URL, not both');
   }
+  const ownSetting = s.HEALTH_HEADER_ENV.find((name) => name in settingsSchema.shape);
+  if (ownSetting) throw new ConfigError('HEALTH_HEADER_ENV', `${ownSetting} is a setting of this service and can never be sent in a health check`);
   const tlsFiles: TemporalTls = {
     ...(s.TEMPORAL_TLS_SERVER_NAME ? { serverNameOverride: s.TEMPORAL_TLS_SERVER_NAME } : {}),
     ...(s.TEMPORAL_TLS_SERVER_CA_CERT_PATH ? { serverRootCACertificatePath: s.TEMPORAL_TLS_SERVER_CA_CERT_PATH } : {}),
@@ -138,10 +206,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       devPort: s.TEMPORAL_DEV_PORT,
       uiPort: s.TEMPORAL_UI_PORT,
     },
-    database: { url: s.DATABASE_URL, embeddedPort: s.EMBEDDED_PG_PORT, poolSize: s.DATABASE_POOL_SIZE },
-    auth: { jwtSecret: s.JWT_SECRET, jwksUrl: s.JWT_JWKS_URL, issuer: s.JWT_ISSUER, audience: s.JWT_AUDIENCE },
+    database: { url: s.DATABASE_URL, ownerUrl: s.DATABASE_OWNER_URL, embeddedPort: s.EMBEDDED_PG_PORT, poolSize: s.DATABASE_POOL_SIZE },
+    auth: {
+      jwtSecret: s.JWT_SECRET,
+      jwksUrl: s.JWT_JWKS_URL,
+      issuer: s.JWT_ISSUER,
+      audience: s.JWT_AUDIENCE,
+      maxLifetimeSeconds: s.JWT_MAX_LIFETIME_SECONDS,
+    },
     worker: { shutdownGraceSeconds: s.WORKER_SHUTDOWN_GRACE_SECONDS },
-    allowCommandChecks: s.ALLOW_COMMAND_CHECKS,
+    repositories: { allowLocal: s.ALLOW_LOCAL_REPOS },
+    sandbox: {
+      allowUnsandboxed: s.ALLOW_UNSANDBOXED_COMMANDS,
+      dir: path.resolve(cwd, s.SANDBOX_DIR ?? path.join(os.tmpdir(), 'wpa-sandbox')),
+      uid: s.SANDBOX_UID,
+      gid: s.SANDBOX_GID,
+      memoryMb: s.SANDBOX_MEMORY_MB,
+      cpuSeconds: s.SANDBOX_CPU_SECONDS,
+      maxProcesses: s.SANDBOX_MAX_PROCESSES,
+      readOnlyPaths: s.SANDBOX_READ_ONLY_PATHS,
+    },
+    health: { headerEnv: s.HEALTH_HEADER_ENV, allowCidrs: s.HEALTH_ALLOW_CIDRS, denyCidrs: s.HEALTH_DENY_CIDRS },
+    audit: { checkpointKey: s.AUDIT_CHECKPOINT_KEY, checkpointIntervalSeconds: s.AUDIT_CHECKPOINT_INTERVAL_SECONDS },
   };
 }
 

@@ -9,7 +9,9 @@ describe('loadConfig', () => {
     expect(config.dataDir).toBe('/srv/app/.data');
     expect(config.temporal).toMatchObject({ address: undefined, namespace: 'default', taskQueue: 'workflow-patch-agent', tls: false, devPort: 7233, uiPort: 8233 });
     expect(config.database.url).toBeUndefined();
-    expect(config.allowCommandChecks).toBe(false);
+    expect(config.sandbox).toMatchObject({ allowUnsandboxed: false, uid: 65534, gid: 65534 });
+    expect(config.repositories.allowLocal).toBeUndefined();
+    expect(config.auth.maxLifetimeSeconds).toBe(86_400);
   });
 
   test('empty variables count as unset', () => {
@@ -22,7 +24,14 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'loud'],
     ['DATABASE_URL', 'mysql://localhost/x'],
     ['JWT_SECRET', 'short'],
-    ['ALLOW_COMMAND_CHECKS', 'maybe'],
+    ['ALLOW_UNSANDBOXED_COMMANDS', 'maybe'],
+    ['ALLOW_LOCAL_REPOS', 'sometimes'],
+    ['HEALTH_DENY_CIDRS', '10.0.0.0/33'],
+    ['HEALTH_ALLOW_CIDRS', '10.0.0.0'],
+    ['HEALTH_HEADER_ENV', 'NOT-A-NAME'],
+    ['HEALTH_HEADER_ENV', 'HEALTH_TOKEN,DATABASE_URL'],
+    ['AUDIT_CHECKPOINT_KEY', 'short'],
+    ['JWT_MAX_LIFETIME_SECONDS', '0'],
     ['JWT_JWKS_URL', 'not a url'],
   ])('an invalid %s is reported by name', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);

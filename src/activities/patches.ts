@@ -167,7 +167,7 @@ export function createPatchActivities({ pool, config }: ActivityDeps) {
       for (const check of target.healthChecks) {
         progress(`running a ${check.type} check`);
         if (check.type === 'command') {
-          samples.push(dir === undefined ? notRun(check, 'command checks are disabled on this worker (ALLOW_COMMAND_CHECKS)') : await runCommandCheck(check, { cwd: dir, signal }));
+          samples.push(dir === undefined ? notRun(check, 'no checkout to run the command in') : await runCommandCheck(check, { cwd: dir, signal }));
           continue;
         }
         try {
@@ -179,7 +179,7 @@ export function createPatchActivities({ pool, config }: ActivityDeps) {
       }
       return samples;
     };
-    const needsCheckout = config.allowCommandChecks && target.healthChecks.some((check) => check.type === 'command');
+    const needsCheckout = target.healthChecks.some((check) => check.type === 'command');
     return needsCheckout ? withCheckoutAt(target, commit, workRoot, signal, runChecks) : runChecks(undefined);
   }
 

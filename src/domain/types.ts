@@ -48,6 +48,16 @@ export interface Actor {
   roles: Role[];
 }
 
+/** How a target's commands (verify command, command health checks) run inside the sandbox. */
+export interface SandboxSettings {
+  /** Whether the commands may reach the network; off unless an admin opts the target in. */
+  network: boolean;
+  /** The only variables the commands get, besides PATH, HOME, LANG and TMPDIR set by the sandbox. */
+  env: Record<string, string>;
+}
+
+export const DEFAULT_SANDBOX_SETTINGS: SandboxSettings = { network: false, env: {} };
+
 /** A repository the service analyzes and deploys patches to. */
 export interface Target {
   id: string;
@@ -57,8 +67,9 @@ export interface Target {
   repoUrl: string;
   branch: string;
   healthChecks: HealthCheck[];
-  /** argv of the target's own verification, run without a shell in a checkout. */
+  /** argv of the target's own verification, run without a shell in a sandboxed copy of a checkout. */
   verifyCommand: string[] | null;
+  sandbox: SandboxSettings;
   createdBy: string;
   createdAt: string;
 }

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
-import type { Target } from '../domain/types';
+import { DEFAULT_SANDBOX_SETTINGS, type SandboxSettings, type Target } from '../domain/types';
 import type { HealthCheck } from '../health/schemas';
 
-export type NewTarget = Omit<Target, 'id' | 'createdAt'>;
+/** A target to register; without sandbox settings its commands get no network and no variables. */
+export type NewTarget = Omit<Target, 'id' | 'createdAt' | 'sandbox'> & { sandbox?: SandboxSettings };
 
 export class DuplicateTargetError extends Error {
   constructor(readonly targetName: string) {
@@ -19,6 +20,7 @@ interface TargetRow {
   branch: string;
   health_checks: HealthCheck[];
   verify_command: string[] | null;
+  sandbox: SandboxSettings | null;
   created_by: string;
   created_at: Date;
 }
@@ -31,6 +33,7 @@ function fromRow(row: TargetRow): Target {
     branch: row.branch,
     healthChecks: row.health_checks,
     verifyCommand: row.verify_command,
+    sandbox: { ...DEFAULT_SANDBOX_SETTINGS, ...row.sandbox },
     createdBy: row.created_by,
     createdAt: row.created_at.toISOString(),
   };
@@ -39,10 +42,10 @@ function fromRow(row: TargetRow): Target {
 export async function createTarget(pool: Pool, input: NewTarget): Promise<Target> {
   try {
     const { rows } = await pool.query<TargetRow>(
-      `INSERT INTO targets (id, name, repo_url, branch, health_checks, verify_command, created_by)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+      `INSERT INTO targets (id, name, repo_url, branch, health_checks, verify_command, sandbox, created_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
       [randomUUID(), input.name, input.repoUrl, input.branch, JSON.stringify(input.healthChecks),
-        input.verifyCommand ? JSON.stringify(input.verifyCommand) : null, input.createdBy],
+        input.verifyCommand ? JSON.stringify(input.verifyCommand) : null, JSON.stringify(input.sandbox ?? DEFAULT_SANDBOX_SETTINGS), input.createdBy],
     );
     return fromRow(rows[0] as TargetRow);
   } catch (error) {

@@ -36,6 +36,7 @@ function target(remote: TestRemote, verifyCommand: string[] | null = null): Targ
     branch: 'main',
     healthChecks: [],
     verifyCommand,
+    sandbox: { network: false, env: {} },
     createdBy: 'test',
     createdAt: new Date(0).toISOString(),
   };

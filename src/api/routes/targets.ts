@@ -13,9 +13,8 @@ export function targetRoutes(deps: { pool: Pool; config: Config }): Router {
   router.post('/targets', requireRole('operator'), async (req, res) => {
     const body = parseInput(createTargetSchema, req.body, 422);
     const actor = actorOf(res);
-    if (body.healthChecks.some((check) => check.type === 'command')) {
-      if (!deps.config.allowCommandChecks) throw new HttpProblem(422, 'Command health checks are disabled on this server (ALLOW_COMMAND_CHECKS=false).');
-      if (!hasRole(actor, 'admin')) throw new HttpProblem(403, 'Only admins may register command health checks.');
+    if ((body.verifyCommand !== undefined || body.healthChecks.some((check) => check.type === 'command')) && !hasRole(actor, 'admin')) {
+      throw new HttpProblem(403, 'Only admins may register commands (verifyCommand, command health checks): they run repository code on the workers.');
     }
     try {
       const target = await createTarget(deps.pool, {
