@@ -231,5 +231,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   };
 }
 
+/** Whether local paths and file:// URLs are accepted as repositories: off unless the setting or the entry point says so. */
+export function allowsLocalRepos(config: Pick<Config, 'repositories'>): boolean {
+  return config.repositories.allowLocal ?? false;
+}
+
 /** The documented variables, for the README table test. */
 export const settingNames: readonly string[] = Object.keys(settingsSchema.shape);

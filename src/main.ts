@@ -49,7 +49,9 @@ async function startDatabase(config: Config, log: (line: string) => void): Promi
 
 async function main(): Promise<void> {
   const startedAt = Date.now();
-  const config = loadConfig();
+  const loaded = loadConfig();
+  // The all-in-one stack is one person's machine: local repositories are fine unless the setting says otherwise.
+  const config: Config = { ...loaded, repositories: { allowLocal: loaded.repositories.allowLocal ?? true } };
   const logger = createLogger(config.logLevel);
   installTemporalRuntime(logger);
   await fs.mkdir(config.dataDir, { recursive: true, mode: 0o755 });

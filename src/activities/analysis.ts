@@ -7,6 +7,7 @@ import { ApplicationFailure, heartbeat } from '@temporalio/activity';
 import { allRules } from '../analysis/rules';
 import { repositoryFromFiles } from '../analysis/discover';
 import { analyzeRepository } from '../analysis/engine';
+import { allowsLocalRepos } from '../config';
 import type { Analysis } from '../domain/types';
 import { checkout, disposeCheckout, listFiles, readTree } from '../git';
 import { completeAnalysis, completeFleetScan, failAnalysis, getAnalysis, startAnalysis } from '../store/analyses';
@@ -33,7 +34,7 @@ export function createAnalysisActivities({ pool, config }: ActivityDeps) {
       await startAnalysis(pool, { id: input.analysisId, targetId: target.id, requestedBy: input.requestedBy, fleetScanId: input.fleetScanId });
       heartbeat('checking out');
       try {
-        const clone = await checkout(target.repoUrl, target.branch, workRoot);
+        const clone = await checkout(target.repoUrl, target.branch, workRoot, { repoUrlPolicy: { allowLocal: allowsLocalRepos(config) } });
         try {
           const [tree, listing] = await Promise.all([readTree({ dir: clone.dir }, CI_FILES), listFiles({ dir: clone.dir })]);
           heartbeat('analyzing');

@@ -17,7 +17,8 @@ import type {
   Target,
   TestStage,
 } from '../domain/types';
-import { checkout, deployPatch, detachAt, disposeCheckout, GitError, OperationAbortedError, revertPatch } from '../git';
+import { allowsLocalRepos } from '../config';
+import { checkout, deployPatch, detachAt, disposeCheckout, GitError, type GitOptions, OperationAbortedError, revertPatch } from '../git';
 import { commandCheckLabel, runCommandCheck } from '../health/command-check';
 import { HealthCheckConfigError, httpCheckLabel, resolveHttpCheck, runHttpCheck } from '../health/http-check';
 import type { HealthCheck } from '../health/schemas';
@@ -133,10 +134,10 @@ async function gitOperation<T>(work: () => Promise<T>): Promise<T> {
 }
 
 /** A fresh checkout of the target's branch, moved to `commit`, removed after `use`. */
-async function withCheckoutAt<T>(target: Target, commit: string, workRoot: string, signal: AbortSignal, use: (dir: string) => Promise<T>): Promise<T> {
-  const clone = await checkout(target.repoUrl, target.branch, workRoot, { signal });
+async function withCheckoutAt<T>(target: Target, commit: string, workRoot: string, git: GitOptions, use: (dir: string) => Promise<T>): Promise<T> {
+  const clone = await checkout(target.repoUrl, target.branch, workRoot, git);
   try {
-    if (clone.headSha !== commit) await detachAt(clone.dir, commit, { signal });
+    if (clone.headSha !== commit) await detachAt(clone.dir, commit, git);
     return await use(clone.dir);
   } finally {
     await disposeCheckout(clone.dir);
@@ -151,6 +152,7 @@ function notRun(check: HealthCheck, detail: string): HealthSample {
 
 export function createPatchActivities({ pool, config }: ActivityDeps) {
   const workRoot = path.join(config.dataDir, 'work');
+  const repoUrlPolicy = { allowLocal: allowsLocalRepos(config) };
 
   /** One round of the target's checks; see checkTargetHealth. */
   async function sampleTarget(input: CheckTargetHealthInput, signal: AbortSignal, progress: (step: string) => void): Promise<HealthSample[]> {
@@ -160,7 +162,7 @@ export function createPatchActivities({ pool, config }: ActivityDeps) {
       if (verifyCommand.length === 0) return [];
       progress('running the verify command on the deployed commit');
       const verify = { type: 'command', argv: verifyCommand, timeoutMs: VERIFY_COMMAND_TIMEOUT_MS } as const;
-      return withCheckoutAt(target, commit, workRoot, signal, async (dir) => [await runCommandCheck(verify, { cwd: dir, signal })]);
+      return withCheckoutAt(target, commit, workRoot, { signal, repoUrlPolicy }, async (dir) => [await runCommandCheck(verify, { cwd: dir, signal })]);
     }
     const runChecks = async (dir: string | undefined): Promise<HealthSample[]> => {
       const samples: HealthSample[] = [];
@@ -180,7 +182,7 @@ export function createPatchActivities({ pool, config }: ActivityDeps) {
       return samples;
     };
     const needsCheckout = target.healthChecks.some((check) => check.type === 'command');
-    return needsCheckout ? withCheckoutAt(target, commit, workRoot, signal, runChecks) : runChecks(undefined);
+    return needsCheckout ? withCheckoutAt(target, commit, workRoot, { signal, repoUrlPolicy }, runChecks) : runChecks(undefined);
   }
 
   return {
@@ -205,7 +207,7 @@ export function createPatchActivities({ pool, config }: ActivityDeps) {
       const report = await heartbeating((progress) =>
         gitOperation(async () => {
           progress(`checking out ${input.target.name}`);
-          const clone = await checkout(input.target.repoUrl, input.target.branch, workRoot, { signal });
+          const clone = await checkout(input.target.repoUrl, input.target.branch, workRoot, { signal, repoUrlPolicy });
           try {
             return await runStage(input.stage, { dir: clone.dir, diff: input.diff, target: input.target, signal, progress });
           } finally {
@@ -245,9 +247,10 @@ export function createPatchActivities({ pool, config }: ActivityDeps) {
             workRoot,
             diff: input.diff,
             patchId: input.patchId,
-            message: input.title,
+            subject: input.title,
             trailers: { 'Approved-by': input.approvedBy },
             signal,
+            repoUrlPolicy,
           }),
         ),
       );
@@ -308,7 +311,7 @@ export function createPatchActivities({ pool, config }: ActivityDeps) {
       const { target } = input;
       const signal = cancellationSignal();
       const reverted = await heartbeating(() =>
-        gitOperation(() => revertPatch({ repoUrl: target.repoUrl, branch: target.branch, workRoot, patchId: input.patchId, signal })),
+        gitOperation(() => revertPatch({ repoUrl: target.repoUrl, branch: target.branch, workRoot, patchId: input.patchId, signal, repoUrlPolicy })),
       );
       const revertCommit = reverted.status === 'reverted' ? reverted.revertSha : null;
       await saveDeployment(pool, {

@@ -10,6 +10,7 @@ import type { Config } from '../config';
 import { type Authenticator, authenticate, requireRole } from './auth';
 import { auditRequests, requestId, requireJsonBody } from './middleware';
 import { errorHandler, notFoundHandler } from './problem';
+import { refuseUnsafeText } from './validation';
 import { analysisRoutes } from './routes/analyses';
 import { healthRoutes } from './routes/health';
 import { patchRoutes } from './routes/patches';
@@ -42,6 +43,7 @@ export function createApp(deps: ApiDeps): Express {
   api.use(authenticate(deps.authenticator));
   api.use(requireJsonBody);
   api.use(express.json({ limit: '1mb', strict: true }));
+  api.use(refuseUnsafeText);
   api.get('/whoami', requireRole('viewer'), (_req, res) => {
     res.json(res.locals.actor);
   });

@@ -4,7 +4,6 @@
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import type { z } from 'zod';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -33,20 +32,6 @@ export class HttpProblem extends Error {
     super(detail);
     this.name = 'HttpProblem';
   }
-}
-
-/** A zod failure on request input as a 400 (or the given status) listing every invalid field. */
-export function validationProblem(error: z.ZodError, status = 400): HttpProblem {
-  return new HttpProblem(status, 'The request is not valid.', {
-    errors: error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
-  });
-}
-
-/** Parses `input` with `schema` or throws a 400 problem naming the invalid fields. */
-export function parseInput<T extends z.ZodType>(schema: T, input: unknown, status = 400): z.infer<T> {
-  const result = schema.safeParse(input);
-  if (!result.success) throw validationProblem(result.error, status);
-  return result.data;
 }
 
 /** body-parser errors carry a `type` and a client status; map them to problems a client can act on. */

@@ -1,17 +1,51 @@
-/** Request bodies and parameters of the API, validated with zod at the boundary. */
+/**
+ * Request bodies and parameters of the API, validated with zod at the boundary. Characters that cannot be stored
+ * at all are refused earlier, for every field at once (validation.ts); these schemas say which fields are one line.
+ */
 import { z } from 'zod';
 import { PATCH_STATUSES, PATCH_TYPES } from '../domain/types';
+import { type RepoUrlPolicy, repoUrlProblem } from '../git/repo-url';
+import { commitSubjectProblem, isValidBranchName } from '../git/validate';
 import { healthCheckSchema } from '../health/schemas';
+import { bidiControlProblem, multiLine, oneLine } from './validation';
 
 export const uuidParam = z.object({ id: z.uuid({ message: 'must be a UUID' }) });
 
-export const createTargetSchema = z.object({
-  name: z.string().trim().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must look like org/repo'),
-  repoUrl: z.string().trim().min(1).max(2048),
-  branch: z.string().trim().min(1).max(255).regex(/^[^\s~^:?*[\\]+$/, 'must be a valid git branch name').default('main'),
-  healthChecks: z.array(healthCheckSchema).max(20).default([]),
-  verifyCommand: z.array(z.string()).min(1).max(64).refine((argv) => argv[0] !== '', 'argv[0] must not be empty').optional(),
-}).strict();
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** What a single argv element or variable value may hold: one argument, any text but NUL and control characters. */
+const MAX_ARGUMENT_CHARS = 8192;
+
+const sandboxSchema = z
+  .object({
+    network: z.boolean().default(false),
+    env: z
+      .record(z.string().regex(ENV_NAME, 'must be a variable name (letters, digits and _, not starting with a digit)').max(128), z.string().max(MAX_ARGUMENT_CHARS))
+      .refine((env) => Object.keys(env).length <= 64, { message: 'may declare at most 64 variables' })
+      .default({}),
+  })
+  .strict();
+
+/** The target body; the repository URL rules depend on the server (local repositories). */
+export function createTargetSchema(repoUrls: RepoUrlPolicy) {
+  return z
+    .object({
+      name: z.string().trim().max(200).regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must look like org/repo (letters, digits, ".", "_" and "-")'),
+      repoUrl: oneLine(2048).superRefine((url, context) => {
+        const problem = repoUrlProblem(url, repoUrls);
+        if (problem) context.addIssue({ code: 'custom', message: problem });
+      }),
+      branch: oneLine(255).refine(isValidBranchName, 'must be a valid git branch name (see git check-ref-format)').default('main'),
+      healthChecks: z.array(healthCheckSchema).max(20).default([]),
+      verifyCommand: z
+        .array(z.string().max(MAX_ARGUMENT_CHARS))
+        .min(1)
+        .max(64)
+        .refine((argv) => argv[0] !== '', 'must name a program first (argv[0] is empty)')
+        .optional(),
+      sandbox: sandboxSchema.optional(),
+    })
+    .strict();
+}
 
 export const startAnalysisSchema = z.union([
   z.object({ targetId: z.uuid() }).strict(),
@@ -68,15 +102,25 @@ const approvalSchema = z
 
 export const createPatchSchema = z
   .object({
-    title: z.string().trim().min(1).max(200),
+    title: oneLine(200).superRefine((title, context) => {
+      const problem = commitSubjectProblem(title);
+      if (problem) context.addIssue({ code: 'custom', message: problem });
+    }),
     type: z.enum(PATCH_TYPES),
-    description: z.string().trim().max(10_000).optional(),
+    description: multiLine(10_000).optional(),
     targets: z
       .array(z.uuid())
       .min(1)
       .max(500)
       .refine((ids) => new Set(ids).size === ids.length, { message: 'targets must be distinct' }),
-    diff: z.string().min(1).max(MAX_DIFF_CHARS),
+    diff: z
+      .string()
+      .min(1)
+      .max(MAX_DIFF_CHARS)
+      .superRefine((diff, context) => {
+        const problem = bidiControlProblem(diff);
+        if (problem) context.addIssue({ code: 'custom', message: problem });
+      }),
     rollout: rolloutSchema,
     approval: approvalSchema,
   })
@@ -88,9 +132,9 @@ export const listPatchesQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 
-const reasonText = z.string().trim().min(1).max(2000);
+const reasonText = multiLine(2000).pipe(z.string().min(1));
 
-export const approvePatchSchema = z.object({ comment: z.string().trim().max(2000).optional() }).strict();
+export const approvePatchSchema = z.object({ comment: multiLine(2000).optional() }).strict();
 export const rejectPatchSchema = z.object({ reason: reasonText }).strict();
 export const pausePatchSchema = z.object({ reason: reasonText.optional() }).strict();
 export const resumePatchSchema = z.object({}).strict();

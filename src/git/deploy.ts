@@ -23,7 +23,7 @@ import {
   PushRejectedError,
   RevertConflictError,
 } from './errors';
-import { type GitOptions, gitText, runGit } from './git-cli';
+import { type GitOptions, gitText, repoUrlPolicyOf, runGit } from './git-cli';
 import {
   applyDiff,
   cloneBranch,
@@ -33,7 +33,7 @@ import {
   type TrailerCommit,
   withWorkDir,
 } from './repo';
-import { assertBranchName, assertRepoUrl, assertTrailerKey, assertTrailerValue, redactCredentials } from './validate';
+import { assertBranchName, assertRepoUrl, assertTrailerKey, assertTrailerValue, commitSubjectProblem, redactCredentials } from './validate';
 
 export const PATCH_ID_TRAILER = 'Patch-Id';
 export const REVERTS_PATCH_ID_TRAILER = 'Reverts-Patch-Id';
@@ -63,8 +63,8 @@ interface LandingInput extends GitOptions {
 export interface DeployPatchInput extends LandingInput {
   diff: string;
   patchId: string;
-  /** The commit message without trailers. */
-  message: string;
+  /** The commit's subject, one line (see commitSubjectProblem); the module adds the trailers as the only other paragraph. */
+  subject: string;
   /** Added after `Patch-Id`; a `Patch-Id` entry here must equal patchId. */
   trailers?: Trailers;
 }
@@ -129,17 +129,27 @@ function trailerLines(keyName: string, patchId: string, extra: Trailers | undefi
 }
 
 function assertLandingInput(input: LandingInput): number {
-  assertRepoUrl(input.repoUrl);
+  assertRepoUrl(input.repoUrl, repoUrlPolicyOf(input));
   assertBranchName(input.branch);
   const maxAttempts = input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new InvalidInputError('maxAttempts must be a positive integer');
   return maxAttempts;
 }
 
-/** Commits the index with `message` plus trailers as the configured identity; returns the new SHA. */
+/**
+ * Commits the index as the configured identity with `message` followed by the trailer paragraph, verbatim. Before
+ * committing, git's own trailer parser must read back exactly the intended trailers: no text in `message` can add,
+ * hide or alter one.
+ */
 async function commit(dir: string, message: string, trailers: readonly [string, string][], options: GitOptions): Promise<string> {
-  const trailerArgs = trailers.flatMap(([key, value]) => ['--trailer', `${key}: ${value}`]);
-  await runGit(dir, ['commit', '-q', '--no-verify', '--cleanup=whitespace', '-F', '-', ...trailerArgs], options, { input: message });
+  const trailerText = trailers.map(([key, value]) => `${key}: ${value}`).join('\n');
+  const full = `${message.trimEnd()}\n\n${trailerText}\n`;
+  const parsed = await gitText(dir, ['interpret-trailers', '--parse', '--no-divider'], options, { input: full });
+  const divided = await gitText(dir, ['interpret-trailers', '--parse'], options, { input: full });
+  if (parsed !== trailerText || divided !== trailerText) {
+    throw new InvalidInputError('the commit message would change the commit\'s trailers; refusing to commit it');
+  }
+  await runGit(dir, ['commit', '-q', '--no-verify', '--cleanup=verbatim', '-F', '-'], options, { input: full });
   return gitText(dir, ['rev-parse', '--verify', 'HEAD'], options);
 }
 
@@ -202,8 +212,8 @@ function firstParent(found: TrailerCommit): string {
 export async function deployPatch(input: DeployPatchInput): Promise<DeployResult> {
   // Refuse an unsafe diff before cloning anything (applyDiff checks again).
   changedFiles(input.diff);
-  if (input.message.trim() === '') throw new InvalidInputError('the commit message is empty');
-  if (/^\s*(reverts-)?patch-id\s*:/im.test(input.message)) throw new InvalidInputError('the commit message must not contain Patch-Id trailers');
+  const subjectProblem = commitSubjectProblem(input.subject);
+  if (subjectProblem) throw new InvalidInputError(`the commit subject ${subjectProblem}`);
   const trailers = trailerLines(PATCH_ID_TRAILER, input.patchId, input.trailers);
   return landOnBranch<DeployResult>(input, 'deploy', async ({ dir, tipSha, attempt }) => {
     const { patch, revert } = await patchMarkers(dir, input.branch, input.patchId, input);
@@ -213,7 +223,7 @@ export async function deployPatch(input: DeployPatchInput): Promise<DeployResult
       return { done: { commitSha: patch.sha, previousTipSha, reused: true, attempts: attempt } };
     }
     await applyDiff(dir, input.diff, input);
-    const commitSha = await commit(dir, input.message, trailers, input);
+    const commitSha = await commit(dir, input.subject, trailers, input);
     return { commitSha, landed: (attempts) => ({ commitSha, previousTipSha: tipSha, reused: false, attempts }) };
   });
 }

@@ -5,6 +5,7 @@
  */
 import { pickEnv, type ProcessResult, runProcess } from '../process/run-command';
 import { CommandStartError, GitCommandError, GitTimeoutError, OperationAbortedError } from './errors';
+import { allowedGitProtocols, type RepoUrlPolicy } from './repo-url';
 import { redactCredentials } from './validate';
 
 export interface GitIdentity {
@@ -25,6 +26,15 @@ export interface GitOptions {
   config?: Readonly<Record<string, string>>;
   /** Extra environment variables for git (e.g. GIT_SSH_COMMAND). */
   env?: Readonly<Record<string, string>>;
+  /** Which repository URLs are accepted; default remote ones only (the service passes ALLOW_LOCAL_REPOS). */
+  repoUrlPolicy?: RepoUrlPolicy;
+}
+
+const REMOTE_ONLY: RepoUrlPolicy = { allowLocal: false };
+
+/** The repository URL policy of an operation. */
+export function repoUrlPolicyOf(options: GitOptions): RepoUrlPolicy {
+  return options.repoUrlPolicy ?? REMOTE_ONLY;
 }
 
 export const DEFAULT_IDENTITY: GitIdentity = { name: 'workflow-patch-agent', email: 'workflow-patch-agent@noreply.invalid' };
@@ -67,6 +77,8 @@ function gitEnv(options: GitOptions): NodeJS.ProcessEnv {
     GIT_COMMITTER_NAME: identity.name,
     GIT_COMMITTER_EMAIL: identity.email,
     ...options.env,
+    // git's own second line of defence: protocols outside the policy are refused for every URL, submodules included.
+    GIT_ALLOW_PROTOCOL: allowedGitProtocols(repoUrlPolicyOf(options)),
     GIT_CONFIG_COUNT: String(config.length),
   };
   config.forEach(([key, value], index) => {

@@ -8,7 +8,7 @@ import { basename, join } from 'node:path';
 import picomatch from 'picomatch';
 import { changedFiles } from './diff-paths';
 import { GitCommandError, GitStateError, InvalidInputError, PatchDoesNotApplyError, RefNotFoundError } from './errors';
-import { DEFAULT_HISTORY_DEPTH, type GitOptions, gitText, runGit } from './git-cli';
+import { DEFAULT_HISTORY_DEPTH, type GitOptions, gitText, repoUrlPolicyOf, runGit } from './git-cli';
 import { assertBranchName, assertRef, assertRepoUrl, assertTrailerKey, redactCredentials } from './validate';
 
 const WORK_DIR_PREFIX = 'wpa-git-';
@@ -112,7 +112,7 @@ export interface Checkout {
  * removes `dir` with disposeCheckout().
  */
 export async function checkout(repoUrl: string, branch: string, workRoot: string, options: GitOptions = {}): Promise<Checkout> {
-  assertRepoUrl(repoUrl);
+  assertRepoUrl(repoUrl, repoUrlPolicyOf(options));
   assertBranchName(branch);
   const dir = await createWorkDir(workRoot, 'checkout');
   try {
@@ -178,7 +178,7 @@ async function withTree<T>(source: TreeSource, options: GitOptions, use: (dir: s
   assertRef(ref);
   if ('dir' in source) return use(source.dir, await gitText(source.dir, ['rev-parse', '--verify', `${ref}^{commit}`], options));
   const { repoUrl } = source;
-  assertRepoUrl(repoUrl);
+  assertRepoUrl(repoUrl, repoUrlPolicyOf(options));
   return withWorkDir(source.workRoot, 'tree', async (dir) => {
     await runGit(dir, ['init', '-q', '--bare'], options);
     await fetchRef(dir, ['fetch', '-q', '--no-tags', '--depth=1', '--', repoUrl, ref], repoUrl, ref, options);

@@ -1,5 +1,6 @@
 /** Checks of caller-supplied names before they reach git's argv: each refusal is an InvalidInputError. */
 import { InvalidInputError } from './errors';
+import { type RepoUrlPolicy, repoUrlProblem } from './repo-url';
 
 /** True when the text has a C0 control character or DEL (line breaks included). */
 export function hasControlCharacter(text: string): boolean {
@@ -15,11 +16,10 @@ export function redactCredentials(text: string): string {
   return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, '$1***@');
 }
 
-/** Refuses URLs git would read as an option or that carry line breaks; git itself refuses `ext::` (config). */
-export function assertRepoUrl(repoUrl: string): void {
-  if (repoUrl === '' || repoUrl.startsWith('-') || hasControlCharacter(repoUrl)) {
-    throw new InvalidInputError(`unusable repository URL: ${JSON.stringify(redactCredentials(repoUrl))}`);
-  }
+/** Refuses repository URLs the policy does not accept (see repo-url.ts), before they reach git's argv. */
+export function assertRepoUrl(repoUrl: string, policy: RepoUrlPolicy): void {
+  const problem = repoUrlProblem(repoUrl, policy);
+  if (problem) throw new InvalidInputError(`the repository URL ${JSON.stringify(redactCredentials(repoUrl))} ${problem}`);
 }
 
 /** The rules of `git check-ref-format` for a branch name (without the refs/heads/ prefix). */
@@ -49,4 +49,17 @@ export function assertTrailerValue(key: string, value: string): void {
   if (value === '' || value !== value.trim() || hasControlCharacter(value)) {
     throw new InvalidInputError(`invalid value for trailer ${key}: ${JSON.stringify(value)}`);
   }
+}
+
+/**
+ * Why a commit subject is refused, as a predicate, or undefined. The subject is the message's only free text, so
+ * it must be one line (a second paragraph could hold trailers) and must not start with "---", which git's trailer
+ * parser reads as the start of a patch: the trailers after it would vanish.
+ */
+export function commitSubjectProblem(subject: string): string | undefined {
+  if (subject.trim() === '') return 'must not be empty';
+  if (hasControlCharacter(subject)) return 'must be one line without control characters';
+  if (subject !== subject.trim()) return 'must not start or end with spaces';
+  if (subject.startsWith('---')) return 'must not start with "---", which git reads as the start of a patch';
+  return undefined;
 }

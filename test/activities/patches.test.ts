@@ -86,7 +86,7 @@ describe('patch activities', () => {
   afterEach(() => remote.dispose());
 
   function activities(allowCommandChecks = false): PatchActivities {
-    const config = loadConfig({ DATA_DIR: dataDir, ALLOW_COMMAND_CHECKS: String(allowCommandChecks) });
+    const config = loadConfig({ DATA_DIR: dataDir, ALLOW_COMMAND_CHECKS: String(allowCommandChecks), ALLOW_LOCAL_REPOS: 'true' });
     return createPatchActivities({ config, pool: db.pool, logger: pino({ level: 'silent' }) });
   }
 

@@ -79,7 +79,7 @@ describe('authentication and roles (HS256)', () => {
     const res = await request(api.app)
       .post('/api/v1/targets')
       .set('Authorization', `Bearer ${await api.token([...roles])}`)
-      .send({ name: `org/repo-${roles.join('-') || 'none'}`, repoUrl: '/tmp/none.git', verifyCommand: ['true'] });
+      .send({ name: `org/repo-${roles.join('-') || 'none'}`, repoUrl: '/tmp/none.git', healthChecks: [{ type: 'http', url: 'http://127.0.0.1:9/ok' }] });
     expect(res.status).toBe(status);
   });
 

@@ -71,14 +71,9 @@ describe('bad input gets RFC 9457 problems, never a 500 or a stack trace', () =>
   });
 
   test('a duplicate target name: 409', async () => {
-    const body = JSON.stringify({ name: 'org/dup', repoUrl: '/r.git', verifyCommand: ['true'] });
+    const body = JSON.stringify({ name: 'org/dup', repoUrl: '/r.git' });
     expect((await post(body)).status).toBe(201);
     expectProblem(await post(body), 409);
-  });
-
-  test('command health checks are refused while ALLOW_COMMAND_CHECKS is off', async () => {
-    const body = JSON.stringify({ name: 'org/cmd', repoUrl: '/r.git', healthChecks: [{ type: 'command', argv: ['true'] }] });
-    expectProblem(await post(body), 422);
   });
 
   test('a request id the client sends is echoed; a malformed one is replaced', async () => {
@@ -89,21 +84,32 @@ describe('bad input gets RFC 9457 problems, never a 500 or a stack trace', () =>
   });
 });
 
-describe('command health checks when the server allows them', () => {
+describe('commands run repository code on the workers: admins only', () => {
   let api: TestApi;
   beforeAll(async () => {
-    api = await createTestApi({ env: { ALLOW_COMMAND_CHECKS: 'true' } });
+    api = await createTestApi();
   });
   afterAll(async () => {
     await api.close();
   });
 
-  test('only admins may register them', async () => {
-    const body = { name: 'org/cmd', repoUrl: '/r.git', healthChecks: [{ type: 'command', argv: ['./check.sh'] }] };
+  test.each([
+    ['a command health check', { healthChecks: [{ type: 'command', argv: ['./check.sh'] }] }],
+    ['a verify command', { verifyCommand: ['sh', '-c', 'env'] }],
+    ['sandbox settings', { sandbox: { network: true } }],
+  ])('%s: 403 for an operator, 201 for an admin', async (name, fields) => {
+    const body = { name: `org/cmd-${name.replace(/ /g, '-')}`, repoUrl: '/r.git', ...fields };
     const asOperator = await request(api.app).post('/api/v1/targets').set('Authorization', `Bearer ${await api.token(['operator'])}`).send(body);
     expect(asOperator.status).toBe(403);
+    expect(await api.db.pool.query('SELECT 1 FROM targets WHERE name = $1', [body.name])).toMatchObject({ rowCount: 0 });
     const asAdmin = await request(api.app).post('/api/v1/targets').set('Authorization', `Bearer ${await api.token(['admin'])}`).send(body);
     expect(asAdmin.status).toBe(201);
-    expect(asAdmin.body.healthChecks).toEqual([{ type: 'command', argv: ['./check.sh'], timeoutMs: 5000 }]);
+  });
+
+  test('a command health check keeps its argv and gets the default timeout', async () => {
+    const body = { name: 'org/cmd-defaults', repoUrl: '/r.git', healthChecks: [{ type: 'command', argv: ['./check.sh'] }] };
+    const res = await request(api.app).post('/api/v1/targets').set('Authorization', `Bearer ${await api.token(['admin'])}`).send(body);
+    expect(res.body.healthChecks).toEqual([{ type: 'command', argv: ['./check.sh'], timeoutMs: 5000 }]);
+    expect(res.body.sandbox).toEqual({ network: false, env: {} });
   });
 });

@@ -14,6 +14,8 @@ import {
 import { checkoutVersion, CI_PATH, git, TestRemote } from './remote-fixture';
 
 const identity = { name: 'Patch Bot', email: 'patch-bot@example.test' };
+/** The test remotes are bare repositories on this machine. */
+const LOCAL_ALLOWED = { allowLocal: true };
 
 /** The v3 -> v4 diff, made once on a fresh remote (every test's remote starts with the same files). */
 let bumpDiff: string | undefined;
@@ -25,16 +27,17 @@ function deployInput(remote: TestRemote, overrides: Partial<DeployPatchInput> = 
     branch: 'main',
     diff: bumpDiff,
     patchId: 'patch-1',
-    message: 'ci: pin actions/checkout to v4',
+    subject: 'ci: pin actions/checkout to v4',
     trailers: { 'Patch-Id': 'patch-1', 'Approved-by': ['alice@example.test', 'bob@example.test'] },
     workRoot: remote.workRoot,
     identity,
+    repoUrlPolicy: LOCAL_ALLOWED,
     ...overrides,
   };
 }
 
 function revertInput(remote: TestRemote, overrides: Partial<RevertPatchInput> = {}): RevertPatchInput {
-  return { repoUrl: remote.bare, branch: 'main', patchId: 'patch-1', workRoot: remote.workRoot, identity, ...overrides };
+  return { repoUrl: remote.bare, branch: 'main', patchId: 'patch-1', workRoot: remote.workRoot, identity, repoUrlPolicy: LOCAL_ALLOWED, ...overrides };
 }
 
 function commitsWithLine(remote: TestRemote, line: string): number {
@@ -65,6 +68,7 @@ describe('deployPatch', () => {
     expect(remote.messages()[0]).toBe(
       'ci: pin actions/checkout to v4\n\nPatch-Id: patch-1\nApproved-by: alice@example.test\nApproved-by: bob@example.test',
     );
+    expect(git(remote.bare, 'log', '-1', '--format=%(trailers:only,unfold)')).toBe('Patch-Id: patch-1\nApproved-by: alice@example.test\nApproved-by: bob@example.test');
     expect(git(remote.bare, 'log', '-1', '--format=%an <%ae> / %cn <%ce>')).toBe('Patch Bot <patch-bot@example.test> / Patch Bot <patch-bot@example.test>');
     expect(git(remote.bare, 'rev-parse', `${result.commitSha}^`)).toBe(before);
     expect(remote.workRootEntries()).toEqual([]);
@@ -202,7 +206,12 @@ describe('deployPatch', () => {
     await expect(deployPatch(deployInput(remote, { diff: unsafe }))).rejects.toBeInstanceOf(InvalidDiffError);
     await expect(deployPatch(deployInput(remote, { trailers: { 'Patch-Id': 'other' } }))).rejects.toThrow('set from patchId');
     await expect(deployPatch(deployInput(remote, { trailers: { 'Approved-by': 'a\nPatch-Id: x' } }))).rejects.toThrow('invalid value');
-    await expect(deployPatch(deployInput(remote, { message: 'x\n\nPatch-Id: other' }))).rejects.toThrow('must not contain');
+    await expect(deployPatch(deployInput(remote, { subject: 'x\n\nPatch-Id: other' }))).rejects.toThrow('must be one line');
+    await expect(deployPatch(deployInput(remote, { subject: 'x\n\nApproved-by: forged-ceo' }))).rejects.toThrow('must be one line');
+    await expect(deployPatch(deployInput(remote, { subject: '--- hide the trailers' }))).rejects.toThrow('start of a patch');
+    await expect(deployPatch(deployInput(remote, { repoUrlPolicy: { allowLocal: false } }))).rejects.toThrow('local repository');
+    await expect(deployPatch(deployInput(remote, { repoUrl: 'ext::sh -c touch% /tmp/pwned' }))).rejects.toThrow('remote-helper');
+    await expect(deployPatch(deployInput(remote, { repoUrl: '--upload-pack=touch /tmp/pwned' }))).rejects.toThrow('must not start with "-"');
     await expect(deployPatch(deployInput(remote, { branch: 'nope' }))).rejects.toBeInstanceOf(RefNotFoundError);
     await expect(deployPatch(deployInput(remote, { branch: '--upload-pack=x' }))).rejects.toThrow('invalid branch name');
     expect(remote.tip()).toBe(before);

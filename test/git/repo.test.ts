@@ -35,7 +35,7 @@ describe('checkout, readTree and listFiles', () => {
   afterAll(() => remote.dispose());
 
   it('checks out the branch tip into a work folder that disposeCheckout removes', async () => {
-    const { dir, headSha } = await checkout(remote.bare, 'main', remote.workRoot);
+    const { dir, headSha } = await checkout(remote.bare, 'main', remote.workRoot, { repoUrlPolicy: { allowLocal: true } });
     expect(headSha).toBe(remote.tip());
     expect(git(dir, 'rev-parse', 'HEAD')).toBe(headSha);
     expect(git(dir, 'symbolic-ref', '--short', 'HEAD')).toBe('main');
@@ -47,7 +47,7 @@ describe('checkout, readTree and listFiles', () => {
   });
 
   it('reads the text files under a glob from a clone, skipping binary, non-UTF-8 and symlinked files', async () => {
-    const { dir, headSha } = await checkout(remote.bare, 'main', remote.workRoot);
+    const { dir, headSha } = await checkout(remote.bare, 'main', remote.workRoot, { repoUrlPolicy: { allowLocal: true } });
     try {
       const snapshot = await readTree({ dir }, '.github/**');
       expect(snapshot.commitSha).toBe(headSha);
@@ -68,19 +68,19 @@ describe('checkout, readTree and listFiles', () => {
 
   it('reads a remote ref (branch or SHA) without a clone left behind, keeping a byte order mark', async () => {
     const seedSha = git(remote.bare, 'rev-parse', 'main~1');
-    const byBranch = await readTree({ repoUrl: remote.bare, ref: 'main', workRoot: remote.workRoot }, ['README.md']);
+    const byBranch = await readTree({ repoUrl: remote.bare, ref: 'main', workRoot: remote.workRoot }, ['README.md'], { repoUrlPolicy: { allowLocal: true } });
     expect(byBranch.commitSha).toBe(remote.tip());
     expect(byBranch.files.get('README.md')).toBe('\uFEFFhello\n');
-    const bySha = await listFiles({ repoUrl: remote.bare, ref: seedSha, workRoot: remote.workRoot }, '.github/**');
+    const bySha = await listFiles({ repoUrl: remote.bare, ref: seedSha, workRoot: remote.workRoot }, '.github/**', { repoUrlPolicy: { allowLocal: true } });
     expect(bySha).toEqual({
       commitSha: seedSha,
       paths: ['.github/actions/setup/action.yml', '.github/logo.bin', CI_PATH],
     });
-    const all = await listFiles({ repoUrl: remote.bare, ref: 'main', workRoot: remote.workRoot });
+    const all = await listFiles({ repoUrl: remote.bare, ref: 'main', workRoot: remote.workRoot }, undefined, { repoUrlPolicy: { allowLocal: true } });
     expect(all.paths).toContain('.github/ci-link.yml');
     expect(all.paths).toContain('README.md');
-    await expect(readTree({ repoUrl: remote.bare, ref: 'no-such-branch', workRoot: remote.workRoot })).rejects.toBeInstanceOf(RefNotFoundError);
-    await expect(readTree({ repoUrl: remote.bare, ref: '--upload-pack=touch /tmp/x', workRoot: remote.workRoot })).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(readTree({ repoUrl: remote.bare, ref: 'no-such-branch', workRoot: remote.workRoot }, undefined, { repoUrlPolicy: { allowLocal: true } })).rejects.toBeInstanceOf(RefNotFoundError);
+    await expect(readTree({ repoUrl: remote.bare, ref: '--upload-pack=touch /tmp/x', workRoot: remote.workRoot }, undefined, { repoUrlPolicy: { allowLocal: true } })).rejects.toBeInstanceOf(InvalidInputError);
     expect(remote.workRootEntries()).toEqual([]);
   });
 });
@@ -94,7 +94,7 @@ describe('checkDiffApplies and applyDiff', () => {
 
   it('checks, applies to the index, and refuses a stale diff without touching the tree', async () => {
     const diff = remote.diffFor(checkoutVersion('v4'));
-    const { dir } = await checkout(remote.bare, 'main', remote.workRoot);
+    const { dir } = await checkout(remote.bare, 'main', remote.workRoot, { repoUrlPolicy: { allowLocal: true } });
     try {
       await expect(checkDiffApplies(dir, diff)).resolves.toEqual({ applies: true });
       expect(git(dir, 'status', '--porcelain')).toBe('');
@@ -128,7 +128,7 @@ describe('findCommitsByTrailer', () => {
     shas.p10 = remote.commit({ 'a.txt': '2\n' }, 'ten\n\npatch-id: p10');
     shas.revert = remote.commit({ 'a.txt': '3\n' }, 'revert one\n\nReverts-Patch-Id: p1');
     shas.body = remote.commit({ 'a.txt': '4\n' }, 'mentions Patch-Id: p1 in the subject\n\nPatch-Id: p1 is not a trailer here.\n\nSigned-off-by: x <x@y>');
-    ({ dir } = await checkout(remote.bare, 'main', remote.workRoot));
+    ({ dir } = await checkout(remote.bare, 'main', remote.workRoot, { repoUrlPolicy: { allowLocal: true } }));
   });
   afterAll(async () => {
     await disposeCheckout(dir);
@@ -173,7 +173,7 @@ describe('git process control', () => {
   it('stops at once when the AbortSignal fires, and redacts credentials from errors', async () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(new Error('activity cancelled')), 200);
-    const url = 'ssh://user:s3cret@example.invalid/repo.git';
+    const url = 'ssh://s3cret-user@example.invalid/repo.git';
     const error = await checkout(url, 'main', remote.workRoot, { ...hangingSsh, signal: controller.signal }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(OperationAbortedError);
     expect(remote.workRootEntries()).toEqual([]);
@@ -183,10 +183,13 @@ describe('git process control', () => {
     expect(timeout).toBeInstanceOf(GitTimeoutError);
     expect(String((timeout as Error).message)).not.toContain('s3cret');
     expect(String((timeout as Error).message)).toContain('ssh://***@example.invalid');
+    const withPassword = await checkout('https://user:s3cret@example.invalid/repo.git', 'main', remote.workRoot).catch((caught: unknown) => caught);
+    expect(withPassword).toBeInstanceOf(InvalidInputError);
+    expect(String((withPassword as Error).message)).not.toContain('s3cret');
   });
 
   it('removes work folders left behind by a killed process', async () => {
-    const { dir } = await checkout(remote.bare, 'main', remote.workRoot);
+    const { dir } = await checkout(remote.bare, 'main', remote.workRoot, { repoUrlPolicy: { allowLocal: true } });
     await expect(removeStaleWorkDirs(remote.workRoot, 60_000)).resolves.toEqual([]);
     await expect(removeStaleWorkDirs(remote.workRoot, 0)).resolves.toEqual([dir]);
     expect(existsSync(dir)).toBe(false);

@@ -61,7 +61,7 @@ describe('test stages', () => {
   afterEach(() => remote.dispose());
 
   async function stage(name: TestStage, diff: string, verifyCommand: string[] | null = null): Promise<StageReport> {
-    const clone = await checkout(remote.bare, 'main', remote.workRoot);
+    const clone = await checkout(remote.bare, 'main', remote.workRoot, { repoUrlPolicy: { allowLocal: true } });
     try {
       return await runStage(name, { dir: clone.dir, diff, target: target(remote, verifyCommand) });
     } finally {

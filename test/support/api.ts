@@ -25,7 +25,7 @@ export interface TestApi {
 
 export async function createTestApi(options: { env?: NodeJS.ProcessEnv; temporalClient?: Client } = {}): Promise<TestApi> {
   const db = await createTestDatabase();
-  const config = loadConfig({ JWT_SECRET: TEST_JWT_SECRET, DATABASE_URL: db.url, ...options.env });
+  const config = loadConfig({ JWT_SECRET: TEST_JWT_SECRET, DATABASE_URL: db.url, ALLOW_LOCAL_REPOS: 'true', ...options.env });
   // Port 1 on loopback: nothing listens, so Temporal calls fail fast instead of hanging.
   const temporalClient = options.temporalClient ?? new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
   const app = createApp({ config, pool: db.pool, temporalClient, authenticator: createAuthenticator(config.auth), logger: pino({ level: 'silent' }) });

@@ -146,7 +146,7 @@ export async function createLifecycleHarness(): Promise<LifecycleHarness> {
     startDevServer({ cliPath: state.temporalCli, dbFile: path.join(scratch, 'temporal.db'), port, uiPort: await freePort(), namespace: 'default' }),
   ]);
   const taskQueue = `lifecycle-${randomUUID()}`;
-  const config = loadConfig({ DATABASE_URL: db.url, TEMPORAL_ADDRESS: server.address, TEMPORAL_TASK_QUEUE: taskQueue, DATA_DIR: scratch, JWT_SECRET: 'x'.repeat(32) });
+  const config = loadConfig({ DATABASE_URL: db.url, TEMPORAL_ADDRESS: server.address, TEMPORAL_TASK_QUEUE: taskQueue, DATA_DIR: scratch, JWT_SECRET: 'x'.repeat(32), ALLOW_LOCAL_REPOS: 'true' });
   const client = new Client({ connection: await Connection.connect({ address: server.address }) });
   const nativeConnection = await NativeConnection.connect({ address: server.address });
   const logger = pino({ level: 'silent' });

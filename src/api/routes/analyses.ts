@@ -7,7 +7,8 @@ import { createFleetScan, getAnalysis, getFindings, getFleetScan } from '../../s
 import { getTarget, getTargets } from '../../store/targets';
 import { analyzeTargetWorkflow, fleetScanProgressQuery, fleetScanWorkflow } from '../../workflows/analysis';
 import { actorOf, requireRole } from '../auth';
-import { HttpProblem, parseInput } from '../problem';
+import { HttpProblem } from '../problem';
+import { parseBody, parseParams } from '../validation';
 import { startAnalysisSchema, uuidParam } from '../schemas';
 
 /** How long POST /analyses for one target waits for the result before answering 202 instead. */
@@ -18,7 +19,7 @@ export function analysisRoutes(deps: { pool: Pool; temporalClient: Client; confi
   const { taskQueue } = deps.config.temporal;
 
   router.post('/analyses', requireRole('operator'), async (req, res) => {
-    const body = parseInput(startAnalysisSchema, req.body, 422);
+    const body = parseBody(startAnalysisSchema, req.body);
     const actor = actorOf(res);
     if ('targetId' in body) {
       const target = await getTarget(deps.pool, body.targetId);
@@ -64,7 +65,7 @@ export function analysisRoutes(deps: { pool: Pool; temporalClient: Client; confi
   });
 
   router.get('/analyses/:id', requireRole('viewer'), async (req, res) => {
-    const { id } = parseInput(uuidParam, req.params);
+    const { id } = parseParams(uuidParam, req.params);
     const analysis = await getAnalysis(deps.pool, id);
     if (analysis) {
       res.json({ ...analysis, findings: await getFindings(deps.pool, id) });

@@ -17,9 +17,10 @@ import {
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
 import type { Pool } from 'pg';
-import type { Config } from '../../config';
+import { allowsLocalRepos, type Config } from '../../config';
 import { type Actor, type PatchSpec, type PatchState, type PatchStatus, TERMINAL_PATCH_STATUSES } from '../../domain/types';
-import { validateDiffPaths } from '../../git';
+import { isValidBranchName, validateDiffPaths } from '../../git';
+import { repoUrlProblem } from '../../git/repo-url';
 import { appendAuditEvent } from '../../store/audit';
 import { createPatch, getPatch, listPatches, type PatchDetail, recordPatchTransition } from '../../store/patches';
 import { getTargets } from '../../store/targets';
@@ -34,7 +35,8 @@ import {
 } from '../../workflows/patch-lifecycle';
 import { patchStatusKey, patchTargetsKey, patchTypeKey } from '../../workflows/search-attributes';
 import { actorOf, requireRole } from '../auth';
-import { HttpProblem, parseInput } from '../problem';
+import { HttpProblem } from '../problem';
+import { fieldProblems, parseBody, parseParams, parseQuery } from '../validation';
 import {
   abortPatchSchema,
   approvePatchSchema,
@@ -95,7 +97,7 @@ export function patchRoutes(deps: { pool: Pool; temporalClient: Client; config: 
   }
 
   async function actionContext(req: Request, res: Response, action: PatchAction): Promise<ActionContext> {
-    const { id } = parseInput(uuidParam, req.params);
+    const { id } = parseParams(uuidParam, req.params);
     const patch = await getPatch(deps.pool, id);
     if (!patch) throw new HttpProblem(404, `No patch ${id}.`);
     return {
@@ -152,11 +154,18 @@ export function patchRoutes(deps: { pool: Pool; temporalClient: Client; config: 
   }
 
   router.post('/patches', requireRole('operator'), async (req, res) => {
-    const body = parseInput(createPatchSchema, req.body, 422);
+    const body = parseBody(createPatchSchema, req.body);
     const actor = actorOf(res);
     const targets = await getTargets(deps.pool, body.targets);
     const missing = body.targets.filter((id) => !targets.some((target) => target.id === id));
     if (missing.length > 0) throw new HttpProblem(422, `No target ${missing.join(', ')}.`, { missingTargets: missing });
+    // Targets registered under other rules (before ALLOW_LOCAL_REPOS was turned off) are checked again.
+    const repoUrls = { allowLocal: allowsLocalRepos(deps.config) };
+    const refused = targets.flatMap((target) => {
+      const problem = repoUrlProblem(target.repoUrl, repoUrls) ?? (isValidBranchName(target.branch) ? undefined : 'has a branch name git does not accept');
+      return problem ? [{ path: 'targets', message: `Target ${target.name}: the repository URL ${problem}.` }] : [];
+    });
+    if (refused.length > 0) throw fieldProblems(refused);
     const diffCheck = validateDiffPaths(body.diff);
     if (!diffCheck.ok) {
       throw new HttpProblem(422, `The diff is refused: ${diffCheck.problems.map((p) => p.reason).join('; ')}.`, { diffProblems: diffCheck.problems });
@@ -210,12 +219,12 @@ export function patchRoutes(deps: { pool: Pool; temporalClient: Client; config: 
   });
 
   router.get('/patches', requireRole('viewer'), async (req, res) => {
-    const query = parseInput(listPatchesQuery, req.query);
+    const query = parseQuery(listPatchesQuery, req.query);
     res.json({ items: await listPatches(deps.pool, { status: query.status, targetId: query.target, limit: query.limit }) });
   });
 
   router.get('/patches/:id', requireRole('viewer'), async (req, res) => {
-    const { id } = parseInput(uuidParam, req.params);
+    const { id } = parseParams(uuidParam, req.params);
     const patch = await getPatch(deps.pool, id);
     if (!patch) throw new HttpProblem(404, `No patch ${id}.`);
     const live = isTerminal(patch.status) ? null : await liveState(patch.workflowId);
@@ -223,35 +232,35 @@ export function patchRoutes(deps: { pool: Pool; temporalClient: Client; config: 
   });
 
   router.post('/patches/:id/approve', requireRole('guardian'), async (req, res) => {
-    const body = parseInput(approvePatchSchema, req.body ?? {}, 422);
+    const body = parseBody(approvePatchSchema, req.body ?? {});
     const ctx = await actionContext(req, res, 'approve');
     const update = { comment: body.comment ?? null, guardian: ctx.actor.subject };
     answer(res, ctx, await deliver(ctx, () => ctx.handle.executeUpdate(approveUpdate, { args: [update], updateId: ctx.requestId })));
   });
 
   router.post('/patches/:id/reject', requireRole('guardian'), async (req, res) => {
-    const body = parseInput(rejectPatchSchema, req.body ?? {}, 422);
+    const body = parseBody(rejectPatchSchema, req.body ?? {});
     const ctx = await actionContext(req, res, 'reject');
     const update = { reason: body.reason, guardian: ctx.actor.subject };
     answer(res, ctx, await deliver(ctx, () => ctx.handle.executeUpdate(rejectUpdate, { args: [update], updateId: ctx.requestId })));
   });
 
   router.post('/patches/:id/pause', requireRole('guardian'), async (req, res) => {
-    const body = parseInput(pausePatchSchema, req.body ?? {}, 422);
+    const body = parseBody(pausePatchSchema, req.body ?? {});
     const ctx = await actionContext(req, res, 'pause');
     const update = { by: ctx.actor.subject, reason: body.reason ?? null };
     answer(res, ctx, await deliver(ctx, () => ctx.handle.executeUpdate(pauseUpdate, { args: [update], updateId: ctx.requestId })));
   });
 
   router.post('/patches/:id/resume', requireRole('guardian'), async (req, res) => {
-    parseInput(resumePatchSchema, req.body ?? {}, 422);
+    parseBody(resumePatchSchema, req.body ?? {});
     const ctx = await actionContext(req, res, 'resume');
     const update = { by: ctx.actor.subject };
     answer(res, ctx, await deliver(ctx, () => ctx.handle.executeUpdate(resumeUpdate, { args: [update], updateId: ctx.requestId })));
   });
 
   router.post('/patches/:id/abort', requireRole('guardian'), async (req, res) => {
-    const body = parseInput(abortPatchSchema, req.body ?? {}, 422);
+    const body = parseBody(abortPatchSchema, req.body ?? {});
     const ctx = await actionContext(req, res, 'abort');
     // A Signal has no validator: check the state first. Without a live answer the signal is still sent, since
     // Temporal delivers it whenever a worker runs again, and the workflow ignores it once finished.

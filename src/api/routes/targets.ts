@@ -1,8 +1,9 @@
 import { Router } from 'express';
 import type { Pool } from 'pg';
-import type { Config } from '../../config';
+import { allowsLocalRepos, type Config } from '../../config';
 import { actorOf, hasRole, requireRole } from '../auth';
-import { HttpProblem, parseInput } from '../problem';
+import { HttpProblem } from '../problem';
+import { parseBody, parseParams } from '../validation';
 import { createTargetSchema, uuidParam } from '../schemas';
 import { analysisHistory } from '../../store/analyses';
 import { createTarget, DuplicateTargetError, getTarget, listTargets } from '../../store/targets';
@@ -11,10 +12,11 @@ export function targetRoutes(deps: { pool: Pool; config: Config }): Router {
   const router = Router();
 
   router.post('/targets', requireRole('operator'), async (req, res) => {
-    const body = parseInput(createTargetSchema, req.body, 422);
+    const body = parseBody(createTargetSchema({ allowLocal: allowsLocalRepos(deps.config) }), req.body);
     const actor = actorOf(res);
-    if ((body.verifyCommand !== undefined || body.healthChecks.some((check) => check.type === 'command')) && !hasRole(actor, 'admin')) {
-      throw new HttpProblem(403, 'Only admins may register commands (verifyCommand, command health checks): they run repository code on the workers.');
+    const runsCommands = body.verifyCommand !== undefined || body.healthChecks.some((check) => check.type === 'command');
+    if ((runsCommands || body.sandbox !== undefined) && !hasRole(actor, 'admin')) {
+      throw new HttpProblem(403, 'Only admins may register commands (verifyCommand, command health checks) and their sandbox settings: they run repository code on the workers.');
     }
     try {
       const target = await createTarget(deps.pool, {
@@ -23,6 +25,7 @@ export function targetRoutes(deps: { pool: Pool; config: Config }): Router {
         branch: body.branch,
         healthChecks: body.healthChecks,
         verifyCommand: body.verifyCommand ?? null,
+        ...(body.sandbox ? { sandbox: body.sandbox } : {}),
         createdBy: actor.subject,
       });
       res.status(201).location(`/api/v1/targets/${target.id}`).json(target);
@@ -37,14 +40,14 @@ export function targetRoutes(deps: { pool: Pool; config: Config }): Router {
   });
 
   router.get('/targets/:id', requireRole('viewer'), async (req, res) => {
-    const { id } = parseInput(uuidParam, req.params);
+    const { id } = parseParams(uuidParam, req.params);
     const target = await getTarget(deps.pool, id);
     if (!target) throw new HttpProblem(404, `No target ${id}.`);
     res.json(target);
   });
 
   router.get('/targets/:id/health', requireRole('viewer'), async (req, res) => {
-    const { id } = parseInput(uuidParam, req.params);
+    const { id } = parseParams(uuidParam, req.params);
     const target = await getTarget(deps.pool, id);
     if (!target) throw new HttpProblem(404, `No target ${id}.`);
     const history = await analysisHistory(deps.pool, id);
