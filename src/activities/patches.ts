@@ -19,7 +19,9 @@ import type {
 } from '../domain/types';
 import { allowsLocalRepos } from '../config';
 import { checkout, deployPatch, detachAt, disposeCheckout, GitError, type GitOptions, OperationAbortedError, revertPatch } from '../git';
+import { AddressPolicy } from '../health/address-policy';
 import { commandCheckLabel, runCommandCheck } from '../health/command-check';
+import { healthSecretEnvironment } from '../health/header-secrets';
 import { HealthCheckConfigError, httpCheckLabel, resolveHttpCheck, runHttpCheck } from '../health/http-check';
 import type { HealthCheck } from '../health/schemas';
 import type { HealthSample } from '../health/types';
@@ -153,6 +155,8 @@ function notRun(check: HealthCheck, detail: string): HealthSample {
 export function createPatchActivities({ pool, config }: ActivityDeps) {
   const workRoot = path.join(config.dataDir, 'work');
   const repoUrlPolicy = { allowLocal: allowsLocalRepos(config) };
+  const healthSecrets = healthSecretEnvironment(config.health, process.env);
+  const healthAddressPolicy = new AddressPolicy(config.health);
 
   /** One round of the target's checks; see checkTargetHealth. */
   async function sampleTarget(input: CheckTargetHealthInput, signal: AbortSignal, progress: (step: string) => void): Promise<HealthSample[]> {
@@ -173,7 +177,7 @@ export function createPatchActivities({ pool, config }: ActivityDeps) {
           continue;
         }
         try {
-          samples.push(await runHttpCheck(resolveHttpCheck(check, { target: target.name, commit, patchId }, process.env), { signal }));
+          samples.push(await runHttpCheck(resolveHttpCheck(check, { target: target.name, commit, patchId }, healthSecrets), { signal, addressPolicy: healthAddressPolicy }));
         } catch (error) {
           if (!(error instanceof HealthCheckConfigError)) throw error;
           samples.push(notRun(check, error.message));

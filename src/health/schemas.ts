@@ -12,8 +12,12 @@ export const MAX_CHECK_TIMEOUT_MS = 60_000;
 export const DEFAULT_CHECK_TIMEOUT_MS = 5_000;
 
 const PLACEHOLDER_PATTERN = /\{([A-Za-z]+)\}/g;
-// RFC 9110 token characters; anything else makes fetch throw at request time, so reject it at the boundary.
+/** `${env:NAME}` in a header value: replaced on the worker by that variable, if it is one health checks may use. */
+const ENV_REFERENCE_PATTERN = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g;
+// RFC 9110 token characters; anything else makes the request fail at run time, so reject it at the boundary.
 const HEADER_NAME_PATTERN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// Unicode control characters (C0, DEL, C1) except tab: CR and LF would start a new header line (header injection).
+const HEADER_VALUE_CONTROL_CHARACTER = /[^\P{Cc}\t]/u;
 
 /** The url with every known placeholder replaced by `value` (unknown ones are left for validation to catch). */
 export function fillUrlPlaceholders(url: string, value: (name: UrlPlaceholder) => string): string {
@@ -27,6 +31,21 @@ export function unknownUrlPlaceholders(url: string): string[] {
   return [...url.matchAll(PLACEHOLDER_PATTERN)]
     .map((match) => match[1] ?? '')
     .filter((name) => !(URL_PLACEHOLDERS as readonly string[]).includes(name));
+}
+
+/** The header value template with every `${env:NAME}` replaced by `value(NAME)`. */
+export function fillEnvReferences(template: string, value: (name: string) => string): string {
+  return template.replace(ENV_REFERENCE_PATTERN, (_whole, name: string) => value(name));
+}
+
+/** The variable names a header value template references through `${env:NAME}`. */
+export function envReferenceNames(template: string): string[] {
+  return [...template.matchAll(ENV_REFERENCE_PATTERN)].map((match) => match[1] ?? '');
+}
+
+/** Whether `value` holds a character that may not appear in an HTTP header value (a control character other than tab). */
+export function hasHeaderControlCharacter(value: string): boolean {
+  return HEADER_VALUE_CONTROL_CHARACTER.test(value);
 }
 
 function isHttpUrl(text: string): boolean {
@@ -50,7 +69,14 @@ export const httpCheckSchema = z.object({
     })
     .refine((url) => isHttpUrl(fillUrlPlaceholders(url, () => 'x')), { message: 'url must be an http(s) URL' }),
   /** Header values may reference `${env:NAME}`; they are resolved on the worker and never echoed back. */
-  headers: z.record(z.string().regex(HEADER_NAME_PATTERN, 'invalid HTTP header name'), z.string()).optional(),
+  headers: z
+    .record(
+      z.string().regex(HEADER_NAME_PATTERN, 'invalid HTTP header name'),
+      z.string().refine((value) => !hasHeaderControlCharacter(value), {
+        message: 'header values may not contain line breaks or other control characters (tab is allowed)',
+      }),
+    )
+    .optional(),
   expectStatus: z.number().int().min(100).max(599).default(200),
   bodyIncludes: z.string().min(1).optional(),
   timeoutMs: timeoutMsSchema,

@@ -210,17 +210,17 @@ describe('patch activities', () => {
 
   describe('checkTargetHealth', () => {
     beforeEach(() => {
-      process.env.WPA_TEST_HEALTH_TOKEN = 'token-for-the-health-endpoint';
+      process.env.HEALTH_SECRET_WPA_TEST_TOKEN = 'token-for-the-health-endpoint';
     });
     afterEach(() => {
-      delete process.env.WPA_TEST_HEALTH_TOKEN;
+      delete process.env.HEALTH_SECRET_WPA_TEST_TOKEN;
     });
 
     it('fills the URL placeholders and header variables, and stores the samples of each round', async () => {
       const checks: HealthCheck[] = [{
         type: 'http',
         url: `${endpoint.base}/health/{target}?commit={commit}&patch={patchId}`,
-        headers: { Authorization: 'Bearer ${env:WPA_TEST_HEALTH_TOKEN}' },
+        headers: { Authorization: 'Bearer ${env:HEALTH_SECRET_WPA_TEST_TOKEN}' },
         expectStatus: 200,
         timeoutMs: 2_000,
       }];

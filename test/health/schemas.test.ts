@@ -23,6 +23,30 @@ describe('health check schemas', () => {
     expect(httpCheckSchema.safeParse({ type: 'http', url: 'https://x.example', headers: { 'Bad Header': 'v' } }).success).toBe(false);
   });
 
+  it.each([
+    ['CR LF', 'Bearer x\r\nX-Injected: 1'],
+    ['LF', 'a\nb'],
+    ['CR', 'a\rb'],
+    ['NUL', 'a\u0000b'],
+    ['DEL', 'a\u007fb'],
+    ['a C1 control', 'a\u0085b'],
+    ['a line break inside ${env:...}', '${env:HEALTH_SECRET_A}\n${env:HEALTH_SECRET_B}'],
+  ])('refuses a header value containing %s (header injection)', (_what, value) => {
+    const parsed = httpCheckSchema.safeParse({ type: 'http', url: 'https://x.example', headers: { 'X-Token': value } });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues).toEqual([
+      expect.objectContaining({
+        path: ['headers', 'X-Token'],
+        message: 'header values may not contain line breaks or other control characters (tab is allowed)',
+      }),
+    ]);
+  });
+
+  it('accepts tabs and printable text in header values', () => {
+    const headers = { Authorization: 'Bearer ${env:HEALTH_SECRET_TOKEN}', 'X-List': 'a,\tb; c="d" é' };
+    expect(httpCheckSchema.parse({ type: 'http', url: 'https://x.example', headers }).headers).toEqual(headers);
+  });
+
   it('requires a non-empty argv for command checks', () => {
     expect(commandCheckSchema.safeParse({ type: 'command', argv: [] }).success).toBe(false);
     expect(commandCheckSchema.safeParse({ type: 'command', argv: [''] }).success).toBe(false);
