@@ -33,7 +33,8 @@ import {
   type TrailerCommit,
   withWorkDir,
 } from './repo';
-import { assertBranchName, assertRepoUrl, assertTrailerKey, assertTrailerValue, commitSubjectProblem, redactCredentials } from './validate';
+import { assertRepoUrl } from './repo-url';
+import { assertBranchName, assertTrailerKey, assertTrailerValue, commitSubjectProblem, redactCredentials } from './validate';
 
 export const PATCH_ID_TRAILER = 'Patch-Id';
 export const REVERTS_PATCH_ID_TRAILER = 'Reverts-Patch-Id';

@@ -5,6 +5,8 @@
  * worker's own disk; those are refused here, local paths unless the server allows them.
  */
 import { isIP } from 'node:net';
+import { InvalidInputError } from './errors';
+import { hasControlCharacter, redactCredentials } from './validate';
 
 export interface RepoUrlPolicy {
   /** Local paths and file:// URLs (the all-in-one stack's default; never on a shared server). */
@@ -44,7 +46,7 @@ export function classifyRepoUrl(url: string, policy: RepoUrlPolicy): { kind: Rep
   if (REMOTE_HELPER.test(url)) {
     return { problem: 'uses git\'s remote-helper form (such as ext:: or fd::), which can run commands on the worker; use an https or ssh URL' };
   }
-  if (/\s/.test(url) || /[\u0000-\u001f\u007f]/.test(url)) return { problem: 'must not contain spaces or control characters' };
+  if (/\s/.test(url) || hasControlCharacter(url)) return { problem: 'must not contain spaces or control characters' };
   const local = (kind: 'file' | 'path'): { kind: RepoUrlKind } | { problem: string } =>
     policy.allowLocal ? { kind } : { problem: 'names a local repository, which this server does not allow (ALLOW_LOCAL_REPOS is off); use an https or ssh URL' };
 
@@ -88,4 +90,10 @@ export function classifyRepoUrl(url: string, policy: RepoUrlPolicy): { kind: Rep
 export function repoUrlProblem(url: string, policy: RepoUrlPolicy): string | undefined {
   const verdict = classifyRepoUrl(url, policy);
   return 'problem' in verdict ? verdict.problem : undefined;
+}
+
+/** Refuses repository URLs the policy does not accept, before they reach git's argv. */
+export function assertRepoUrl(repoUrl: string, policy: RepoUrlPolicy): void {
+  const problem = repoUrlProblem(repoUrl, policy);
+  if (problem) throw new InvalidInputError(`the repository URL ${JSON.stringify(redactCredentials(repoUrl))} ${problem}`);
 }

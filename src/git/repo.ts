@@ -9,7 +9,8 @@ import picomatch from 'picomatch';
 import { changedFiles } from './diff-paths';
 import { GitCommandError, GitStateError, InvalidInputError, PatchDoesNotApplyError, RefNotFoundError } from './errors';
 import { DEFAULT_HISTORY_DEPTH, type GitOptions, gitText, repoUrlPolicyOf, runGit } from './git-cli';
-import { assertBranchName, assertRef, assertRepoUrl, assertTrailerKey, redactCredentials } from './validate';
+import { assertRepoUrl } from './repo-url';
+import { assertBranchName, assertRef, assertTrailerKey, redactCredentials } from './validate';
 
 const WORK_DIR_PREFIX = 'wpa-git-';
 

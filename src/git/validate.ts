@@ -1,6 +1,5 @@
 /** Checks of caller-supplied names before they reach git's argv: each refusal is an InvalidInputError. */
 import { InvalidInputError } from './errors';
-import { type RepoUrlPolicy, repoUrlProblem } from './repo-url';
 
 /** True when the text has a C0 control character or DEL (line breaks included). */
 export function hasControlCharacter(text: string): boolean {
@@ -14,12 +13,6 @@ export function hasControlCharacter(text: string): boolean {
 /** Replaces the user-info part of URLs (`https://user:token@host`) so tokens never reach logs or errors. */
 export function redactCredentials(text: string): string {
   return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, '$1***@');
-}
-
-/** Refuses repository URLs the policy does not accept (see repo-url.ts), before they reach git's argv. */
-export function assertRepoUrl(repoUrl: string, policy: RepoUrlPolicy): void {
-  const problem = repoUrlProblem(repoUrl, policy);
-  if (problem) throw new InvalidInputError(`the repository URL ${JSON.stringify(redactCredentials(repoUrl))} ${problem}`);
 }
 
 /** The rules of `git check-ref-format` for a branch name (without the refs/heads/ prefix). */

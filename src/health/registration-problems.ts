@@ -28,7 +28,7 @@ function httpCheckProblems(check: HttpCheck, label: string, policy: AddressPolic
  * the worker, when it is resolved.
  *
  * For the API: the targets route calls it with `config.health` when a target is registered or its health checks
- * change, and answers 400 with these sentences when the list is not empty.
+ * change, and answers 422 with these sentences when the list is not empty.
  */
 export function healthCheckProblems(checks: readonly HealthCheck[], settings: Config['health']): string[] {
   const policy = new AddressPolicy(settings);

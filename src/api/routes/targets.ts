@@ -3,7 +3,8 @@ import type { Pool } from 'pg';
 import { allowsLocalRepos, type Config } from '../../config';
 import { actorOf, hasRole, requireRole } from '../auth';
 import { HttpProblem } from '../problem';
-import { parseBody, parseParams } from '../validation';
+import { fieldProblems, parseBody, parseParams } from '../validation';
+import { healthCheckProblems } from '../../health/registration-problems';
 import { createTargetSchema, uuidParam } from '../schemas';
 import { analysisHistory } from '../../store/analyses';
 import { createTarget, DuplicateTargetError, getTarget, listTargets } from '../../store/targets';
@@ -13,6 +14,10 @@ export function targetRoutes(deps: { pool: Pool; config: Config }): Router {
 
   router.post('/targets', requireRole('operator'), async (req, res) => {
     const body = parseBody(createTargetSchema({ allowLocal: allowsLocalRepos(deps.config) }), req.body);
+    const healthProblems = healthCheckProblems(body.healthChecks, deps.config.health);
+    if (healthProblems.length > 0) {
+      throw fieldProblems(healthProblems.map((problem) => ({ path: 'healthChecks', message: `${problem.charAt(0).toUpperCase()}${problem.slice(1)}.` })));
+    }
     const actor = actorOf(res);
     const runsCommands = body.verifyCommand !== undefined || body.healthChecks.some((check) => check.type === 'command');
     if ((runsCommands || body.sandbox !== undefined) && !hasRole(actor, 'admin')) {
