@@ -11,7 +11,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { type Config, loadConfig } from './config';
 import { createApp } from './api/app';
 import { createAuthenticator } from './api/auth';
-import { devTokens, ensureDevJwtSecret } from './api/dev-tokens';
+import { DEV_TOKEN_TTL, devTokens, ensureDevJwtSecret } from './api/dev-tokens';
 import { runEntryPoint } from './entry-point';
 import { createLogger, installTemporalRuntime } from './logger';
 import { createPool } from './store/db';
@@ -138,10 +138,10 @@ async function main(): Promise<void> {
       `  Temporal Web UI:  ${temporalServer.uiUrl ?? '(external cluster: use its own UI)'}`,
       `  PostgreSQL:       ${database.url.replace(/:[^:@/]*@/, ':***@')}`,
     ];
-    const secret = auth.jwtSecret;
-    if (secret) {
-      const tokens = await devTokens(secret, { issuer: config.auth.issuer, audience: config.auth.audience });
-      lines.push('  Development tokens (valid 30 days; send as `Authorization: Bearer <token>`):');
+    // Tokens only for the secret this starter generated: an operator's own secret is theirs to mint with.
+    if (generatedSecret) {
+      const tokens = await devTokens(generatedSecret, { issuer: config.auth.issuer, audience: config.auth.audience });
+      lines.push(`  Development tokens (valid ${DEV_TOKEN_TTL}; more with \`npx wpa token --sub NAME --role ROLE\`; send as \`Authorization: Bearer <token>\`):`);
       for (const [role, token] of Object.entries(tokens)) lines.push(`    ${role.padEnd(9)} ${token}`);
     }
     lines.push('Press Ctrl-C to stop.', '');

@@ -9,12 +9,20 @@ import { z } from 'zod';
 import type { Config } from '../config';
 import { type Actor, ROLES, type Role } from '../domain/types';
 import { HttpProblem } from './problem';
+import { forbiddenCharacter, misleadingCharacter } from './validation';
 
 export type Authenticator = (token: string) => Promise<Actor>;
 
 const claimsSchema = z.object({
-  sub: z.string().min(1).max(256),
+  // The subject is written into commits (Approved-by) and the audit trail: one clean line.
+  sub: z
+    .string()
+    .min(1)
+    .max(256)
+    .refine((sub) => sub === sub.trim() && forbiddenCharacter(sub) === undefined && misleadingCharacter(sub) === undefined && !/[\r\n\t]/.test(sub)),
   roles: z.array(z.string()).default([]),
+  exp: z.number(),
+  iat: z.number().optional(),
 });
 
 const includedRoles: Record<Role, readonly Role[]> = {
@@ -28,8 +36,15 @@ export function hasRole(actor: Actor, role: Role): boolean {
   return actor.roles.some((held) => includedRoles[held].includes(role));
 }
 
+/** Seconds a token's lifetime may exceed the maximum: clocks of issuers and this server disagree a little. */
+const CLOCK_TOLERANCE_SECONDS = 60;
+
 export function createAuthenticator(auth: Config['auth']): Authenticator {
-  const verifyOptions = { ...(auth.issuer ? { issuer: auth.issuer } : {}), ...(auth.audience ? { audience: auth.audience } : {}) };
+  const verifyOptions = {
+    requiredClaims: ['exp', 'sub'],
+    ...(auth.issuer ? { issuer: auth.issuer } : {}),
+    ...(auth.audience ? { audience: auth.audience } : {}),
+  };
   let verify: (token: string) => Promise<unknown>;
   if (auth.jwksUrl) {
     const jwks: JWTVerifyGetKey = createRemoteJWKSet(new URL(auth.jwksUrl));
@@ -45,14 +60,25 @@ export function createAuthenticator(auth: Config['auth']): Authenticator {
     try {
       payload = await verify(token);
     } catch (error) {
-      const reason = error instanceof joseErrors.JWTExpired ? 'The token has expired.' : 'The token is not valid.';
-      throw new HttpProblem(401, reason);
+      throw new HttpProblem(401, tokenRefusal(error));
     }
     const claims = claimsSchema.safeParse(payload);
-    if (!claims.success) throw new HttpProblem(401, 'The token lacks a subject or has malformed roles.');
+    if (!claims.success) throw new HttpProblem(401, 'The token needs a subject (one line of printable text), an expiry (exp) and a list of roles.');
+    const lifetime = claims.data.exp - (claims.data.iat ?? Math.floor(Date.now() / 1000));
+    if (lifetime > auth.maxLifetimeSeconds + CLOCK_TOLERANCE_SECONDS) {
+      throw new HttpProblem(401, `The token is valid for longer than this server accepts (at most ${auth.maxLifetimeSeconds} seconds); ask for a shorter-lived one.`);
+    }
     const roles = claims.data.roles.filter((role): role is Role => (ROLES as readonly string[]).includes(role));
     return { subject: claims.data.sub, roles };
   };
+}
+
+function tokenRefusal(error: unknown): string {
+  if (error instanceof joseErrors.JWTExpired) return 'The token has expired.';
+  if (error instanceof joseErrors.JWTClaimValidationFailed && error.reason === 'missing') {
+    return `The token has no "${error.claim}" claim; this server accepts only tokens that expire and name their subject.`;
+  }
+  return 'The token is not valid.';
 }
 
 /** The authenticated caller of this request (set by `authenticate`). */

@@ -28,8 +28,11 @@ export interface TokenClaims {
   audience?: string | undefined;
 }
 
-/** An HS256 token for `subject` with `roles`, valid for `ttl` (a jose duration such as `30d`). */
-export function signToken(secret: string, subject: string, roles: readonly Role[], ttl = '30d', claims: TokenClaims = {}): Promise<string> {
+/** How long the starter's development tokens and `wpa token`'s tokens live unless told otherwise. */
+export const DEV_TOKEN_TTL = '12h';
+
+/** An HS256 token for `subject` with `roles`, valid for `ttl` (a jose duration such as `12h`). */
+export function signToken(secret: string, subject: string, roles: readonly Role[], ttl = DEV_TOKEN_TTL, claims: TokenClaims = {}): Promise<string> {
   let jwt = new SignJWT({ roles: [...roles] }).setProtectedHeader({ alg: 'HS256' }).setSubject(subject).setIssuedAt().setExpirationTime(ttl);
   if (claims.issuer) jwt = jwt.setIssuer(claims.issuer);
   if (claims.audience) jwt = jwt.setAudience(claims.audience);
@@ -38,6 +41,6 @@ export function signToken(secret: string, subject: string, roles: readonly Role[
 
 /** One token per role, each for its own subject (`dev-operator`, ...), so self-approval rules apply locally too. */
 export async function devTokens(secret: string, claims: TokenClaims = {}): Promise<Record<Role, string>> {
-  const entries = await Promise.all(ROLES.map(async (role) => [role, await signToken(secret, `dev-${role}`, [role], '30d', claims)] as const));
+  const entries = await Promise.all(ROLES.map(async (role) => [role, await signToken(secret, `dev-${role}`, [role], DEV_TOKEN_TTL, claims)] as const));
   return Object.fromEntries(entries) as Record<Role, string>;
 }
