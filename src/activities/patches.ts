@@ -162,18 +162,19 @@ export function createPatchActivities({ pool, config }: ActivityDeps) {
   async function sampleTarget(input: CheckTargetHealthInput, signal: AbortSignal, progress: (step: string) => void): Promise<HealthSample[]> {
     const { target, commit, patchId } = input;
     const verifyCommand = target.verifyCommand ?? [];
+    const inCheckout = (dir: string) => ({ cwd: dir, settings: target.sandbox, sandbox: config.sandbox, signal });
     if (target.healthChecks.length === 0) {
       if (verifyCommand.length === 0) return [];
       progress('running the verify command on the deployed commit');
       const verify = { type: 'command', argv: verifyCommand, timeoutMs: VERIFY_COMMAND_TIMEOUT_MS } as const;
-      return withCheckoutAt(target, commit, workRoot, { signal, repoUrlPolicy }, async (dir) => [await runCommandCheck(verify, { cwd: dir, signal })]);
+      return withCheckoutAt(target, commit, workRoot, { signal, repoUrlPolicy }, async (dir) => [await runCommandCheck(verify, inCheckout(dir))]);
     }
     const runChecks = async (dir: string | undefined): Promise<HealthSample[]> => {
       const samples: HealthSample[] = [];
       for (const check of target.healthChecks) {
         progress(`running a ${check.type} check`);
         if (check.type === 'command') {
-          samples.push(dir === undefined ? notRun(check, 'no checkout to run the command in') : await runCommandCheck(check, { cwd: dir, signal }));
+          samples.push(dir === undefined ? notRun(check, 'no checkout to run the command in') : await runCommandCheck(check, inCheckout(dir)));
           continue;
         }
         try {
@@ -213,7 +214,7 @@ export function createPatchActivities({ pool, config }: ActivityDeps) {
           progress(`checking out ${input.target.name}`);
           const clone = await checkout(input.target.repoUrl, input.target.branch, workRoot, { signal, repoUrlPolicy });
           try {
-            return await runStage(input.stage, { dir: clone.dir, diff: input.diff, target: input.target, signal, progress });
+            return await runStage(input.stage, { dir: clone.dir, diff: input.diff, target: input.target, sandbox: config.sandbox, signal, progress });
           } finally {
             await disposeCheckout(clone.dir);
           }
@@ -283,10 +284,10 @@ export function createPatchActivities({ pool, config }: ActivityDeps) {
     },
 
     /**
-     * One health round of a deployed target: every check (HTTP; command checks only where the worker allows
-     * them, in a checkout at the deployed commit), or, for a target without checks, its verify command on the
-     * deployed commit as one `command` sample. A check that cannot run (missing variable, command checks
-     * disabled) is a failed sample. Stores the samples and returns them.
+     * One health round of a deployed target: every check (HTTP; command checks in the sandbox, on a checkout at
+     * the deployed commit), or, for a target without checks, its verify command on the deployed commit as one
+     * `command` sample. A check that cannot run (missing variable, no sandbox on this worker) is a failed sample.
+     * Stores the samples and returns them.
      */
     async checkTargetHealth(input: CheckTargetHealthInput): Promise<HealthSample[]> {
       const signal = cancellationSignal();

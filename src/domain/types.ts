@@ -52,7 +52,10 @@ export interface Actor {
 export interface SandboxSettings {
   /** Whether the commands may reach the network; off unless an admin opts the target in. */
   network: boolean;
-  /** The only variables the commands get, besides PATH, HOME, LANG and TMPDIR set by the sandbox. */
+  /**
+   * The only variables the commands get, besides PATH, HOME, LANG and TMPDIR set by the sandbox (which these may
+   * replace). Values of 4 or more characters are redacted from stage logs and health check details.
+   */
   env: Record<string, string>;
 }
 

@@ -15,7 +15,8 @@ import { schemaViolationRule } from '../analysis/rules/compatibility/schema-viol
 import { yamlSyntaxRule } from '../analysis/rules/compatibility/yaml-syntax';
 import type { StageResult, Target, TestStage } from '../domain/types';
 import { applyDiff, type ChangedFile, changedFiles, InvalidDiffError, listFiles, PatchDoesNotApplyError, readTree } from '../git';
-import { runCommand } from '../process/run-command';
+import { runSandboxed, type SandboxConfig, type SandboxedResult, SandboxUnavailableError } from '../sandbox';
+import { redactSecrets } from '../security/redact';
 import { type PatchedFile, safetyReport } from './safety-report';
 
 /** Wall-clock limit of a target's verify command. */
@@ -34,6 +35,8 @@ export interface StageContext {
   dir: string;
   diff: string;
   target: Target;
+  /** How the worker sandboxes the target's verify command (config.sandbox). */
+  sandbox: SandboxConfig;
   signal?: AbortSignal;
   /** Told what the stage is doing now (the activity heartbeats with it). */
   progress?: (step: string) => void;
@@ -226,10 +229,35 @@ function outputTail(label: string, text: string): string[] {
   return trimmed === '' ? [] : [`--- ${label} ---`, trimmed.length > MAX_STAGE_LOG_CHARS / 2 ? trimmed.slice(-MAX_STAGE_LOG_CHARS / 2) : trimmed];
 }
 
-/** Runs a target's verify command in `dir` (no shell, minimal environment); the outcome says why it failed. */
-export async function runVerifyCommand(dir: string, argv: readonly string[], signal?: AbortSignal): Promise<{ ok: boolean; summary: string; log: string[] }> {
-  const command = describeCommand(argv);
-  const result = await runCommand(argv, { cwd: dir, timeoutMs: VERIFY_COMMAND_TIMEOUT_MS, signal });
+export interface VerifyCommandOptions {
+  /** The checkout the command verifies; it runs on a sandboxed copy. */
+  dir: string;
+  target: Pick<Target, 'sandbox'>;
+  sandbox: SandboxConfig;
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs a target's verify command in the sandbox on a copy of `dir` (no shell); the outcome says why it failed. The
+ * log has the target's declared variables and recognized credentials redacted.
+ */
+export async function runVerifyCommand(argv: readonly string[], options: VerifyCommandOptions): Promise<{ ok: boolean; summary: string; log: string[] }> {
+  const command = `$ ${describeCommand(argv)}`;
+  const declared = options.target.sandbox.env;
+  let result: SandboxedResult;
+  try {
+    result = await runSandboxed(argv, {
+      sourceDir: options.dir,
+      settings: options.target.sandbox,
+      config: options.sandbox,
+      timeoutMs: VERIFY_COMMAND_TIMEOUT_MS,
+      signal: options.signal,
+    });
+  } catch (error) {
+    if (!(error instanceof SandboxUnavailableError)) throw error;
+    const summary = `the verify command did not run: ${error.message}`;
+    return { ok: false, summary, log: [command, summary] };
+  }
   let summary: string;
   if (result.startError !== undefined) summary = `the verify command could not start: ${result.startError}`;
   else if (result.timedOut) summary = `the verify command timed out after ${VERIFY_COMMAND_TIMEOUT_MS / 60_000} minutes`;
@@ -238,7 +266,13 @@ export async function runVerifyCommand(dir: string, argv: readonly string[], sig
   return {
     ok: result.exitCode === 0 && !result.timedOut,
     summary,
-    log: [`$ ${command}`, `${summary} (${result.durationMs} ms)`, ...outputTail('stdout', result.stdout), ...outputTail('stderr', result.stderr)],
+    // Redacted before the tail is cut, so a cut never leaves a secret's unrecognizable remainder.
+    log: [
+      command,
+      `${summary} (${result.durationMs} ms; ${result.isolationNote})`,
+      ...outputTail('stdout', redactSecrets(result.stdout, declared)),
+      ...outputTail('stderr', redactSecrets(result.stderr, declared)),
+    ],
   };
 }
 
@@ -255,7 +289,7 @@ async function integrationStage(tree: PatchedCheckout, context: StageContext): P
   const argv = context.target.verifyCommand;
   if (!argv || argv.length === 0) return outcome(true, 'local references resolve; the target has no verify command', [], details);
   context.progress?.('running the verify command');
-  const verify = await runVerifyCommand(context.dir, argv, context.signal);
+  const verify = await runVerifyCommand(argv, context);
   return outcome(verify.ok, `local references resolve; ${verify.summary}`, verify.log, details);
 }
 
@@ -306,7 +340,10 @@ function regressionStage(tree: PatchedCheckout): StageOutcome {
   return outcome(true, `no new high or critical finding, ${score}, ${resolved} finding(s) resolved`, [score], details);
 }
 
-/** Runs one stage on a fresh, unpatched checkout of the target (which it leaves patched). */
+/**
+ * Runs one stage on a fresh, unpatched checkout of the target (which it leaves patched). Summary and log have the
+ * target's declared sandbox variables and recognized credentials redacted: any viewer may read them.
+ */
 export async function runStage(stage: TestStage, context: StageContext): Promise<StageReport> {
   const patched = await patchCheckout(context);
   let result: StageOutcome;
@@ -328,5 +365,6 @@ export async function runStage(stage: TestStage, context: StageContext): Promise
         break;
     }
   }
-  return { stage, targetId: context.target.id, ...result };
+  const declared = context.target.sandbox.env;
+  return { stage, targetId: context.target.id, ...result, summary: redactSecrets(result.summary, declared), log: redactSecrets(result.log, declared) };
 }

@@ -1,8 +1,9 @@
 /**
  * Runs one program from an argv array, never through a shell, in its own process group, with a timeout and
- * bounded output. The one implementation behind health command checks, verify commands (runCommand: text
- * output, minimal environment) and the git CLI (runProcess: bytes, complete environment), so killing,
- * truncation and environment hygiene are got right in one place.
+ * bounded output. The one implementation behind the sandbox that runs verify commands and command health checks
+ * (src/sandbox; runCommand, with text output and a minimal environment, is its unsandboxed fallback) and the git
+ * CLI (runProcess: bytes, complete environment), so killing, truncation and environment hygiene are got right in
+ * one place.
  */
 import { spawn } from 'node:child_process';
 
@@ -234,10 +235,12 @@ export function runProcess(argv: readonly string[], options: RunProcessOptions):
  */
 export async function runCommand(argv: readonly string[], options: RunCommandOptions): Promise<RunCommandResult> {
   const { env, ...processOptions } = options;
-  const { startError, stdout, stderr, ...result } = await runProcess(argv, {
-    ...processOptions,
-    env: { ...pickEnv(INHERITED_VARIABLES), ...env },
-  });
+  return toCommandResult(await runProcess(argv, { ...processOptions, env: { ...pickEnv(INHERITED_VARIABLES), ...env } }));
+}
+
+/** A process result as text: UTF-8 output and the start error's message. */
+export function toCommandResult(processResult: ProcessResult): RunCommandResult {
+  const { startError, stdout, stderr, ...result } = processResult;
   return {
     ...result,
     ...(startError === undefined ? {} : { startError: startError.message }),

@@ -11,9 +11,10 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import pino from 'pino';
 import { createPatchActivities, LIFECYCLE_ACTOR, type PatchActivities } from '../../src/activities/patches';
-import { loadConfig } from '../../src/config';
-import type { PatchSpec, Target } from '../../src/domain/types';
+import { type Config, loadConfig } from '../../src/config';
+import type { PatchSpec, SandboxSettings, Target } from '../../src/domain/types';
 import type { HealthCheck } from '../../src/health/schemas';
+import type { SandboxConfig } from '../../src/sandbox';
 import { listAuditEvents } from '../../src/store/audit';
 import { createPatch, getPatch } from '../../src/store/patches';
 import { createTarget } from '../../src/store/targets';
@@ -85,14 +86,17 @@ describe('patch activities', () => {
   });
   afterEach(() => remote.dispose());
 
-  function activities(allowCommandChecks = false): PatchActivities {
-    const config = loadConfig({ DATA_DIR: dataDir, ALLOW_COMMAND_CHECKS: String(allowCommandChecks), ALLOW_LOCAL_REPOS: 'true' });
+  /** The activities of a worker with the default sandbox, or the given one (e.g. naming a missing bubblewrap). */
+  function activities(sandbox?: SandboxConfig): PatchActivities {
+    const defaults = loadConfig({ DATA_DIR: dataDir, ALLOW_LOCAL_REPOS: 'true' });
+    const config: Config = sandbox === undefined ? defaults : { ...defaults, sandbox };
     return createPatchActivities({ config, pool: db.pool, logger: pino({ level: 'silent' }) });
   }
 
-  async function target(healthChecks: HealthCheck[] = [], verifyCommand: string[] | null = null): Promise<Target> {
+  async function target(healthChecks: HealthCheck[] = [], verifyCommand: string[] | null = null, sandbox?: SandboxSettings): Promise<Target> {
     seq += 1;
-    return createTarget(db.pool, { name: `org/repo-${seq}-${randomUUID().slice(0, 8)}`, repoUrl: remote.bare, branch: 'main', healthChecks, verifyCommand, createdBy: 'admin' });
+    const name = `org/repo-${seq}-${randomUUID().slice(0, 8)}`;
+    return createTarget(db.pool, { name, repoUrl: remote.bare, branch: 'main', healthChecks, verifyCommand, createdBy: 'admin', ...(sandbox === undefined ? {} : { sandbox }) });
   }
 
   async function patch(targets: Target[], diff: string): Promise<PatchSpec> {
@@ -113,11 +117,11 @@ describe('patch activities', () => {
   }
 
   /** Runs an activity in the SDK's activity context; collects its heartbeats. */
-  async function run<O>(call: (acts: PatchActivities) => Promise<O>, options: { allowCommandChecks?: boolean; heartbeats?: unknown[] } = {}): Promise<O> {
+  async function run<O>(call: (acts: PatchActivities) => Promise<O>, options: { sandbox?: SandboxConfig; heartbeats?: unknown[] } = {}): Promise<O> {
     // Expected failures would otherwise be logged as warnings.
     const environment = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
     environment.on('heartbeat', (details: unknown) => options.heartbeats?.push(details));
-    const acts = activities(options.allowCommandChecks);
+    const acts = activities(options.sandbox);
     return environment.run(() => call(acts));
   }
 
@@ -153,6 +157,26 @@ describe('patch activities', () => {
     remote.commit(checkoutVersion('v3'), 'back to v3');
     expect(await run((a) => a.runTestStage(input))).toMatchObject({ passed: true });
     expect((await getPatch(db.pool, spec.id))?.tests.map((t) => t.passed)).toEqual([true]);
+  });
+
+  it('stores the verify command log with credentials and declared sandbox variables masked', async () => {
+    // Assembled by the shell, so neither this file nor the argv holds a scannable token.
+    const body = 'a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8';
+    const verify = ['sh', '-c', `printf "token gh%s\\n" "p_${body}"; echo "key $DEPLOY_KEY"`];
+    const spec = await patch([await target([], verify, { network: false, env: { DEPLOY_KEY: 'declared-deploy-key' } })], bumpDiff());
+    const result = await run((a) => a.runTestStage({ patchId: spec.id, stage: 'integration', target: spec.targets[0]!, diff: spec.diff }));
+    expect(result).toMatchObject({ passed: true, log: expect.stringContaining('token ghp_****\nkey [redacted: DEPLOY_KEY]') });
+    const [stored] = (await getPatch(db.pool, spec.id))?.tests ?? [];
+    expect(stored?.log).toBe(result.log);
+    expect(JSON.stringify(stored)).not.toContain(['gh', 'p_', body].join(''));
+    expect(JSON.stringify(stored)).not.toContain('declared-deploy-key');
+  });
+
+  it('fails the integration stage, not the activity, on a worker without bubblewrap', async () => {
+    const spec = await patch([await target([], ['true'])], bumpDiff());
+    const sandbox = { ...loadConfig({}).sandbox, bwrapPath: '/nonexistent/bwrap' };
+    const result = await run((a) => a.runTestStage({ patchId: spec.id, stage: 'integration', target: spec.targets[0]!, diff: spec.diff }), { sandbox });
+    expect(result).toMatchObject({ passed: false, summary: expect.stringContaining('apt-get install bubblewrap') });
   });
 
   it('fails a test stage for good when the target branch does not exist', async () => {
@@ -247,10 +271,11 @@ describe('patch activities', () => {
         { type: 'command', argv: ['true'], timeoutMs: 2_000 },
       ];
       const spec = await patch([await target(checks)], bumpDiff());
-      const samples = await run((a) => a.checkTargetHealth({ patchId: spec.id, target: spec.targets[0]!, wave: 1, commit: remote.tip(), round: 1 }));
+      const withoutBubblewrap = { ...loadConfig({}).sandbox, bwrapPath: '/nonexistent/bwrap' };
+      const samples = await run((a) => a.checkTargetHealth({ patchId: spec.id, target: spec.targets[0]!, wave: 1, commit: remote.tip(), round: 1 }), { sandbox: withoutBubblewrap });
       expect(samples).toEqual([
         expect.objectContaining({ ok: false, checkType: 'http', check: `GET ${endpoint.base}/health`, detail: expect.stringContaining('WPA_TEST_UNSET_VARIABLE') }),
-        expect.objectContaining({ ok: false, checkType: 'command', check: 'command true', detail: expect.stringContaining('ALLOW_COMMAND_CHECKS') }),
+        expect.objectContaining({ ok: false, checkType: 'command', check: 'command true', detail: expect.stringContaining('apt-get install bubblewrap') }),
       ]);
       expect(endpoint.requests).toEqual([]);
     });
@@ -261,9 +286,9 @@ describe('patch activities', () => {
       const healthTarget = spec.targets[0]!;
       const deployed = await run((a) => a.deployTarget({ patchId: spec.id, title: spec.title, target: healthTarget, wave: 1, diff: spec.diff, approvedBy: ['bob'] }));
       remote.commit(checkoutVersion('v5'), 'the branch moved on');
-      const [sample] = await run((a) => a.checkTargetHealth({ patchId: spec.id, target: healthTarget, wave: 1, commit: deployed.commitSha, round: 1 }), { allowCommandChecks: true });
+      const [sample] = await run((a) => a.checkTargetHealth({ patchId: spec.id, target: healthTarget, wave: 1, commit: deployed.commitSha, round: 1 }));
       expect(sample).toMatchObject({ ok: true, checkType: 'command', exitCode: 0 });
-      const [atTip] = await run((a) => a.checkTargetHealth({ patchId: spec.id, target: healthTarget, wave: 1, commit: remote.tip(), round: 2 }), { allowCommandChecks: true });
+      const [atTip] = await run((a) => a.checkTargetHealth({ patchId: spec.id, target: healthTarget, wave: 1, commit: remote.tip(), round: 2 }));
       expect(atTip).toMatchObject({ ok: false, exitCode: 1 });
     });
 

@@ -1,6 +1,8 @@
+import { loadConfig } from '../../src/config';
 import { checkout, disposeCheckout } from '../../src/git';
-import type { Target, TestStage } from '../../src/domain/types';
+import type { SandboxSettings, Target, TestStage } from '../../src/domain/types';
 import { boundLog, runStage, type StageReport } from '../../src/patching/stages';
+import type { SandboxConfig } from '../../src/sandbox';
 import { CI_PATH, CI_WORKFLOW, type Edits, TestRemote } from '../git/remote-fixture';
 
 const REUSABLE_PATH = '.github/workflows/reusable.yml';
@@ -28,7 +30,10 @@ const CALLER_WORKFLOW = [
   '',
 ].join('\n');
 
-function target(remote: TestRemote, verifyCommand: string[] | null = null): Target {
+/** The worker's default sandbox: commands run in bubblewrap, which must be installed (CI installs it). */
+const sandbox: SandboxConfig = loadConfig({}).sandbox;
+
+function target(remote: TestRemote, verifyCommand: string[] | null = null, sandboxSettings: SandboxSettings = { network: false, env: {} }): Target {
   return {
     id: '00000000-0000-4000-8000-000000000001',
     name: 'org/repo',
@@ -36,7 +41,7 @@ function target(remote: TestRemote, verifyCommand: string[] | null = null): Targ
     branch: 'main',
     healthChecks: [],
     verifyCommand,
-    sandbox: { network: false, env: {} },
+    sandbox: sandboxSettings,
     createdBy: 'test',
     createdAt: new Date(0).toISOString(),
   };
@@ -60,10 +65,15 @@ describe('test stages', () => {
   });
   afterEach(() => remote.dispose());
 
-  async function stage(name: TestStage, diff: string, verifyCommand: string[] | null = null): Promise<StageReport> {
+  interface StageOptions {
+    settings?: SandboxSettings;
+    sandbox?: SandboxConfig;
+  }
+
+  async function stage(name: TestStage, diff: string, verifyCommand: string[] | null = null, options: StageOptions = {}): Promise<StageReport> {
     const clone = await checkout(remote.bare, 'main', remote.workRoot, { repoUrlPolicy: { allowLocal: true } });
     try {
-      return await runStage(name, { dir: clone.dir, diff, target: target(remote, verifyCommand) });
+      return await runStage(name, { dir: clone.dir, diff, target: target(remote, verifyCommand, options.settings), sandbox: options.sandbox ?? sandbox });
     } finally {
       await disposeCheckout(clone.dir);
     }
@@ -168,7 +178,36 @@ describe('test stages', () => {
     it('fails when the verify command cannot start', async () => {
       const report = await stage('integration', pinCheckout(), ['./no-such-verify-script']);
       expect(report.passed).toBe(false);
-      expect(report.summary).toContain('could not start');
+      expect(report.summary).toBe('local references resolve; the verify command could not start: failed to execute ./no-such-verify-script: No such file or directory');
+    });
+
+    it('runs the verify command in the sandbox, on a copy of the checkout, and says so in the log', async () => {
+      const report = await stage('integration', pinCheckout(), ['sh', '-c', 'id -u; pwd; echo "region=$REGION"; echo "secret=${JWT_SECRET:-none}"'], {
+        settings: { network: false, env: { REGION: 'eu' } },
+      });
+      expect(report.passed).toBe(true);
+      expect(report.log).toContain('ran in bubblewrap as uid 65534, without network access');
+      expect(report.log).toContain('--- stdout ---\n65534\n/workspace\nregion=eu\nsecret=none');
+    });
+
+    it('fails without running the verify command where bubblewrap is missing, naming the fix', async () => {
+      const report = await stage('integration', pinCheckout(), ['true'], { sandbox: { ...sandbox, bwrapPath: '/nonexistent/bwrap' } });
+      expect(report.passed).toBe(false);
+      expect(report.summary).toBe(
+        'local references resolve; the verify command did not run: commands run only inside bubblewrap, which is not installed on this worker: ' +
+          'install the package bubblewrap (Debian/Ubuntu: apt-get install bubblewrap), or set ALLOW_UNSANDBOXED_COMMANDS=true on a development machine',
+      );
+    });
+
+    it('masks credentials and the values of declared variables in the log', async () => {
+      // Assembled by the shell, so neither this file nor the argv holds a scannable token.
+      const body = 'a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8';
+      const printSecrets = ['sh', '-c', `printf "token gh%s\\n" "p_${body}"; echo "key $API_KEY"`];
+      const report = await stage('integration', pinCheckout(), printSecrets, { settings: { network: false, env: { API_KEY: 'declared-api-key-value' } } });
+      expect(report.passed).toBe(true);
+      expect(report.log).toContain('token ghp_****\nkey [redacted: API_KEY]');
+      expect(report.log).not.toContain(['gh', 'p_', body].join(''));
+      expect(report.log).not.toContain('declared-api-key-value');
     });
   });
 
