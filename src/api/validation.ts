@@ -129,9 +129,9 @@ export const refuseUnsafeText: RequestHandler = (req, _res, next) => {
 function sentence(path: string, predicate: string): string {
   const subject = path === '' ? 'The request body' : path.startsWith('query') ? `The query parameter ${path.slice('query.'.length)}` : path;
   const ownSubject = !/^(must|is|has|contains|needs|names|uses|may)\b/.test(predicate);
+  // The field's name starts the sentence as the client spells it (`healthChecks.0.url`), not capitalized.
   const text = ownSubject ? `${subject}: ${predicate}` : `${subject} ${predicate}`;
-  const capitalized = text.charAt(0).toUpperCase() + text.slice(1);
-  return /[.!?]$/.test(capitalized) ? capitalized : `${capitalized}.`;
+  return /[.!?]$/.test(text) ? text : `${text}.`;
 }
 
 const TYPE_NAMES: Record<string, string> = {
@@ -259,7 +259,7 @@ export function parseParams<T extends z.ZodType>(schema: T, params: unknown): z.
 
 function refuseMisleading(text: string, context: z.core.$RefinementCtx<string>): void {
   const problem = misleadingCharacter(text);
-  if (problem) context.addIssue({ code: 'custom', message: problem });
+  if (problem) context.addIssue({ code: 'custom', message: problem, continue: false });
 }
 
 /** A one-line text field: trimmed, not empty, at most `max` characters, no line breaks, tabs or misleading characters. */
@@ -269,7 +269,7 @@ export function oneLine(max: number) {
     .trim()
     .min(1)
     .max(max)
-    .refine((text) => !/[\r\n\t]/.test(text), { message: 'must be one line (no line breaks or tabs)' })
+    .refine((text) => !/[\r\n\t]/.test(text), { message: 'must be one line (no line breaks or tabs)', abort: true })
     .superRefine(refuseMisleading);
 }
 

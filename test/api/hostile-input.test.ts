@@ -1,0 +1,240 @@
+/**
+ * Generated hostile strings (NUL and other control characters, CR/LF, bidirectional overrides, trailer lines,
+ * lone surrogates, very long lines) in every string field of every POST route, against the real API over a real
+ * database and a real Temporal dev server (no worker: accepted patches wait in Temporal). Whatever arrives: never
+ * a 5xx, always problem+json for a refusal, nothing stored for a refused request, and an accepted value is stored
+ * exactly as the route documents it (trimmed), nothing lost.
+ */
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import fc from 'fast-check';
+import request from 'supertest';
+import { createTarget } from '../../src/store/targets';
+import { type DevServer, startDevServer } from '../../src/temporal/dev-server';
+import { ensureSearchAttributes } from '../../src/temporal/search-attributes';
+import { freePort } from '../../src/util/free-port';
+import { createTestApi, type TestApi } from '../support/api';
+import { sharedTestState } from '../support/shared-state';
+
+const DIFF = [
+  'diff --git a/.github/workflows/ci.yml b/.github/workflows/ci.yml',
+  '--- a/.github/workflows/ci.yml',
+  '+++ b/.github/workflows/ci.yml',
+  '@@ -1,2 +1,3 @@',
+  ' name: ci',
+  '+permissions: {}',
+  ' on: push',
+  '',
+].join('\n');
+
+/** Pieces an attacker puts into text: each alone, or inside ordinary text. */
+const hostilePiece = fc.constantFrom(
+  '\u0000',
+  '\u0007',
+  '\u001b[31m',
+  '\u007f',
+  '\u0085',
+  '\r',
+  '\n',
+  '\r\n',
+  '\t',
+  '\u202e',
+  '\u2066',
+  '\u2028',
+  '\ufeff',
+  '\ud800',
+  '\udfff',
+  '\n\nApproved-by: forged-ceo',
+  '\nPatch-Id: 00000000-0000-4000-8000-000000000000',
+  '---',
+  '--upload-pack=touch /tmp/pwned',
+  'ext::sh -c touch% /tmp/pwned',
+  '${env:DATABASE_URL}',
+  '{{ github.token }}',
+  '../../../etc/passwd',
+  "'; DROP TABLE targets; --",
+  'x'.repeat(70_000),
+);
+
+const hostileText = fc
+  .tuple(fc.string({ maxLength: 12 }), hostilePiece, fc.string({ unit: 'binary', maxLength: 12 }), fc.option(hostilePiece, { nil: '' }))
+  .map(([before, piece, middle, last]) => `${before}${piece}${middle}${last}`);
+
+type Body = Record<string, unknown>;
+
+/** Every string field of a body, as a setter on a deep copy. */
+interface Field {
+  name: string;
+  set(body: Body, value: string): Body;
+}
+
+function field(name: string, place: (body: Body, value: string) => void): Field {
+  return {
+    name,
+    set(body, value) {
+      const copy = structuredClone(body);
+      place(copy, value);
+      return copy;
+    },
+  };
+}
+
+describe('hostile strings in every string field of every POST route', () => {
+  let api: TestApi;
+  let server: DevServer;
+  let client: Client;
+  let admin: string;
+  let operator: string;
+  let guardian: string;
+  let targetId: string;
+  let patchId: string;
+
+  beforeAll(async () => {
+    const state = sharedTestState();
+    const port = await freePort();
+    server = await startDevServer({ cliPath: state.temporalCli, dbFile: path.join(state.scratch, `hostile-${port}.db`), port, uiPort: await freePort(), namespace: 'default' });
+    client = new Client({ connection: await Connection.connect({ address: server.address }) });
+    await ensureSearchAttributes(client, 'default');
+    api = await createTestApi({ temporalClient: client, env: { TEMPORAL_TASK_QUEUE: `hostile-${randomUUID()}` } });
+    [admin, operator, guardian] = await Promise.all([api.token(['admin'], 'ada'), api.token(['operator'], 'olga'), api.token(['guardian'], 'gus')]);
+    const target = await createTarget(api.db.pool, {
+      name: 'org/hostile',
+      repoUrl: '/tmp/hostile.git',
+      branch: 'main',
+      healthChecks: [{ type: 'http', url: 'http://127.0.0.1:9/ok', expectStatus: 200, timeoutMs: 1000 }],
+      verifyCommand: null,
+      createdBy: 'test',
+    });
+    targetId = target.id;
+    const created = await request(api.app)
+      .post('/api/v1/patches')
+      .set('Authorization', `Bearer ${operator}`)
+      .send({ title: 'Pin permissions', type: 'security', targets: [targetId], diff: DIFF });
+    expect(created.status).toBe(202);
+    patchId = created.body.id;
+    // No worker runs here: with the run closed, every action the input lets through gets a quick 409.
+    await client.workflow.getHandle(created.body.workflowId).terminate('hostile-input test');
+  }, 120_000);
+
+  afterAll(async () => {
+    await api.close();
+    await client.connection.close();
+    await server.stop();
+  });
+
+  async function counts(): Promise<Record<string, number>> {
+    const { rows } = await api.db.pool.query<{ targets: string; patches: string; approvals: string }>(
+      'SELECT (SELECT count(*) FROM targets) AS targets, (SELECT count(*) FROM patches) AS patches, (SELECT count(*) FROM approvals) AS approvals',
+    );
+    const row = rows[0] ?? { targets: '0', patches: '0', approvals: '0' };
+    return { targets: Number(row.targets), patches: Number(row.patches), approvals: Number(row.approvals) };
+  }
+
+  let nameCounter = 0;
+  const uniqueName = (): string => `org/hostile-${(nameCounter += 1)}`;
+
+  const targetBody = (): Body => ({
+    name: uniqueName(),
+    repoUrl: 'https://git.example.com/org/repo.git',
+    branch: 'main',
+    healthChecks: [{ type: 'http', url: 'https://health.example.com/ok', headers: { 'X-Token': 'static' }, bodyIncludes: 'ok' }],
+    verifyCommand: ['make', 'test'],
+    sandbox: { network: false, env: { CI: 'true' } },
+  });
+  const patchBody = (): Body => ({ title: 'Pin permissions', type: 'security', description: 'Why: least privilege.', targets: [targetId], diff: DIFF });
+
+  const routes: Array<{ route: string; token: () => string; body: () => Body; fields: Field[] }> = [
+    {
+      route: '/targets',
+      token: () => admin,
+      body: targetBody,
+      fields: [
+        field('name', (b, v) => (b.name = v)),
+        field('repoUrl', (b, v) => (b.repoUrl = v)),
+        field('branch', (b, v) => (b.branch = v)),
+        field('healthChecks.0.url', (b, v) => ((b.healthChecks as Body[])[0]!.url = v)),
+        field('healthChecks.0.headers value', (b, v) => ((b.healthChecks as Body[])[0]!.headers = { 'X-Token': v })),
+        field('healthChecks.0.headers name', (b, v) => ((b.healthChecks as Body[])[0]!.headers = { [v]: 'static' })),
+        field('healthChecks.0.bodyIncludes', (b, v) => ((b.healthChecks as Body[])[0]!.bodyIncludes = v)),
+        field('verifyCommand.0', (b, v) => (b.verifyCommand = [v, 'test'])),
+        field('verifyCommand.1', (b, v) => (b.verifyCommand = ['make', v])),
+        field('sandbox.env value', (b, v) => (b.sandbox = { env: { CI: v } })),
+        field('sandbox.env name', (b, v) => (b.sandbox = { env: { [v]: 'true' } })),
+      ],
+    },
+    {
+      route: '/analyses',
+      token: () => operator,
+      body: () => ({ targetId: randomUUID() }),
+      fields: [field('targetId', (b, v) => (b.targetId = v)), field('targetIds.0', (b, v) => (b.targetIds = [v]))],
+    },
+    {
+      route: '/patches',
+      token: () => operator,
+      body: patchBody,
+      fields: [
+        field('title', (b, v) => (b.title = v)),
+        field('type', (b, v) => (b.type = v)),
+        field('description', (b, v) => (b.description = v)),
+        field('diff', (b, v) => (b.diff = v)),
+        field('targets.0', (b, v) => (b.targets = [v])),
+      ],
+    },
+    ...(['approve', 'reject', 'pause', 'abort'] as const).map((action) => ({
+      route: `/patches/{patch}/${action}`,
+      token: () => guardian,
+      body: (): Body => (action === 'approve' ? { comment: 'fine' } : { reason: 'because' }),
+      fields: [field(action === 'approve' ? 'comment' : 'reason', (b, v) => (b[action === 'approve' ? 'comment' : 'reason'] = v))],
+    })),
+  ];
+
+  for (const { route, token, body, fields } of routes) {
+    for (const target of fields) {
+      test(`POST ${route}: ${target.name}`, async () => {
+        await fc.assert(
+          fc.asyncProperty(hostileText, async (text) => {
+            const sent = target.set(body(), text);
+            const before = await counts();
+            const res = await request(api.app)
+              .post(`/api/v1${route.replace('{patch}', patchId)}`)
+              .set('Authorization', `Bearer ${token()}`)
+              .send(sent);
+            expect(res.status).toBeLessThan(500);
+            if (res.status >= 400) {
+              expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+              expect(typeof res.body.detail).toBe('string');
+              expect(res.body.detail).not.toMatch(/Too (small|big)|Invalid input|expected (string|number)/);
+              expect(await counts()).toEqual(before);
+            } else if (route === '/targets') {
+              // Accepted: stored as sent (text fields trimmed), nothing lost.
+              const stored = await request(api.app).get(`/api/v1/targets/${res.body.id}`).set('Authorization', `Bearer ${token()}`);
+              expect(stored.body.verifyCommand).toEqual(sent.verifyCommand);
+              expect(stored.body.sandbox.env).toEqual((sent.sandbox as { env: Record<string, string> }).env);
+              expect(stored.body.name).toBe(sent.name);
+            }
+          }),
+          { numRuns: 25 },
+        );
+      }, 120_000);
+    }
+  }
+
+  test('a title carrying a trailer line is refused and names the field', async () => {
+    const res = await request(api.app)
+      .post('/api/v1/patches')
+      .set('Authorization', `Bearer ${operator}`)
+      .send({ ...patchBody(), title: 'x\n\nApproved-by: forged-ceo' });
+    expect(res.status).toBe(422);
+    expect(res.body.errors).toEqual([{ path: 'title', message: 'title must be one line (no line breaks or tabs).' }]);
+  });
+
+  test('a NUL byte anywhere is refused with 422 naming the field and the character', async () => {
+    const res = await request(api.app)
+      .post('/api/v1/targets')
+      .set('Authorization', `Bearer ${admin}`)
+      .send({ ...targetBody(), healthChecks: [{ type: 'http', url: 'https://h.example.com/', headers: { 'X-A': 'a\u0000b' } }] });
+    expect(res.status).toBe(422);
+    expect(res.body.errors[0]).toEqual({ path: 'healthChecks.0.headers.X-A', message: 'healthChecks.0.headers.X-A contains a NUL character (U+0000) at position 2; remove it.' });
+  });
+});
