@@ -11,6 +11,7 @@ import { type Authenticator, authenticate, requireRole } from './auth';
 import { auditRequests, requestId, requireJsonBody } from './middleware';
 import { errorHandler, notFoundHandler } from './problem';
 import { analysisRoutes } from './routes/analyses';
+import { auditRoutes } from './routes/audit';
 import { healthRoutes } from './routes/health';
 import { patchRoutes } from './routes/patches';
 import { targetRoutes } from './routes/targets';
@@ -48,6 +49,7 @@ export function createApp(deps: ApiDeps): Express {
   api.use(targetRoutes(deps));
   api.use(analysisRoutes(deps));
   api.use(patchRoutes(deps));
+  api.use(auditRoutes(deps));
   app.use('/api/v1', api);
 
   app.use(notFoundHandler);
