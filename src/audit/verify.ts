@@ -131,41 +131,48 @@ class AnchorCheck {
   private readonly pending: number[];
   private readonly problems: string[] = [];
   private laterMismatches = 0;
+  /** Checkpoints at events the chain no longer has (EventCheck reports the gap itself). */
+  private readonly missing: number[] = [];
 
   constructor(private readonly hashes: Map<number, Set<string>>) {
     this.pending = [...hashes.keys()].sort((a, b) => b - a);
   }
 
-  /** Checks every checkpoint up to `event` (those in a gap before it name an event the chain no longer has). */
+  /** Checks every checkpoint up to `event`; those in a gap before it name an event that is gone. */
   passed(event: AuditEvent): void {
     for (let events = this.pending.at(-1); events !== undefined && events <= event.seq; events = this.pending.at(-1)) {
       this.pending.pop();
-      this.compare(events, events === event.seq ? event.hash : undefined);
+      if (events === event.seq) this.compare(events, event.hash);
+      else this.missing.push(events);
     }
   }
 
-  /** After the walk: the checkpoints beyond the chain's end, which means its newest events were deleted. */
+  /** After the walk: the checkpoints beyond the chain's end mean its newest events were deleted. */
   finish(chainEnd: number): { problems: string[]; truncatedAt: number | null } {
-    const problems = this.laterMismatches > 0 ? [...this.problems, `${this.laterMismatches} later signed checkpoints do not match the chain either.`] : [...this.problems];
+    const problems = [...this.problems];
+    if (this.laterMismatches > 0) problems.push(`${this.laterMismatches} later signed checkpoints do not match the chain either.`);
+    const [firstMissing] = this.missing;
+    if (firstMissing !== undefined) {
+      const others = this.missing.length - 1;
+      problems.push(
+        `The signed checkpoint at ${firstMissing} events names an event ${firstMissing} that the chain no longer has` +
+          (others > 0 ? `, and so do ${others} later checkpoints.` : '.'),
+      );
+    }
     const newest = this.pending[0];
     if (newest === undefined) return { problems, truncatedAt: null };
     problems.push(`A signed checkpoint vouches for ${newest} events but the chain ends at event ${chainEnd}: the newest events were deleted.`);
     return { problems, truncatedAt: chainEnd + 1 };
   }
 
-  private compare(events: number, chainHash: string | undefined): void {
-    const signed = this.hashes.get(events) ?? new Set<string>();
-    if (chainHash !== undefined && [...signed].every((hash) => hash === chainHash)) {
+  private compare(events: number, chainHash: string): void {
+    if ([...(this.hashes.get(events) ?? [])].every((hash) => hash === chainHash)) {
       if (this.firstMismatch === null) this.lastMatching = events;
     } else if (this.firstMismatch !== null) {
       this.laterMismatches += 1;
     } else {
       this.firstMismatch = events;
-      this.problems.push(
-        chainHash === undefined
-          ? `The signed checkpoint at ${events} events names an event ${events} that the chain no longer has.`
-          : `The chain's hash at event ${events} differs from the signed checkpoint: events up to ${events} were changed and the hashes recomputed.`,
-      );
+      this.problems.push(`The chain's hash at event ${events} differs from the signed checkpoint: events up to ${events} were changed and the hashes recomputed.`);
     }
   }
 }

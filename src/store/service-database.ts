@@ -58,7 +58,9 @@ async function migrateAsServiceRole(pool: Pool): Promise<MigrationResult> {
   try {
     return await migrate(pool);
   } catch (error) {
-    if ((error as { cause?: { code?: string } }).cause?.code === INSUFFICIENT_PRIVILEGE) {
+    // A failed migration carries PostgreSQL's error as its cause; creating the migration registry fails directly.
+    const failure = error as { code?: string; cause?: { code?: string } };
+    if ((failure.code ?? failure.cause?.code) === INSUFFICIENT_PRIVILEGE) {
       throw new Error(
         `${(error as Error).message}. DATABASE_URL's role may not change the schema; set DATABASE_OWNER_URL to the role that owns it.`,
         { cause: error },
