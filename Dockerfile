@@ -17,5 +17,7 @@ COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/migrations ./migrations
+# DATA_DIR of the compose file: a named volume mounted here starts out with this owner, so `node` can write to it.
+RUN mkdir -p /var/lib/wpa && chown node:node /var/lib/wpa
 USER node
 CMD ["node", "dist/src/api/main.js"]

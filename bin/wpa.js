@@ -9,4 +9,7 @@ if (!existsSync(compiled)) {
   process.stderr.write(`wpa: ${compiled} is missing; run \`npm run build\` in ${join(__dirname, '..')} first.\n`);
   process.exit(2);
 }
-process.exitCode = require(compiled).main(process.argv.slice(2));
+// analyze and rules answer at once; audit verify answers once it has read the database.
+Promise.resolve(require(compiled).main(process.argv.slice(2))).then((code) => {
+  process.exitCode = code;
+});

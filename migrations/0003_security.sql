@@ -17,5 +17,8 @@ CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE OR DELETE ON audit_chec
 CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON audit_checkpoints
   FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only();
 
+-- GET /api/v1/audit?target=: a patch's deployment and health events name their target in details.targetId.
+CREATE INDEX audit_events_target ON audit_events ((details ->> 'targetId'), seq);
+
 -- The service's own role gets exactly what it needs (src/store/roles.ts); nobody else gets anything by default.
 REVOKE ALL ON ALL TABLES IN SCHEMA public FROM PUBLIC;

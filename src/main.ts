@@ -1,8 +1,10 @@
 /**
  * The all-in-one starter behind `npm start`: with no settings it runs the Temporal CLI dev server (SQLite under
- * .data/, Web UI on) and embedded PostgreSQL (.data/pg), applies the migrations, then runs the worker and the API
- * in this process. TEMPORAL_ADDRESS / DATABASE_URL switch either part to an external server.
- * SIGINT/SIGTERM stop everything in order: API, worker drain, connections, then the embedded servers.
+ * .data/, Web UI on) and embedded PostgreSQL (.data/pg), applies the migrations as its superuser, then runs the
+ * worker and the API in this process, connected as the least-privilege role `wpa_app` (password generated into
+ * .data/pg-app-password), and signs audit checkpoints (key generated into .data/audit-checkpoint-key unless
+ * AUDIT_CHECKPOINT_KEY is set). TEMPORAL_ADDRESS / DATABASE_URL switch either part to an external server.
+ * SIGINT/SIGTERM stop everything in order: API, worker drain, last checkpoint, connections, then the embedded servers.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -14,9 +16,10 @@ import { createAuthenticator } from './api/auth';
 import { DEV_TOKEN_TTL, devTokens, ensureDevJwtSecret } from './api/dev-tokens';
 import { runEntryPoint } from './entry-point';
 import { createLogger, installTemporalRuntime } from './logger';
-import { createPool } from './store/db';
-import { startEmbeddedPostgres } from './store/embedded-postgres';
-import { migrate } from './store/migrate';
+import { checkpointLogFile, ensureCheckpointKey, startCheckpointWriter } from './audit/checkpoints';
+import { redactedUrl } from './store/db';
+import { embeddedPostgresDir, ensureEmbeddedAppRole, startEmbeddedPostgres } from './store/embedded-postgres';
+import { openServiceDatabase } from './store/service-database';
 import { resolveTemporalExecutable } from './temporal/binaries';
 import { connectClient, temporalConnectionOptions } from './temporal/connection';
 import { startDevServer } from './temporal/dev-server';
@@ -40,11 +43,19 @@ async function startTemporal(config: Config, log: (line: string) => void): Promi
   return { name, address: server.address, uiUrl: server.uiUrl, stop: server.stop };
 }
 
-async function startDatabase(config: Config, log: (line: string) => void): Promise<{ name: string; url: string; stop?: Cleanup }> {
+/** `url` is the service's own role; `ownerUrl` migrates and grants (the embedded superuser, or DATABASE_OWNER_URL). */
+async function startDatabase(
+  config: Config,
+  log: (line: string) => void,
+): Promise<{ name: string; url: string; ownerUrl: string | undefined; stop?: Cleanup }> {
   const name = 'embedded PostgreSQL';
-  if (config.database.url) return { name, url: config.database.url };
-  const db = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'pg'), port: config.database.embeddedPort, log });
-  return { name, url: db.url, stop: db.stop };
+  if (config.database.url) return { name, url: config.database.url, ownerUrl: config.database.ownerUrl };
+  const server = await startEmbeddedPostgres({ dataDir: embeddedPostgresDir(config.dataDir), port: config.database.embeddedPort, log });
+  const url = await ensureEmbeddedAppRole(config.dataDir, server).catch(async (error: unknown) => {
+    await server.stop();
+    throw error;
+  });
+  return { name, url, ownerUrl: server.url, stop: server.stop };
 }
 
 async function main(): Promise<void> {
@@ -93,10 +104,18 @@ async function main(): Promise<void> {
         return started;
       }),
     ]);
-    const pool = createPool(database.url, config.database.poolSize, (error) => logger.warn(`idle database client error: ${error.message}`));
+    const pool = await openServiceDatabase({ url: database.url, ownerUrl: database.ownerUrl, poolSize: config.database.poolSize, logger });
     onStop('database pool', () => pool.end());
-    const migrations = await migrate(pool);
-    if (migrations.applied.length > 0) logger.info({ applied: migrations.applied }, 'migrations applied');
+    // Stopped after the worker has drained (cleanups run in reverse), so the last checkpoint covers its events too.
+    const checkpointKey = config.audit.checkpointKey ?? (await ensureCheckpointKey(config.dataDir));
+    const checkpointWriter = await startCheckpointWriter({
+      pool,
+      key: checkpointKey,
+      file: checkpointLogFile(config.dataDir),
+      intervalSeconds: config.audit.checkpointIntervalSeconds,
+      logger,
+    });
+    onStop('audit checkpoint writer', () => checkpointWriter.stop());
 
     const temporalClient = await connectClient(config.temporal, temporalServer.address);
     onStop('Temporal client', () => temporalClient.connection.close());
@@ -115,7 +134,9 @@ async function main(): Promise<void> {
 
     const generatedSecret = config.auth.jwtSecret || config.auth.jwksUrl ? undefined : await ensureDevJwtSecret(config.dataDir);
     const auth = { ...config.auth, jwtSecret: config.auth.jwtSecret ?? generatedSecret };
-    const app = createApp({ config, pool, temporalClient, authenticator: createAuthenticator(auth), logger });
+    // The generated checkpoint key too, so GET /api/v1/audit/verify checks what this process signs.
+    const apiConfig: Config = { ...config, audit: { ...config.audit, checkpointKey } };
+    const app = createApp({ config: apiConfig, pool, temporalClient, authenticator: createAuthenticator(auth), logger });
     const server: Server = await new Promise((resolve, reject) => {
       const listening = app.listen(config.api.port, config.api.host, () => resolve(listening));
       listening.once('error', reject);
@@ -136,7 +157,7 @@ async function main(): Promise<void> {
       `  API:              ${apiUrl}  (try ${apiUrl}/readyz)`,
       `  Temporal:         ${temporalServer.address}  namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue}`,
       `  Temporal Web UI:  ${temporalServer.uiUrl ?? '(external cluster: use its own UI)'}`,
-      `  PostgreSQL:       ${database.url.replace(/:[^:@/]*@/, ':***@')}`,
+      `  PostgreSQL:       ${redactedUrl(database.url)}`,
     ];
     // Tokens only for the secret this starter generated: an operator's own secret is theirs to mint with.
     if (generatedSecret) {

@@ -10,8 +10,7 @@ import { createActivities } from './activities';
 import { type Config, ConfigError, loadConfig } from './config';
 import { runEntryPoint } from './entry-point';
 import { createLogger, installTemporalRuntime } from './logger';
-import { createPool } from './store/db';
-import { migrate } from './store/migrate';
+import { openServiceDatabase } from './store/service-database';
 import { connectClient, temporalConnectionOptions } from './temporal/connection';
 import { ensureSearchAttributes } from './temporal/search-attributes';
 
@@ -43,8 +42,7 @@ async function main(): Promise<void> {
   if (!config.temporal.address) throw new ConfigError('TEMPORAL_ADDRESS', 'required for a standalone worker (npm start runs everything embedded)');
   if (!config.database.url) throw new ConfigError('DATABASE_URL', 'required for a standalone worker (npm start runs everything embedded)');
   installTemporalRuntime(logger);
-  const pool = createPool(config.database.url, config.database.poolSize, (error) => logger.warn(`idle database client error: ${error.message}`));
-  await migrate(pool);
+  const pool = await openServiceDatabase({ url: config.database.url, ownerUrl: config.database.ownerUrl, poolSize: config.database.poolSize, logger });
   const client = await connectClient(config.temporal, config.temporal.address);
   const added = await ensureSearchAttributes(client, config.temporal.namespace).catch((error: unknown) => {
     logger.warn({ err: error }, 'could not register the custom search attributes; ask the cluster admin to add them');

@@ -12,6 +12,7 @@ import { auditRequests, requestId, requireJsonBody } from './middleware';
 import { errorHandler, notFoundHandler } from './problem';
 import { refuseUnsafeText } from './validation';
 import { analysisRoutes } from './routes/analyses';
+import { auditRoutes } from './routes/audit';
 import { healthRoutes } from './routes/health';
 import { patchRoutes } from './routes/patches';
 import { targetRoutes } from './routes/targets';
@@ -50,6 +51,7 @@ export function createApp(deps: ApiDeps): Express {
   api.use(targetRoutes(deps));
   api.use(analysisRoutes(deps));
   api.use(patchRoutes(deps));
+  api.use(auditRoutes(deps));
   app.use('/api/v1', api);
 
   app.use(notFoundHandler);

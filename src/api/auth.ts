@@ -108,8 +108,14 @@ export function authenticate(authenticator: Authenticator): RequestHandler {
 }
 
 export function requireRole(role: Role): RequestHandler {
+  return requireAnyRole(role);
+}
+
+/** Lets a caller through who holds (or includes) at least one of `roles`, e.g. `requireAnyRole('guardian', 'admin')`. */
+export function requireAnyRole(...roles: [Role, ...Role[]]): RequestHandler {
+  const needed = roles.length === 1 ? `the ${roles[0]} role` : `the ${roles.slice(0, -1).join(', ')} or ${roles[roles.length - 1]} role`;
   return (_req, res, next) => {
     const actor = actorOf(res);
-    next(hasRole(actor, role) ? undefined : new HttpProblem(403, `This action needs the ${role} role.`));
+    next(roles.some((role) => hasRole(actor, role)) ? undefined : new HttpProblem(403, `This action needs ${needed}.`));
   };
 }

@@ -2,25 +2,13 @@
  * Local development credentials for the all-in-one starter: a JWT secret generated once and kept in the data
  * folder (mode 0600), and one token per role so a new user can call the API with curl at once.
  */
-import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { SignJWT } from 'jose';
 import { ROLES, type Role } from '../domain/types';
+import { ensureSecretFile } from '../util/secret-file';
 
-export async function ensureDevJwtSecret(dataDir: string): Promise<string> {
-  const file = path.join(dataDir, 'jwt-secret');
-  try {
-    const existing = (await fs.readFile(file, 'utf8')).trim();
-    if (existing.length >= 32) return existing;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  await fs.mkdir(dataDir, { recursive: true });
-  const secret = randomBytes(48).toString('base64url');
-  await fs.writeFile(file, `${secret}\n`, { mode: 0o600 });
-  await fs.chmod(file, 0o600);
-  return secret;
+export function ensureDevJwtSecret(dataDir: string): Promise<string> {
+  return ensureSecretFile(path.join(dataDir, 'jwt-secret'));
 }
 
 export interface TokenClaims {

@@ -1,12 +1,13 @@
 /**
  * The API alone (`npm run start:api`), for running M API instances against one Temporal cluster and one
- * PostgreSQL. Needs TEMPORAL_ADDRESS, DATABASE_URL and JWT_SECRET or JWT_JWKS_URL.
+ * PostgreSQL. Needs TEMPORAL_ADDRESS, DATABASE_URL and JWT_SECRET or JWT_JWKS_URL; with AUDIT_CHECKPOINT_KEY it
+ * also signs audit checkpoints (into the table, DATA_DIR/audit-checkpoints.jsonl and the log).
  */
+import { checkpointLogFile, type CheckpointWriter, startCheckpointWriter } from '../audit/checkpoints';
 import { type Config, ConfigError, loadConfig } from '../config';
 import { runEntryPoint } from '../entry-point';
 import { createLogger } from '../logger';
-import { createPool } from '../store/db';
-import { migrate } from '../store/migrate';
+import { openServiceDatabase } from '../store/service-database';
 import { connectClient } from '../temporal/connection';
 import { createApp } from './app';
 import { createAuthenticator } from './auth';
@@ -22,8 +23,19 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const { temporalAddress, databaseUrl } = requireExternal(config);
   const logger = createLogger(config.logLevel, 'wpa-api');
-  const pool = createPool(databaseUrl, config.database.poolSize, (error) => logger.warn(`idle database client error: ${error.message}`));
-  await migrate(pool);
+  const pool = await openServiceDatabase({ url: databaseUrl, ownerUrl: config.database.ownerUrl, poolSize: config.database.poolSize, logger });
+  let checkpointWriter: CheckpointWriter | undefined;
+  if (config.audit.checkpointKey) {
+    checkpointWriter = await startCheckpointWriter({
+      pool,
+      key: config.audit.checkpointKey,
+      file: checkpointLogFile(config.dataDir),
+      intervalSeconds: config.audit.checkpointIntervalSeconds,
+      logger,
+    });
+  } else {
+    logger.warn('AUDIT_CHECKPOINT_KEY is not set: no audit checkpoints are written, so a rewritten or shortened audit trail cannot be told from a genuine one.');
+  }
   const temporalClient = await connectClient(config.temporal, temporalAddress);
   const app = createApp({ config, pool, temporalClient, authenticator: createAuthenticator(config.auth), logger });
   const server = app.listen(config.api.port, config.api.host, () => logger.info({ port: config.api.port }, 'API listening'));
@@ -35,6 +47,7 @@ async function main(): Promise<void> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  await checkpointWriter?.stop();
   await temporalClient.connection.close();
   await pool.end();
 }

@@ -1,8 +1,10 @@
 /**
  * The `wpa` command line: `wpa analyze [PATH...]` analyzes repository checkouts (or single workflow files) and
- * prints findings as text, JSON or SARIF; `wpa rules` lists the rules. bin/wpa.js calls main().
+ * prints findings as text, JSON or SARIF; `wpa rules` lists the rules; `wpa audit verify` verifies the service's
+ * audit trail. bin/wpa.js calls main().
  *
- * Exit codes: 0 no finding at or above --fail-on, 1 such findings, 2 usage or configuration error, 3 internal error.
+ * Exit codes: 0 no finding at or above --fail-on (audit verify: intact), 1 such findings (audit verify: tampering
+ * found), 2 usage or configuration error, 3 internal error.
  */
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -21,6 +23,11 @@ import { formatText } from '../analysis/formats/text';
 import { workflowFileKind } from '../analysis/parse';
 import type { RepositoryView, Rule } from '../analysis/rule';
 import { allRules } from '../analysis/rules';
+import { checkpointLogFile, resolveCheckpointKey } from '../audit/checkpoints';
+import { type AuditVerification, verifyAuditTrail } from '../audit/verify';
+import { type Config, ConfigError as SettingError, loadConfig as loadSettings } from '../config';
+import { createPool, redactedUrl } from '../store/db';
+import { embeddedAppPasswordFile, embeddedAppUrl, runningEmbeddedPostgresPort } from '../store/embedded-postgres';
 
 export interface CliIo {
   stdout: { write(text: string): unknown; isTTY?: boolean };
@@ -34,6 +41,9 @@ export const EXIT = { ok: 0, findings: 1, usage: 2, internal: 3 } as const;
 const USAGE = `Usage:
   wpa analyze [PATH...]   analyze repository checkouts or single workflow/action files (default: .)
   wpa rules               list the analyzer rules
+  wpa audit verify        verify the audit trail: every event's hash and link, and the signed checkpoints
+                          (database: DATABASE_URL, else the running \`npm start\` stack of DATA_DIR; key:
+                          AUDIT_CHECKPOINT_KEY, else DATA_DIR/audit-checkpoint-key)
 
 Options for analyze:
   --format text|json|sarif     output format (default text)
@@ -49,8 +59,12 @@ Options for rules:
   --format text|json           output format (default text)
   --category CATEGORY          only these categories
 
+Options for audit verify:
+  --format text|json           output format (default text)
+
 Severities: ${SEVERITIES.join(', ')}. Categories: ${CATEGORIES.join(', ')}.
-Exit codes: 0 nothing at or above --fail-on, 1 findings, 2 usage or configuration error, 3 internal error.
+Exit codes: 0 nothing at or above --fail-on (audit verify: intact), 1 findings (audit verify: tampering found),
+2 usage or configuration error, 3 internal error.
 `;
 
 /** A mistake of the caller: reported as one line, exit code 2. */
@@ -254,7 +268,56 @@ function rulesCommand(positionals: string[], values: unknown, io: CliIo): number
 
 const ANALYZE_ONLY = ['min-severity', 'baseline', 'write-baseline', 'config', 'fail-on', 'output'] as const;
 
-export function main(argv: readonly string[], io: CliIo = processIo()): number {
+const auditArgsSchema = z.object({ format: z.enum(['text', 'json']).default('text') });
+
+/** DATABASE_URL, else the running embedded stack of DATA_DIR, as its least-privilege role (reading is all it needs). */
+async function auditDatabaseUrl(settings: Config): Promise<string> {
+  if (settings.database.url) return settings.database.url;
+  const port = await runningEmbeddedPostgresPort(settings.dataDir);
+  if (port === undefined) {
+    throw new UsageError(`DATABASE_URL is not set and no embedded database of ${settings.dataDir} is running: start the stack with \`npm start\` (same DATA_DIR) or set DATABASE_URL`);
+  }
+  const url = await embeddedAppUrl(settings.dataDir, port);
+  if (!url) throw new UsageError(`the embedded database of ${settings.dataDir} is running, but ${embeddedAppPasswordFile(settings.dataDir)} is missing: restart the stack with \`npm start\``);
+  return url;
+}
+
+function formatVerification(result: AuditVerification, checkpointFile: string): string {
+  const verdict = result.ok ? 'intact' : `TAMPERED (first event that cannot be trusted: ${result.firstBrokenSeq ?? 'none; a checkpoint record is wrong'})`;
+  const lines = [
+    `Audit trail: ${verdict}`,
+    `  events:       ${result.events}, each hash and link checked`,
+    `  checkpoints:  ${result.checkpoints} (table audit_checkpoints and ${checkpointFile})`,
+  ];
+  if (result.problems.length > 0) lines.push('  problems:', ...result.problems.map((problem) => `    - ${problem}`));
+  return `${lines.join('\n')}\n`;
+}
+
+async function auditCommand(positionals: string[], values: Record<string, unknown>, io: CliIo): Promise<number> {
+  if (positionals[0] !== 'verify' || positionals.length > 1) {
+    throw new UsageError(positionals[0] === 'verify' ? `audit verify: unexpected argument ${positionals[1]}` : 'audit: expected the subcommand verify');
+  }
+  const misplaced = [...ANALYZE_ONLY, 'category' as const].find((flag) => values[flag] !== undefined);
+  if (misplaced) throw new UsageError(`--${misplaced} does not apply to audit verify`);
+  const args = validated(auditArgsSchema, values);
+  const settings = loadSettings(io.env, io.cwd);
+  const url = await auditDatabaseUrl(settings);
+  const pool = createPool(url, 1);
+  try {
+    await pool.query('SELECT 1').catch((error: unknown) => {
+      throw new UsageError(`cannot connect to ${redactedUrl(url)}: ${error instanceof Error ? error.message : String(error)}`);
+    });
+    const checkpointFile = checkpointLogFile(settings.dataDir);
+    const result = await verifyAuditTrail({ pool, key: await resolveCheckpointKey(settings.audit.checkpointKey, settings.dataDir), checkpointFile });
+    io.stdout.write(args.format === 'json' ? `${JSON.stringify(result, null, 2)}\n` : formatVerification(result, checkpointFile));
+    return result.ok ? EXIT.ok : EXIT.findings;
+  } finally {
+    await pool.end();
+  }
+}
+
+/** analyze and rules answer synchronously; audit verify reads the database. */
+export function main(argv: readonly string[], io: CliIo = processIo()): number | Promise<number> {
   try {
     const { values, positionals } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
     if (values.version) {
@@ -268,21 +331,28 @@ export function main(argv: readonly string[], io: CliIo = processIo()): number {
     }
     const { help: _help, version: _version, ...commandValues } = values;
     if (command === 'analyze') return analyzeCommand(rest, commandValues, io);
+    if (command === 'audit') return auditCommand(rest, commandValues, io).catch((error: unknown) => failure(error, io));
     if (command === 'rules') {
       const misplaced = ANALYZE_ONLY.find((flag) => commandValues[flag] !== undefined);
       if (misplaced) throw new UsageError(`--${misplaced} applies to analyze, not rules`);
       return rulesCommand(rest, commandValues, io);
     }
-    throw new UsageError(`unknown command ${command} (expected analyze or rules)`);
+    throw new UsageError(`unknown command ${command} (expected analyze, rules or audit)`);
   } catch (error) {
-    if (error instanceof UsageError || error instanceof ConfigError || error instanceof BaselineError || isParseArgsError(error)) {
-      // One line: a message quoting file content (e.g. a JSON parse error) may contain line breaks.
-      io.stderr.write(`wpa: ${(error as Error).message.replace(/\s*\n\s*/g, ' ')}\nRun \`wpa --help\` for usage.\n`);
-      return EXIT.usage;
-    }
-    io.stderr.write(`wpa: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    return EXIT.internal;
+    return failure(error, io);
   }
+}
+
+/** Reports an error of any command and returns its exit code. */
+function failure(error: unknown, io: CliIo): number {
+  const usage = error instanceof UsageError || error instanceof ConfigError || error instanceof SettingError || error instanceof BaselineError;
+  if (usage || isParseArgsError(error)) {
+    // One line: a message quoting file content (e.g. a JSON parse error) may contain line breaks.
+    io.stderr.write(`wpa: ${(error as Error).message.replace(/\s*\n\s*/g, ' ')}\nRun \`wpa --help\` for usage.\n`);
+    return EXIT.usage;
+  }
+  io.stderr.write(`wpa: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  return EXIT.internal;
 }
 
 /** node:util parseArgs reports bad flags as TypeErrors with ERR_PARSE_ARGS_* codes. */

@@ -1,12 +1,14 @@
 /**
  * The append-only, tamper-evident audit trail. Each event's hash is SHA-256 over the previous event's hash and
- * the event's RFC 8785 canonical JSON, so editing or deleting any row breaks verifyAuditChain(). Appends are
- * serialized by a transaction-scoped advisory lock (concurrent appends would otherwise fork the chain), and an
- * idempotency key makes a retried append (activities retry) return the first event instead of adding another.
+ * the event's RFC 8785 canonical JSON, so editing or deleting any row breaks the chain; signed checkpoints, kept
+ * here and elsewhere, anchor it (src/audit writes and verifies them). Appends are serialized by a
+ * transaction-scoped advisory lock (concurrent appends would otherwise fork the chain), and an idempotency key
+ * makes a retried append (activities retry) return the first event instead of adding another.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import type { Pool, PoolClient } from 'pg';
+import { Pool, type PoolClient } from 'pg';
+import { withTransaction } from './db';
 
 const AUDIT_CHAIN_LOCK_KEY = 7_230_415_002;
 
@@ -92,108 +94,138 @@ function fromRow(row: AuditRow): AuditEvent {
   };
 }
 
-/** The hashed content of an event: everything but the hash itself. */
-function eventHash(event: Omit<AuditEvent, 'hash'>): string {
+/** SHA-256 over the previous event's hash and the event's canonical JSON (everything but the hash itself). */
+export function auditEventHash(event: Omit<AuditEvent, 'hash'>): string {
   return createHash('sha256').update(event.prevHash).update(canonicalize(event) ?? '').digest('hex');
 }
 
-async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await fn(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
+/** Chains one event onto the head; `client` must be inside a transaction, which holds the chain lock until it ends. */
+async function appendInTransaction(client: PoolClient, input: AuditEventInput): Promise<AuditEvent> {
+  await client.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_CHAIN_LOCK_KEY]);
+  if (input.idempotencyKey) {
+    const existing = await client.query<AuditRow>('SELECT * FROM audit_events WHERE idempotency_key = $1', [input.idempotencyKey]);
+    if (existing.rows[0]) return fromRow(existing.rows[0]);
   }
+  const head = await auditChainHead(client);
+  // Millisecond precision: what PostgreSQL stores must hash the same when read back.
+  const at = new Date(Math.floor((input.at ?? new Date()).getTime()));
+  const unhashed: Omit<AuditEvent, 'hash'> = {
+    seq: head.events + 1,
+    id: randomUUID(),
+    at: at.toISOString(),
+    actor: input.actor,
+    roles: [...(input.roles ?? [])],
+    action: input.action,
+    subjectType: input.subjectType ?? null,
+    subjectId: input.subjectId ?? null,
+    requestId: input.requestId ?? null,
+    ip: input.ip ?? null,
+    userAgent: input.userAgent ?? null,
+    method: input.method ?? null,
+    path: input.path ?? null,
+    status: input.status ?? null,
+    details: input.details ?? {},
+    prevHash: head.headHash,
+  };
+  const event: AuditEvent = { ...unhashed, hash: auditEventHash(unhashed) };
+  await client.query(
+    `INSERT INTO audit_events (seq, id, idempotency_key, at, actor, roles, action, subject_type, subject_id, request_id,
+       ip, user_agent, method, path, status, details, prev_hash, hash)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+    [event.seq, event.id, input.idempotencyKey ?? null, event.at, event.actor, event.roles, event.action, event.subjectType,
+      event.subjectId, event.requestId, event.ip, event.userAgent, event.method, event.path, event.status,
+      JSON.stringify(event.details), event.prevHash, event.hash],
+  );
+  return event;
 }
 
-export async function appendAuditEvent(pool: Pool, input: AuditEventInput): Promise<AuditEvent> {
-  return inTransaction(pool, async (client) => {
-    await client.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_CHAIN_LOCK_KEY]);
-    if (input.idempotencyKey) {
-      const existing = await client.query<AuditRow>('SELECT * FROM audit_events WHERE idempotency_key = $1', [input.idempotencyKey]);
-      if (existing.rows[0]) return fromRow(existing.rows[0]);
-    }
-    const head = await client.query<{ seq: string; hash: string }>('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1');
-    // Millisecond precision: what PostgreSQL stores must hash the same when read back.
-    const at = new Date(Math.floor((input.at ?? new Date()).getTime()));
-    const unhashed: Omit<AuditEvent, 'hash'> = {
-      seq: head.rows[0] ? Number(head.rows[0].seq) + 1 : 1,
-      id: randomUUID(),
-      at: at.toISOString(),
-      actor: input.actor,
-      roles: [...(input.roles ?? [])],
-      action: input.action,
-      subjectType: input.subjectType ?? null,
-      subjectId: input.subjectId ?? null,
-      requestId: input.requestId ?? null,
-      ip: input.ip ?? null,
-      userAgent: input.userAgent ?? null,
-      method: input.method ?? null,
-      path: input.path ?? null,
-      status: input.status ?? null,
-      details: input.details ?? {},
-      prevHash: head.rows[0]?.hash ?? '',
-    };
-    const event: AuditEvent = { ...unhashed, hash: eventHash(unhashed) };
-    await client.query(
-      `INSERT INTO audit_events (seq, id, idempotency_key, at, actor, roles, action, subject_type, subject_id, request_id,
-         ip, user_agent, method, path, status, details, prev_hash, hash)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
-      [event.seq, event.id, input.idempotencyKey ?? null, event.at, event.actor, event.roles, event.action, event.subjectType,
-        event.subjectId, event.requestId, event.ip, event.userAgent, event.method, event.path, event.status,
-        JSON.stringify(event.details), event.prevHash, event.hash],
-    );
-    return event;
-  });
+/**
+ * Appends an event. With a Pool the append is its own transaction. With a PoolClient it joins the caller's open
+ * transaction (BEGIN already sent), so the event commits or rolls back with the change it describes; the chain
+ * lock is then held until that transaction ends, so append last and commit soon. (Outside a transaction the
+ * lock would not hold, and a concurrent append would fail on the duplicate seq instead of forking the chain.)
+ */
+export function appendAuditEvent(db: Pool | PoolClient, input: AuditEventInput): Promise<AuditEvent> {
+  return db instanceof Pool ? withTransaction(db, (client) => appendInTransaction(client, input)) : appendInTransaction(db, input);
 }
 
 export interface AuditListQuery {
   subjectType?: string;
   subjectId?: string;
+  /** Events about this target: its own subject, or a `details.targetId` (deployments, health rounds of patches). */
+  targetId?: string;
+  actor?: string;
+  action?: string;
+  /** Actions starting with this text, e.g. `patch.`. */
+  actionPrefix?: string;
+  /** Events at or after this time. */
+  from?: Date;
+  /** Events before this time. */
+  to?: Date;
   afterSeq?: number;
   limit?: number;
 }
 
+/** Events in chain order (seq ascending) matching every given filter. */
 export async function listAuditEvents(pool: Pool, query: AuditListQuery = {}): Promise<AuditEvent[]> {
   const { rows } = await pool.query<AuditRow>(
     `SELECT * FROM audit_events
-      WHERE ($1::text IS NULL OR subject_type = $1) AND ($2::text IS NULL OR subject_id = $2) AND seq > $3
-      ORDER BY seq LIMIT $4`,
-    [query.subjectType ?? null, query.subjectId ?? null, query.afterSeq ?? 0, query.limit ?? 100],
+      WHERE seq > $1
+        AND ($2::text IS NULL OR subject_type = $2)
+        AND ($3::text IS NULL OR subject_id = $3)
+        AND ($4::text IS NULL OR (subject_type = 'target' AND subject_id = $4) OR details->>'targetId' = $4)
+        AND ($5::text IS NULL OR actor = $5)
+        AND ($6::text IS NULL OR action = $6)
+        AND ($7::text IS NULL OR starts_with(action, $7))
+        AND ($8::timestamptz IS NULL OR at >= $8)
+        AND ($9::timestamptz IS NULL OR at < $9)
+      ORDER BY seq LIMIT $10`,
+    [query.afterSeq ?? 0, query.subjectType ?? null, query.subjectId ?? null, query.targetId ?? null, query.actor ?? null,
+      query.action ?? null, query.actionPrefix ?? null, query.from ?? null, query.to ?? null, query.limit ?? 100],
   );
   return rows.map(fromRow);
 }
 
-export interface ChainVerification {
-  intact: boolean;
-  events: number;
-  /** The first event whose hash or link does not match, when broken. */
-  firstBrokenSeq?: number;
-  headHash: string;
+/** The chain's length (its newest seq) and newest hash ('' for an empty chain): what the next event links to and a checkpoint signs. */
+export async function auditChainHead(db: Pool | PoolClient): Promise<{ events: number; headHash: string }> {
+  const { rows } = await db.query<{ seq: string; hash: string }>('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1');
+  return { events: rows[0] ? Number(rows[0].seq) : 0, headHash: rows[0]?.hash ?? '' };
 }
 
-/** Walks the whole chain in pages; the head hash can be published elsewhere as an external anchor. */
-export async function verifyAuditChain(pool: Pool, pageSize = 1000): Promise<ChainVerification> {
-  let prevHash = '';
-  let expectedSeq = 1;
-  let events = 0;
-  for (;;) {
-    const page = await listAuditEvents(pool, { afterSeq: expectedSeq - 1, limit: pageSize });
-    for (const event of page) {
-      const { hash, ...unhashed } = event;
-      if (event.seq !== expectedSeq || event.prevHash !== prevHash || eventHash(unhashed) !== hash) {
-        return { intact: false, events, firstBrokenSeq: expectedSeq, headHash: prevHash };
-      }
-      prevHash = hash;
-      expectedSeq += 1;
-      events += 1;
-    }
-    if (page.length < pageSize) return { intact: true, events, headHash: prevHash };
-  }
+/** A signed anchor of the chain: it had `events` events and the newest one's hash was `headHash`. */
+export interface AuditCheckpoint {
+  events: number;
+  headHash: string;
+  /** ISO 8601, millisecond precision (it is part of what the MAC signs). */
+  at: string;
+  /** HMAC-SHA256, hex, under a key the database never sees (src/audit/checkpoints.ts). */
+  mac: string;
+}
+
+interface CheckpointRow {
+  events: string;
+  head_hash: string;
+  at: Date;
+  mac: string;
+}
+
+/** Stores a checkpoint unless one for the same number of events exists (several API processes write them); true when stored. */
+export async function insertAuditCheckpoint(pool: Pool, checkpoint: AuditCheckpoint): Promise<boolean> {
+  const { rowCount } = await pool.query(
+    'INSERT INTO audit_checkpoints (events, head_hash, at, mac) VALUES ($1, $2, $3, $4) ON CONFLICT (events) DO NOTHING',
+    [checkpoint.events, checkpoint.headHash, checkpoint.at, checkpoint.mac],
+  );
+  return rowCount === 1;
+}
+
+/** The number of events of the newest stored checkpoint, 0 when there is none. */
+export async function latestAuditCheckpointEvents(pool: Pool): Promise<number> {
+  const { rows } = await pool.query<{ events: string | null }>('SELECT max(events) AS events FROM audit_checkpoints');
+  return Number(rows[0]?.events ?? 0);
+}
+
+/** Every stored checkpoint, oldest first. */
+export async function listAuditCheckpoints(pool: Pool): Promise<AuditCheckpoint[]> {
+  const { rows } = await pool.query<CheckpointRow>('SELECT events, head_hash, at, mac FROM audit_checkpoints ORDER BY events');
+  return rows.map((row) => ({ events: Number(row.events), headHash: row.head_hash, at: row.at.toISOString(), mac: row.mac }));
 }

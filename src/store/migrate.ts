@@ -47,9 +47,14 @@ export async function migrate(pool: Pool, migrations?: Migration[]): Promise<Mig
   const client = await pool.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-      version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
-      applied_at timestamptz NOT NULL DEFAULT now())`);
+    // Only when missing: even CREATE TABLE IF NOT EXISTS needs the CREATE privilege, which the service's own
+    // least-privilege role lacks, and it must still be able to confirm that the schema is up to date.
+    const { rows: [registry] } = await client.query<{ exists: boolean }>(`SELECT to_regclass('schema_migrations') IS NOT NULL AS exists`);
+    if (!registry?.exists) {
+      await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+        version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now())`);
+    }
     const { rows } = await client.query<{ version: number; checksum: string }>('SELECT version, checksum FROM schema_migrations');
     const done = new Map(rows.map((r) => [r.version, r.checksum]));
     const applied: string[] = [];
@@ -68,7 +73,7 @@ export async function migrate(pool: Pool, migrations?: Migration[]): Promise<Mig
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK');
-        throw new Error(`migration ${m.id} failed: ${(error as Error).message}`);
+        throw new Error(`migration ${m.id} failed: ${(error as Error).message}`, { cause: error });
       }
       applied.push(`${m.id}`);
     }

@@ -29,6 +29,7 @@ function run(argv: string[], options: { cwd?: string; tty?: boolean } = {}): Run
     env: {},
   };
   const code = main(argv, io);
+  if (typeof code !== 'number') throw new Error('analyze and rules answer synchronously (audit has its own suite)');
   return { code, stdout, stderr };
 }
 

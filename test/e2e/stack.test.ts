@@ -2,14 +2,15 @@
  * The all-in-one starter as a user runs it: `node dist/src/main.js` (what `npm start` runs after building) with
  * the embedded Temporal dev server and PostgreSQL, in a temporary data folder on free ports.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, statSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../../src/util/free-port';
 import { createBareRepository } from '../support/git-fixtures';
 import { sharedTestState } from '../support/shared-state';
 
 const MAIN = path.join(__dirname, '..', '..', 'dist', 'src', 'main.js');
+const WPA = path.join(__dirname, '..', '..', 'bin', 'wpa.js');
 
 interface Started {
   child: ChildProcess;
@@ -110,6 +111,10 @@ describe('npm start: the embedded stack', () => {
     expect(statSync(path.join(dataDir, 'jwt-secret')).mode & 0o777).toBe(0o600);
     expect(existsSync(path.join(dataDir, 'temporal.db'))).toBe(true);
     expect(existsSync(path.join(dataDir, 'pg', 'PG_VERSION'))).toBe(true);
+    // The worker and API connect as the generated least-privilege role; the superuser only migrates and grants.
+    expect(first.output()).toMatch(/PostgreSQL: +postgres:\/\/wpa_app:\*\*\*@127\.0\.0\.1:/);
+    expect(first.output()).not.toContain('could rewrite the audit trail');
+    for (const secret of ['pg-app-password', 'audit-checkpoint-key']) expect(statSync(path.join(dataDir, secret)).mode & 0o777).toBe(0o600);
 
     const ui = await fetch(first.uiUrl);
     expect(ui.status).toBe(200);
@@ -144,16 +149,32 @@ describe('npm start: the embedded stack', () => {
     expect(progress.json).toMatchObject({ status: 'completed', progress: { total: 2, succeeded: 2, failed: 0, running: 0 } });
     expect((progress.json.analyses as Array<{ score: number }>).map((a) => a.score)).toEqual([analysis.json.score, analysis.json.score]);
 
+    const verified = await api(first, 'GET', '/api/v1/audit/verify', 'guardian');
+    expect(verified.json).toMatchObject({ ok: true, firstBrokenSeq: null, problems: [] });
+    // The CLI finds the running stack of DATA_DIR on its own (no DATABASE_URL) and reads the generated key.
+    const cli = spawnSync(process.execPath, [WPA, 'audit', 'verify', '--format', 'json'], { env: { ...process.env, ...env, AUDIT_CHECKPOINT_KEY: '' }, encoding: 'utf8' });
+    expect(cli.stderr).toBe('');
+    expect(cli.status).toBe(0);
+    expect(JSON.parse(cli.stdout)).toMatchObject({ ok: true, problems: [] });
+
     const stopped = await stop(first, 'SIGTERM');
     expect(stopped.code).toBe(0);
     expect(stopped.ms).toBeLessThan(15_000);
     expect(processesMentioning(dataDir)).toEqual([]);
+    // The last checkpoint, written at shutdown, covers every event of the run.
+    const checkpointFile = path.join(dataDir, 'audit-checkpoints.jsonl');
+    expect(statSync(checkpointFile).mode & 0o777).toBe(0o600);
+    const lastCheckpoint = JSON.parse(readFileSync(checkpointFile, 'utf8').trim().split('\n').at(-1) ?? '') as { events: number };
+    expect(lastCheckpoint.events).toBeGreaterThanOrEqual(Number(verified.json.events));
 
     const restarted = await start(env);
     expect(restarted.readyMs).toBeLessThan(20_000);
     const health = await api(restarted, 'GET', `/api/v1/targets/${String(target.json.id)}/health`, 'viewer');
     expect(health.status).toBe(200);
     expect(health.json.score).toBe(analysis.json.score);
+    const reverified = await api(restarted, 'GET', '/api/v1/audit/verify', 'admin');
+    expect(reverified.json).toMatchObject({ ok: true, problems: [] });
+    expect(reverified.json.checkpoints).toBeGreaterThanOrEqual(1);
     const again = await stop(restarted, 'SIGINT');
     expect(again.code).toBe(0);
     expect(again.ms).toBeLessThan(15_000);
