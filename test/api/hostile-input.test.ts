@@ -114,7 +114,7 @@ describe('hostile strings in every string field of every POST route', () => {
     expect(created.status).toBe(202);
     patchId = created.body.id;
     // No worker runs here: with the run closed, every action the input lets through gets a quick 409.
-    await client.workflow.getHandle(created.body.workflowId).terminate('hostile-input test');
+    await client.workflow.getHandle(String(created.body.workflowId)).terminate('hostile-input test');
   }, 120_000);
 
   afterAll(async () => {

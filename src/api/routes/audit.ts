@@ -10,7 +10,7 @@ import { verifyAuditTrail } from '../../audit/verify';
 import type { Config } from '../../config';
 import { listAuditEvents } from '../../store/audit';
 import { requireAnyRole } from '../auth';
-import { parseInput } from '../problem';
+import { parseQuery } from '../validation';
 
 /** PostgreSQL refuses NUL in text: such a value would fail the query (500) instead of finding nothing. */
 const queryText = (max: number) =>
@@ -48,7 +48,7 @@ export function auditRoutes(deps: { pool: Pool; config: Config }): Router {
   const auditors = requireAnyRole('guardian', 'admin');
 
   router.get('/audit', auditors, async (req, res) => {
-    const query = parseInput(auditQuerySchema, req.query);
+    const query = parseQuery(auditQuerySchema, req.query);
     const prefix = query.action?.endsWith('.') ? query.action : undefined;
     // One more than asked tells whether another page follows, so the last page says `next: null`.
     const found = await listAuditEvents(deps.pool, {
