@@ -8,7 +8,8 @@ import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { type Authenticator, authenticate, requireRole } from './auth';
-import { auditRequests, requestId, requireJsonBody } from './middleware';
+import { requestId, requireJsonBody } from './middleware';
+import { auditDeniedRequests } from './request-audit';
 import { errorHandler, notFoundHandler } from './problem';
 import { refuseUnsafeText } from './validation';
 import { analysisRoutes } from './routes/analyses';
@@ -40,7 +41,7 @@ export function createApp(deps: ApiDeps): Express {
   );
 
   const api = express.Router();
-  api.use(auditRequests(deps.pool, deps.logger));
+  api.use(auditDeniedRequests(deps.pool, deps.logger));
   api.use(authenticate(deps.authenticator));
   api.use(requireJsonBody);
   api.use(express.json({ limit: '1mb', strict: true }));

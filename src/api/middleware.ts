@@ -1,9 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import type { Pool } from 'pg';
-import type { Logger } from 'pino';
-import type { Actor } from '../domain/types';
-import { appendAuditEvent } from '../store/audit';
 import { HttpProblem } from './problem';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
@@ -27,29 +23,3 @@ export const requireJsonBody: RequestHandler = (req, _res, next) => {
   }
   next();
 };
-
-/**
- * Writes an audit event for every mutating request and every denied one (401/403), after the response is
- * sent: actor, roles, IP, user agent, method, path, status, request id, time.
- */
-export function auditRequests(pool: Pool, logger: Logger): RequestHandler {
-  return (req, res, next) => {
-    res.on('finish', () => {
-      const denied = res.statusCode === 401 || res.statusCode === 403;
-      if (!MUTATING.has(req.method) && !denied) return;
-      const actor = res.locals.actor as Actor | undefined;
-      appendAuditEvent(pool, {
-        actor: actor?.subject ?? 'anonymous',
-        roles: actor?.roles ?? [],
-        action: denied ? 'http.denied' : 'http.request',
-        requestId: String(res.getHeader('x-request-id') ?? ''),
-        ip: req.ip ?? req.socket.remoteAddress ?? '',
-        userAgent: req.headers['user-agent'] ?? '',
-        method: req.method,
-        path: req.originalUrl.split('?')[0] ?? req.originalUrl,
-        status: res.statusCode,
-      }).catch((error: unknown) => logger.error({ err: error }, 'could not write the audit event of a request'));
-    });
-    next();
-  };
-}

@@ -76,15 +76,45 @@ export const notFoundHandler: RequestHandler = (req, res) => {
   sendProblem(res, new HttpProblem(404, `No route for ${req.method} ${req.path}.`), req.originalUrl);
 };
 
+/** How long a client should wait before retrying while PostgreSQL is unreachable. */
+const DATABASE_RETRY_AFTER_SECONDS = 5;
+/** Node's socket errors and PostgreSQL's "cannot connect now" / "connection failure" classes (SQLSTATE 57P0x, 08xxx). */
+const DATABASE_UNAVAILABLE_CODES = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|57P0[1-3]|08\d{3}|53300)$/;
+
+/** True when the error means PostgreSQL cannot be reached or refuses connections now: a retry later may work. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && DATABASE_UNAVAILABLE_CODES.test(code)) return true;
+  return typeof message === 'string' && /timeout exceeded when trying to connect|Connection terminated/.test(message);
+}
+
+/** The error and the causes it wraps (an audit failure wraps the database's error). */
+function causeChain(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let current = error; current !== undefined && current !== null && chain.length < 5; current = (current as { cause?: unknown }).cause) {
+    chain.push(current);
+  }
+  return chain;
+}
+
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, next) => {
     if (res.headersSent) {
       next(error);
       return;
     }
+    const databaseDown = causeChain(error).some(isDatabaseUnavailable);
+    if (databaseDown) res.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
     const problem = clientErrorOf(error);
     if (problem) {
+      if (problem.status >= 500) logger.warn({ err: error, requestId: res.getHeader('x-request-id') }, problem.detail);
       sendProblem(res, problem, req.originalUrl);
+      return;
+    }
+    if (databaseDown) {
+      logger.warn({ err: error, requestId: res.getHeader('x-request-id') }, 'PostgreSQL is unreachable');
+      sendProblem(res, new HttpProblem(503, 'The database is not reachable right now; retry in a few seconds.'), req.originalUrl);
       return;
     }
     logger.error({ err: error, requestId: res.getHeader('x-request-id') }, 'unhandled error in request');

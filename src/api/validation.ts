@@ -117,8 +117,11 @@ export function fieldProblems(problems: readonly FieldProblem[], status = 422): 
 
 /** Refuses any request whose body or query holds a string that cannot be stored, before a route sees it. */
 export const refuseUnsafeText: RequestHandler = (req, _res, next) => {
-  const problems = [...unsafeStrings(req.query, 'query'), ...unsafeStrings(req.body as unknown)];
-  next(problems.length > 0 ? fieldProblems(problems) : undefined);
+  // Like the schemas: a bad query string is a 400, a bad body a 422.
+  const inQuery = unsafeStrings(req.query, 'query');
+  const inBody = unsafeStrings(req.body as unknown);
+  if (inQuery.length > 0) next(fieldProblems(inQuery, 400));
+  else next(inBody.length > 0 ? fieldProblems(inBody) : undefined);
 };
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
  * chose before starting the workflow, so a retried activity overwrites instead of duplicating.
  */
 import type { Pool } from 'pg';
+import type { Queryable } from './db';
 import { type Analysis, type AnalysisCounts, type Finding, SEVERITIES, type Severity } from '../domain/types';
 
 interface AnalysisRow {
@@ -167,7 +168,7 @@ export interface FleetScan {
   analyses: Analysis[];
 }
 
-export async function createFleetScan(pool: Pool, scan: { id: string; workflowId: string; targetIds: string[]; requestedBy: string }): Promise<void> {
+export async function createFleetScan(pool: Queryable, scan: { id: string; workflowId: string; targetIds: string[]; requestedBy: string }): Promise<void> {
   await pool.query(
     `INSERT INTO fleet_scans (id, workflow_id, target_ids, status, requested_by) VALUES ($1, $2, $3, 'running', $4)
      ON CONFLICT (id) DO NOTHING`,

@@ -1,5 +1,8 @@
 import { Pool, type PoolClient } from 'pg';
 
+/** Where a query can run: the pool, or one client inside a caller's transaction. */
+export type Queryable = Pool | PoolClient;
+
 /** A pool whose idle-client errors (e.g. the server restarting) are logged instead of crashing the process. */
 export function createPool(connectionString: string, max = 10, onError: (error: Error) => void = () => undefined): Pool {
   const pool = new Pool({ connectionString, max, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000 });

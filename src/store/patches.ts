@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Pool } from 'pg';
+import type { Queryable } from './db';
 import {
   type ApprovalRecord,
   type ApprovalSpec,
@@ -130,7 +131,7 @@ function summaryFromRow(row: Omit<PatchRow, 'diff'>): PatchSummary {
 }
 
 /** Stores a new patch in status `pending`; the targets themselves stay in the workflow's snapshot. */
-export async function createPatch(pool: Pool, input: PatchSpec & { workflowId: string }): Promise<PatchSummary> {
+export async function createPatch(pool: Queryable, input: PatchSpec & { workflowId: string }): Promise<PatchSummary> {
   const { rows } = await pool.query<PatchRow>(
     `INSERT INTO patches (id, workflow_id, title, type, description, diff, diff_sha256, status, author, target_ids, rollout, approval)
      VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10, $11) RETURNING ${SUMMARY_COLUMNS}`,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
+import type { Queryable } from './db';
 import { DEFAULT_SANDBOX_SETTINGS, type SandboxSettings, type Target } from '../domain/types';
 import type { HealthCheck } from '../health/schemas';
 
@@ -39,7 +40,7 @@ function fromRow(row: TargetRow): Target {
   };
 }
 
-export async function createTarget(pool: Pool, input: NewTarget): Promise<Target> {
+export async function createTarget(pool: Queryable, input: NewTarget): Promise<Target> {
   try {
     const { rows } = await pool.query<TargetRow>(
       `INSERT INTO targets (id, name, repo_url, branch, health_checks, verify_command, sandbox, created_by)

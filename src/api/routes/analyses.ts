@@ -8,6 +8,7 @@ import { getTarget, getTargets } from '../../store/targets';
 import { analyzeTargetWorkflow, fleetScanProgressQuery, fleetScanWorkflow } from '../../workflows/analysis';
 import { actorOf, requireRole } from '../auth';
 import { HttpProblem } from '../problem';
+import { auditBeforeEffect, changeWithAudit } from '../request-audit';
 import { parseBody, parseParams } from '../validation';
 import { startAnalysisSchema, uuidParam } from '../schemas';
 
@@ -25,6 +26,7 @@ export function analysisRoutes(deps: { pool: Pool; temporalClient: Client; confi
       const target = await getTarget(deps.pool, body.targetId);
       if (!target) throw new HttpProblem(422, `No target ${body.targetId}.`);
       const analysisId = randomUUID();
+      await auditBeforeEffect(deps.pool, req, res, { action: 'analysis.requested', subjectType: 'analysis', subjectId: analysisId, details: { targetId: target.id } });
       const handle = await deps.temporalClient.workflow.start(analyzeTargetWorkflow, {
         taskQueue,
         workflowId: `analysis-${analysisId}`,
@@ -54,7 +56,13 @@ export function analysisRoutes(deps: { pool: Pool; temporalClient: Client; confi
     const scanId = randomUUID();
     const workflowId = `fleet-scan-${scanId}`;
     const targetIds = [...new Set(body.targetIds)];
-    await createFleetScan(deps.pool, { id: scanId, workflowId, targetIds, requestedBy: actor.subject });
+    await changeWithAudit(
+      deps.pool,
+      req,
+      res,
+      (client) => createFleetScan(client, { id: scanId, workflowId, targetIds, requestedBy: actor.subject }),
+      () => ({ action: 'fleet_scan.requested', subjectType: 'fleet_scan', subjectId: scanId, details: { targets: targetIds.length } }),
+    );
     await deps.temporalClient.workflow.start(fleetScanWorkflow, {
       taskQueue,
       workflowId,

@@ -36,6 +36,7 @@ import {
 import { patchStatusKey, patchTargetsKey, patchTypeKey } from '../../workflows/search-attributes';
 import { actorOf, requireRole } from '../auth';
 import { HttpProblem } from '../problem';
+import { auditBeforeEffect, changeWithAudit } from '../request-audit';
 import { fieldProblems, parseBody, parseParams, parseQuery } from '../validation';
 import {
   abortPatchSchema,
@@ -128,8 +129,12 @@ export function patchRoutes(deps: { pool: Pool; temporalClient: Client; config: 
     throw new HttpProblem(409, reason, { action: ctx.action });
   }
 
-  /** Sends an Update or Signal and turns Temporal's answers into problems a client can act on. */
-  async function deliver<T>(ctx: ActionContext, send: () => Promise<T>): Promise<T> {
+  /**
+   * Records the request (`patch.<action>_requested`, with the caller's words), then sends the Update or Signal
+   * and turns Temporal's answers into problems a client can act on.
+   */
+  async function deliver<T>(ctx: ActionContext, req: Request, res: Response, words: Record<string, unknown>, send: () => Promise<T>): Promise<T> {
+    await auditBeforeEffect(deps.pool, req, res, { action: `patch.${ctx.action}_requested`, subjectType: 'patch', subjectId: ctx.patch.id, details: words });
     try {
       return await within(ACTION_DEADLINE_MS, send);
     } catch (error) {
@@ -191,7 +196,18 @@ export function patchRoutes(deps: { pool: Pool; temporalClient: Client; config: 
       rollout: body.rollout,
       approval: body.approval,
     };
-    await createPatch(deps.pool, { ...spec, workflowId });
+    await changeWithAudit(
+      deps.pool,
+      req,
+      res,
+      (client) => createPatch(client, { ...spec, workflowId }),
+      (created) => ({
+        action: 'patch.created',
+        subjectType: 'patch',
+        subjectId: id,
+        details: { title: spec.title, type: spec.type, targets: targets.map((target) => target.name), diffSha256: created.diffSha256 },
+      }),
+    );
     try {
       await within(ACTION_DEADLINE_MS, () =>
         client.workflow.start(patchLifecycleWorkflow, {
@@ -235,28 +251,28 @@ export function patchRoutes(deps: { pool: Pool; temporalClient: Client; config: 
     const body = parseBody(approvePatchSchema, req.body ?? {});
     const ctx = await actionContext(req, res, 'approve');
     const update = { comment: body.comment ?? null, guardian: ctx.actor.subject };
-    answer(res, ctx, await deliver(ctx, () => ctx.handle.executeUpdate(approveUpdate, { args: [update], updateId: ctx.requestId })));
+    answer(res, ctx, await deliver(ctx, req, res, { comment: update.comment }, () => ctx.handle.executeUpdate(approveUpdate, { args: [update], updateId: ctx.requestId })));
   });
 
   router.post('/patches/:id/reject', requireRole('guardian'), async (req, res) => {
     const body = parseBody(rejectPatchSchema, req.body ?? {});
     const ctx = await actionContext(req, res, 'reject');
     const update = { reason: body.reason, guardian: ctx.actor.subject };
-    answer(res, ctx, await deliver(ctx, () => ctx.handle.executeUpdate(rejectUpdate, { args: [update], updateId: ctx.requestId })));
+    answer(res, ctx, await deliver(ctx, req, res, { reason: update.reason }, () => ctx.handle.executeUpdate(rejectUpdate, { args: [update], updateId: ctx.requestId })));
   });
 
   router.post('/patches/:id/pause', requireRole('guardian'), async (req, res) => {
     const body = parseBody(pausePatchSchema, req.body ?? {});
     const ctx = await actionContext(req, res, 'pause');
     const update = { by: ctx.actor.subject, reason: body.reason ?? null };
-    answer(res, ctx, await deliver(ctx, () => ctx.handle.executeUpdate(pauseUpdate, { args: [update], updateId: ctx.requestId })));
+    answer(res, ctx, await deliver(ctx, req, res, { reason: update.reason }, () => ctx.handle.executeUpdate(pauseUpdate, { args: [update], updateId: ctx.requestId })));
   });
 
   router.post('/patches/:id/resume', requireRole('guardian'), async (req, res) => {
     parseBody(resumePatchSchema, req.body ?? {});
     const ctx = await actionContext(req, res, 'resume');
     const update = { by: ctx.actor.subject };
-    answer(res, ctx, await deliver(ctx, () => ctx.handle.executeUpdate(resumeUpdate, { args: [update], updateId: ctx.requestId })));
+    answer(res, ctx, await deliver(ctx, req, res, {}, () => ctx.handle.executeUpdate(resumeUpdate, { args: [update], updateId: ctx.requestId })));
   });
 
   router.post('/patches/:id/abort', requireRole('guardian'), async (req, res) => {
@@ -266,7 +282,7 @@ export function patchRoutes(deps: { pool: Pool; temporalClient: Client; config: 
     // Temporal delivers it whenever a worker runs again, and the workflow ignores it once finished.
     const status = isTerminal(ctx.patch.status) ? ctx.patch.status : (await liveState(ctx.patch.workflowId))?.status;
     if (status && isTerminal(status)) await refuse(ctx, `Patch ${ctx.patch.id} is ${status}; there is nothing to abort.`);
-    await deliver(ctx, () => ctx.handle.signal(abortSignal, { by: ctx.actor.subject, reason: body.reason }));
+    await deliver(ctx, req, res, { reason: body.reason }, () => ctx.handle.signal(abortSignal, { by: ctx.actor.subject, reason: body.reason }));
     res.status(202).json({ id: ctx.patch.id, workflowId: ctx.patch.workflowId, action: ctx.action });
   });
 

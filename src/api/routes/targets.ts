@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import { allowsLocalRepos, type Config } from '../../config';
 import { actorOf, hasRole, requireRole } from '../auth';
 import { HttpProblem } from '../problem';
+import { changeWithAudit } from '../request-audit';
 import { fieldProblems, parseBody, parseParams } from '../validation';
 import { healthCheckProblems } from '../../health/registration-problems';
 import { createTargetSchema, uuidParam } from '../schemas';
@@ -24,15 +25,27 @@ export function targetRoutes(deps: { pool: Pool; config: Config }): Router {
       throw new HttpProblem(403, 'Only admins may register commands (verifyCommand, command health checks) and their sandbox settings: they run repository code on the workers.');
     }
     try {
-      const target = await createTarget(deps.pool, {
-        name: body.name,
-        repoUrl: body.repoUrl,
-        branch: body.branch,
-        healthChecks: body.healthChecks,
-        verifyCommand: body.verifyCommand ?? null,
-        ...(body.sandbox ? { sandbox: body.sandbox } : {}),
-        createdBy: actor.subject,
-      });
+      const target = await changeWithAudit(
+        deps.pool,
+        req,
+        res,
+        (client) =>
+          createTarget(client, {
+            name: body.name,
+            repoUrl: body.repoUrl,
+            branch: body.branch,
+            healthChecks: body.healthChecks,
+            verifyCommand: body.verifyCommand ?? null,
+            ...(body.sandbox ? { sandbox: body.sandbox } : {}),
+            createdBy: actor.subject,
+          }),
+        (created) => ({
+          action: 'target.created',
+          subjectType: 'target',
+          subjectId: created.id,
+          details: { name: created.name, repoUrl: created.repoUrl, branch: created.branch, runsCommands, network: created.sandbox.network },
+        }),
+      );
       res.status(201).location(`/api/v1/targets/${target.id}`).json(target);
     } catch (error) {
       if (error instanceof DuplicateTargetError) throw new HttpProblem(409, error.message);
