@@ -13,13 +13,25 @@ import { forbiddenCharacter, misleadingCharacter } from './validation';
 
 export type Authenticator = (token: string) => Promise<Actor>;
 
+const MAX_SUBJECT_CHARS = 256;
+
+/**
+ * A subject the service can write into commits (Approved-by) and the audit trail: one line of printable text
+ * without surrounding spaces, at most 256 characters.
+ */
+export function isValidSubject(subject: string): boolean {
+  return (
+    subject.length > 0 &&
+    subject.length <= MAX_SUBJECT_CHARS &&
+    subject === subject.trim() &&
+    !/[\r\n\t]/.test(subject) &&
+    forbiddenCharacter(subject) === undefined &&
+    misleadingCharacter(subject) === undefined
+  );
+}
+
 const claimsSchema = z.object({
-  // The subject is written into commits (Approved-by) and the audit trail: one clean line.
-  sub: z
-    .string()
-    .min(1)
-    .max(256)
-    .refine((sub) => sub === sub.trim() && forbiddenCharacter(sub) === undefined && misleadingCharacter(sub) === undefined && !/[\r\n\t]/.test(sub)),
+  sub: z.string().refine(isValidSubject),
   roles: z.array(z.string()).default([]),
   exp: z.number(),
   iat: z.number().optional(),

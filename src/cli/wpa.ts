@@ -23,24 +23,16 @@ import { formatText } from '../analysis/formats/text';
 import { workflowFileKind } from '../analysis/parse';
 import type { RepositoryView, Rule } from '../analysis/rule';
 import { allRules } from '../analysis/rules';
-import { checkpointLogFile, resolveCheckpointKey } from '../audit/checkpoints';
-import { type AuditVerification, verifyAuditTrail } from '../audit/verify';
-import { type Config, ConfigError as SettingError, loadConfig as loadSettings } from '../config';
-import { createPool, redactedUrl } from '../store/db';
-import { embeddedAppPasswordFile, embeddedAppUrl, runningEmbeddedPostgresPort } from '../store/embedded-postgres';
-
-export interface CliIo {
-  stdout: { write(text: string): unknown; isTTY?: boolean };
-  stderr: { write(text: string): unknown };
-  cwd: string;
-  env: Readonly<Record<string, string | undefined>>;
-}
-
-export const EXIT = { ok: 0, findings: 1, usage: 2, internal: 3 } as const;
+import { ConfigError as SettingError } from '../config';
+import { auditCommand } from './audit-command';
+import { tokenCommand } from './token-command';
+import { type CliIo, EXIT, UsageError, validated } from './common';
 
 const USAGE = `Usage:
   wpa analyze [PATH...]   analyze repository checkouts or single workflow/action files (default: .)
   wpa rules               list the analyzer rules
+  wpa token --sub NAME --role ROLE [--role ROLE] [--ttl 12h]
+                          mint an API token from JWT_SECRET, else DATA_DIR/jwt-secret (made by \`npm start\`)
   wpa audit verify        verify the audit trail: every event's hash and link, and the signed checkpoints
                           (database: DATABASE_URL, else the running \`npm start\` stack of DATA_DIR; key:
                           AUDIT_CHECKPOINT_KEY, else DATA_DIR/audit-checkpoint-key)
@@ -66,11 +58,6 @@ Severities: ${SEVERITIES.join(', ')}. Categories: ${CATEGORIES.join(', ')}.
 Exit codes: 0 nothing at or above --fail-on (audit verify: intact), 1 findings (audit verify: tampering found),
 2 usage or configuration error, 3 internal error.
 `;
-
-/** A mistake of the caller: reported as one line, exit code 2. */
-class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
 
 const categoryList = z
   .array(z.string())
@@ -102,17 +89,12 @@ const OPTIONS = {
   config: { type: 'string' },
   'fail-on': { type: 'string' },
   output: { type: 'string' },
+  sub: { type: 'string' },
+  role: { type: 'string', multiple: true },
+  ttl: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;
-
-function validated<T extends z.ZodType>(schema: T, values: unknown): z.output<T> {
-  const parsed = schema.safeParse(values);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const flag = issue?.path[0] !== undefined ? `--${String(issue.path[0])}` : 'arguments';
-  throw new UsageError(`${flag}: ${issue?.message ?? 'invalid value'}`);
-}
 
 /** The version in the package.json next to the sources or the compiled files. */
 function toolVersion(): string {
@@ -267,54 +249,7 @@ function rulesCommand(positionals: string[], values: unknown, io: CliIo): number
 }
 
 const ANALYZE_ONLY = ['min-severity', 'baseline', 'write-baseline', 'config', 'fail-on', 'output'] as const;
-
-const auditArgsSchema = z.object({ format: z.enum(['text', 'json']).default('text') });
-
-/** DATABASE_URL, else the running embedded stack of DATA_DIR, as its least-privilege role (reading is all it needs). */
-async function auditDatabaseUrl(settings: Config): Promise<string> {
-  if (settings.database.url) return settings.database.url;
-  const port = await runningEmbeddedPostgresPort(settings.dataDir);
-  if (port === undefined) {
-    throw new UsageError(`DATABASE_URL is not set and no embedded database of ${settings.dataDir} is running: start the stack with \`npm start\` (same DATA_DIR) or set DATABASE_URL`);
-  }
-  const url = await embeddedAppUrl(settings.dataDir, port);
-  if (!url) throw new UsageError(`the embedded database of ${settings.dataDir} is running, but ${embeddedAppPasswordFile(settings.dataDir)} is missing: restart the stack with \`npm start\``);
-  return url;
-}
-
-function formatVerification(result: AuditVerification, checkpointFile: string): string {
-  const verdict = result.ok ? 'intact' : `TAMPERED (first event that cannot be trusted: ${result.firstBrokenSeq ?? 'none; a checkpoint record is wrong'})`;
-  const lines = [
-    `Audit trail: ${verdict}`,
-    `  events:       ${result.events}, each hash and link checked`,
-    `  checkpoints:  ${result.checkpoints} (table audit_checkpoints and ${checkpointFile})`,
-  ];
-  if (result.problems.length > 0) lines.push('  problems:', ...result.problems.map((problem) => `    - ${problem}`));
-  return `${lines.join('\n')}\n`;
-}
-
-async function auditCommand(positionals: string[], values: Record<string, unknown>, io: CliIo): Promise<number> {
-  if (positionals[0] !== 'verify' || positionals.length > 1) {
-    throw new UsageError(positionals[0] === 'verify' ? `audit verify: unexpected argument ${positionals[1]}` : 'audit: expected the subcommand verify');
-  }
-  const misplaced = [...ANALYZE_ONLY, 'category' as const].find((flag) => values[flag] !== undefined);
-  if (misplaced) throw new UsageError(`--${misplaced} does not apply to audit verify`);
-  const args = validated(auditArgsSchema, values);
-  const settings = loadSettings(io.env, io.cwd);
-  const url = await auditDatabaseUrl(settings);
-  const pool = createPool(url, 1);
-  try {
-    await pool.query('SELECT 1').catch((error: unknown) => {
-      throw new UsageError(`cannot connect to ${redactedUrl(url)}: ${error instanceof Error ? error.message : String(error)}`);
-    });
-    const checkpointFile = checkpointLogFile(settings.dataDir);
-    const result = await verifyAuditTrail({ pool, key: await resolveCheckpointKey(settings.audit.checkpointKey, settings.dataDir), checkpointFile });
-    io.stdout.write(args.format === 'json' ? `${JSON.stringify(result, null, 2)}\n` : formatVerification(result, checkpointFile));
-    return result.ok ? EXIT.ok : EXIT.findings;
-  } finally {
-    await pool.end();
-  }
-}
+const TOKEN_ONLY = ['sub', 'role', 'ttl'] as const;
 
 /** analyze and rules answer synchronously; audit verify reads the database. */
 export function main(argv: readonly string[], io: CliIo = processIo()): number | Promise<number> {
@@ -330,14 +265,17 @@ export function main(argv: readonly string[], io: CliIo = processIo()): number |
       return command === undefined && !values.help ? EXIT.usage : EXIT.ok;
     }
     const { help: _help, version: _version, ...commandValues } = values;
+    const tokenFlag = command === 'token' ? undefined : TOKEN_ONLY.find((flag) => commandValues[flag] !== undefined);
+    if (tokenFlag) throw new UsageError(`--${tokenFlag} applies to token, not ${command}`);
     if (command === 'analyze') return analyzeCommand(rest, commandValues, io);
-    if (command === 'audit') return auditCommand(rest, commandValues, io).catch((error: unknown) => failure(error, io));
+    if (command === 'audit') return auditCommand(rest, commandValues, io, [...ANALYZE_ONLY, ...TOKEN_ONLY, 'category']).catch((error: unknown) => failure(error, io));
+    if (command === 'token') return tokenCommand(rest, commandValues, io, [...ANALYZE_ONLY, 'category', 'format']).catch((error: unknown) => failure(error, io));
     if (command === 'rules') {
       const misplaced = ANALYZE_ONLY.find((flag) => commandValues[flag] !== undefined);
       if (misplaced) throw new UsageError(`--${misplaced} applies to analyze, not rules`);
       return rulesCommand(rest, commandValues, io);
     }
-    throw new UsageError(`unknown command ${command} (expected analyze, rules or audit)`);
+    throw new UsageError(`unknown command ${command} (expected analyze, rules, token or audit)`);
   } catch (error) {
     return failure(error, io);
   }

@@ -62,6 +62,35 @@ describe('authentication and roles (HS256)', () => {
     expect((await whoami(anonymous)).status).toBe(401);
   });
 
+  test('a token without exp never expires, so it is refused: 401 naming the claim', async () => {
+    const eternal = await new SignJWT({ roles: ['admin'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('root').setIssuedAt().sign(secretKey);
+    const res = await whoami(eternal);
+    expect(res.status).toBe(401);
+    expect(res.body.detail).toContain('"exp"');
+  });
+
+  test('a token valid for 30 days is refused; 24 hours (the default maximum) is accepted', async () => {
+    const sign = (ttl: string) => new SignJWT({ roles: ['viewer'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('vera').setIssuedAt().setExpirationTime(ttl).sign(secretKey);
+    const month = await whoami(await sign('30d'));
+    expect(month.status).toBe(401);
+    expect(month.body.detail).toContain('longer than this server accepts');
+    expect((await whoami(await sign('24h'))).status).toBe(200);
+    // Without iat the lifetime counts from now.
+    const noIat = await new SignJWT({ roles: ['viewer'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('vera').setExpirationTime('25h').sign(secretKey);
+    expect((await whoami(noIat)).status).toBe(401);
+  });
+
+  test.each([
+    ['a line break', 'alice\nApproved-by: forged-ceo'],
+    ['surrounding spaces', ' alice'],
+    ['a NUL character', 'ali\u0000ce'],
+    ['a bidirectional override', 'alice\u202e'],
+    ['257 characters', 'a'.repeat(257)],
+  ])('a subject with %s is refused: 401', async (_what, subject) => {
+    const token = await new SignJWT({ roles: ['guardian'] }).setProtectedHeader({ alg: 'HS256' }).setSubject(subject).setExpirationTime('1h').sign(secretKey);
+    expect((await whoami(token)).status).toBe(401);
+  });
+
   test('right role: 200 with the actor; unknown roles are dropped', async () => {
     const token = await new SignJWT({ roles: ['viewer', 'superuser'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setExpirationTime('1h').sign(secretKey);
     const res = await whoami(token);

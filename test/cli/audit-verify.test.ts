@@ -5,7 +5,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type CliIo, main } from '../../src/cli/wpa';
+import type { CliIo } from '../../src/cli/common';
+import { main } from '../../src/cli/wpa';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { buildAnchoredChain, expectProblems, TEST_CHECKPOINT_KEY, tamperScenarios, untouched } from '../support/audit-trail';
 

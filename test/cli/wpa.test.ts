@@ -6,7 +6,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { transformFileSync } from '@swc/core';
-import { type CliIo, main } from '../../src/cli/wpa';
+import type { CliIo } from '../../src/cli/common';
+import { main } from '../../src/cli/wpa';
 import { allRules } from '../../src/analysis/rules';
 import { sarifValidator } from '../support/sarif-schema';
 
@@ -144,7 +145,7 @@ describe('wpa analyze (in-process)', () => {
 
   test.each([
     [['analyze', '--bogus'], /^wpa: Unknown option '--bogus'/],
-    [['analyze', '--format', 'xml'], /^wpa: --format: Invalid option: expected one of "text"\|"json"\|"sarif"/],
+    [['analyze', '--format', 'xml'], /^wpa: --format: must be one of "text", "json", "sarif"/],
     [['analyze', '--min-severity', 'severe'], /^wpa: --min-severity: /],
     [['analyze', '--category', 'security,speed'], /^wpa: --category: /],
     [['analyze', '--fail-on', 'sometimes'], /^wpa: --fail-on: /],
