@@ -4,7 +4,7 @@
  */
 import type { SandboxSettings } from '../domain/types';
 import { runSandboxed, type SandboxConfig, type SandboxedResult, SandboxUnavailableError } from '../sandbox';
-import { redactSecrets } from '../security/redact';
+import { commandOutputForPeople } from '../security/redact';
 import type { CommandCheck } from './schemas';
 import type { HealthSample } from './types';
 
@@ -61,7 +61,7 @@ export async function runCommandCheck(check: CommandCheck, options: CommandCheck
   else if (result.exitCode === null) detail = `killed by ${result.signal ?? 'a signal'}`;
   else {
     // Redacted before lastLine shortens it, so a cut never leaves a secret's unrecognizable remainder.
-    const output = redactSecrets(`${result.stdout}\n${result.stderr}`, options.settings.env);
+    const output = commandOutputForPeople(`${result.stdout}\n${result.stderr}`, options.settings.env);
     detail = [`exit code ${result.exitCode}`, lastLine(output)].filter(Boolean).join(': ');
   }
   return {

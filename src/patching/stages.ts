@@ -16,7 +16,7 @@ import { yamlSyntaxRule } from '../analysis/rules/compatibility/yaml-syntax';
 import type { StageResult, Target, TestStage } from '../domain/types';
 import { applyDiff, type ChangedFile, changedFiles, InvalidDiffError, listFiles, PatchDoesNotApplyError, readTree } from '../git';
 import { runSandboxed, type SandboxConfig, type SandboxedResult, SandboxUnavailableError } from '../sandbox';
-import { redactSecrets } from '../security/redact';
+import { commandOutputForPeople } from '../security/redact';
 import { type PatchedFile, safetyReport } from './safety-report';
 
 /** Wall-clock limit of a target's verify command. */
@@ -270,8 +270,8 @@ export async function runVerifyCommand(argv: readonly string[], options: VerifyC
     log: [
       command,
       `${summary} (${result.durationMs} ms; ${result.isolationNote})`,
-      ...outputTail('stdout', redactSecrets(result.stdout, declared)),
-      ...outputTail('stderr', redactSecrets(result.stderr, declared)),
+      ...outputTail('stdout', commandOutputForPeople(result.stdout, declared)),
+      ...outputTail('stderr', commandOutputForPeople(result.stderr, declared)),
     ],
   };
 }
@@ -366,5 +366,5 @@ export async function runStage(stage: TestStage, context: StageContext): Promise
     }
   }
   const declared = context.target.sandbox.env;
-  return { stage, targetId: context.target.id, ...result, summary: redactSecrets(result.summary, declared), log: redactSecrets(result.log, declared) };
+  return { stage, targetId: context.target.id, ...result, summary: commandOutputForPeople(result.summary, declared), log: commandOutputForPeople(result.log, declared) };
 }

@@ -1,7 +1,8 @@
 /**
- * Hides secrets in text that users' commands produced (stage logs, command health check details) before it is
- * stored or shown to viewers: recognized credential formats (secret-patterns.ts) are masked, and the values of the
- * variables a target declares for its sandbox are replaced by their names, whatever their format.
+ * Makes text that users' commands produced (stage logs, command health check details) fit to store and show to
+ * viewers: recognized credential formats (secret-patterns.ts) are masked, the values of the variables a target
+ * declares for its sandbox are replaced by their names, whatever their format, and control characters (a NUL
+ * that PostgreSQL cannot store, terminal escape sequences) become U+FFFD.
  */
 import { findSecretLiterals } from './secret-patterns';
 
@@ -23,4 +24,12 @@ export function redactSecrets(text: string, declared: Readonly<Record<string, st
     last = literal.end;
   }
   return masked + redacted.slice(last);
+}
+
+/** C0 controls but tab and line breaks, DEL, C1 controls. */
+const CONTROL_CHARACTERS = /[\p{Cc}]/gu;
+
+/** redactSecrets, then every control character except tab, LF and CR replaced by U+FFFD. */
+export function commandOutputForPeople(text: string, declared: Readonly<Record<string, string>> = {}): string {
+  return redactSecrets(text, declared).replace(CONTROL_CHARACTERS, (char) => (char === '\t' || char === '\n' || char === '\r' ? char : '\ufffd'));
 }

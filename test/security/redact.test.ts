@@ -1,4 +1,4 @@
-import { redactSecrets } from '../../src/security/redact';
+import { commandOutputForPeople, redactSecrets } from '../../src/security/redact';
 
 // Assembled at run time so this file never contains a scannable credential.
 const githubToken = ['gh', 'p_', 'a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8'].join('');
@@ -23,5 +23,12 @@ describe('redactSecrets', () => {
   it('names a declared value that is also a recognized credential, and masks undeclared ones', () => {
     expect(redactSecrets(`token ${githubToken}`, { TOKEN: githubToken })).toBe('token [redacted: TOKEN]');
     expect(redactSecrets(`token ${githubToken}`, { OTHER: 'unrelated' })).toBe('token ghp_****');
+  });
+});
+
+describe('commandOutputForPeople', () => {
+  it('makes NUL bytes and terminal escapes harmless, keeps tabs and line breaks, and still redacts', () => {
+    expect(commandOutputForPeople('A=1\u0000B=2\u0000\u001b[31mred\u001b[0m\tx\r\ny', { B: 'not-here' })).toBe('A=1\ufffdB=2\ufffd\ufffd[31mred\ufffd[0m\tx\r\ny');
+    expect(commandOutputForPeople(`\u0085${githubToken}`)).toBe('\ufffdghp_****');
   });
 });
