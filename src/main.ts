@@ -65,7 +65,9 @@ async function main(): Promise<void> {
   const config: Config = { ...loaded, repositories: { allowLocal: loaded.repositories.allowLocal ?? true } };
   const logger = createLogger(config.logLevel);
   installTemporalRuntime(logger);
-  await fs.mkdir(config.dataDir, { recursive: true, mode: 0o755 });
+  // Private: the Temporal database, secrets and work folders hold every patch's content and credentials.
+  await fs.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  await fs.chmod(config.dataDir, 0o700);
 
   // Registered before anything starts, so a signal during start-up still stops what did start.
   const cleanups: NamedCleanup[] = [];

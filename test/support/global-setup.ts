@@ -2,9 +2,11 @@
  * Starts what the suites share, once per `jest` run: one embedded PostgreSQL (each suite makes its own database),
  * the Temporal binaries (installed into .tools/ on first use) and the prebuilt workflow bundle.
  */
+import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { startEmbeddedPostgres } from '../../src/store/embedded-postgres';
 import { resolveTemporalExecutable } from '../../src/temporal/binaries';
@@ -20,7 +22,16 @@ const quietBundlerLogger = {
   log: () => undefined,
 };
 
+/** The system packages the suites need (bubblewrap), installed once when missing. */
+async function installSystemPackages(): Promise<void> {
+  const script = path.join(__dirname, '..', '..', 'scripts', 'install-system-packages.sh');
+  await promisify(execFile)(script, { timeout: 10 * 60_000 }).catch((error: Error & { stderr?: string }) => {
+    throw new Error(`the tests need system packages that could not be installed (${script}): ${error.stderr?.trim() || error.message}`);
+  });
+}
+
 export default async function globalSetup(): Promise<void> {
+  await installSystemPackages();
   const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'wpa-test-'));
   await fs.chmod(scratch, 0o755);
   const workflowBundlePath = path.join(scratch, 'workflow-bundle.js');
