@@ -110,13 +110,40 @@ async function binariesFor(user: RunAs | undefined): Promise<string> {
   return path.join(copy, 'bin');
 }
 
+/** The file in a relocated folder naming the data folder it serves, so orphans can be found. */
+const ORIGIN_FILE = 'origin';
+
 /**
- * The data folder the server uses for `dataDir`: itself, or, when the user cannot reach it, a folder under
- * SHARED_POSTGRES_ROOT named after it, with `dataDir` made a symlink to it.
+ * Removes relocated data whose `dataDir` is gone or no longer links to it (a deleted checkout or `.data`), unless a
+ * server still runs on it.
  */
-async function dataFolderFor(dataDir: string, user: RunAs | undefined): Promise<string> {
+async function removeOrphanedData(root: string, log: (line: string) => void): Promise<void> {
+  for (const entry of await fs.readdir(root, { withFileTypes: true })) {
+    if (!entry.isDirectory() || !entry.name.startsWith('data-')) continue;
+    const folder = path.join(root, entry.name);
+    const origin = (await fs.readFile(path.join(folder, ORIGIN_FILE), 'utf8').catch(() => '')).trim();
+    if (origin === '') continue;
+    const link = await fs.readlink(origin).catch(() => undefined);
+    const pgFolder = path.join(folder, 'pg');
+    if (link !== undefined && path.resolve(path.dirname(origin), link) === pgFolder) continue;
+    if (await runningPostmaster(pgFolder)) continue;
+    log(`removing PostgreSQL data of ${origin}, which no longer exists, from ${folder}`);
+    await fs.rm(folder, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The data folder the server uses for `dataDir`: itself, or, when the user cannot reach it, `pg` in a folder
+ * under SHARED_POSTGRES_ROOT named after it, with `dataDir` made a symlink to it.
+ */
+async function dataFolderFor(dataDir: string, user: RunAs | undefined, log: (line: string) => void): Promise<string> {
   const link = await fs.readlink(dataDir).catch(() => undefined);
-  if (link !== undefined) return path.resolve(path.dirname(dataDir), link);
+  if (link !== undefined) {
+    const target = path.resolve(path.dirname(dataDir), link);
+    if (existsSync(target)) return target;
+    // The relocated data is gone (removed by hand): start over with a fresh folder.
+    await fs.rm(dataDir, { force: true });
+  }
   if (!user || (await reachableBy(dataDir, user))) return dataDir;
   if (existsSync(path.join(dataDir, 'PG_VERSION'))) {
     throw new EmbeddedPostgresError(
@@ -124,11 +151,15 @@ async function dataFolderFor(dataDir: string, user: RunAs | undefined): Promise<
     );
   }
   const root = await sharedRoot();
-  const relocated = path.join(root, `data-${createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 16)}`);
+  await removeOrphanedData(root, log);
+  const origin = path.resolve(dataDir);
+  const folder = path.join(root, `data-${createHash('sha256').update(origin).digest('hex').slice(0, 16)}`);
+  await fs.mkdir(folder, { recursive: true, mode: 0o755 });
+  await fs.writeFile(path.join(folder, ORIGIN_FILE), `${origin}\n`);
   await fs.rm(dataDir, { recursive: true, force: true });
   await fs.mkdir(path.dirname(dataDir), { recursive: true });
-  await fs.symlink(relocated, dataDir);
-  return relocated;
+  await fs.symlink(path.join(folder, 'pg'), dataDir);
+  return path.join(folder, 'pg');
 }
 
 /** The binaries' folder and the user to run them as, made reachable for that user. */
@@ -213,7 +244,7 @@ export interface PostgresServer {
 /** Initializes `dataDir` on first use, stops a server a crashed run left on it, and starts the postmaster. */
 export async function startPostgresServer(options: PostgresServerOptions): Promise<PostgresServer> {
   const tools = await postgresTools();
-  const dataFolder = await dataFolderFor(options.dataDir, tools.runAs);
+  const dataFolder = await dataFolderFor(options.dataDir, tools.runAs, options.log);
   const leftover = await runningPostmaster(dataFolder);
   if (leftover) {
     options.log(`stopping PostgreSQL (pid ${leftover.pid}) left running on ${dataFolder} by an earlier run`);

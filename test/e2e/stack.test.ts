@@ -3,7 +3,7 @@
  * the embedded Temporal dev server and PostgreSQL, in a temporary data folder on free ports.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../../src/util/free-port';
 import { createBareRepository } from '../support/git-fixtures';
@@ -78,6 +78,7 @@ describe('npm start: the embedded stack', () => {
   const state = sharedTestState();
   const dataDir = mkdtempSync(path.join(state.scratch, 'stack-'));
   let env: NodeJS.ProcessEnv;
+  let pgData = '';
 
   beforeAll(async () => {
     // As root, PostgreSQL runs as the `postgres` user, which must be able to enter the data folder.
@@ -98,7 +99,7 @@ describe('npm start: the embedded stack', () => {
   });
 
   afterAll(() => {
-    for (const line of processesMentioning(dataDir)) {
+    for (const line of [...processesMentioning(dataDir), ...(pgData ? processesMentioning(pgData) : [])]) {
       const pid = Number(line.trim().split(/\s+/)[0]);
       if (pid) process.kill(pid, 'SIGKILL');
     }
@@ -107,6 +108,12 @@ describe('npm start: the embedded stack', () => {
   test('starts, analyzes a target through Temporal, stops cleanly on SIGTERM, and restarts on the same data', async () => {
     const first = await start(env);
     expect(Object.keys(first.tokens).sort()).toEqual(['admin', 'guardian', 'operator', 'viewer']);
+    // Development tokens live 12 hours.
+    const claims = JSON.parse(Buffer.from(first.tokens.admin?.split('.')[1] ?? '', 'base64url').toString()) as { exp: number; iat: number };
+    expect(claims.exp - claims.iat).toBe(12 * 3600);
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+    // Where PostgreSQL really keeps its data (as root: a folder the postgres user can reach, linked from .data/pg).
+    pgData = realpathSync(path.join(dataDir, 'pg'));
     expect(first.output()).toContain(`Temporal:         127.0.0.1:${env.TEMPORAL_DEV_PORT}`);
     expect(statSync(path.join(dataDir, 'jwt-secret')).mode & 0o777).toBe(0o600);
     expect(existsSync(path.join(dataDir, 'temporal.db'))).toBe(true);
@@ -129,7 +136,7 @@ describe('npm start: the embedded stack', () => {
       '.github/workflows/ci.yml': 'name: ci\non: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - run: make\n',
       'Makefile': 'all:\n\ttrue\n',
     });
-    const target = await api(first, 'POST', '/api/v1/targets', 'operator', { name: 'org/demo', repoUrl: repo, verifyCommand: ['make'] });
+    const target = await api(first, 'POST', '/api/v1/targets', 'admin', { name: 'org/demo', repoUrl: repo, verifyCommand: ['make'] });
     expect(target.status).toBe(201);
     const analysis = await api(first, 'POST', '/api/v1/analyses', 'operator', { targetId: target.json.id });
     expect(analysis.status).toBe(201);
@@ -138,7 +145,7 @@ describe('npm start: the embedded stack', () => {
     const ruleIds = (analysis.json.findings as Array<{ ruleId: string }>).map((f) => f.ruleId);
     expect(ruleIds).toEqual(expect.arrayContaining(['missing-job-timeout', 'missing-permissions']));
 
-    const secondTarget = await api(first, 'POST', '/api/v1/targets', 'operator', { name: 'org/demo-two', repoUrl: repo, verifyCommand: ['make'] });
+    const secondTarget = await api(first, 'POST', '/api/v1/targets', 'admin', { name: 'org/demo-two', repoUrl: repo, verifyCommand: ['make'] });
     const scan = await api(first, 'POST', '/api/v1/analyses', 'operator', { targetIds: [target.json.id, secondTarget.json.id], concurrency: 2 });
     expect(scan.status).toBe(202);
     let progress = await api(first, 'GET', `/api/v1/analyses/${String(scan.json.id)}`, 'viewer');
@@ -160,7 +167,7 @@ describe('npm start: the embedded stack', () => {
     const stopped = await stop(first, 'SIGTERM');
     expect(stopped.code).toBe(0);
     expect(stopped.ms).toBeLessThan(15_000);
-    expect(processesMentioning(dataDir)).toEqual([]);
+    expect([...processesMentioning(dataDir), ...processesMentioning(pgData)]).toEqual([]);
     // The last checkpoint, written at shutdown, covers every event of the run.
     const checkpointFile = path.join(dataDir, 'audit-checkpoints.jsonl');
     expect(statSync(checkpointFile).mode & 0o777).toBe(0o600);
@@ -178,8 +185,15 @@ describe('npm start: the embedded stack', () => {
     const again = await stop(restarted, 'SIGINT');
     expect(again.code).toBe(0);
     expect(again.ms).toBeLessThan(15_000);
-    expect(processesMentioning(dataDir)).toEqual([]);
+    expect([...processesMentioning(dataDir), ...processesMentioning(pgData)]).toEqual([]);
   }, 300_000);
+
+  test('with the operator\'s own JWT_SECRET the starter prints no tokens', async () => {
+    const own = await start({ ...env, JWT_SECRET: 'an-operator-chosen-secret-0123456789abcdef' });
+    expect(own.tokens).toEqual({});
+    expect(own.output()).not.toContain('Development tokens');
+    expect((await stop(own, 'SIGTERM')).code).toBe(0);
+  }, 120_000);
 
   test('an invalid setting exits with code 2 and one line naming the variable', () => {
     let failure: { status: number | null; stderr: string } = { status: 0, stderr: '' };
