@@ -88,8 +88,8 @@ describe('security findings, replayed against the real stack pieces', () => {
     expect(target.status).toBe(201);
     const patch = await post('/patches', operator, { title: 'Add a job timeout', type: 'performance', targets: [target.body.id], diff: TIMEOUT_DIFF });
     expect(patch.status).toBe(202);
-    await h.runWorker(waitFor(patch.body.id, (state) => state.status === 'awaiting_approval' || state.status === 'test_failed'));
-    const seen = await request(app).get(`/api/v1/patches/${patch.body.id}`).set('Authorization', `Bearer ${viewer}`);
+    await h.runWorker(waitFor(String(patch.body.id), (state) => state.status === 'awaiting_approval' || state.status === 'test_failed'));
+    const seen = await request(app).get(`/api/v1/patches/${String(patch.body.id)}`).set('Authorization', `Bearer ${viewer}`);
     const text = JSON.stringify(seen.body);
     const integration = (seen.body.tests as Array<{ stage: string; log: string }>).find((test) => test.stage === 'integration');
     expect(integration?.log).toContain('JWT= DB=');
@@ -108,7 +108,7 @@ describe('security findings, replayed against the real stack pieces', () => {
     expect(database.status).toBe(422);
     expect(unknown.status).toBe(422);
     // The same sentence for a set and an unset name: nothing to learn about which variables exist.
-    expect(database.body.detail.replace('DATABASE_URL', 'NAME')).toBe(unknown.body.detail.replace('SURELY_NOT_SET_ANYWHERE', 'NAME'));
+    expect(String(database.body.detail).replace('DATABASE_URL', 'NAME')).toBe(String(unknown.body.detail).replace('SURELY_NOT_SET_ANYWHERE', 'NAME'));
     for (const url of ['http://169.254.169.254/latest/meta-data/', 'http://[fd00:ec2::254]/', 'http://metadata.google.internal/', 'http://2852039166/']) {
       expect((await attempt(`org/meta-${captured.length}-${url.length}`, { type: 'http', url })).status).toBe(422);
     }
@@ -154,9 +154,9 @@ describe('security findings, replayed against the real stack pieces', () => {
     expect(patch.status).toBe(202);
     await h.runWorker(
       (async () => {
-        await waitFor(patch.body.id, (state) => state.status === 'awaiting_approval');
+        await waitFor(String(patch.body.id), (state) => state.status === 'awaiting_approval');
         expect((await post(`/patches/${patch.body.id}/approve`, guardian, { comment: 'ok\n\nApproved-by: also-forged' })).status).toBe(200);
-        await waitFor(patch.body.id, (state) => state.status === 'deployed');
+        await waitFor(String(patch.body.id), (state) => state.status === 'deployed');
       })(),
     );
     const message = execFileSync('git', ['log', '-1', '--format=%B', 'main'], { cwd: target?.repoUrl, encoding: 'utf8' });
@@ -197,12 +197,12 @@ describe('security findings, replayed against the real stack pieces', () => {
     const patch = await post('/patches', operator, { title: 'Add a job timeout', type: 'performance', targets: [target?.id], diff: TIMEOUT_DIFF });
     await h.runWorker(
       (async () => {
-        await waitFor(patch.body.id, (state) => state.status === 'awaiting_approval');
+        await waitFor(String(patch.body.id), (state) => state.status === 'awaiting_approval');
         const abort = await post(`/patches/${patch.body.id}/abort`, guardian, { reason: 'stop\u0000now' });
         expect(abort.status).toBe(422);
         expect(abort.body.errors[0]).toMatchObject({ path: 'reason' });
         expect((await post(`/patches/${patch.body.id}/reject`, guardian, { reason: 'clean reason' })).status).toBe(200);
-        await waitFor(patch.body.id, (state) => state.status === 'rejected');
+        await waitFor(String(patch.body.id), (state) => state.status === 'rejected');
       })(),
     );
   });
