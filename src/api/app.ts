@@ -8,7 +8,7 @@ import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { type Authenticator, authenticate, requireRole } from './auth';
-import { requestId, requireJsonBody } from './middleware';
+import { requestId, requireJsonBody, securityHeaders } from './middleware';
 import { auditDeniedRequests } from './request-audit';
 import { errorHandler, notFoundHandler } from './problem';
 import { refuseUnsafeText } from './validation';
@@ -31,6 +31,7 @@ export function createApp(deps: ApiDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   app.use(requestId);
+  app.use(securityHeaders);
   app.use(
     healthRoutes({
       pool: deps.pool,

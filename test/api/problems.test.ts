@@ -76,6 +76,13 @@ describe('bad input gets RFC 9457 problems, never a 500 or a stack trace', () =>
     expectProblem(await post(body), 409);
   });
 
+  test('every answer says: no sniffing, no framing, no scripts, no caching', async () => {
+    for (const res of [await request(api.app).get('/nowhere'), await request(api.app).get('/healthz')]) {
+      expect(res.headers).toMatchObject({ 'x-content-type-options': 'nosniff', 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' });
+      expect(res.headers['content-security-policy']).toContain("default-src 'none'");
+    }
+  });
+
   test('a request id the client sends is echoed; a malformed one is replaced', async () => {
     const echoed = await request(api.app).get('/nowhere').set('X-Request-Id', 'abc-123');
     expect(echoed.headers['x-request-id']).toBe('abc-123');

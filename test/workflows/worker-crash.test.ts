@@ -34,6 +34,7 @@ describe('worker crash during deployment', () => {
         DATA_DIR: h.scratch,
         LOG_LEVEL: 'warn',
         WORKER_SHUTDOWN_GRACE_SECONDS: '0',
+        ALLOW_LOCAL_REPOS: 'true',
       },
       stdio: 'ignore',
     });
