@@ -10,23 +10,12 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import fc from 'fast-check';
 import request from 'supertest';
-import { createTarget } from '../../src/store/targets';
 import { type DevServer, startDevServer } from '../../src/temporal/dev-server';
 import { ensureSearchAttributes } from '../../src/temporal/search-attributes';
 import { freePort } from '../../src/util/free-port';
-import { createTestApi, type TestApi } from '../support/api';
+import { createTestApi, PERMISSIONS_DIFF, storedTarget, type TestApi } from '../support/api';
 import { sharedTestState } from '../support/shared-state';
 
-const DIFF = [
-  'diff --git a/.github/workflows/ci.yml b/.github/workflows/ci.yml',
-  '--- a/.github/workflows/ci.yml',
-  '+++ b/.github/workflows/ci.yml',
-  '@@ -1,2 +1,3 @@',
-  ' name: ci',
-  '+permissions: {}',
-  ' on: push',
-  '',
-].join('\n');
 
 /** Pieces an attacker puts into text: each alone, or inside ordinary text. */
 const hostilePiece = fc.constantFrom(
@@ -98,19 +87,12 @@ describe('hostile strings in every string field of every POST route', () => {
     await ensureSearchAttributes(client, 'default');
     api = await createTestApi({ temporalClient: client, env: { TEMPORAL_TASK_QUEUE: `hostile-${randomUUID()}` } });
     [admin, operator, guardian] = await Promise.all([api.token(['admin'], 'ada'), api.token(['operator'], 'olga'), api.token(['guardian'], 'gus')]);
-    const target = await createTarget(api.db.pool, {
-      name: 'org/hostile',
-      repoUrl: '/tmp/hostile.git',
-      branch: 'main',
-      healthChecks: [{ type: 'http', url: 'http://127.0.0.1:9/ok', expectStatus: 200, timeoutMs: 1000 }],
-      verifyCommand: null,
-      createdBy: 'test',
-    });
+    const target = await storedTarget(api.db, 'org/hostile');
     targetId = target.id;
     const created = await request(api.app)
       .post('/api/v1/patches')
       .set('Authorization', `Bearer ${operator}`)
-      .send({ title: 'Pin permissions', type: 'security', targets: [targetId], diff: DIFF });
+      .send({ title: 'Pin permissions', type: 'security', targets: [targetId], diff: PERMISSIONS_DIFF });
     expect(created.status).toBe(202);
     patchId = created.body.id;
     // No worker runs here: with the run closed, every action the input lets through gets a quick 409.
@@ -142,7 +124,7 @@ describe('hostile strings in every string field of every POST route', () => {
     verifyCommand: ['make', 'test'],
     sandbox: { network: false, env: { CI: 'true' } },
   });
-  const patchBody = (): Body => ({ title: 'Pin permissions', type: 'security', description: 'Why: least privilege.', targets: [targetId], diff: DIFF });
+  const patchBody = (): Body => ({ title: 'Pin permissions', type: 'security', description: 'Why: least privilege.', targets: [targetId], diff: PERMISSIONS_DIFF });
 
   const routes: Array<{ route: string; token: () => string; body: () => Body; fields: Field[] }> = [
     {

@@ -10,7 +10,7 @@ import type { PatchSpec, PatchStatus, Target } from '../../src/domain/types';
 import { listAuditEvents } from '../../src/store/audit';
 import { createPatch } from '../../src/store/patches';
 import { createTarget } from '../../src/store/targets';
-import { createTestApi, type TestApi } from '../support/api';
+import { createTestApi, PERMISSIONS_DIFF, type TestApi } from '../support/api';
 
 const ACTIONS = ['approve', 'reject', 'pause', 'resume', 'abort'] as const;
 const VALID_ACTION_BODIES: Record<(typeof ACTIONS)[number], object> = {
@@ -21,16 +21,6 @@ const VALID_ACTION_BODIES: Record<(typeof ACTIONS)[number], object> = {
   abort: { reason: 'stop' },
 };
 
-const DIFF = [
-  'diff --git a/.github/workflows/ci.yml b/.github/workflows/ci.yml',
-  '--- a/.github/workflows/ci.yml',
-  '+++ b/.github/workflows/ci.yml',
-  '@@ -1,2 +1,3 @@',
-  ' name: ci',
-  '+permissions: {}',
-  ' on: push',
-  '',
-].join('\n');
 
 describe('patch API', () => {
   let api: TestApi;
@@ -47,7 +37,7 @@ describe('patch API', () => {
   };
   const get = (path: string, token: string) => request(api.app).get(`/api/v1${path}`).set('Authorization', `Bearer ${token}`);
   const patchIds = (res: { body: unknown }): string[] => (res.body as { items: Array<{ id: string }> }).items.map((patch) => patch.id);
-  const validBody = (overrides: Record<string, unknown> = {}) => ({ title: 'Pin permissions', type: 'security', targets: [monitored.id], diff: DIFF, ...overrides });
+  const validBody = (overrides: Record<string, unknown> = {}) => ({ title: 'Pin permissions', type: 'security', targets: [monitored.id], diff: PERMISSIONS_DIFF, ...overrides });
 
   /** A patch row as the create route writes it, in a chosen status, without a workflow behind it. */
   async function storedPatch(status: PatchStatus, targets: Target[] = [monitored]): Promise<string> {
@@ -58,7 +48,7 @@ describe('patch API', () => {
       type: 'security',
       description: null,
       author: 'dev-operator',
-      diff: DIFF,
+      diff: PERMISSIONS_DIFF,
       targets,
       rollout: createPatchSchema.parse(validBody()).rollout,
       approval: { quorum: 1, timeoutSeconds: 3600 },

@@ -7,10 +7,8 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { listAuditEvents } from '../../src/store/audit';
 import { createPatch } from '../../src/store/patches';
-import { createTarget } from '../../src/store/targets';
-import { createTestApi, type TestApi } from '../support/api';
+import { createTestApi, PERMISSIONS_DIFF, storedTarget, type TestApi } from '../support/api';
 
-const DIFF = 'diff --git a/.github/workflows/ci.yml b/.github/workflows/ci.yml\n--- a/.github/workflows/ci.yml\n+++ b/.github/workflows/ci.yml\n@@ -1,2 +1,3 @@\n name: ci\n+permissions: {}\n on: push\n';
 
 describe('audit events are written before the change they describe', () => {
   let api: TestApi;
@@ -21,14 +19,7 @@ describe('audit events are written before the change they describe', () => {
   beforeAll(async () => {
     api = await createTestApi();
     [operator, guardian] = await Promise.all([api.token(['operator'], 'olga'), api.token(['guardian'], 'gus')]);
-    const target = await createTarget(api.db.pool, {
-      name: 'org/audited',
-      repoUrl: '/tmp/audited.git',
-      branch: 'main',
-      healthChecks: [{ type: 'http', url: 'http://127.0.0.1:9/ok', expectStatus: 200, timeoutMs: 1000 }],
-      verifyCommand: null,
-      createdBy: 'test',
-    });
+    const target = await storedTarget(api.db, 'org/audited');
     targetId = target.id;
   });
   afterAll(async () => {
@@ -73,7 +64,7 @@ describe('audit events are written before the change they describe', () => {
   test('no trail, no patch: 503, no row and no workflow start', async () => {
     const before = await count('patches');
     await withoutAuditInsert(async () => {
-      const res = await request(api.app).post('/api/v1/patches').set('Authorization', `Bearer ${operator}`).send({ title: 'Pin', type: 'security', targets: [targetId], diff: DIFF });
+      const res = await request(api.app).post('/api/v1/patches').set('Authorization', `Bearer ${operator}`).send({ title: 'Pin', type: 'security', targets: [targetId], diff: PERMISSIONS_DIFF });
       expect(res.status).toBe(503);
       // Temporal is unreachable in this suite: a start attempt would have answered with Temporal's own 503.
       expect(res.body.detail).toContain('audit trail could not be written');
@@ -91,7 +82,7 @@ describe('audit events are written before the change they describe', () => {
       type: 'security',
       description: null,
       author: 'olga',
-      diff: DIFF,
+      diff: PERMISSIONS_DIFF,
       targets: [{ id: targetId, name: target.name, repoUrl: '/tmp/audited.git', branch: 'main', healthChecks: [], verifyCommand: null, sandbox: { network: false, env: {} }, createdBy: 'test', createdAt: new Date().toISOString() }],
       rollout: { waves: [{ percent: 100 }], health: { intervalSeconds: 30, windowSeconds: 300, failureThreshold: 1 }, allowUnmonitored: false, parallelism: 4 },
       approval: { quorum: 1, timeoutSeconds: 3600 },

@@ -9,10 +9,35 @@ import { createApp } from '../../src/api/app';
 import { createAuthenticator } from '../../src/api/auth';
 import { signToken } from '../../src/api/dev-tokens';
 import { type Config, loadConfig } from '../../src/config';
-import type { Role } from '../../src/domain/types';
+import type { Role, Target } from '../../src/domain/types';
+import { createTarget } from '../../src/store/targets';
 import { createTestDatabase, type TestDatabase } from './database';
 
 export const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret-0123456789';
+
+/** A small valid patch for the API's patch routes: adds `permissions: {}` to a CI workflow. */
+export const PERMISSIONS_DIFF = [
+  'diff --git a/.github/workflows/ci.yml b/.github/workflows/ci.yml',
+  '--- a/.github/workflows/ci.yml',
+  '+++ b/.github/workflows/ci.yml',
+  '@@ -1,2 +1,3 @@',
+  ' name: ci',
+  '+permissions: {}',
+  ' on: push',
+  '',
+].join('\n');
+
+/** A target stored directly (as registered earlier), watched by an HTTP check on a port nothing listens on. */
+export function storedTarget(db: TestDatabase, name: string): Promise<Target> {
+  return createTarget(db.pool, {
+    name,
+    repoUrl: `/tmp/${name.replace('/', '-')}.git`,
+    branch: 'main',
+    healthChecks: [{ type: 'http', url: 'http://127.0.0.1:9/ok', expectStatus: 200, timeoutMs: 1000 }],
+    verifyCommand: null,
+    createdBy: 'test',
+  });
+}
 
 export interface TestApi {
   app: Express;
