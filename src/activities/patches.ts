@@ -1,7 +1,8 @@
 /**
  * Patch lifecycle activities: thin adapters that run the test stages, deploy, health-check and revert targets
- * through the domain modules and record every step in the read model and the audit trail. Every write is keyed
- * (patch + seq, stage + target, guardian, target, round), so a retried activity never records anything twice.
+ * through the domain modules, plus the bookkeeping of patch-bookkeeping.ts. What they store besides their result
+ * (test logs, deployment rows, samples) is written best-effort: a database blip never turns a pushed commit or a
+ * healthy sample into a failure; the workflow records the outcome again through its bookkeeping.
  *
  * Failures: a failing test stage or health check is a normal result. Git errors that a retry cannot fix
  * (`retryable === false`) become non-retryable ApplicationFailures whose `type` is the error class name
@@ -9,16 +10,9 @@
  */
 import path from 'node:path';
 import { ApplicationFailure, cancellationSignal, heartbeat } from '@temporalio/activity';
-import type {
-  ApprovalRecord,
-  DeploymentStatus,
-  PatchStatus,
-  StageResult,
-  Target,
-  TestStage,
-} from '../domain/types';
+import type { DiffSource, StageResult, StageVerdict, Target, TestStage } from '../domain/types';
 import { allowsLocalRepos } from '../config';
-import { checkout, deployPatch, detachAt, disposeCheckout, GitError, type GitOptions, OperationAbortedError, revertPatch } from '../git';
+import { checkout, deployPatch, detachAt, disposeCheckout, GitError, type GitOptions, OperationAbortedError, PatchRevertedError, revertPatch } from '../git';
 import { AddressPolicy } from '../health/address-policy';
 import { commandCheckLabel, runCommandCheck } from '../health/command-check';
 import { healthSecretEnvironment } from '../health/header-secrets';
@@ -26,26 +20,16 @@ import { HealthCheckConfigError, httpCheckLabel, resolveHttpCheck, runHttpCheck 
 import type { HealthCheck } from '../health/schemas';
 import type { HealthSample } from '../health/types';
 import { runStage, VERIFY_COMMAND_TIMEOUT_MS } from '../patching/stages';
-import { appendAuditEvent } from '../store/audit';
-import { recordPatchTransition, saveApproval, saveDeployment, saveHealthRound, saveTestRun } from '../store/patches';
+import { hasRevertMarker, loadDiff, saveRevertMarker } from '../store/patch-artifacts';
+import { saveTestRun } from '../store/patches';
 import type { ActivityDeps } from './index';
+import { bestEffort, createPatchBookkeeping, storeDeployment, storeHealthRound } from './patch-bookkeeping';
 
-/** The audit actor of what the lifecycle does on its own (people's decisions are recorded under their name). */
-export const LIFECYCLE_ACTOR = 'system:patch-lifecycle';
+export { LIFECYCLE_ACTOR } from './patch-bookkeeping';
 /** Heartbeats while an activity works; the SDK throttles them to the workflow's heartbeat timeout. */
 const HEARTBEAT_INTERVAL_MS = 5_000;
 
-export interface RecordTransitionInput {
-  patchId: string;
-  /** Increases with every transition of the patch; a lower seq never overwrites the stored status. */
-  seq: number;
-  from: PatchStatus | null;
-  to: PatchStatus;
-  reason: string | null;
-  /** ISO 8601, the workflow's time of the transition. */
-  at: string;
-}
-
+/** The first version's test input, with the diff itself. */
 export interface RunTestStageInput {
   patchId: string;
   stage: TestStage;
@@ -53,22 +37,20 @@ export interface RunTestStageInput {
   diff: string;
 }
 
-export interface RecordApprovalInput {
-  patchId: string;
-  approval: ApprovalRecord;
-}
+export type TestTargetInput = { patchId: string; stage: TestStage; target: Target } & DiffSource;
 
-export interface DeployTargetInput {
+export type DeployTargetInput = {
   patchId: string;
-  /** The commit message. */
+  /** The commit's subject. */
   title: string;
   target: Target;
   /** 1-based. */
   wave: number;
-  diff: string;
-  /** Guardians who approved, one `Approved-by` trailer each. */
+  /** Guardians whose approval is recorded, one `Approved-by` trailer each. */
   approvedBy: string[];
-}
+  /** The workflow step of this deploy, for the deployment row; absent for runs started before steps were numbered. */
+  seq?: number;
+} & DiffSource;
 
 export interface DeployTargetResult {
   commitSha: string;
@@ -76,14 +58,6 @@ export interface DeployTargetResult {
   previousCommit: string;
   /** True when the branch already had the patch commit (an earlier attempt pushed it). */
   reused: boolean;
-}
-
-export interface RecordDeploymentInput {
-  patchId: string;
-  targetId: string;
-  wave: number;
-  status: DeploymentStatus;
-  error?: string | null;
 }
 
 export interface CheckTargetHealthInput {
@@ -94,12 +68,15 @@ export interface CheckTargetHealthInput {
   commit: string;
   /** Number of the health round within the wave; with the wave it keys the stored samples. */
   round: number;
+  /** Store the samples here too (first-version runs); later runs record them through their bookkeeping. */
+  record?: boolean;
 }
 
 export interface RevertTargetInput {
   patchId: string;
   target: Target;
   wave: number;
+  seq?: number;
 }
 
 export interface RevertTargetResult {
@@ -146,10 +123,10 @@ async function withCheckoutAt<T>(target: Target, commit: string, workRoot: strin
   }
 }
 
-/** A sample for a check that could not run at all: it counts as a failure of that check. */
+/** A sample for a check that could not run at all: an error, counted apart from failures. */
 function notRun(check: HealthCheck, detail: string): HealthSample {
   const label = check.type === 'http' ? httpCheckLabel(check) : commandCheckLabel(check);
-  return { ok: false, checkType: check.type, check: label, detail, latencyMs: 0, at: new Date().toISOString() };
+  return { ok: false, error: true, checkType: check.type, check: label, detail, latencyMs: 0, at: new Date().toISOString() };
 }
 
 export function createPatchActivities({ pool, config }: ActivityDeps) {
@@ -190,157 +167,128 @@ export function createPatchActivities({ pool, config }: ActivityDeps) {
     return needsCheckout ? withCheckoutAt(target, commit, workRoot, { signal, repoUrlPolicy }, runChecks) : runChecks(undefined);
   }
 
+  /** The diff of an input: given, or read from the read model by its hash. */
+  async function diffOf(source: DiffSource): Promise<string> {
+    if ('diff' in source) return source.diff;
+    const diff = await loadDiff(pool, source.diffSha256);
+    if (diff === undefined) throw ApplicationFailure.nonRetryable(`no patch with a diff of SHA-256 ${source.diffSha256} is stored`, 'DiffNotFoundError');
+    return diff;
+  }
+
+  /** Runs one test stage on a fresh checkout of the target and stores its result and log (best-effort). */
+  async function testOnCheckout(input: { patchId: string; stage: TestStage; target: Target }, diff: string): Promise<StageResult> {
+    const signal = cancellationSignal();
+    const startedAt = new Date();
+    const report = await heartbeating((progress) =>
+      gitOperation(async () => {
+        progress(`checking out ${input.target.name}`);
+        const clone = await checkout(input.target.repoUrl, input.target.branch, workRoot, { signal, repoUrlPolicy });
+        try {
+          return await runStage(input.stage, { dir: clone.dir, diff, target: input.target, sandbox: config.sandbox, signal, progress });
+        } finally {
+          await disposeCheckout(clone.dir);
+        }
+      }),
+    );
+    await bestEffort(`the ${input.stage} test of ${input.target.name}`, () => saveTestRun(pool, { ...report, patchId: input.patchId, startedAt, finishedAt: new Date() }));
+    return { stage: report.stage, targetId: report.targetId, passed: report.passed, summary: report.summary, log: report.log };
+  }
+
   return {
-    /** Records a status change of the patch: history row, current status (if newest), audit `patch.<to>`. */
-    async recordTransition(input: RecordTransitionInput): Promise<void> {
-      await recordPatchTransition(pool, input);
-      await appendAuditEvent(pool, {
-        actor: LIFECYCLE_ACTOR,
-        action: `patch.${input.to}`,
-        subjectType: 'patch',
-        subjectId: input.patchId,
-        details: { seq: input.seq, from: input.from, to: input.to, reason: input.reason },
-        idempotencyKey: `patch:${input.patchId}:transition:${input.seq}`,
-        at: new Date(input.at),
-      });
-    },
+    ...createPatchBookkeeping(pool),
 
-    /** Runs one test stage on a fresh checkout of the target and stores the result. */
+    /** The first version's test stage: the diff in the input, the log in the result. */
     async runTestStage(input: RunTestStageInput): Promise<StageResult> {
-      const signal = cancellationSignal();
-      const startedAt = new Date();
-      const report = await heartbeating((progress) =>
-        gitOperation(async () => {
-          progress(`checking out ${input.target.name}`);
-          const clone = await checkout(input.target.repoUrl, input.target.branch, workRoot, { signal, repoUrlPolicy });
-          try {
-            return await runStage(input.stage, { dir: clone.dir, diff: input.diff, target: input.target, sandbox: config.sandbox, signal, progress });
-          } finally {
-            await disposeCheckout(clone.dir);
-          }
-        }),
-      );
-      await saveTestRun(pool, { ...report, patchId: input.patchId, startedAt, finishedAt: new Date() });
-      return { stage: report.stage, targetId: report.targetId, passed: report.passed, summary: report.summary, log: report.log };
+      return testOnCheckout(input, input.diff);
     },
 
-    /** Records a guardian's decision and audits it as `patch.approved` / `patch.rejected`. */
-    async recordApproval(input: RecordApprovalInput): Promise<void> {
-      const { approval } = input;
-      await saveApproval(pool, input.patchId, approval);
-      await appendAuditEvent(pool, {
-        actor: approval.guardian,
-        roles: ['guardian'],
-        action: `patch.${approval.decision}`,
-        subjectType: 'patch',
-        subjectId: input.patchId,
-        details: { comment: approval.comment },
-        idempotencyKey: `patch:${input.patchId}:approval:${approval.guardian}`,
-        at: new Date(approval.at),
-      });
+    /** Runs one test stage on a fresh checkout of the target; the log stays in the read model. */
+    async testTarget(input: TestTargetInput): Promise<StageVerdict> {
+      const { log: _log, ...verdict } = await testOnCheckout(input, await diffOf(input));
+      return verdict;
     },
 
-    /** Commits the diff on the target branch (once: a commit with the Patch-Id is reused) and records it. */
+    /**
+     * Commits the diff on the target branch (once: a commit with the Patch-Id is reused). Refuses to push when a
+     * revert of this patch on this target already found nothing to undo (the marker): the patch was given up.
+     */
     async deployTarget(input: DeployTargetInput): Promise<DeployTargetResult> {
       const { target } = input;
       const signal = cancellationSignal();
+      const diff = await diffOf(input);
+      const refuseIfReverted = async (): Promise<void> => {
+        if (await hasRevertMarker(pool, input.patchId, target.id)) throw new PatchRevertedError(input.patchId, 'a revert that found nothing to undo');
+      };
+      await gitOperation(refuseIfReverted);
       const deployed = await heartbeating(() =>
         gitOperation(() =>
           deployPatch({
             repoUrl: target.repoUrl,
             branch: target.branch,
             workRoot,
-            diff: input.diff,
+            diff,
             patchId: input.patchId,
             subject: input.title,
             trailers: { 'Approved-by': input.approvedBy },
             signal,
             repoUrlPolicy,
+            beforePush: refuseIfReverted,
           }),
         ),
       );
-      await saveDeployment(pool, {
-        patchId: input.patchId,
-        targetId: target.id,
-        wave: input.wave,
-        status: 'deployed',
-        deployedCommit: deployed.commitSha,
-        previousCommit: deployed.previousTipSha,
-      });
-      await appendAuditEvent(pool, {
-        actor: LIFECYCLE_ACTOR,
-        action: 'deployment.deployed',
-        subjectType: 'patch',
-        subjectId: input.patchId,
-        details: { targetId: target.id, targetName: target.name, wave: input.wave, commitSha: deployed.commitSha, previousCommit: deployed.previousTipSha, reused: deployed.reused },
-        idempotencyKey: `patch:${input.patchId}:deploy:${target.id}`,
-      });
+      await bestEffort(`the deployment to ${target.name}`, () =>
+        storeDeployment(pool, {
+          patchId: input.patchId,
+          targetId: target.id,
+          targetName: target.name,
+          wave: input.wave,
+          status: 'deployed',
+          deployedCommit: deployed.commitSha,
+          previousCommit: deployed.previousTipSha,
+          ...(input.seq === undefined ? {} : { seq: input.seq }),
+        }),
+      );
       return { commitSha: deployed.commitSha, previousCommit: deployed.previousTipSha, reused: deployed.reused };
-    },
-
-    /** Sets a deployment's status (`deploying`, `failed`, `reverting`, `revert_failed`) and error. */
-    async recordDeployment(input: RecordDeploymentInput): Promise<void> {
-      await saveDeployment(pool, input);
     },
 
     /**
      * One health round of a deployed target: every check (HTTP; command checks in the sandbox, on a checkout at
      * the deployed commit), or, for a target without checks, its verify command on the deployed commit as one
-     * `command` sample. A check that cannot run (missing variable, no sandbox on this worker) is a failed sample.
-     * Stores the samples and returns them.
+     * `command` sample. A check that cannot run (missing variable, no sandbox on this worker) is an error sample.
      */
     async checkTargetHealth(input: CheckTargetHealthInput): Promise<HealthSample[]> {
       const signal = cancellationSignal();
       const samples = await heartbeating((progress) => gitOperation(() => sampleTarget(input, signal, progress)));
-      await saveHealthRound(pool, { patchId: input.patchId, targetId: input.target.id, wave: input.wave, round: input.round, samples });
-      await appendAuditEvent(pool, {
-        actor: LIFECYCLE_ACTOR,
-        action: 'health.sampled',
-        subjectType: 'patch',
-        subjectId: input.patchId,
-        details: {
-          targetId: input.target.id,
-          targetName: input.target.name,
-          wave: input.wave,
-          round: input.round,
-          commit: input.commit,
-          samples: samples.map(({ check, ok, detail }) => ({ check, ok, detail })),
-        },
-        idempotencyKey: `patch:${input.patchId}:health:${input.target.id}:${input.wave}:${input.round}`,
-      });
+      if (input.record !== false) {
+        const { patchId, target, wave, round, commit } = input;
+        await bestEffort(`health round ${round} of ${target.name}`, () => storeHealthRound(pool, { patchId, target, wave, round, commit, samples }));
+      }
       return samples;
     },
 
-    /** Reverts the patch commit on the target branch (once) and records it; nothing deployed is `skipped`. */
+    /**
+     * Reverts the patch commit on the target branch (once). When there is nothing to revert, leaves the marker
+     * that stops a later deploy of this patch to this target before it reports so.
+     */
     async revertTarget(input: RevertTargetInput): Promise<RevertTargetResult> {
       const { target } = input;
       const signal = cancellationSignal();
       const reverted = await heartbeating(() =>
         gitOperation(() => revertPatch({ repoUrl: target.repoUrl, branch: target.branch, workRoot, patchId: input.patchId, signal, repoUrlPolicy })),
       );
+      if (reverted.status === 'nothing-to-revert') await saveRevertMarker(pool, input.patchId, target.id);
       const revertCommit = reverted.status === 'reverted' ? reverted.revertSha : null;
-      await saveDeployment(pool, {
-        patchId: input.patchId,
-        targetId: target.id,
-        wave: input.wave,
-        status: reverted.status === 'reverted' ? 'reverted' : 'skipped',
-        ...(revertCommit === null ? {} : { revertCommit }),
-      });
-      await appendAuditEvent(pool, {
-        actor: LIFECYCLE_ACTOR,
-        action: 'deployment.reverted',
-        subjectType: 'patch',
-        subjectId: input.patchId,
-        details: {
+      await bestEffort(`the revert on ${target.name}`, () =>
+        storeDeployment(pool, {
+          patchId: input.patchId,
           targetId: target.id,
           targetName: target.name,
           wave: input.wave,
-          status: reverted.status,
-          revertCommit,
-          ...(reverted.status === 'nothing-to-revert' ? { reason: reverted.reason } : { reused: reverted.reused }),
-        },
-        idempotencyKey: `patch:${input.patchId}:revert:${target.id}`,
-      });
+          status: reverted.status === 'reverted' ? 'reverted' : 'skipped',
+          ...(revertCommit === null ? {} : { revertCommit }),
+          ...(input.seq === undefined ? {} : { seq: input.seq }),
+        }),
+      );
       return { status: reverted.status, revertCommit };
     },
   };

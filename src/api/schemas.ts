@@ -3,7 +3,7 @@
  * at all are refused earlier, for every field at once (validation.ts); these schemas say which fields are one line.
  */
 import { z } from 'zod';
-import { PATCH_STATUSES, PATCH_TYPES } from '../domain/types';
+import { DEFAULT_ERROR_THRESHOLD, PATCH_STATUSES, PATCH_TYPES } from '../domain/types';
 import { type RepoUrlPolicy, repoUrlProblem } from '../git/repo-url';
 import { commitSubjectProblem, isValidBranchName } from '../git/validate';
 import { healthCheckSchema } from '../health/schemas';
@@ -74,6 +74,7 @@ const healthSettingsSchema = z
     intervalSeconds: z.number().int().min(1).max(3600).default(30),
     windowSeconds: z.number().int().min(1).max(7 * 24 * 60 * 60).default(300),
     failureThreshold: z.number().int().min(1).max(100).default(1),
+    errorThreshold: z.number().int().min(1).max(100).default(DEFAULT_ERROR_THRESHOLD),
   })
   .strict()
   .refine((health) => health.windowSeconds >= health.intervalSeconds, {

@@ -118,6 +118,9 @@ export const TERMINAL_PATCH_STATUSES: readonly PatchStatus[] = ['test_failed', '
 export const PATCH_TYPES = ['bug_fix', 'performance', 'security', 'feature', 'refactor'] as const;
 export type PatchType = (typeof PATCH_TYPES)[number];
 
+/** Consecutive samples that could not be taken before a rollout gives up (Argo Rollouts' consecutiveErrorLimit). */
+export const DEFAULT_ERROR_THRESHOLD = 4;
+
 export interface HealthSettings {
   /** Seconds between two rounds of health checks. */
   intervalSeconds: number;
@@ -125,6 +128,8 @@ export interface HealthSettings {
   windowSeconds: number;
   /** Consecutive failures of one check on one target that trigger the rollback. */
   failureThreshold: number;
+  /** Consecutive samples of one check that could not be taken (not failures) that trigger the rollback; default 4. */
+  errorThreshold?: number;
 }
 
 export interface RolloutSpec {
@@ -143,6 +148,12 @@ export interface ApprovalSpec {
   timeoutSeconds: number;
 }
 
+/**
+ * Where the lifecycle's activities get the diff: the text itself (runs started before diffs were passed by
+ * reference), or its SHA-256, by which they read it from the read model (stored once, with the patch).
+ */
+export type DiffSource = { diff: string } | { diffSha256: string };
+
 /** Everything the lifecycle workflow needs, fixed when the patch is created (targets are snapshotted). */
 export interface PatchSpec {
   id: string;
@@ -159,6 +170,9 @@ export interface PatchSpec {
 
 export const TEST_STAGES = ['isolated', 'integration', 'safety', 'regression'] as const;
 export type TestStage = (typeof TEST_STAGES)[number];
+
+/** A stage's outcome as the lifecycle keeps it; the log stays in the read model. */
+export type StageVerdict = Omit<StageResult, 'log'>;
 
 export interface StageResult {
   stage: TestStage;
@@ -201,7 +215,7 @@ export interface PatchState {
   statusReason: string | null;
   /** What the workflow is doing now, in words (also shown as the run's current details in the Web UI). */
   currentStep: string;
-  tests: StageResult[];
+  tests: StageVerdict[];
   approvals: ApprovalRecord[];
   /** Target ids per wave, in rollout order. */
   waves: string[][];
@@ -209,4 +223,8 @@ export interface PatchState {
   currentWave: number;
   paused: boolean;
   deployments: TargetDeployment[];
+  /** Read-model writes that failed even after their retries (newest last, bounded); the reconciler repairs them. */
+  bookkeepingFailures?: string[];
+  /** How many times the run handed over to a new run (continue-as-new) to keep its history bounded. */
+  handOvers?: number;
 }

@@ -57,7 +57,7 @@ interface LandingInput extends GitOptions {
   workRoot: string;
   /** Push attempts when the branch keeps moving, default 3. */
   maxAttempts?: number;
-  /** Called after the commit is made and before it is pushed (a test seam; production leaves it unset). */
+  /** Called after the commit is made and before it is pushed: a last check that may refuse (throw), and a test seam. */
   beforePush?: (attempt: PushAttempt) => Promise<void>;
 }
 

@@ -121,8 +121,9 @@ export class RevertConflictError extends GitError {
 export class PatchRevertedError extends GitError {
   override readonly name: string = 'PatchRevertedError';
 
-  constructor(readonly patchId: string, readonly revertCommitSha: string) {
-    super(`patch ${patchId} was reverted by ${revertCommitSha}; deploy it again under a new patch id`, false);
+  /** `revertedBy`: the revert commit, or what else gave the patch up (a revert that found nothing to undo). */
+  constructor(readonly patchId: string, readonly revertedBy: string) {
+    super(`patch ${patchId} was reverted by ${revertedBy}; deploy it again under a new patch id`, false);
   }
 }
 

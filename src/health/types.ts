@@ -21,6 +21,11 @@ export interface HealthSample {
   status?: number;
   /** Exit code of a command check, when the process exited on its own. */
   exitCode?: number;
+  /**
+   * True when the check could not be taken at all (the worker could not run it: configuration, sandbox, a failed
+   * activity), as opposed to a check that ran and failed; counted against the error limit, not the failure limit.
+   */
+  error?: boolean;
   /** ISO 8601 time the check started. */
   at: string;
 }

@@ -190,6 +190,7 @@ interface SampleRow {
   status_code: number | null;
   exit_code: number | null;
   sampled_at: Date;
+  error: boolean;
 }
 
 interface TransitionRow {
@@ -209,6 +210,7 @@ function sampleFromRow(row: SampleRow): HealthSample {
     latencyMs: row.latency_ms ?? 0,
     ...(row.status_code === null ? {} : { status: row.status_code }),
     ...(row.exit_code === null ? {} : { exitCode: row.exit_code }),
+    ...(row.error ? { error: true } : {}),
     at: row.sampled_at.toISOString(),
   };
 }
@@ -364,27 +366,32 @@ export interface DeploymentInput {
   deployedCommit?: string;
   previousCommit?: string;
   revertCommit?: string;
+  /** The workflow step that wrote it; a lower one than the stored row's is ignored. Older runs write 0. */
+  seq?: number;
 }
 
 /**
  * Creates or updates a target's deployment row. `deployed_at` and `reverted_at` are set by the first write of
  * status `deployed` and `reverted` and kept afterwards.
  */
+/** Stores a deployment's state unless a write of a later step (higher `seq`) is already there. */
 export async function saveDeployment(pool: Pool, input: DeploymentInput): Promise<void> {
   await pool.query(
     `INSERT INTO deployments (patch_id, target_id, wave, status, error, deployed_commit, previous_commit, revert_commit,
-       deployed_at, reverted_at)
+       deployed_at, reverted_at, seq)
      VALUES ($1, $2, $3, $4::text, $5, $6, $7, $8,
-       CASE WHEN $4::text = 'deployed' THEN now() END, CASE WHEN $4::text = 'reverted' THEN now() END)
+       CASE WHEN $4::text = 'deployed' THEN now() END, CASE WHEN $4::text = 'reverted' THEN now() END, $9)
      ON CONFLICT (patch_id, target_id) DO UPDATE SET wave = EXCLUDED.wave, status = EXCLUDED.status, error = EXCLUDED.error,
        deployed_commit = COALESCE(EXCLUDED.deployed_commit, deployments.deployed_commit),
        previous_commit = COALESCE(EXCLUDED.previous_commit, deployments.previous_commit),
        revert_commit = COALESCE(EXCLUDED.revert_commit, deployments.revert_commit),
        deployed_at = COALESCE(deployments.deployed_at, EXCLUDED.deployed_at),
        reverted_at = COALESCE(deployments.reverted_at, EXCLUDED.reverted_at),
-       updated_at = now()`,
+       seq = EXCLUDED.seq,
+       updated_at = now()
+     WHERE deployments.seq <= EXCLUDED.seq`,
     [input.patchId, input.targetId, input.wave, input.status, input.error ?? null, input.deployedCommit ?? null,
-      input.previousCommit ?? null, input.revertCommit ?? null],
+      input.previousCommit ?? null, input.revertCommit ?? null, input.seq ?? 0],
   );
 }
 
@@ -406,16 +413,16 @@ export async function saveHealthRound(pool: Pool, input: HealthRoundInput): Prom
   const values: unknown[] = [];
   const tuples = input.samples.map((sample, index) => {
     values.push(input.patchId, input.targetId, input.wave, `${input.wave}:${input.round}:${index}`, sample.ok, sample.checkType,
-      sample.check, sample.detail, Math.round(sample.latencyMs), sample.status ?? null, sample.exitCode ?? null, sample.at);
-    const base = index * 12;
-    return `(${Array.from({ length: 12 }, (_, k) => `$${base + k + 1}`).join(', ')})`;
+      sample.check, sample.detail, Math.round(sample.latencyMs), sample.status ?? null, sample.exitCode ?? null, sample.at, sample.error === true);
+    const base = index * 13;
+    return `(${Array.from({ length: 13 }, (_, k) => `$${base + k + 1}`).join(', ')})`;
   });
   await pool.query(
     `INSERT INTO health_samples (patch_id, target_id, wave, sample_key, ok, check_type, check_label, detail, latency_ms,
-       status_code, exit_code, sampled_at) VALUES ${tuples.join(', ')}
+       status_code, exit_code, sampled_at, error) VALUES ${tuples.join(', ')}
      ON CONFLICT (patch_id, target_id, sample_key) DO UPDATE SET ok = EXCLUDED.ok, check_type = EXCLUDED.check_type,
        check_label = EXCLUDED.check_label, detail = EXCLUDED.detail, latency_ms = EXCLUDED.latency_ms,
-       status_code = EXCLUDED.status_code, exit_code = EXCLUDED.exit_code, sampled_at = EXCLUDED.sampled_at`,
+       status_code = EXCLUDED.status_code, exit_code = EXCLUDED.exit_code, sampled_at = EXCLUDED.sampled_at, error = EXCLUDED.error`,
     values,
   );
 }

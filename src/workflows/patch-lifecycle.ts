@@ -1,154 +1,92 @@
 /**
  * One patch from creation to a terminal state: test on every target, wait for Guardian approval, deploy in waves
- * with a timed health loop after each, and roll back by compensation when health fails or a Guardian aborts.
- * Deterministic: all I/O happens in activities, which are idempotent so that retries and worker crashes never
- * apply a patch twice. Every transition is written to the read model and shown in the Web UI.
+ * with a timed health loop after each, and roll back by compensation when health fails, a Guardian aborts, the
+ * run is cancelled or anything unexpected happens once something was deployed (saga semantics). Deterministic:
+ * all I/O happens in activities, which are idempotent so that retries and worker crashes never apply a patch twice.
+ *
+ * Durable whatever fails: decisions never wait on the read model (bookkeeping runs beside them); an approval
+ * counts only once it is recorded; a long rollout hands over to a new run (continue-as-new) carrying only its
+ * position, so its history stays bounded; inputs carry the diff's hash, not the diff.
  */
 import {
-  ActivityFailure,
-  CancellationScope,
   allHandlersFinished,
+  CancellationScope,
   condition,
-  defineQuery,
-  defineSignal,
-  defineUpdate,
+  ContinueAsNew,
+  continueAsNew,
   isCancellation,
-  proxyActivities,
-  setCurrentDetails,
+  patched,
   setHandler,
-  upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { PatchActivities } from '../activities/patches';
+import { type ApprovalRecord, type PatchSpec, type PatchState, TEST_STAGES } from '../domain/types';
+import { approvalRecording, failureMessage, TESTING, testing } from './lifecycle-activities';
+import { type LifecycleCheckpoint, type PatchLifecycleInput, LifecycleRun, type RolloutPosition } from './lifecycle-run';
+import { compensate } from './compensation';
+import { patchLifecycleV1 } from './patch-lifecycle-v1';
 import {
-  type ApprovalRecord,
-  type PatchSpec,
-  type PatchState,
-  type PatchStatus,
-  type Target,
-  type TargetDeployment,
-  TERMINAL_PATCH_STATUSES,
-  TEST_STAGES,
-} from '../domain/types';
-import { evaluateHealth } from '../health/evaluate';
-import type { HealthSample } from '../health/types';
-import { planWaves } from './rollout-plan';
-import { patchStatusKey, patchTargetsKey, patchTypeKey } from './search-attributes';
+  type ApproveInput,
+  abortSignal,
+  approveUpdate,
+  type PauseInput,
+  patchStatusQuery,
+  pauseUpdate,
+  type RejectInput,
+  rejectUpdate,
+  type ResumeInput,
+  resumeUpdate,
+} from './patch-messages';
+import { rollOut, START_OF_ROLLOUT } from './rollout';
 
-export interface ApproveInput {
-  guardian: string;
-  comment: string | null;
-}
-export interface RejectInput {
-  guardian: string;
-  reason: string;
-}
-export interface PauseInput {
-  by: string;
-  reason: string | null;
-}
-export interface ResumeInput {
-  by: string;
-}
-export interface AbortInput {
-  by: string;
-  reason: string;
+export * from './patch-messages';
+export type { LifecycleCheckpoint, PatchLifecycleInput } from './lifecycle-run';
+
+/** The marker of runs with this version's command sequence; runs without it replay patch-lifecycle-v1.ts. */
+export const LIFECYCLE_V2 = 'lifecycle-v2';
+
+export async function patchLifecycleWorkflow(input: PatchLifecycleInput, checkpoint?: LifecycleCheckpoint): Promise<PatchState> {
+  if (checkpoint === undefined && !patched(LIFECYCLE_V2)) return patchLifecycleV1(input as PatchSpec);
+  return runLifecycle(new LifecycleRun(input, checkpoint), checkpoint?.rollout);
 }
 
-export const patchStatusQuery = defineQuery<PatchState>('status');
-export const approveUpdate = defineUpdate<PatchState, [ApproveInput]>('approve');
-export const rejectUpdate = defineUpdate<PatchState, [RejectInput]>('reject');
-export const pauseUpdate = defineUpdate<PatchState, [PauseInput]>('pause');
-export const resumeUpdate = defineUpdate<PatchState, [ResumeInput]>('resume');
-/** A signal, not an update: an abort must be accepted even while no worker is running. */
-export const abortSignal = defineSignal<[AbortInput]>('abort');
-
-/** How many recent health samples per target the state keeps. */
-const RECENT_SAMPLES = 5;
-
-const bookkeeping = proxyActivities<PatchActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { maximumAttempts: 20, maximumInterval: '30 seconds' },
-});
-/** Activities heartbeat every 5 s; a worker that died is noticed after this long and its activity retried elsewhere. */
-const HEARTBEAT_TIMEOUT = '20 seconds';
-const TESTING_OPTIONS = { startToCloseTimeout: '20 minutes', heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: { maximumAttempts: 3 } };
-const testing = proxyActivities<PatchActivities>(TESTING_OPTIONS);
-const DEPLOY_OPTIONS = {
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: HEARTBEAT_TIMEOUT,
-  retry: {
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: ['PatchDoesNotApplyError', 'PatchRevertedError', 'InvalidDiffError', 'InvalidInputError', 'RefNotFoundError'],
-  },
-};
-const deploying = proxyActivities<PatchActivities>(DEPLOY_OPTIONS);
-const HEALTH_OPTIONS = { startToCloseTimeout: '15 minutes', heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: { maximumAttempts: 2 } };
-const checking = proxyActivities<PatchActivities>(HEALTH_OPTIONS);
-/** Compensation tries hard: a half-rolled-back fleet is the worst outcome. */
-const REVERT_OPTIONS = {
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: HEARTBEAT_TIMEOUT,
-  retry: { maximumAttempts: 10, maximumInterval: '1 minute', nonRetryableErrorTypes: ['RevertConflictError', 'InvalidInputError'] },
-};
-const reverting = proxyActivities<PatchActivities>(REVERT_OPTIONS);
-
-function failureMessage(error: unknown): string {
-  if (error instanceof ActivityFailure && error.cause) return error.cause.message;
-  return error instanceof Error ? error.message : String(error);
-}
-
-function isMonitored(target: Target): boolean {
-  return target.healthChecks.length > 0 || target.verifyCommand !== null;
-}
-
-export async function patchLifecycleWorkflow(spec: PatchSpec): Promise<PatchState> {
-  const state: PatchState = {
-    patchId: spec.id,
-    status: 'pending',
-    statusReason: null,
-    currentStep: 'created',
-    tests: [],
-    approvals: [],
-    waves: [],
-    currentWave: 0,
-    paused: false,
-    deployments: [],
-  };
-  let seq = 0;
-  let abort: AbortInput | undefined;
-  const targetsById = new Map(spec.targets.map((target) => [target.id, target]));
-  const approvedBy = (): string[] => state.approvals.filter((a) => a.decision === 'approved').map((a) => a.guardian);
-  const rejection = (): ApprovalRecord | undefined => state.approvals.find((a) => a.decision === 'rejected');
-  const isTerminal = (): boolean => TERMINAL_PATCH_STATUSES.includes(state.status);
-
-  // Handlers first, before any await, so no message arriving at start is lost or rejected.
+/** Registers the query, the Guardian Updates and the abort Signal (before the first await). */
+function handleMessages(run: LifecycleRun): void {
+  const { state, input } = run;
+  /** Guardians whose decision is being recorded: a second request of theirs is refused until it is stored. */
+  const deciding = new Set<string>();
   setHandler(patchStatusQuery, () => state, { description: 'The full state: tests, approvals, waves, deployments.' });
 
-  const decide = async (approval: ApprovalRecord): Promise<PatchState> => {
-    state.approvals.push(approval);
-    await bookkeeping.recordApproval({ patchId: spec.id, approval });
-    return state;
-  };
   const assertAwaitingDecision = (guardian: string): void => {
     if (state.status !== 'awaiting_approval') throw new Error(`the patch is ${state.status}, not awaiting approval`);
-    if (guardian === spec.author) throw new Error('the author of a patch cannot approve or reject it');
-    if (state.approvals.some((a) => a.guardian === guardian)) throw new Error(`${guardian} has already decided on this patch`);
+    if (guardian === input.author) throw new Error('the author of a patch cannot approve or reject it');
+    if (state.approvals.some((approval) => approval.guardian === guardian) || deciding.has(guardian)) {
+      throw new Error(`${guardian} has already decided on this patch`);
+    }
   };
-  setHandler(
-    approveUpdate,
-    ({ guardian, comment }) => decide({ guardian, decision: 'approved', comment, at: new Date().toISOString() }),
-    { validator: ({ guardian }: ApproveInput) => assertAwaitingDecision(guardian), description: 'A Guardian approves the rollout.' },
-  );
-  setHandler(
-    rejectUpdate,
-    ({ guardian, reason }) => decide({ guardian, decision: 'rejected', comment: reason, at: new Date().toISOString() }),
-    { validator: ({ guardian }: RejectInput) => assertAwaitingDecision(guardian), description: 'A Guardian rejects the patch.' },
-  );
+  // A decision counts only once it is recorded: should the write fail, the Update fails and nothing counts.
+  const decide = async (approval: ApprovalRecord): Promise<PatchState> => {
+    deciding.add(approval.guardian);
+    try {
+      await approvalRecording.recordApproval({ patchId: input.id, approval });
+    } finally {
+      deciding.delete(approval.guardian);
+    }
+    if (state.status === 'awaiting_approval') state.approvals.push(approval);
+    return state;
+  };
+  setHandler(approveUpdate, ({ guardian, comment }) => decide({ guardian, decision: 'approved', comment, at: new Date().toISOString() }), {
+    validator: ({ guardian }: ApproveInput) => assertAwaitingDecision(guardian),
+    description: 'A Guardian approves the rollout.',
+  });
+  setHandler(rejectUpdate, ({ guardian, reason }) => decide({ guardian, decision: 'rejected', comment: reason, at: new Date().toISOString() }), {
+    validator: ({ guardian }: RejectInput) => assertAwaitingDecision(guardian),
+    description: 'A Guardian rejects the patch.',
+  });
   setHandler(
     pauseUpdate,
     ({ by, reason }) => {
       state.paused = true;
-      return transition('paused', reason ? `paused by ${by}: ${reason}` : `paused by ${by}`).then(() => state);
+      run.transition('paused', reason ? `paused by ${by}: ${reason}` : `paused by ${by}`);
+      return state;
     },
     {
       validator: (_input: PauseInput) => {
@@ -161,7 +99,8 @@ export async function patchLifecycleWorkflow(spec: PatchSpec): Promise<PatchStat
     resumeUpdate,
     ({ by }) => {
       state.paused = false;
-      return transition('deploying', `resumed by ${by}`).then(() => state);
+      run.transition('deploying', `resumed by ${by}`);
+      return state;
     },
     {
       validator: (_input: ResumeInput) => {
@@ -170,256 +109,95 @@ export async function patchLifecycleWorkflow(spec: PatchSpec): Promise<PatchStat
       description: 'Continue a paused rollout.',
     },
   );
-  setHandler(
-    abortSignal,
-    (input) => {
-      if (!isTerminal() && abort === undefined) abort = input;
-    },
-    { description: 'Stop and roll back everything deployed.' },
-  );
-
-  function showStep(step: string): void {
-    state.currentStep = step;
-    setCurrentDetails(`**${state.status}**: ${step}`);
-  }
-
-  async function transition(to: PatchStatus, reason: string | null): Promise<void> {
-    const from = state.status;
-    state.status = to;
-    state.statusReason = reason;
-    seq += 1;
-    upsertSearchAttributes([{ key: patchStatusKey, value: to }]);
-    showStep(reason ?? to);
-    await bookkeeping.recordTransition({ patchId: spec.id, seq, from, to, reason, at: new Date().toISOString() });
-  }
-
-  async function finish(): Promise<PatchState> {
-    await condition(allHandlersFinished);
-    return state;
-  }
-
-  upsertSearchAttributes([
-    { key: patchTypeKey, value: spec.type },
-    { key: patchTargetsKey, value: spec.targets.map((target) => target.name) },
-  ]);
-
-  try {
-    // 1. Test, stage by stage, on every target; the first failing stage ends the patch.
-    await transition('testing', null);
-    for (const stage of TEST_STAGES) {
-      showStep(`testing: ${stage} on ${spec.targets.length} target(s)`);
-      let results;
-      try {
-        results = await Promise.all(
-          spec.targets.map((target) =>
-            testing.runTestStage.executeWithOptions(
-              { ...TESTING_OPTIONS, summary: `${stage} test on ${target.name}` },
-              [{ patchId: spec.id, stage, target, diff: spec.diff }],
-            ),
-          ),
-        );
-      } catch (error) {
-        if (isCancellation(error)) throw error;
-        await transition('test_failed', `the ${stage} stage could not run: ${failureMessage(error)}`);
-        return await finish();
-      }
-      state.tests.push(...results);
-      const failed = results.filter((result) => !result.passed);
-      if (failed.length > 0) {
-        const names = failed.map((result) => targetsById.get(result.targetId)?.name ?? result.targetId).join(', ');
-        await transition('test_failed', `${stage} stage failed on ${names}: ${failed[0]?.summary ?? ''}`);
-        return await finish();
-      }
-      if (abort) {
-        await transition('cancelled', `aborted by ${abort.by} during testing: ${abort.reason}`);
-        return await finish();
-      }
-    }
-
-    // 2. Guardian approval: a quorum of distinct guardians other than the author, before the deadline.
-    await transition('awaiting_approval', `needs ${spec.approval.quorum} approval(s) within ${spec.approval.timeoutSeconds} s`);
-    const decided = await condition(
-      () => approvedBy().length >= spec.approval.quorum || rejection() !== undefined || abort !== undefined,
-      `${spec.approval.timeoutSeconds} seconds`,
-      { summary: 'waiting for Guardian approval' },
-    );
-    if (abort) {
-      await transition('cancelled', `aborted by ${abort.by} before deployment: ${abort.reason}`);
-      return await finish();
-    }
-    const rejected = rejection();
-    if (rejected) {
-      await transition('rejected', `rejected by ${rejected.guardian}: ${rejected.comment ?? ''}`);
-      return await finish();
-    }
-    if (!decided) {
-      await transition('expired', `no quorum of ${spec.approval.quorum} within ${spec.approval.timeoutSeconds} s`);
-      return await finish();
-    }
-
-    // 3. Progressive deployment with a health loop after each wave.
-    const rollbackReason = await rollOut(spec, state, {
-      transition,
-      showStep,
-      approvedBy,
-      aborted: () => abort,
-    });
-    if (rollbackReason === undefined) {
-      await transition('deployed', `deployed to ${spec.targets.length} target(s)`);
-      return await finish();
-    }
-    await rollBack(spec, state, rollbackReason, transition);
-    return await finish();
-  } catch (error) {
-    if (!isCancellation(error)) throw error;
-    // The run itself was cancelled: undo what was deployed, then record the outcome, whatever else is cancelled.
-    await CancellationScope.nonCancellable(async () => {
-      if (state.deployments.length > 0) await rollBack(spec, state, 'the workflow run was cancelled', transition);
-      else await transition('cancelled', 'the workflow run was cancelled');
-    });
-    throw error;
-  }
+  setHandler(abortSignal, (abort) => run.requestAbort(abort), { description: 'Stop and roll back everything deployed.' });
 }
 
-interface RolloutHooks {
-  transition: (to: PatchStatus, reason: string | null) => Promise<void>;
-  showStep: (step: string) => void;
-  approvedBy: () => string[];
-  aborted: () => AbortInput | undefined;
-}
-
-/** Deploys wave after wave; returns the reason to roll back, or undefined when every wave stayed healthy. */
-async function rollOut(spec: PatchSpec, state: PatchState, hooks: RolloutHooks): Promise<string | undefined> {
-  const waves = planWaves(spec.targets, spec.rollout.waves.map((wave) => wave.percent));
-  state.waves = waves.map((wave) => wave.map((target) => target.id));
-  const { intervalSeconds, windowSeconds, failureThreshold } = spec.rollout.health;
-  const samples: Record<string, HealthSample[]> = {};
-  const live: Array<{ target: Target; deployment: TargetDeployment }> = [];
-  /** Numbers health rounds across waves: samples are stored under (target, round). */
-  let healthRound = 0;
-  await hooks.transition('deploying', `approved by ${hooks.approvedBy().join(', ')}`);
-
-  for (const [index, wave] of waves.entries()) {
-    const waveNumber = index + 1;
-    state.currentWave = waveNumber;
-    const abort = hooks.aborted();
-    if (abort) return `aborted by ${abort.by}: ${abort.reason}`;
-
-    // Deploy the wave's new targets, a few at a time. Each deployment is registered before its activity starts,
-    // so a deploy that half-happened (pushed, then the worker died) is still compensated.
-    hooks.showStep(`deploying wave ${waveNumber} of ${waves.length} (${wave.length} target(s))`);
-    for (let start = 0; start < wave.length; start += spec.rollout.parallelism) {
-      const batch = wave.slice(start, start + spec.rollout.parallelism);
-      const outcomes = await Promise.all(
-        batch.map(async (target) => {
-          const deployment: TargetDeployment = {
-            targetId: target.id,
-            targetName: target.name,
-            wave: waveNumber,
-            status: 'deploying',
-            deployedCommit: null,
-            previousCommit: null,
-            revertCommit: null,
-            error: null,
-            lastSamples: [],
-          };
-          state.deployments.push(deployment);
-          await bookkeeping.recordDeployment({ patchId: spec.id, targetId: target.id, wave: waveNumber, status: 'deploying' });
-          try {
-            const result = await deploying.deployTarget.executeWithOptions(
-              { ...DEPLOY_OPTIONS, summary: `deploy ${target.name} (wave ${waveNumber} of ${waves.length})` },
-              [{ patchId: spec.id, title: spec.title, target, wave: waveNumber, diff: spec.diff, approvedBy: hooks.approvedBy() }],
-            );
-            Object.assign(deployment, { status: 'deployed', deployedCommit: result.commitSha, previousCommit: result.previousCommit });
-            if (isMonitored(target)) live.push({ target, deployment });
-            return undefined;
-          } catch (error) {
-            if (isCancellation(error)) throw error;
-            const message = failureMessage(error);
-            Object.assign(deployment, { status: 'failed', error: message });
-            await bookkeeping.recordDeployment({ patchId: spec.id, targetId: target.id, wave: waveNumber, status: 'failed', error: message });
-            return `deploying to ${target.name} failed: ${message}`;
-          }
-        }),
-      );
-      const failure = outcomes.find((outcome) => outcome !== undefined);
-      if (failure) return failure;
-    }
-
-    // Watch every deployed target for the wave's window; a pause holds here while the checks keep running.
-    let elapsed = 0;
-    for (let round = 1; ; round += 1) {
-      healthRound += 1;
-      hooks.showStep(`wave ${waveNumber} of ${waves.length}: health round ${round}${state.paused ? ' (paused)' : ''}`);
-      const rounds = await Promise.all(
-        live.map(({ target, deployment }) =>
-          checking.checkTargetHealth.executeWithOptions(
-            { ...HEALTH_OPTIONS, summary: `health of ${target.name} (wave ${waveNumber}, round ${round})` },
-            [{ patchId: spec.id, target, wave: waveNumber, commit: deployment.deployedCommit ?? '', round: healthRound }],
-          ).catch((error: unknown): HealthSample[] => {
-            if (isCancellation(error)) throw error;
-            // A check that cannot even run counts as a failed sample, not as a crash of the rollout.
-            return [{ ok: false, checkType: 'command', check: 'health check activity', detail: failureMessage(error), latencyMs: 0, at: new Date().toISOString() }];
-          }),
+/** Tests every stage on every target; false when the patch ended (failed, or aborted meanwhile). */
+async function testEveryTarget(run: LifecycleRun): Promise<boolean> {
+  const { input } = run;
+  run.transition('testing', null);
+  for (const stage of TEST_STAGES) {
+    run.showStep(`testing: ${stage} on ${input.targets.length} target(s)`);
+    let verdicts;
+    try {
+      verdicts = await Promise.all(
+        input.targets.map((target) =>
+          testing.testTarget.executeWithOptions({ ...TESTING, summary: `${stage} test on ${target.name}` }, [{ patchId: input.id, stage, target, ...run.diffSource }]),
         ),
       );
-      live.forEach(({ target, deployment }, i) => {
-        const taken = rounds[i] ?? [];
-        samples[target.name] = [...(samples[target.name] ?? []), ...taken];
-        deployment.lastSamples = [...deployment.lastSamples, ...taken].slice(-RECENT_SAMPLES * Math.max(1, taken.length));
-      });
-      const evaluation = evaluateHealth(samples, failureThreshold);
-      if (evaluation.verdict === 'failing') return `health failed in wave ${waveNumber}: ${evaluation.reason}`;
-      const abortNow = hooks.aborted();
-      if (abortNow) return `aborted by ${abortNow.by}: ${abortNow.reason}`;
-      if (elapsed >= windowSeconds && !state.paused) break;
-      await condition(() => hooks.aborted() !== undefined, `${intervalSeconds} seconds`, {
-        summary: `next health round of wave ${waveNumber}`,
-      });
-      elapsed += intervalSeconds;
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      run.transition('test_failed', `the ${stage} stage could not run: ${failureMessage(error)}`);
+      return false;
+    }
+    run.state.tests.push(...verdicts);
+    const failed = verdicts.filter((verdict) => !verdict.passed);
+    if (failed.length > 0) {
+      const names = failed.map((verdict) => run.target(verdict.targetId)?.name ?? verdict.targetId).join(', ');
+      run.transition('test_failed', `${stage} stage failed on ${names}: ${failed[0]?.summary ?? ''}`);
+      return false;
+    }
+    const abort = run.aborted();
+    if (abort) {
+      run.transition('cancelled', `aborted by ${abort.by} during testing: ${abort.reason}`);
+      return false;
     }
   }
-  return undefined;
+  return true;
 }
 
-/**
- * Compensation: reverts every target a deployment was attempted on, newest first, in a non-cancellable scope.
- * Each revert is idempotent (already reverted, or never pushed, is a no-op) and one failing target does not stop
- * the others.
- */
-async function rollBack(
-  spec: PatchSpec,
-  state: PatchState,
-  reason: string,
-  transition: (to: PatchStatus, reason: string | null) => Promise<void>,
-): Promise<void> {
-  await CancellationScope.nonCancellable(async () => {
-    await transition('rolling_back', reason);
-    const failures: string[] = [];
-    for (const deployment of [...state.deployments].reverse()) {
-      const target = spec.targets.find((t) => t.id === deployment.targetId);
-      if (!target) continue;
-      deployment.status = 'reverting';
-      await bookkeeping.recordDeployment({ patchId: spec.id, targetId: target.id, wave: deployment.wave, status: 'reverting' });
-      try {
-        const result = await reverting.revertTarget.executeWithOptions(
-          { ...REVERT_OPTIONS, summary: `revert ${target.name} (wave ${deployment.wave})` },
-          [{ patchId: spec.id, target, wave: deployment.wave }],
-        );
-        deployment.status = result.status === 'reverted' ? 'reverted' : 'skipped';
-        deployment.revertCommit = result.revertCommit;
-      } catch (error) {
-        const message = failureMessage(error);
-        failures.push(`${target.name}: ${message}`);
-        Object.assign(deployment, { status: 'revert_failed', error: message });
-        await bookkeeping.recordDeployment({ patchId: spec.id, targetId: target.id, wave: deployment.wave, status: 'revert_failed', error: message });
-      }
-    }
-    if (failures.length > 0) {
-      await transition('failed', `${reason}; rollback incomplete, revert failed on ${failures.join('; ')}`);
-    } else {
-      await transition('rolled_back', reason);
-    }
+/** Waits for a quorum of distinct Guardians other than the author; false when the patch ended instead. */
+async function awaitApproval(run: LifecycleRun): Promise<boolean> {
+  const { quorum, timeoutSeconds } = run.input.approval;
+  run.transition('awaiting_approval', `needs ${quorum} approval(s) within ${timeoutSeconds} s`);
+  const decided = await condition(() => run.approvers().length >= quorum || run.rejection() !== undefined || run.aborted() !== null, `${timeoutSeconds} seconds`, {
+    summary: 'waiting for Guardian approval',
   });
+  const abort = run.aborted();
+  const rejected = run.rejection();
+  if (abort) run.transition('cancelled', `aborted by ${abort.by} before deployment: ${abort.reason}`);
+  else if (rejected) run.transition('rejected', `rejected by ${rejected.guardian}: ${rejected.comment ?? ''}`);
+  else if (!decided) run.transition('expired', `no quorum of ${quorum} within ${timeoutSeconds} s`);
+  else return true;
+  return false;
 }
 
+/** Lets every handler and every bookkeeping write finish, then returns the final state. */
+async function finish(run: LifecycleRun): Promise<PatchState> {
+  await run.settle();
+  await condition(allHandlersFinished);
+  return run.state;
+}
+
+async function runLifecycle(run: LifecycleRun, resumeAt: RolloutPosition | undefined): Promise<PatchState> {
+  handleMessages(run);
+  try {
+    if (resumeAt === undefined) {
+      if (!(await testEveryTarget(run)) || !(await awaitApproval(run))) return await finish(run);
+      run.transition('deploying', `approved by ${run.approvers().join(', ')}`);
+    }
+    const outcome = await rollOut(run, resumeAt ?? START_OF_ROLLOUT);
+    if (outcome.kind === 'hand-over') {
+      // Continue as a new run with a fresh history, carrying the position; nothing pending may be lost.
+      await finish(run);
+      run.state.handOvers = (run.state.handOvers ?? 0) + 1;
+      return await continueAsNew<typeof patchLifecycleWorkflow>(run.input, run.checkpoint(outcome.position));
+    }
+    if (outcome.kind === 'deployed') run.transition('deployed', `deployed to ${run.input.targets.length} target(s)`);
+    else await compensate(run, outcome.reason);
+    return await finish(run);
+  } catch (error) {
+    if (error instanceof ContinueAsNew) throw error;
+    // A patch that already ended stays as it is: a cancel after the end changes nothing.
+    if (run.isTerminal()) return await CancellationScope.nonCancellable(() => finish(run));
+    // Whatever else ended the run, what was deployed is undone.
+    await CancellationScope.nonCancellable(async () => {
+      const reason = isCancellation(error) ? 'the workflow run was cancelled' : `the lifecycle failed unexpectedly: ${failureMessage(error)}`;
+      if (run.state.deployments.length > 0) await compensate(run, reason);
+      else run.transition(isCancellation(error) ? 'cancelled' : 'failed', reason);
+      await run.settle();
+    });
+    if (isCancellation(error)) throw error;
+    return await finish(run);
+  }
+}

@@ -212,7 +212,7 @@ describe('patch activities', () => {
     ]);
     const events = await listAuditEvents(db.pool, { subjectType: 'patch', subjectId: spec.id });
     expect(events.map((e) => e.action)).toEqual(['deployment.deployed']);
-    expect(events[0]?.details).toMatchObject({ targetId: input.target.id, wave: 1, commitSha: first.commitSha, reused: false });
+    expect(events[0]?.details).toMatchObject({ targetId: input.target.id, wave: 1, commitSha: first.commitSha, status: 'deployed' });
   });
 
   it('fails a deploy for good when the diff no longer applies', async () => {

@@ -261,7 +261,7 @@ describe('revertPatch', () => {
     const reverted = await revertPatch(revertInput(remote));
     const error = await rejection(deployPatch(deployInput(remote)));
     expect(error).toBeInstanceOf(PatchRevertedError);
-    expect(error).toMatchObject({ revertCommitSha: reverted.status === 'reverted' ? reverted.revertSha : '', retryable: false });
+    expect(error).toMatchObject({ revertedBy: reverted.status === 'reverted' ? reverted.revertSha : '', retryable: false });
   });
 
   it('reports a conflict with later changes as RevertConflictError and pushes nothing', async () => {

@@ -196,7 +196,8 @@ export function patchRoutes(deps: { pool: Pool; temporalClient: Client; config: 
       rollout: body.rollout,
       approval: body.approval,
     };
-    await changeWithAudit(
+    const { diff: _diff, ...specWithoutDiff } = spec;
+    const created = await changeWithAudit(
       deps.pool,
       req,
       res,
@@ -213,7 +214,8 @@ export function patchRoutes(deps: { pool: Pool; temporalClient: Client; config: 
         client.workflow.start(patchLifecycleWorkflow, {
           taskQueue: deps.config.temporal.taskQueue,
           workflowId,
-          args: [spec],
+          // The diff is stored with the patch; the run carries its hash, so no event repeats it.
+          args: [{ ...specWithoutDiff, diffSha256: created.diffSha256 }],
           staticSummary: body.title,
           typedSearchAttributes: [
             { key: patchStatusKey, value: 'pending' },

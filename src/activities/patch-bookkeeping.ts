@@ -1,0 +1,149 @@
+/**
+ * The lifecycle's bookkeeping: what it writes to the read model and the audit trail. Every write is keyed (patch +
+ * seq, guardian, target, round), so a retried activity never records anything twice; deployment rows carry the
+ * workflow's step number, so a late write never overwrites a newer one. The workflow never waits on these writes
+ * to decide anything (approvals excepted: an approval counts only once stored).
+ */
+import { log } from '@temporalio/activity';
+import type { Pool } from 'pg';
+import type { ApprovalRecord, DeploymentStatus, PatchStatus } from '../domain/types';
+import type { HealthSample } from '../health/types';
+import { appendAuditEvent } from '../store/audit';
+import { recordPatchTransition, saveApproval, saveDeployment, saveHealthRound } from '../store/patches';
+
+/** The audit actor of what the lifecycle does on its own (people's decisions are recorded under their name). */
+export const LIFECYCLE_ACTOR = 'system:patch-lifecycle';
+
+export interface RecordTransitionInput {
+  patchId: string;
+  /** Increases with every transition of the patch; a lower seq never overwrites the stored status. */
+  seq: number;
+  from: PatchStatus | null;
+  to: PatchStatus;
+  reason: string | null;
+  /** ISO 8601, the workflow's time of the transition. */
+  at: string;
+}
+
+export interface RecordApprovalInput {
+  patchId: string;
+  approval: ApprovalRecord;
+}
+
+export interface RecordDeploymentInput {
+  patchId: string;
+  targetId: string;
+  /** For the audit event of a deploy or revert. */
+  targetName?: string;
+  wave: number;
+  status: DeploymentStatus;
+  error?: string | null;
+  deployedCommit?: string;
+  previousCommit?: string;
+  revertCommit?: string;
+  /** The workflow step; runs started before steps were numbered send none (0). */
+  seq?: number;
+}
+
+export interface RecordHealthRoundInput {
+  patchId: string;
+  target: { id: string; name: string };
+  wave: number;
+  round: number;
+  commit: string;
+  samples: HealthSample[];
+}
+
+/** Runs a write whose failure must not change the activity's outcome (the workflow records it again). */
+export async function bestEffort(what: string, write: () => Promise<void>): Promise<void> {
+  try {
+    await write();
+  } catch (error) {
+    log.warn(`could not record ${what}; the workflow records it again`, { error: error instanceof Error ? error.message : String(error) });
+  }
+}
+
+/** The deployment row, plus the audit event of a deploy (`deployment.deployed`) or revert (`deployment.reverted`). */
+export async function storeDeployment(pool: Pool, input: RecordDeploymentInput): Promise<void> {
+  await saveDeployment(pool, input);
+  const deployed = input.status === 'deployed';
+  if (!deployed && input.status !== 'reverted' && input.status !== 'skipped') return;
+  await appendAuditEvent(pool, {
+    actor: LIFECYCLE_ACTOR,
+    action: deployed ? 'deployment.deployed' : 'deployment.reverted',
+    subjectType: 'patch',
+    subjectId: input.patchId,
+    details: {
+      targetId: input.targetId,
+      targetName: input.targetName ?? null,
+      wave: input.wave,
+      status: input.status,
+      ...(deployed ? { commitSha: input.deployedCommit ?? null, previousCommit: input.previousCommit ?? null } : { revertCommit: input.revertCommit ?? null }),
+    },
+    idempotencyKey: `patch:${input.patchId}:${deployed ? 'deploy' : 'revert'}:${input.targetId}`,
+  });
+}
+
+/** One round of a target's samples and its `health.sampled` audit event. */
+export async function storeHealthRound(pool: Pool, input: RecordHealthRoundInput): Promise<void> {
+  await saveHealthRound(pool, { patchId: input.patchId, targetId: input.target.id, wave: input.wave, round: input.round, samples: input.samples });
+  await appendAuditEvent(pool, {
+    actor: LIFECYCLE_ACTOR,
+    action: 'health.sampled',
+    subjectType: 'patch',
+    subjectId: input.patchId,
+    details: {
+      targetId: input.target.id,
+      targetName: input.target.name,
+      wave: input.wave,
+      round: input.round,
+      commit: input.commit,
+      samples: input.samples.map(({ check, ok, detail, error }) => ({ check, ok, detail, ...(error ? { error } : {}) })),
+    },
+    idempotencyKey: `patch:${input.patchId}:health:${input.target.id}:${input.wave}:${input.round}`,
+  });
+}
+
+export function createPatchBookkeeping(pool: Pool) {
+  return {
+    /** Records a status change of the patch: history row, current status (if newest), audit `patch.<to>`. */
+    async recordTransition(input: RecordTransitionInput): Promise<void> {
+      await recordPatchTransition(pool, input);
+      await appendAuditEvent(pool, {
+        actor: LIFECYCLE_ACTOR,
+        action: `patch.${input.to}`,
+        subjectType: 'patch',
+        subjectId: input.patchId,
+        details: { seq: input.seq, from: input.from, to: input.to, reason: input.reason },
+        idempotencyKey: `patch:${input.patchId}:transition:${input.seq}`,
+        at: new Date(input.at),
+      });
+    },
+
+    /** Records a guardian's decision and audits it as `patch.approved` / `patch.rejected`. */
+    async recordApproval(input: RecordApprovalInput): Promise<void> {
+      const { approval } = input;
+      await saveApproval(pool, input.patchId, approval);
+      await appendAuditEvent(pool, {
+        actor: approval.guardian,
+        roles: ['guardian'],
+        action: `patch.${approval.decision}`,
+        subjectType: 'patch',
+        subjectId: input.patchId,
+        details: { comment: approval.comment },
+        idempotencyKey: `patch:${input.patchId}:approval:${approval.guardian}`,
+        at: new Date(approval.at),
+      });
+    },
+
+    /** Sets a deployment's status, commits and error (and audits deploys and reverts). */
+    async recordDeployment(input: RecordDeploymentInput): Promise<void> {
+      await storeDeployment(pool, input);
+    },
+
+    /** Stores a round of health samples the workflow already evaluated. */
+    async recordHealthRound(input: RecordHealthRoundInput): Promise<void> {
+      await storeHealthRound(pool, input);
+    },
+  };
+}

@@ -1,0 +1,149 @@
+/**
+ * Progressive deployment: wave after wave, each deployed a few targets at a time and then watched for its window
+ * by rounds of health checks. The decision comes from the check results alone (consecutive failures and, apart
+ * from them, consecutive errors); storing the samples is bookkeeping. When the history grows long (Temporal
+ * suggests continue-as-new, or the run's own budget is reached) the rollout stops where it is and says so, and the
+ * lifecycle hands over to a new run carrying the position.
+ */
+import { condition, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { DEFAULT_ERROR_THRESHOLD, type Target, type TargetDeployment } from '../domain/types';
+import { countRound, judgeStreaks } from '../health/streaks';
+import type { HealthSample } from '../health/types';
+import { bookkeeping, CHECKING, checking, DEPLOYING, deploying, failureMessage } from './lifecycle-activities';
+import type { LifecycleRun, RolloutPosition } from './lifecycle-run';
+import { planWaves } from './rollout-plan';
+
+export type RolloutOutcome =
+  | { kind: 'deployed' }
+  | { kind: 'rollback'; reason: string }
+  | { kind: 'hand-over'; position: RolloutPosition };
+
+/** Hand over well before Temporal's limits (50 Ki events), even when the server does not suggest it. */
+const HISTORY_EVENT_BUDGET = 10_000;
+/** Samples per target kept in the state for people (the read model keeps them all). */
+const RECENT_SAMPLES = 5;
+/** The label of the sample standing for a round that could not run at all. */
+const ACTIVITY_CHECK = 'health check activity';
+
+export const START_OF_ROLLOUT: RolloutPosition = { waveIndex: 0, waveDeployed: false, elapsedSeconds: 0, round: 0, healthRound: 0, streaks: {}, watched: [] };
+
+function historyIsLong(): boolean {
+  const info = workflowInfo();
+  return info.continueAsNewSuggested || info.historyLength >= HISTORY_EVENT_BUDGET;
+}
+
+function isMonitored(target: Target): boolean {
+  return target.healthChecks.length > 0 || target.verifyCommand !== null;
+}
+
+/** Deploys one wave's targets, `parallelism` at a time; returns why it failed, or undefined. */
+async function deployWave(run: LifecycleRun, wave: readonly Target[], waveNumber: number, waveCount: number, position: RolloutPosition): Promise<string | undefined> {
+  const { parallelism } = run.input.rollout;
+  for (let start = 0; start < wave.length; start += parallelism) {
+    const outcomes = await Promise.all(
+      wave.slice(start, start + parallelism).map(async (target) => {
+        // Registered before the activity starts: a deploy that half-happened is still compensated.
+        const deployment: TargetDeployment = {
+          targetId: target.id,
+          targetName: target.name,
+          wave: waveNumber,
+          status: 'deploying',
+          deployedCommit: null,
+          previousCommit: null,
+          revertCommit: null,
+          error: null,
+          lastSamples: [],
+        };
+        run.state.deployments.push(deployment);
+        run.updateDeployment(deployment, {});
+        try {
+          const result = await deploying.deployTarget.executeWithOptions(
+            { ...DEPLOYING, summary: `deploy ${target.name} (wave ${waveNumber} of ${waveCount})` },
+            [{ patchId: run.input.id, title: run.input.title, target, wave: waveNumber, approvedBy: run.approvers(), seq: run.nextDeploymentSeq(), ...run.diffSource }],
+          );
+          run.updateDeployment(deployment, { status: 'deployed', deployedCommit: result.commitSha, previousCommit: result.previousCommit });
+          if (isMonitored(target)) position.watched.push(target.id);
+          return undefined;
+        } catch (error) {
+          if (isCancellation(error)) throw error;
+          const message = failureMessage(error);
+          run.updateDeployment(deployment, { status: 'failed', error: message });
+          return `deploying to ${target.name} failed: ${message}`;
+        }
+      }),
+    );
+    const failure = outcomes.find((outcome) => outcome !== undefined);
+    if (failure) return failure;
+  }
+  return undefined;
+}
+
+/** One round of every watched target's checks; a round that could not run at all is one error sample. */
+async function healthRound(run: LifecycleRun, position: RolloutPosition, waveNumber: number): Promise<Array<{ target: Target; samples: HealthSample[] }>> {
+  const watched = position.watched.flatMap((id) => run.target(id) ?? []);
+  return Promise.all(
+    watched.map(async (target) => {
+      const deployment = run.state.deployments.find((candidate) => candidate.targetId === target.id);
+      const commit = deployment?.deployedCommit ?? '';
+      const samples = await checking.checkTargetHealth
+        .executeWithOptions(
+          { ...CHECKING, summary: `health of ${target.name} (wave ${waveNumber}, round ${position.round})` },
+          [{ patchId: run.input.id, target, wave: waveNumber, commit, round: position.healthRound, record: false }],
+        )
+        .catch((error: unknown): HealthSample[] => {
+          if (isCancellation(error)) throw error;
+          return [{ ok: false, error: true, checkType: 'command', check: ACTIVITY_CHECK, detail: failureMessage(error), latencyMs: 0, at: new Date().toISOString() }];
+        });
+      return { target, samples };
+    }),
+  );
+}
+
+/** Deploys and watches the waves from `from` on; see RolloutOutcome. */
+export async function rollOut(run: LifecycleRun, from: RolloutPosition): Promise<RolloutOutcome> {
+  const waves = planWaves(run.input.targets, run.input.rollout.waves.map((wave) => wave.percent));
+  run.state.waves = waves.map((wave) => wave.map((target) => target.id));
+  const { intervalSeconds, windowSeconds, failureThreshold } = run.input.rollout.health;
+  const limits = { failureThreshold, errorThreshold: run.input.rollout.health.errorThreshold ?? DEFAULT_ERROR_THRESHOLD };
+  const position: RolloutPosition = { ...from, watched: [...from.watched] };
+
+  for (; position.waveIndex < waves.length; position.waveIndex += 1) {
+    const wave = waves[position.waveIndex] ?? [];
+    const waveNumber = position.waveIndex + 1;
+    run.state.currentWave = waveNumber;
+    const abortedBefore = run.aborted();
+    if (abortedBefore) return { kind: 'rollback', reason: `aborted by ${abortedBefore.by}: ${abortedBefore.reason}` };
+
+    if (!position.waveDeployed) {
+      run.showStep(`deploying wave ${waveNumber} of ${waves.length} (${wave.length} target(s))`);
+      const failure = await deployWave(run, wave, waveNumber, waves.length, position);
+      if (failure) return { kind: 'rollback', reason: failure };
+      Object.assign(position, { waveDeployed: true, elapsedSeconds: 0, round: 0 });
+    }
+
+    // Watch every deployed target for the wave's window; a pause holds here while the checks keep running.
+    for (;;) {
+      position.round += 1;
+      position.healthRound += 1;
+      run.showStep(`wave ${waveNumber} of ${waves.length}: health round ${position.round}${run.state.paused ? ' (paused)' : ''}`);
+      const results = await healthRound(run, position, waveNumber);
+      for (const { target, samples } of results) {
+        position.streaks = countRound(position.streaks, target.name, samples);
+        const deployment = run.state.deployments.find((candidate) => candidate.targetId === target.id);
+        if (deployment) deployment.lastSamples = [...deployment.lastSamples, ...samples].slice(-RECENT_SAMPLES * Math.max(1, samples.length));
+        const record = { patchId: run.input.id, target: { id: target.id, name: target.name }, wave: waveNumber, round: position.healthRound, commit: deployment?.deployedCommit ?? '', samples };
+        run.record(`health round ${position.healthRound} of ${target.name}`, () => bookkeeping.recordHealthRound(record));
+      }
+      const verdict = judgeStreaks(position.streaks, limits);
+      if (verdict.failing) return { kind: 'rollback', reason: `health failed in wave ${waveNumber}: ${verdict.reason}` };
+      const abortedNow = run.aborted();
+      if (abortedNow) return { kind: 'rollback', reason: `aborted by ${abortedNow.by}: ${abortedNow.reason}` };
+      if (position.elapsedSeconds >= windowSeconds && !run.state.paused) break;
+      if (historyIsLong()) return { kind: 'hand-over', position };
+      await condition(() => run.aborted() !== null, `${intervalSeconds} seconds`, { summary: `next health round of wave ${waveNumber}` });
+      position.elapsedSeconds += intervalSeconds;
+    }
+    position.waveDeployed = false;
+  }
+  return { kind: 'deployed' };
+}
