@@ -27,7 +27,7 @@ import { resolveTemporalExecutable } from './temporal/binaries';
 import { connectClient, temporalConnectionOptions } from './temporal/connection';
 import { startDevServer } from './temporal/dev-server';
 import { ensureSearchAttributes } from './temporal/search-attributes';
-import { createWorker } from './worker';
+import { createWorker, runWorker } from './worker';
 
 type Cleanup = () => Promise<void>;
 type NamedCleanup = { name: string; run: Cleanup };
@@ -134,7 +134,7 @@ async function main(): Promise<void> {
     const workerConnection = await NativeConnection.connect(temporalConnectionOptions(config.temporal, temporalServer.address));
     onStop('worker connection', () => workerConnection.close());
     const worker = await createWorker({ config, connection: workerConnection, pool, logger });
-    const workerRun = worker.run();
+    const workerRun = runWorker(worker, { config, pool, logger });
     onStop('worker', async () => {
       worker.shutdown();
       await workerRun;
