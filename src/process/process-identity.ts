@@ -4,6 +4,7 @@
  * from /proc on Linux), which no later process can share. Pid files (pid-file.ts) and work folder names
  * (owned-folders.ts) record this identity; without /proc (not Linux) only the pid is known and reuse goes unnoticed.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
 export interface ProcessIdentity {
@@ -16,6 +17,8 @@ export interface ProcessIdentity {
 
 /** Whether a process with this pid exists (EPERM: it exists, it is just not ours to signal). */
 export function isAlive(pid: number): boolean {
+  // 0 and negative numbers name process groups to kill(), never one process.
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
     return true;
@@ -33,12 +36,13 @@ async function bootId(): Promise<string> {
 
 /** The start time of `pid` in clock ticks since boot, undefined when it does not run (0 without /proc). */
 async function startTicksOf(pid: number): Promise<number | undefined> {
+  if (!isAlive(pid)) return undefined;
   let stat: string;
   try {
     stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && isAlive(pid)) return 0;
-    return undefined;
+    // No /proc at all (not Linux): the live pid is all there is to know.
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' && !existsSync('/proc/self') ? 0 : undefined;
   }
   // The command name (field 2) is in parentheses and may itself contain spaces and parentheses: count after the last ')'.
   const fieldsAfterName = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
