@@ -1,4 +1,5 @@
 import { ConfigError } from './config';
+import { StarterAlreadyRunningError } from './starter-lock';
 import { TemporalBinaryError } from './temporal/binaries';
 
 /**
@@ -9,7 +10,7 @@ export function runEntryPoint(main: () => Promise<void>): void {
   main().then(
     () => process.exit(0),
     (error: unknown) => {
-      if (error instanceof ConfigError || error instanceof TemporalBinaryError) {
+      if (error instanceof ConfigError || error instanceof TemporalBinaryError || error instanceof StarterAlreadyRunningError) {
         process.stderr.write(`${error.message}\n`);
         process.exit(2);
       }

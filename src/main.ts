@@ -5,6 +5,8 @@
  * .data/pg-app-password), and signs audit checkpoints (key generated into .data/audit-checkpoint-key unless
  * AUDIT_CHECKPOINT_KEY is set). TEMPORAL_ADDRESS / DATABASE_URL switch either part to an external server.
  * SIGINT/SIGTERM stop everything in order: API, worker drain, last checkpoint, connections, then the embedded servers.
+ * One starter per data folder (src/starter-lock.ts); after a crash (kill -9) the next start stops the embedded
+ * servers the crashed one left running, found through their pid files in the data folder.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -15,6 +17,7 @@ import { createApp } from './api/app';
 import { createAuthenticator } from './api/auth';
 import { DEV_TOKEN_TTL, devTokens, ensureDevJwtSecret } from './api/dev-tokens';
 import { runEntryPoint } from './entry-point';
+import { acquireStarterLock } from './starter-lock';
 import { createLogger, installTemporalRuntime } from './logger';
 import { checkpointLogFile, ensureCheckpointKey, startCheckpointWriter } from './audit/checkpoints';
 import { redactedUrl } from './store/db';
@@ -24,7 +27,7 @@ import { resolveTemporalExecutable } from './temporal/binaries';
 import { connectClient, temporalConnectionOptions } from './temporal/connection';
 import { startDevServer } from './temporal/dev-server';
 import { ensureSearchAttributes } from './temporal/search-attributes';
-import { createWorker } from './worker';
+import { createWorker, runWorker } from './worker';
 
 type Cleanup = () => Promise<void>;
 type NamedCleanup = { name: string; run: Cleanup };
@@ -36,6 +39,7 @@ async function startTemporal(config: Config, log: (line: string) => void): Promi
   const server = await startDevServer({
     cliPath,
     dbFile: path.join(config.dataDir, 'temporal.db'),
+    pidFile: path.join(config.dataDir, 'temporal-dev-server.pid'),
     port: config.temporal.devPort,
     uiPort: config.temporal.uiPort,
     namespace: config.temporal.namespace,
@@ -68,12 +72,14 @@ async function main(): Promise<void> {
   // Private: the Temporal database, secrets and work folders hold every patch's content and credentials.
   await fs.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   await fs.chmod(config.dataDir, 0o700);
+  const starterLock = await acquireStarterLock(config.dataDir);
 
   // Registered before anything starts, so a signal during start-up still stops what did start.
   const cleanups: NamedCleanup[] = [];
   const onStop = (name: string, run: Cleanup): void => {
     cleanups.push({ name, run });
   };
+  onStop('starter lock', () => starterLock.release());
   let stopping: Promise<void> | undefined;
   const stopAll = (): Promise<void> => {
     stopping ??= (async () => {
@@ -128,7 +134,7 @@ async function main(): Promise<void> {
     const workerConnection = await NativeConnection.connect(temporalConnectionOptions(config.temporal, temporalServer.address));
     onStop('worker connection', () => workerConnection.close());
     const worker = await createWorker({ config, connection: workerConnection, pool, logger });
-    const workerRun = worker.run();
+    const workerRun = runWorker(worker, { config, pool, logger });
     onStop('worker', async () => {
       worker.shutdown();
       await workerRun;

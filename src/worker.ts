@@ -1,18 +1,23 @@
 /**
  * The Temporal worker: registers every workflow of src/workflows and the activities over our domain modules.
  * Run alone (`npm run start:worker`) against external Temporal and PostgreSQL to scale out, or embedded by
- * src/main.ts.
+ * src/main.ts. At start it removes the work folders of worker processes that have ended; while it polls it writes
+ * a heartbeat (src/worker-heartbeat.ts).
  */
+import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { createActivities } from './activities';
 import { type Config, ConfigError, loadConfig } from './config';
 import { runEntryPoint } from './entry-point';
+import { removeStaleWorkDirs } from './git';
 import { createLogger, installTemporalRuntime } from './logger';
+import { removeStaleRunDirs } from './sandbox/workspace';
 import { openServiceDatabase } from './store/service-database';
 import { connectClient, temporalConnectionOptions } from './temporal/connection';
 import { ensureSearchAttributes } from './temporal/search-attributes';
+import { startWorkerHeartbeat } from './worker-heartbeat';
 
 export interface WorkerDeps {
   config: Config;
@@ -23,8 +28,21 @@ export interface WorkerDeps {
   workflowBundlePath?: string;
 }
 
-export function createWorker(deps: WorkerDeps): Promise<Worker> {
+/** Where the activities clone target repositories. */
+function gitWorkRoot(config: Pick<Config, 'dataDir'>): string {
+  return path.join(config.dataDir, 'work');
+}
+
+/** Git clones and sandbox copies left behind by worker processes that were killed in the middle of an activity. */
+async function removeLeftoverWorkFolders(config: Config, logger: Logger): Promise<void> {
+  const removed = [...(await removeStaleWorkDirs(gitWorkRoot(config))), ...(await removeStaleRunDirs(config.sandbox))];
+  if (removed.length > 0) logger.info({ removed }, `removed ${removed.length} work folder(s) left behind by worker processes that have ended`);
+}
+
+/** Removes the work folders of ended workers, then creates the worker; run it with runWorker. */
+export async function createWorker(deps: WorkerDeps): Promise<Worker> {
   const { config } = deps;
+  await removeLeftoverWorkFolders(config, deps.logger);
   return Worker.create({
     connection: deps.connection,
     namespace: config.temporal.namespace,
@@ -34,6 +52,21 @@ export function createWorker(deps: WorkerDeps): Promise<Worker> {
     // In-flight activities (a deploy, a revert) get this long to finish before the process stops.
     shutdownGraceTime: `${config.worker.shutdownGraceSeconds}s`,
   });
+}
+
+/** Runs the worker until it stops, with a heartbeat while it polls: /readyz and the live patch state rely on it. */
+export async function runWorker(worker: Worker, deps: Pick<WorkerDeps, 'config' | 'pool' | 'logger'>): Promise<void> {
+  const heartbeat = startWorkerHeartbeat({
+    pool: deps.pool,
+    taskQueue: deps.config.temporal.taskQueue,
+    logger: deps.logger,
+    isPolling: () => worker.getState() === 'RUNNING',
+  });
+  try {
+    await worker.run();
+  } finally {
+    await heartbeat.stop();
+  }
 }
 
 async function main(): Promise<void> {
@@ -57,7 +90,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
   logger.info({ taskQueue: config.temporal.taskQueue }, 'worker started');
   try {
-    await worker.run();
+    await runWorker(worker, { config, pool, logger });
   } finally {
     await connection.close();
     await pool.end();

@@ -36,7 +36,6 @@ export function createApp(deps: ApiDeps): Express {
     healthRoutes({
       pool: deps.pool,
       temporalClient: deps.temporalClient,
-      namespace: deps.config.temporal.namespace,
       taskQueue: deps.config.temporal.taskQueue,
     }),
   );

@@ -1,11 +1,12 @@
 /**
  * Working clones and read-only views of target repositories: checkout, tree reading, diff application and the
  * trailer search that makes deploy and revert idempotent. Every folder this module creates is a unique
- * `wpa-git-*` folder inside the caller's workRoot.
+ * `wpa-git-<owner>-*` folder inside the caller's workRoot, named after the process that created it.
  */
-import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { basename } from 'node:path';
 import picomatch from 'picomatch';
+import { createOwnedFolder, removeFoldersOfGoneOwners } from '../process/owned-folders';
 import { changedFiles } from './diff-paths';
 import { GitCommandError, GitStateError, InvalidInputError, PatchDoesNotApplyError, RefNotFoundError } from './errors';
 import { DEFAULT_HISTORY_DEPTH, type GitOptions, gitText, repoUrlPolicyOf, runGit } from './git-cli';
@@ -14,9 +15,9 @@ import { assertBranchName, assertRef, assertTrailerKey, redactCredentials } from
 
 const WORK_DIR_PREFIX = 'wpa-git-';
 
-async function createWorkDir(workRoot: string, purpose: string): Promise<string> {
-  await mkdir(workRoot, { recursive: true });
-  return mkdtemp(join(workRoot, `${WORK_DIR_PREFIX}${purpose}-`));
+/** Named after this process (src/process/owned-folders.ts), so a later worker can remove it once this one is gone. */
+function createWorkDir(workRoot: string, purpose: string): Promise<string> {
+  return createOwnedFolder(workRoot, WORK_DIR_PREFIX, purpose);
 }
 
 async function removeDir(dir: string): Promise<void> {
@@ -40,23 +41,11 @@ export async function disposeCheckout(dir: string): Promise<void> {
 }
 
 /**
- * Removes work folders older than maxAgeMs left in workRoot by a process that was killed mid-operation.
- * Returns the removed paths.
+ * Removes the work folders in workRoot whose creating process has ended (killed in the middle of an operation);
+ * folders of live processes stay. Returns the removed paths.
  */
-export async function removeStaleWorkDirs(workRoot: string, maxAgeMs: number): Promise<string[]> {
-  const names = await readdir(workRoot).catch((error: unknown) => {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  });
-  const removed: string[] = [];
-  for (const name of names.filter((entry) => entry.startsWith(WORK_DIR_PREFIX))) {
-    const dir = join(workRoot, name);
-    const { mtimeMs } = await stat(dir);
-    if (Date.now() - mtimeMs < maxAgeMs) continue;
-    await removeDir(dir);
-    removed.push(dir);
-  }
-  return removed;
+export function removeStaleWorkDirs(workRoot: string): Promise<string[]> {
+  return removeFoldersOfGoneOwners(workRoot, WORK_DIR_PREFIX, removeDir);
 }
 
 /** The remote-tracking ref a branch of `origin` is fetched into. */

@@ -3,8 +3,10 @@
  * command may change, owned by the sandbox user. The checkout itself usually lives where that user cannot go (a
  * 0700 work folder of the worker), and bwrap running as that user must reach what it binds.
  */
-import { chmod, lstat, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, lstat, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { createOwnedFolder, removeFoldersOfGoneOwners } from '../process/owned-folders';
 import { runProcess } from '../process/run-command';
 import type { SandboxConfig } from './command-line';
 
@@ -25,19 +27,24 @@ export function isRoot(): boolean {
  */
 export async function ensureSandboxDir(config: SandboxConfig): Promise<void> {
   await mkdir(config.dir, { recursive: true, mode: 0o711 });
-  const stats = await lstat(config.dir);
-  if (!stats.isDirectory()) throw new Error(`the sandbox directory ${config.dir} (SANDBOX_DIR) is not a directory`);
-  const owner = process.getuid?.();
-  if (owner !== undefined && stats.uid !== owner) {
-    throw new Error(`the sandbox directory ${config.dir} (SANDBOX_DIR) belongs to uid ${stats.uid}, not to this worker (uid ${owner})`);
-  }
+  const problem = await sandboxDirProblem(config);
+  if (problem) throw new Error(problem);
   if (isRoot()) await chmod(config.dir, 0o711);
 }
 
-/** A fresh, empty run directory: 0700, owned by the sandbox user when the worker is root. */
+/** Why config.dir (which exists) cannot be trusted, or undefined when this worker alone controls it. */
+async function sandboxDirProblem(config: SandboxConfig): Promise<string | undefined> {
+  const stats = await lstat(config.dir);
+  if (!stats.isDirectory()) return `the sandbox directory ${config.dir} (SANDBOX_DIR) is not a directory`;
+  const owner = process.getuid?.();
+  if (owner !== undefined && stats.uid !== owner) return `the sandbox directory ${config.dir} (SANDBOX_DIR) belongs to uid ${stats.uid}, not to this worker (uid ${owner})`;
+  return undefined;
+}
+
+/** A fresh, empty run directory, named after this process: 0700, owned by the sandbox user when the worker is root. */
 export async function createRunDir(config: SandboxConfig): Promise<string> {
   await ensureSandboxDir(config);
-  const runDir = await mkdtemp(path.join(config.dir, RUN_DIR_PREFIX));
+  const runDir = await createOwnedFolder(config.dir, RUN_DIR_PREFIX);
   await chmod(runDir, 0o700);
   if (isRoot()) await runTool(['chown', `${config.uid}:${config.gid}`, '--', runDir], 'handing the run directory to the sandbox user');
   return runDir;
@@ -75,6 +82,15 @@ export async function removeRunDir(runDir: string): Promise<void> {
     await runTool(['chmod', '-R', 'u+rwx', '--', runDir], 'making the run directory removable');
     await rm(runDir, { recursive: true, force: true, maxRetries: 3 });
   }
+}
+
+/**
+ * Removes the run directories whose creating process has ended (a worker killed while a command ran). A sandbox
+ * directory this worker does not control is left alone: ensureSandboxDir refuses it when a command is to run.
+ */
+export async function removeStaleRunDirs(config: SandboxConfig): Promise<string[]> {
+  if (!existsSync(config.dir) || (await sandboxDirProblem(config))) return [];
+  return removeFoldersOfGoneOwners(config.dir, RUN_DIR_PREFIX, removeRunDir);
 }
 
 async function runTool(argv: readonly string[], purpose: string, signal?: AbortSignal): Promise<void> {

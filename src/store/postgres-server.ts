@@ -4,15 +4,16 @@
  * runs it as the `postgres` system user (created when missing); that user must reach the binaries and the data
  * folder. A checkout in a private folder (`mktemp -d`, /root) hides both, so they are moved where it can reach
  * them: the binaries are copied once per version, the data folder lives there with a symlink left in its place.
- * A server left behind by a crashed run (its postmaster.pid names a live process) is stopped before starting.
+ * A server left behind by a crashed run (its postmaster.pid names a live postmaster on that folder) is stopped first.
  */
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { stopProcess } from '../process/pid-file';
+import { commandLineOf, identityOf, type ProcessIdentity } from '../process/process-identity';
 import { withFileLock } from '../util/file-lock';
 
 const execFileAsync = promisify(execFile);
@@ -168,31 +169,34 @@ export async function postgresTools(): Promise<PostgresTools> {
   return { binDir: await binariesFor(runAs), runAs };
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+/** Whether `argv` is a postmaster serving `dataFolder` (`postgres -D <folder>`, the folder possibly through a symlink). */
+async function servesDataFolder(argv: readonly string[], dataFolder: string): Promise<boolean> {
+  const given = argv[argv.indexOf('-D') + 1];
+  if (!argv.includes('-D') || given === undefined) return false;
+  const [real, wanted] = await Promise.all([fs.realpath(given).catch(() => given), fs.realpath(dataFolder).catch(() => dataFolder)]);
+  return real === wanted;
 }
 
-/** The postmaster's pid and port from postmaster.pid while it runs, else undefined. */
-export async function runningPostmaster(dataFolder: string): Promise<{ pid: number; port: number } | undefined> {
+/**
+ * The postmaster's identity and port from postmaster.pid while it runs, else undefined. A live pid counts only
+ * when that process is a postmaster on this data folder: after a reboot the pid may belong to anything.
+ */
+export async function runningPostmaster(dataFolder: string): Promise<{ identity: ProcessIdentity; port: number } | undefined> {
   const text = await fs.readFile(path.join(dataFolder, 'postmaster.pid'), 'utf8').catch(() => '');
   // Lines: postmaster pid, data folder, start time, port, ...
   const [pid, , , port] = text.split('\n').map(Number);
-  if (pid === undefined || !Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
-  return { pid, port: port !== undefined && Number.isInteger(port) ? port : 0 };
+  if (pid === undefined || !Number.isInteger(pid) || pid <= 0) return undefined;
+  const identity = await identityOf(pid);
+  if (!identity) return undefined;
+  const argv = await commandLineOf(pid);
+  // When the command line cannot be read (no /proc: not Linux) the live pid has to do.
+  if (argv !== undefined && !(await servesDataFolder(argv, dataFolder))) return undefined;
+  return { identity, port: port !== undefined && Number.isInteger(port) ? port : 0 };
 }
 
 /** Sends the fast-shutdown signal and waits for the postmaster to go; SIGKILL after STOP_TIMEOUT_MS. */
-export async function stopPostmaster(pid: number): Promise<void> {
-  if (!isAlive(pid)) return;
-  process.kill(pid, 'SIGINT');
-  for (const deadline = Date.now() + STOP_TIMEOUT_MS; isAlive(pid) && Date.now() < deadline; ) await delay(50);
-  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-  for (const deadline = Date.now() + STOP_TIMEOUT_MS; isAlive(pid) && Date.now() < deadline; ) await delay(50);
+export async function stopPostmaster(identity: ProcessIdentity): Promise<void> {
+  await stopProcess(identity, 'SIGINT', STOP_TIMEOUT_MS);
 }
 
 async function initialize(tools: PostgresTools, dataFolder: string, superuser: string, password: string): Promise<void> {
@@ -247,8 +251,8 @@ export async function startPostgresServer(options: PostgresServerOptions): Promi
   const dataFolder = await dataFolderFor(options.dataDir, tools.runAs, options.log);
   const leftover = await runningPostmaster(dataFolder);
   if (leftover) {
-    options.log(`stopping PostgreSQL (pid ${leftover.pid}) left running on ${dataFolder} by an earlier run`);
-    await stopPostmaster(leftover.pid);
+    options.log(`stopping PostgreSQL (pid ${leftover.identity.pid}) left running on ${dataFolder} by an earlier run`);
+    await stopPostmaster(leftover.identity);
   }
   if (!existsSync(path.join(dataFolder, 'PG_VERSION'))) await initialize(tools, dataFolder, options.superuser, options.password);
   const child = spawn(
@@ -283,6 +287,7 @@ export async function startPostgresServer(options: PostgresServerOptions): Promi
     for (const line of chunk.toString().split('\n')) if (line.trim()) options.log(line.trim());
   });
   child.unref();
-  if (pid === undefined) throw new EmbeddedPostgresError('PostgreSQL could not be started.');
-  return { pid, dataFolder, stop: () => stopPostmaster(pid) };
+  const identity = pid === undefined ? undefined : await identityOf(pid);
+  if (!identity) throw new EmbeddedPostgresError('PostgreSQL could not be started.');
+  return { pid: identity.pid, dataFolder, stop: () => stopPostmaster(identity) };
 }

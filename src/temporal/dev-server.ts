@@ -1,13 +1,15 @@
 /**
  * Runs `temporal server start-dev` as a child process: SQLite file persistence, Web UI on, the project's search
  * attributes registered. Used by the all-in-one starter (and end-to-end tests); production points
- * TEMPORAL_ADDRESS at a real cluster instead.
+ * TEMPORAL_ADDRESS at a real cluster instead. With a pid file, a server that a crashed run left on the same
+ * database file is stopped first: it would hold the ports and the SQLite file.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
+import { type PidRecord, removePidFile, runningRecordedProcess, stopProcess, writePidFile } from '../process/pid-file';
 import { devServerSearchAttributeArgs } from './search-attributes';
 
 export interface DevServerOptions {
@@ -18,6 +20,8 @@ export interface DevServerOptions {
   namespace: string;
   readyTimeoutMs?: number;
   log?: (line: string) => void;
+  /** Where the server's pid is recorded (pid-file.ts) while it runs; the starter keeps it in its data folder. */
+  pidFile?: string;
 }
 
 export interface DevServer {
@@ -41,9 +45,26 @@ async function stopChild(child: ChildProcess): Promise<void> {
   }
 }
 
+/** Whether `argv` is `temporal server start-dev` on `dbFile`. */
+function isDevServerOn(argv: readonly string[], dbFile: string): boolean {
+  return argv[1] === 'server' && argv[2] === 'start-dev' && argv.includes('--db-filename') && argv[argv.indexOf('--db-filename') + 1] === dbFile;
+}
+
+/**
+ * Stops the dev server recorded in `pidFile` when it is provably the one an earlier run started on `dbFile`: the
+ * process runs with the recorded identity and command line, and that command line is a dev server on `dbFile`.
+ */
+async function stopLeftoverServer(pidFile: string, dbFile: string, log: (line: string) => void): Promise<void> {
+  const leftover = await runningRecordedProcess(pidFile);
+  if (!leftover || !isDevServerOn(leftover.argv, dbFile)) return;
+  log(`stopping the Temporal dev server (pid ${leftover.pid}) left running on ${dbFile} by an earlier run`);
+  await stopProcess(leftover, 'SIGTERM', 8_000);
+}
+
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   const log = options.log ?? (() => undefined);
   await fs.mkdir(path.dirname(options.dbFile), { recursive: true });
+  if (options.pidFile) await stopLeftoverServer(options.pidFile, options.dbFile, log);
   const args = [
     'server', 'start-dev',
     '--ip', '127.0.0.1',
@@ -66,6 +87,13 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
+  const { pidFile } = options;
+  // Undefined when the server failed to start: the loop below reports why.
+  const record: PidRecord | undefined = pidFile && child.pid !== undefined ? await writePidFile(pidFile, child.pid) : undefined;
+  const stop = async (): Promise<void> => {
+    await stopChild(child);
+    if (pidFile && record) await removePidFile(pidFile, record);
+  };
 
   const address = `127.0.0.1:${options.port}`;
   const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
@@ -85,11 +113,11 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       }
     } catch {
       if (Date.now() > deadline) {
-        await stopChild(child);
+        await stop();
         throw new Error(`temporal dev server did not become ready on ${address} within ${options.readyTimeoutMs ?? 60_000} ms`);
       }
       await delay(250);
     }
   }
-  return { address, uiUrl: `http://127.0.0.1:${options.uiPort}`, stop: () => stopChild(child) };
+  return { address, uiUrl: `http://127.0.0.1:${options.uiPort}`, stop };
 }

@@ -210,13 +210,13 @@ describe('patch API', () => {
       expect(Date.now() - started).toBeLessThan(1_500);
     });
 
-    test('an open patch falls back to the read model within the query deadline when Temporal does not answer', async () => {
+    test('an open patch is read from the read model at once while no worker sends heartbeats', async () => {
       const started = Date.now();
       const res = await get(`/patches/${pendingId}`, viewer);
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ id: pendingId, status: 'pending', live: null });
-      expect(Date.now() - started).toBeLessThan(6_000);
-    }, 15_000);
+      expect(Date.now() - started).toBeLessThan(1_000);
+    });
 
     test('404 for an unknown patch, 400 for an id that is not a UUID, 401 without a token', async () => {
       expect((await get(`/patches/${randomUUID()}`, viewer)).status).toBe(404);

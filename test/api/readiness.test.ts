@@ -1,6 +1,6 @@
 /**
  * /readyz against real parts: the shared embedded PostgreSQL (stopped and restarted by the test), a Temporal
- * dev server and a real worker polling the task queue.
+ * dev server and a real worker with its heartbeat. A worker process killed outright: test/e2e/worker-liveness.test.ts.
  */
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -12,7 +12,7 @@ import { createAuthenticator } from '../../src/api/auth';
 import { loadConfig } from '../../src/config';
 import { type DevServer, startDevServer } from '../../src/temporal/dev-server';
 import { freePort } from '../../src/util/free-port';
-import { createWorker } from '../../src/worker';
+import { createWorker, runWorker } from '../../src/worker';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startSharedPostgres, stopSharedPostgres } from '../support/postgres-control';
 import { sharedTestState } from '../support/shared-state';
@@ -50,15 +50,15 @@ describe('GET /readyz', () => {
     await Promise.all([db?.drop(), temporalServer?.stop()]);
   });
 
-  test('503 naming the worker while no worker polls, then 200 once one does', async () => {
+  test('503 naming the worker while none runs, 200 once one sends heartbeats, 503 again after it stopped', async () => {
     const before = await request(app).get('/readyz');
     expect(before.status).toBe(503);
     expect(before.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(before.body.detail).toMatch(/worker: no worker is polling task queue readiness-/);
+    expect(before.body.detail).toMatch(/worker: no worker is running on task queue readiness-\d+ \(none has sent a heartbeat\)/);
     expect(before.body.checks.database.ok).toBe(true);
 
     worker = await createWorker({ config, connection: workerConnection, pool: db.pool, logger, workflowBundlePath: state.workflowBundlePath });
-    workerRun = worker.run();
+    workerRun = runWorker(worker, { config, pool: db.pool, logger });
     let after = await request(app).get('/readyz');
     for (let i = 0; i < 50 && after.status !== 200; i += 1) {
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -66,6 +66,17 @@ describe('GET /readyz', () => {
     }
     expect(after.status).toBe(200);
     expect(after.body).toMatchObject({ status: 'ready', checks: { database: { ok: true }, temporal: { ok: true }, worker: { ok: true } } });
+    expect(after.body.checks.worker.detail).toMatch(/^1 live worker\(s\) on task queue readiness-/);
+
+    // A graceful stop deletes the heartbeat: not ready at once, without waiting for it to age.
+    worker.shutdown();
+    await workerRun;
+    const stopped = await request(app).get('/readyz');
+    expect(stopped.status).toBe(503);
+    expect(stopped.body.detail).toMatch(/worker: no worker is running on task queue/);
+
+    worker = await createWorker({ config, connection: workerConnection, pool: db.pool, logger, workflowBundlePath: state.workflowBundlePath });
+    workerRun = runWorker(worker, { config, pool: db.pool, logger });
   });
 
   test('503 naming PostgreSQL while it is stopped, 200 again when it returns', async () => {
@@ -73,11 +84,12 @@ describe('GET /readyz', () => {
     const down = await request(app).get('/readyz');
     expect(down.status).toBe(503);
     expect(down.body.detail).toMatch(/database: PostgreSQL is not reachable/);
-    expect(down.body.checks).toMatchObject({ database: { ok: false }, temporal: { ok: true } });
+    expect(down.body.checks).toMatchObject({ database: { ok: false }, temporal: { ok: true }, worker: { ok: false, detail: 'unknown while PostgreSQL is unreachable' } });
 
     await startSharedPostgres();
+    // Ready once the worker's next heartbeat (every 5 s) reached the database again.
     let back = await request(app).get('/readyz');
-    for (let i = 0; i < 20 && back.status !== 200; i += 1) {
+    for (let i = 0; i < 60 && back.status !== 200; i += 1) {
       await new Promise((resolve) => setTimeout(resolve, 250));
       back = await request(app).get('/readyz');
     }

@@ -1,108 +1,26 @@
 /**
- * The all-in-one starter as a user runs it: `node dist/src/main.js` (what `npm start` runs after building) with
- * the embedded Temporal dev server and PostgreSQL, in a temporary data folder on free ports.
+ * The all-in-one starter as a user runs it (test/support/starter.ts): start, analyze, stop, restart on the same
+ * data. After a crash: test/e2e/starter-crash.test.ts.
  */
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { freePort } from '../../src/util/free-port';
 import { createBareRepository } from '../support/git-fixtures';
-import { sharedTestState } from '../support/shared-state';
+import { killProcessesMentioning, MAIN, processesMentioning, stackApi as api, stackEnv, startStack as start, stopStack as stop } from '../support/starter';
 
-const MAIN = path.join(__dirname, '..', '..', 'dist', 'src', 'main.js');
 const WPA = path.join(__dirname, '..', '..', 'bin', 'wpa.js');
 
-interface Started {
-  child: ChildProcess;
-  output: () => string;
-  tokens: Record<string, string>;
-  apiUrl: string;
-  uiUrl: string;
-  readyMs: number;
-}
-
-/** Processes whose command line mentions `needle` (the test's data folder), other than ps itself. */
-function processesMentioning(needle: string): string[] {
-  return execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
-    .split('\n')
-    .filter((line) => line.includes(needle) && !line.includes('ps -eo'));
-}
-
-function start(env: NodeJS.ProcessEnv): Promise<Started> {
-  const startedAt = Date.now();
-  const child = spawn(process.execPath, [MAIN], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not ready within 150 s:\n${output}`)), 150_000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code} before ready:\n${output}`));
-    });
-    const poll = setInterval(() => {
-      if (!output.includes('Press Ctrl-C to stop.')) return;
-      clearInterval(poll);
-      clearTimeout(timer);
-      const tokens = Object.fromEntries([...output.matchAll(/^ {4}(viewer|operator|guardian|admin) +(\S+)$/gm)].map((m) => [m[1], m[2]]));
-      resolve({
-        child,
-        output: () => output,
-        tokens,
-        apiUrl: /API: +(http:\/\/\S+)/.exec(output)?.[1] ?? '',
-        uiUrl: /Temporal Web UI: +(http:\/\/\S+)/.exec(output)?.[1] ?? '',
-        readyMs: Date.now() - startedAt,
-      });
-    }, 100);
-  });
-}
-
-async function stop(started: Started, signal: NodeJS.Signals): Promise<{ code: number | null; ms: number }> {
-  const t0 = Date.now();
-  const exited = new Promise<number | null>((resolve) => started.child.once('exit', (code) => resolve(code)));
-  started.child.kill(signal);
-  const code = await exited;
-  return { code, ms: Date.now() - t0 };
-}
-
-async function api(started: Started, method: string, route: string, role: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${started.apiUrl}${route}`, {
-    method,
-    headers: { authorization: `Bearer ${started.tokens[role] ?? ''}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-}
-
 describe('npm start: the embedded stack', () => {
-  const state = sharedTestState();
-  const dataDir = mkdtempSync(path.join(state.scratch, 'stack-'));
+  let dataDir = '';
   let env: NodeJS.ProcessEnv;
   let pgData = '';
 
   beforeAll(async () => {
-    // As root, PostgreSQL runs as the `postgres` user, which must be able to enter the data folder.
-    chmodSync(dataDir, 0o755);
-    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: npm test builds it (tsc) before jest runs`);
-    env = {
-      DATA_DIR: dataDir,
-      PORT: String(await freePort()),
-      TEMPORAL_DEV_PORT: String(await freePort()),
-      TEMPORAL_UI_PORT: String(await freePort()),
-      EMBEDDED_PG_PORT: String(await freePort()),
-      TEMPORAL_CLI_PATH: state.temporalCli,
-      LOG_LEVEL: 'warn',
-      TEMPORAL_ADDRESS: '',
-      DATABASE_URL: '',
-      JWT_SECRET: '',
-    };
+    ({ dataDir, env } = await stackEnv('stack-'));
   });
 
   afterAll(() => {
-    for (const line of [...processesMentioning(dataDir), ...(pgData ? processesMentioning(pgData) : [])]) {
-      const pid = Number(line.trim().split(/\s+/)[0]);
-      if (pid) process.kill(pid, 'SIGKILL');
-    }
+    killProcessesMentioning(dataDir, pgData);
   });
 
   test('starts, analyzes a target through Temporal, stops cleanly on SIGTERM, and restarts on the same data', async () => {

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   applyDiff,
@@ -16,6 +17,8 @@ import {
   RefNotFoundError,
   removeStaleWorkDirs,
 } from '../../src/git';
+import { folderOwnerTag } from '../../src/process/owned-folders';
+import { identityOf } from '../../src/process/process-identity';
 import { CI_PATH, CI_WORKFLOW, checkoutVersion, git, TestRemote } from './remote-fixture';
 
 describe('checkout, readTree and listFiles', () => {
@@ -188,10 +191,14 @@ describe('git process control', () => {
     expect(String((withPassword as Error).message)).not.toContain('s3cret');
   });
 
-  it('removes work folders left behind by a killed process', async () => {
+  it('removes work folders left behind by an ended process and keeps those of live ones', async () => {
     const { dir } = await checkout(remote.bare, 'main', remote.workRoot, { repoUrlPolicy: { allowLocal: true } });
-    await expect(removeStaleWorkDirs(remote.workRoot, 60_000)).resolves.toEqual([]);
-    await expect(removeStaleWorkDirs(remote.workRoot, 0)).resolves.toEqual([dir]);
-    expect(existsSync(dir)).toBe(false);
+    expect(dir).toContain(`wpa-git-${folderOwnerTag({ pid: process.pid, startTicks: (await identityOf(process.pid))?.startTicks ?? 0 })}-checkout-`);
+    const ended = spawnSync('true').pid;
+    const left = join(remote.workRoot, `wpa-git-${folderOwnerTag({ pid: ended, startTicks: 1 })}-checkout-abc123`);
+    mkdirSync(join(left, '.git'), { recursive: true });
+    await expect(removeStaleWorkDirs(remote.workRoot)).resolves.toEqual([left]);
+    expect(existsSync(left)).toBe(false);
+    expect(existsSync(dir)).toBe(true);
   });
 });

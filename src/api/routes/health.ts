@@ -1,18 +1,19 @@
+/**
+ * /healthz (the process answers) and /readyz: PostgreSQL and Temporal reachable, and a live worker on the task
+ * queue, judged by the workers' heartbeats in PostgreSQL. 503 names each failing part.
+ */
 import { Router } from 'express';
 import type { Client } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
 import type { Pool } from 'pg';
 import { databaseReachable } from '../../store/db';
+import { HEARTBEAT_FRESH_MS, taskQueueLiveness } from '../../store/worker-heartbeats';
 import { HttpProblem, sendProblem } from '../problem';
 
-/** A poller seen more recently than this counts as a live worker (the server remembers pollers for minutes). */
-const LIVE_POLLER_MS = 90_000;
 const CHECK_TIMEOUT_MS = 3_000;
 
 export interface ReadinessDeps {
   pool: Pool;
   temporalClient: Client;
-  namespace: string;
   taskQueue: string;
 }
 
@@ -31,37 +32,31 @@ async function checkDatabase(pool: Pool): Promise<CheckResult> {
   return ok ? { ok: true } : { ok: false, detail: 'PostgreSQL is not reachable' };
 }
 
-async function checkTemporalAndWorkers(deps: ReadinessDeps): Promise<{ temporal: CheckResult; worker: CheckResult }> {
-  const { connection } = deps.temporalClient;
-  const service = deps.temporalClient.workflowService;
-  // A deadline, not a race: it also ends the client's own retries of the call.
-  const bounded = <T>(call: () => Promise<T>): Promise<T> => connection.withDeadline(Date.now() + CHECK_TIMEOUT_MS, call);
+async function checkTemporal(client: Client): Promise<CheckResult> {
   try {
-    await bounded(() => service.getSystemInfo({}));
+    // A deadline, not a race: it also ends the client's own retries of the call.
+    await client.connection.withDeadline(Date.now() + CHECK_TIMEOUT_MS, () => client.workflowService.getSystemInfo({}));
+    return { ok: true };
   } catch {
-    return { temporal: { ok: false, detail: 'Temporal is not reachable' }, worker: { ok: false, detail: 'unknown while Temporal is unreachable' } };
+    return { ok: false, detail: 'Temporal is not reachable' };
   }
+}
+
+/** Live while a worker of the task queue wrote its heartbeat within HEARTBEAT_FRESH_MS (src/store/worker-heartbeats.ts). */
+async function checkWorker(deps: ReadinessDeps, databaseUp: boolean): Promise<CheckResult> {
+  if (!databaseUp) return { ok: false, detail: 'unknown while PostgreSQL is unreachable' };
   try {
-    const response = await bounded(() =>
-      service.describeTaskQueue({
-        namespace: deps.namespace,
-        taskQueue: { name: deps.taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-        taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-      }),
-    );
-    const now = Date.now();
-    const live = (response.pollers ?? []).filter((poller) => {
-      const seconds = Number(poller.lastAccessTime?.seconds ?? 0);
-      return now - seconds * 1000 < LIVE_POLLER_MS;
-    });
+    const { liveWorkers, newestAgeMs } = await withTimeout(taskQueueLiveness(deps.pool, deps.taskQueue));
+    if (liveWorkers > 0) return { ok: true, detail: `${liveWorkers} live worker(s) on task queue ${deps.taskQueue}` };
+    const seconds = HEARTBEAT_FRESH_MS / 1000;
     return {
-      temporal: { ok: true },
-      worker: live.length > 0
-        ? { ok: true, detail: `${live.length} poller(s) on ${deps.taskQueue}` }
-        : { ok: false, detail: `no worker is polling task queue ${deps.taskQueue}` },
+      ok: false,
+      detail: newestAgeMs === null
+        ? `no worker is running on task queue ${deps.taskQueue} (none has sent a heartbeat)`
+        : `no worker on task queue ${deps.taskQueue} sent a heartbeat within ${seconds} s (the newest is ${Math.round(newestAgeMs / 1000)} s old)`,
     };
   } catch (error) {
-    return { temporal: { ok: false, detail: `Temporal error: ${(error as Error).message}` }, worker: { ok: false, detail: 'unknown' } };
+    return { ok: false, detail: `the worker heartbeats could not be read: ${(error as Error).message}` };
   }
 }
 
@@ -71,8 +66,8 @@ export function healthRoutes(deps: ReadinessDeps): Router {
     res.json({ status: 'ok' });
   });
   router.get('/readyz', async (req, res) => {
-    const [database, { temporal: temporalCheck, worker }] = await Promise.all([checkDatabase(deps.pool), checkTemporalAndWorkers(deps)]);
-    const checks = { database, temporal: temporalCheck, worker };
+    const [database, temporal] = await Promise.all([checkDatabase(deps.pool), checkTemporal(deps.temporalClient)]);
+    const checks = { database, temporal, worker: await checkWorker(deps, database.ok) };
     const failing = Object.entries(checks).filter(([, check]) => !check.ok);
     if (failing.length === 0) {
       res.json({ status: 'ready', checks });

@@ -24,6 +24,7 @@ import { repoUrlProblem } from '../../git/repo-url';
 import { appendAuditEvent } from '../../store/audit';
 import { createPatch, getPatch, listPatches, type PatchDetail, recordPatchTransition } from '../../store/patches';
 import { getTargets } from '../../store/targets';
+import { taskQueueLiveness } from '../../store/worker-heartbeats';
 import {
   abortSignal,
   approveUpdate,
@@ -49,8 +50,8 @@ import {
   uuidParam,
 } from '../schemas';
 
-/** A status query must not hold a read up when no worker runs: the read model answers instead. */
-const STATUS_QUERY_DEADLINE_MS = 3_000;
+/** A status query is asked only while a worker's heartbeat is fresh, and must still not hold a read up for long. */
+const STATUS_QUERY_DEADLINE_MS = 1_000;
 /** Starting a workflow, an Update (which waits for a worker to run its validator) or a Signal. */
 const ACTION_DEADLINE_MS = 10_000;
 /** grpc.status.UNAVAILABLE; @grpc/grpc-js is not a direct dependency. */
@@ -88,9 +89,14 @@ export function patchRoutes(deps: { pool: Pool; temporalClient: Client; config: 
   const client = deps.temporalClient;
   const within = <T>(ms: number, call: () => Promise<T>): Promise<T> => client.connection.withDeadline(Date.now() + ms, call);
 
-  /** The live state from the workflow, or null when it cannot answer now (no worker, Temporal down, closed). */
+  /**
+   * The live state from the workflow, or null when it cannot answer now (no live worker, Temporal down, closed).
+   * Without a fresh worker heartbeat the query is not even sent: Temporal would hold it until its deadline.
+   */
   async function liveState(workflowId: string): Promise<PatchState | null> {
     try {
+      const { liveWorkers } = await taskQueueLiveness(deps.pool, deps.config.temporal.taskQueue);
+      if (liveWorkers === 0) return null;
       return await within(STATUS_QUERY_DEADLINE_MS, () => client.workflow.getHandle(workflowId).query(patchStatusQuery));
     } catch {
       return null;
