@@ -52,6 +52,12 @@ export const TIMEOUT_DIFF = insertIntoBuildJob('timeout-minutes: 15');
 
 export type PatchHandle = WorkflowHandle<typeof patchLifecycleWorkflow>;
 
+/**
+ * The prefix of histories recorded now: the lifecycle version whose marker (`patched`) new runs carry. Histories
+ * of earlier versions stay in test/replay under their own prefix, so every version still in flight is replayed.
+ */
+const RECORDED_VERSION = 'v2';
+
 /** Targets (bare repositories registered in the read model) and patch specs over them. */
 export interface PatchFixtures {
   createTargets(count: number, options?: { monitored?: boolean; files?: Record<string, string> }): Promise<Target[]>;
@@ -73,7 +79,7 @@ export interface LifecycleHarness extends PatchFixtures {
   start(spec: PatchSpec): Promise<PatchHandle>;
   runWorker<T>(until: Promise<T>): Promise<T>;
   /**
-   * With WPA_RECORD_HISTORIES=1, saves the run's event history as test/replay/<name>.json for the replay test
+   * With WPA_RECORD_HISTORIES=1, saves the run's event history as test/replay/v2-<name>.json for the replay test
    * (run `WPA_RECORD_HISTORIES=1 npx jest test/workflows/patch-lifecycle` after a deliberate workflow change).
    */
   recordHistory(handle: PatchHandle, name: string): void;
@@ -181,7 +187,7 @@ export async function createLifecycleHarness(): Promise<LifecycleHarness> {
       if (process.env.WPA_RECORD_HISTORIES !== '1') return;
       // The CLI's JSON export: historyToJSON trips over the SDK's two protobufjs copies under Jest.
       const json = execFileSync(state.temporalCli, ['workflow', 'show', '--address', server.address, '--workflow-id', handle.workflowId, '--output', 'json'], { encoding: 'utf8' });
-      writeFileSync(path.join(__dirname, '..', 'replay', `${name}.json`), json);
+      writeFileSync(path.join(__dirname, '..', 'replay', `${RECORDED_VERSION}-${name}.json`), json);
     },
     async close() {
       await nativeConnection.close();
