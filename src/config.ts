@@ -60,6 +60,7 @@ const settingsSchema = z.object({
   JWT_MAX_LIFETIME_SECONDS: seconds(60, 366 * 24 * 3600).default(24 * 3600),
 
   WORKER_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(10),
+  RECONCILE_INTERVAL_SECONDS: seconds(5, 3600).default(60),
 
   ALLOW_LOCAL_REPOS: flag.optional(),
   ALLOW_UNSANDBOXED_COMMANDS: flag.default(false),
@@ -120,7 +121,11 @@ export interface Config {
     /** Longest accepted token lifetime (`exp` minus `iat`, or minus now without `iat`). */
     maxLifetimeSeconds: number;
   };
-  worker: { shutdownGraceSeconds: number };
+  worker: {
+    shutdownGraceSeconds: number;
+    /** How often the reconcile schedule looks for patches whose lifecycle run ended without finishing. */
+    reconcileIntervalSeconds: number;
+  };
   repositories: {
     /** Local paths and file:// URLs as repository URLs; undefined: the entry point decides (on only for npm start). */
     allowLocal: boolean | undefined;
@@ -214,7 +219,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       audience: s.JWT_AUDIENCE,
       maxLifetimeSeconds: s.JWT_MAX_LIFETIME_SECONDS,
     },
-    worker: { shutdownGraceSeconds: s.WORKER_SHUTDOWN_GRACE_SECONDS },
+    worker: { shutdownGraceSeconds: s.WORKER_SHUTDOWN_GRACE_SECONDS, reconcileIntervalSeconds: s.RECONCILE_INTERVAL_SECONDS },
     repositories: { allowLocal: s.ALLOW_LOCAL_REPOS },
     sandbox: {
       allowUnsandboxed: s.ALLOW_UNSANDBOXED_COMMANDS,

@@ -26,7 +26,7 @@ import { openServiceDatabase } from './store/service-database';
 import { resolveTemporalExecutable } from './temporal/binaries';
 import { connectClient, temporalConnectionOptions } from './temporal/connection';
 import { startDevServer } from './temporal/dev-server';
-import { ensureSearchAttributes } from './temporal/search-attributes';
+import { prepareNamespace } from './temporal/schedules';
 import { createWorker, runWorker } from './worker';
 
 type Cleanup = () => Promise<void>;
@@ -127,9 +127,7 @@ async function main(): Promise<void> {
 
     const temporalClient = await connectClient(config.temporal, temporalServer.address);
     onStop('Temporal client', () => temporalClient.connection.close());
-    await ensureSearchAttributes(temporalClient, config.temporal.namespace).catch((error: unknown) =>
-      logger.warn({ err: error }, 'could not register the custom search attributes; ask the cluster admin to add them'),
-    );
+    await prepareNamespace(temporalClient, config, logger);
 
     const workerConnection = await NativeConnection.connect(temporalConnectionOptions(config.temporal, temporalServer.address));
     onStop('worker connection', () => workerConnection.close());

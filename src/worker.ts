@@ -16,7 +16,7 @@ import { createLogger, installTemporalRuntime } from './logger';
 import { removeStaleRunDirs } from './sandbox/workspace';
 import { openServiceDatabase } from './store/service-database';
 import { connectClient, temporalConnectionOptions } from './temporal/connection';
-import { ensureSearchAttributes } from './temporal/search-attributes';
+import { prepareNamespace } from './temporal/schedules';
 import { startWorkerHeartbeat } from './worker-heartbeat';
 
 export interface WorkerDeps {
@@ -77,11 +77,7 @@ async function main(): Promise<void> {
   installTemporalRuntime(logger);
   const pool = await openServiceDatabase({ url: config.database.url, ownerUrl: config.database.ownerUrl, poolSize: config.database.poolSize, logger });
   const client = await connectClient(config.temporal, config.temporal.address);
-  const added = await ensureSearchAttributes(client, config.temporal.namespace).catch((error: unknown) => {
-    logger.warn({ err: error }, 'could not register the custom search attributes; ask the cluster admin to add them');
-    return [];
-  });
-  if (added.length > 0) logger.info({ added }, 'search attributes registered');
+  await prepareNamespace(client, config, logger);
   await client.connection.close();
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal, config.temporal.address));
   const worker = await createWorker({ config, connection, pool, logger });

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { createAnalysisActivities } from './analysis';
 import { createPatchActivities } from './patches';
+import { createReconcileActivities } from './reconcile';
 
 export interface ActivityDeps {
   config: Config;
@@ -15,5 +16,6 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createAnalysisActivities(deps),
     ...createPatchActivities(deps),
+    ...createReconcileActivities(deps),
   };
 }

@@ -1,3 +1,4 @@
 /** Every Temporal workflow the worker registers. */
 export { analyzeTargetWorkflow, fleetScanWorkflow } from './analysis';
 export { patchLifecycleWorkflow } from './patch-lifecycle';
+export { compensatePatchWorkflow, reconcileWorkflow } from './reconcile';

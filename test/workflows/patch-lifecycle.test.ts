@@ -143,7 +143,11 @@ describe('patch lifecycle workflow', () => {
     for (const target of targets.slice(0, 3)) expect(h.commitsWithTrailer(target, 'Reverts-Patch-Id', spec.id)).toHaveLength(1);
     for (const target of targets.slice(3)) expect(h.commitsWithTrailer(target, 'Patch-Id', spec.id)).toEqual([]);
     const reverts = (await listAuditEvents(h.db.pool, { subjectType: 'patch', subjectId: spec.id, limit: 1000 })).filter((e) => e.action === 'deployment.reverted');
-    expect(reverts.map((e) => e.details.targetId)).toEqual([...deployedIds].reverse());
+    // Waves newest first; the targets of one wave are reverted in parallel, in no particular order.
+    const waveOf = new Map(result.deployments.map((d) => [d.targetId, d.wave]));
+    const revertedWaves = reverts.map((e) => waveOf.get(String(e.details.targetId)));
+    expect(revertedWaves).toEqual([...revertedWaves].sort((a, b) => (b ?? 0) - (a ?? 0)));
+    expect(new Set(reverts.map((e) => e.details.targetId))).toEqual(new Set(deployedIds));
     h.health.delete(targets[2]!.name);
   });
 
