@@ -241,7 +241,9 @@ export async function runHttpCheck(resolved: ResolvedHttpCheck, options: HttpChe
   const url = new URL(resolved.url);
   // IP literals never reach `lookup` (the socket connects to them directly), so they are judged here.
   const refusedHost = options.addressPolicy.hostRefusal(url.hostname);
-  if (refusedHost) return sample(false, `refused: ${refusedHost.address} ${refusedHost.reason}`);
+  // A refused address is not the target failing: the check could not be taken (an error, with its own limit).
+  const refusal = (detail: string): HealthSample => ({ ...sample(false, detail), error: true });
+  if (refusedHost) return refusal(`refused: ${refusedHost.address} ${refusedHost.reason}`);
 
   const timeout = AbortSignal.timeout(resolved.timeoutMs);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
@@ -269,7 +271,7 @@ export async function runHttpCheck(resolved: ResolvedHttpCheck, options: HttpChe
   } catch (error) {
     options.signal?.throwIfAborted();
     if (timeout.aborted) return sample(false, `timed out after ${resolved.timeoutMs} ms`);
-    if (error instanceof RefusedAddressError) return sample(false, error.message);
+    if (error instanceof RefusedAddressError) return refusal(error.message);
     return sample(false, `request failed: ${failureReason(error)}`);
   }
 }

@@ -22,6 +22,8 @@ export interface DevServerOptions {
   log?: (line: string) => void;
   /** Where the server's pid is recorded (pid-file.ts) while it runs; the starter keeps it in its data folder. */
   pidFile?: string;
+  /** Dynamic configuration values (`--dynamic-config-value KEY=JSON`), e.g. a small history limit in tests. */
+  dynamicConfig?: Readonly<Record<string, unknown>>;
 }
 
 export interface DevServer {
@@ -75,6 +77,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     '--sqlite-pragma', 'journal_mode=wal',
     ...(options.namespace === 'default' ? [] : ['--namespace', options.namespace]),
     ...devServerSearchAttributeArgs(),
+    ...Object.entries(options.dynamicConfig ?? {}).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]),
   ];
   // Its own process group: a terminal's Ctrl-C reaches only us, and we stop the server after the worker drained.
   const child = spawn(options.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });

@@ -134,7 +134,8 @@ export function patchFixtures(db: TestDatabase, scratch: string, healthUrl = 'ht
   };
 }
 
-export async function createLifecycleHarness(): Promise<LifecycleHarness> {
+/** `dynamicConfig`: values for the dev server (e.g. a small history limit that forces hand-overs). */
+export async function createLifecycleHarness(options: { dynamicConfig?: Record<string, unknown> } = {}): Promise<LifecycleHarness> {
   const state = sharedTestState();
   const scratch = mkdtempSync(path.join(state.scratch, 'lifecycle-'));
   chmodSync(scratch, 0o755);
@@ -149,7 +150,7 @@ export async function createLifecycleHarness(): Promise<LifecycleHarness> {
   const healthUrl = `http://127.0.0.1:${(healthServer.address() as AddressInfo).port}/health/{target}`;
   const [db, server]: [TestDatabase, DevServer] = await Promise.all([
     createTestDatabase(),
-    startDevServer({ cliPath: state.temporalCli, dbFile: path.join(scratch, 'temporal.db'), port, uiPort: await freePort(), namespace: 'default' }),
+    startDevServer({ cliPath: state.temporalCli, dbFile: path.join(scratch, 'temporal.db'), port, uiPort: await freePort(), namespace: 'default', ...(options.dynamicConfig ? { dynamicConfig: options.dynamicConfig } : {}) }),
   ]);
   const taskQueue = `lifecycle-${randomUUID()}`;
   const config = loadConfig({ DATABASE_URL: db.url, TEMPORAL_ADDRESS: server.address, TEMPORAL_TASK_QUEUE: taskQueue, DATA_DIR: scratch, JWT_SECRET: 'x'.repeat(32), ALLOW_LOCAL_REPOS: 'true' });
