@@ -7,6 +7,9 @@ export type Queryable = Pool | PoolClient;
 export function createPool(connectionString: string, max = 10, onError: (error: Error) => void = () => undefined): Pool {
   const pool = new Pool({ connectionString, max, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000 });
   pool.on('error', onError);
+  // A connection that drops while checked out (a server restart mid-transaction) emits 'error' on its client,
+  // which would crash the process without a listener; the query in progress fails on its own.
+  pool.on('connect', (client) => client.on('error', onError));
   return pool;
 }
 

@@ -4,7 +4,8 @@
  * awaited where a decision is made: its failures are reported in the state, and `settle` waits for the rest before
  * the run ends or hands over. Deterministic: workflow code only.
  */
-import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import type { SearchAttributePair } from '@temporalio/common';
+import { setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import {
   type ApprovalRecord,
   type DiffSource,
@@ -60,6 +61,11 @@ export class LifecycleRun {
   private abort: AbortInput | null;
   private readonly targetsById: Map<string, Target>;
   private readonly pending: Array<Promise<void>> = [];
+  /**
+   * Whether the run keeps its search attributes up to date: only when it was started with them. A server that
+   * does not know them (the time-skipping test server has no way to register any) fails every upsert.
+   */
+  private readonly indexed = workflowInfo().typedSearchAttributes.get(patchTypeKey) !== undefined;
 
   constructor(readonly input: PatchLifecycleInput, checkpoint?: LifecycleCheckpoint) {
     this.state = checkpoint?.state ?? {
@@ -80,11 +86,20 @@ export class LifecycleRun {
     this.deploymentSeq = checkpoint?.deploymentSeq ?? 0;
     this.abort = checkpoint?.abort ?? null;
     this.targetsById = new Map(input.targets.map((target) => [target.id, target]));
-    upsertSearchAttributes([
+    this.index([
       { key: patchTypeKey, value: input.type },
       { key: patchTargetsKey, value: input.targets.map((target) => target.name) },
       { key: patchStatusKey, value: this.state.status },
     ]);
+  }
+
+  private index(pairs: SearchAttributePair[]): void {
+    if (this.indexed) upsertSearchAttributes(pairs);
+  }
+
+  /** The search attributes the next run (after a hand-over) starts with: this run's. */
+  searchAttributes(): SearchAttributePair[] {
+    return this.indexed ? workflowInfo().typedSearchAttributes.getAll() : [];
   }
 
   /** Where activities get the diff from: the hash (or, for older callers, the text). */
@@ -131,7 +146,7 @@ export class LifecycleRun {
     this.state.statusReason = reason;
     this.seq += 1;
     const seq = this.seq;
-    upsertSearchAttributes([{ key: patchStatusKey, value: to }]);
+    this.index([{ key: patchStatusKey, value: to }]);
     this.showStep(reason ?? to);
     this.record(`the transition to ${to}`, () => bookkeeping.recordTransition({ patchId: this.input.id, seq, from, to, reason, at: new Date().toISOString() }));
   }

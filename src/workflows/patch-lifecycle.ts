@@ -13,8 +13,8 @@ import {
   CancellationScope,
   condition,
   ContinueAsNew,
-  continueAsNew,
   isCancellation,
+  makeContinueAsNewFunc,
   patched,
   setHandler,
 } from '@temporalio/workflow';
@@ -181,7 +181,8 @@ async function runLifecycle(run: LifecycleRun, resumeAt: RolloutPosition | undef
       // Continue as a new run with a fresh history, carrying the position; nothing pending may be lost.
       await finish(run);
       run.state.handOvers = (run.state.handOvers ?? 0) + 1;
-      return await continueAsNew<typeof patchLifecycleWorkflow>(run.input, run.checkpoint(outcome.position));
+      const handOver = makeContinueAsNewFunc<typeof patchLifecycleWorkflow>({ typedSearchAttributes: run.searchAttributes() });
+      return await handOver(run.input, run.checkpoint(outcome.position));
     }
     if (outcome.kind === 'deployed') run.transition('deployed', `deployed to ${run.input.targets.length} target(s)`);
     else await compensate(run, outcome.reason);

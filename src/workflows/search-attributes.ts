@@ -6,3 +6,12 @@ export const patchTypeKey = defineSearchAttributeKey('PatchType', SearchAttribut
 export const patchTargetsKey = defineSearchAttributeKey('PatchTargets', SearchAttributeType.KEYWORD_LIST);
 
 export const customSearchAttributes = [patchStatusKey, patchTypeKey, patchTargetsKey] as const;
+
+/** The search attributes a lifecycle run starts with (the API's starts, and the tests'). */
+export function patchStartSearchAttributes(patch: { type: string; targets: ReadonlyArray<{ name: string }> }) {
+  return [
+    { key: patchStatusKey, value: 'pending' },
+    { key: patchTypeKey, value: patch.type },
+    { key: patchTargetsKey, value: patch.targets.map((target) => target.name) },
+  ];
+}

@@ -19,6 +19,7 @@ import { createTarget } from '../../src/store/targets';
 import { type DevServer, startDevServer } from '../../src/temporal/dev-server';
 import { freePort } from '../../src/util/free-port';
 import { patchLifecycleWorkflow } from '../../src/workflows/patch-lifecycle';
+import { patchStartSearchAttributes } from '../../src/workflows/search-attributes';
 import { createTestDatabase, type TestDatabase } from './database';
 import { createBareRepository } from './git-fixtures';
 import { sharedTestState } from './shared-state';
@@ -173,6 +174,7 @@ export async function createLifecycleHarness(options: { dynamicConfig?: Record<s
         workflowId: `patch-${spec.id}`,
         args: [spec],
         staticSummary: spec.title,
+        typedSearchAttributes: patchStartSearchAttributes(spec),
       });
     },
     async runWorker(until) {

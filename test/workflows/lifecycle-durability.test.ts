@@ -96,7 +96,7 @@ describe('lifecycle durability', () => {
         await revoke('INSERT, UPDATE', 'deployments');
         try {
           // Health fails: both targets are reverted in git although the read model cannot follow.
-          await until('the reverts', async () => (targets.every((target) => h.commitsWithTrailer(target, 'Reverts-Patch-Id', spec.id).length === 1) ? true : undefined));
+          await until('the reverts', () => Promise.resolve(targets.every((target) => h.commitsWithTrailer(target, 'Reverts-Patch-Id', spec.id).length === 1) ? true : undefined));
           expect((await handle.query(patchStatusQuery)).status).toBe('rolled_back');
         } finally {
           await grant('INSERT', 'patch_transitions');

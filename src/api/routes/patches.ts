@@ -34,7 +34,7 @@ import {
   rejectUpdate,
   resumeUpdate,
 } from '../../workflows/patch-lifecycle';
-import { patchStatusKey, patchTargetsKey, patchTypeKey } from '../../workflows/search-attributes';
+import { patchStartSearchAttributes } from '../../workflows/search-attributes';
 import { actorOf, requireRole } from '../auth';
 import { HttpProblem } from '../problem';
 import { auditBeforeEffect, changeWithAudit } from '../request-audit';
@@ -223,11 +223,7 @@ export function patchRoutes(deps: { pool: Pool; temporalClient: Client; config: 
           // The diff is stored with the patch; the run carries its hash, so no event repeats it.
           args: [{ ...specWithoutDiff, diffSha256: created.diffSha256 }],
           staticSummary: body.title,
-          typedSearchAttributes: [
-            { key: patchStatusKey, value: 'pending' },
-            { key: patchTypeKey, value: body.type },
-            { key: patchTargetsKey, value: targets.map((target) => target.name) },
-          ],
+          typedSearchAttributes: patchStartSearchAttributes({ type: body.type, targets }),
           workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         }),
       );
