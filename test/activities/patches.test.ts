@@ -232,6 +232,30 @@ describe('patch activities', () => {
     expect((await getPatch(db.pool, spec.id))?.deployments[0]).toMatchObject({ status: 'deploying', error: null });
   });
 
+  it('reads the diff by its hash, and writes no older step over a newer one', async () => {
+    const spec = await patch([await target()], bumpDiff());
+    const { rows } = await db.pool.query<{ diff_sha256: string }>('SELECT diff_sha256 FROM patches WHERE id = $1', [spec.id]);
+    const byHash = { patchId: spec.id, title: spec.title, target: spec.targets[0]!, wave: 1, diffSha256: rows[0]?.diff_sha256 ?? '', approvedBy: ['bob'], seq: 3 };
+    const deployed = await run((a) => a.deployTarget(byHash));
+    expect(remote.fileAt(CI_PATH)).toContain('actions/checkout@v4');
+    const base = { patchId: spec.id, targetId: spec.targets[0]!.id, wave: 1 };
+    await run((a) => a.recordDeployment({ ...base, status: 'reverted', revertCommit: 'r'.repeat(40), seq: 5 }));
+    // A late write of the deploy (step 3) after the revert was recorded (step 5) changes nothing.
+    await run((a) => a.recordDeployment({ ...base, status: 'deployed', deployedCommit: deployed.commitSha, seq: 3 }));
+    expect((await getPatch(db.pool, spec.id))?.deployments[0]).toMatchObject({ status: 'reverted', revertCommit: 'r'.repeat(40) });
+    const missing = await failure(run((a) => a.deployTarget({ ...byHash, diffSha256: '0'.repeat(64) })));
+    expect(missing).toMatchObject({ type: 'DiffNotFoundError', nonRetryable: true });
+  });
+
+  it('a revert that finds nothing leaves a marker: a later deploy of the patch there refuses to push', async () => {
+    const spec = await patch([await target()], bumpDiff());
+    const before = remote.tip();
+    expect(await run((a) => a.revertTarget({ patchId: spec.id, target: spec.targets[0]!, wave: 1 }))).toEqual({ status: 'nothing-to-revert', revertCommit: null });
+    const late = await failure(run((a) => a.deployTarget({ patchId: spec.id, title: spec.title, target: spec.targets[0]!, wave: 1, diff: spec.diff, approvedBy: ['bob'] })));
+    expect(late).toMatchObject({ type: 'PatchRevertedError', nonRetryable: true });
+    expect(remote.tip()).toBe(before);
+  });
+
   describe('checkTargetHealth', () => {
     beforeEach(() => {
       process.env.HEALTH_SECRET_WPA_TEST_TOKEN = 'token-for-the-health-endpoint';
