@@ -88,7 +88,7 @@ describe('lifecycle durability', () => {
         try {
           // Health fails: both targets are reverted in git although the read model cannot follow.
           await until('the reverts', () => Promise.resolve(targets.every((target) => h.commitsWithTrailer(target, 'Reverts-Patch-Id', spec.id).length === 1) ? true : undefined));
-          expect((await handle.query(patchStatusQuery)).status).toBe('rolled_back');
+          await waitForStatus(handle, 'rolled_back');
         } finally {
           await grant('INSERT', 'patch_transitions');
           await grant('INSERT, UPDATE', 'deployments');
