@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import './util/validation-messages';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const flag = z

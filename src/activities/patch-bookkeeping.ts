@@ -6,10 +6,10 @@
  */
 import { log } from '@temporalio/activity';
 import type { Pool } from 'pg';
-import type { ApprovalRecord, DeploymentStatus, PatchStatus } from '../domain/types';
+import type { ApprovalRecord, PatchStatus } from '../domain/types';
 import type { HealthSample } from '../health/types';
 import { appendAuditEvent } from '../store/audit';
-import { recordPatchTransition, saveApproval, saveDeployment, saveHealthRound } from '../store/patches';
+import { type DeploymentInput, recordPatchTransition, saveApproval, saveDeployment, saveHealthRound } from '../store/patches';
 
 /** The audit actor of what the lifecycle does on its own (people's decisions are recorded under their name). */
 export const LIFECYCLE_ACTOR = 'system:patch-lifecycle';
@@ -30,19 +30,9 @@ export interface RecordApprovalInput {
   approval: ApprovalRecord;
 }
 
-export interface RecordDeploymentInput {
-  patchId: string;
-  targetId: string;
-  /** For the audit event of a deploy or revert. */
+/** A deployment row, plus the target's name for the audit event of a deploy or revert. */
+export interface RecordDeploymentInput extends DeploymentInput {
   targetName?: string;
-  wave: number;
-  status: DeploymentStatus;
-  error?: string | null;
-  deployedCommit?: string;
-  previousCommit?: string;
-  revertCommit?: string;
-  /** The workflow step; runs started before steps were numbered send none (0). */
-  seq?: number;
 }
 
 export interface RecordHealthRoundInput {

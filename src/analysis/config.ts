@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import '../util/validation-messages';
 import { SEVERITIES } from '../domain/types';
 
 /** Where the configuration is looked up, relative to the repository root, first match wins. */
@@ -66,8 +67,7 @@ export function parseConfig(text: string, source: string, knownRuleIds: Readonly
   const parsed = configSchema.safeParse(data ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const keys = issue?.code === 'unrecognized_keys' ? `: ${issue.keys.join(', ')}` : '';
-    throw new ConfigError(`${source}: ${keyPath(issue?.path ?? [])}: ${issue?.message ?? 'invalid'}${keys}`);
+    throw new ConfigError(`${source}: ${keyPath(issue?.path ?? [])}: ${issue?.message ?? 'is not valid'}`);
   }
   const rules = parsed.data.rules ?? {};
   for (const ruleId of Object.keys(rules)) {

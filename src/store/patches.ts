@@ -395,6 +395,9 @@ export async function saveDeployment(pool: Pool, input: DeploymentInput): Promis
   );
 }
 
+/** Health samples kept per patch and target in the read model (the newest; the audit trail keeps every round). */
+export const KEPT_SAMPLES_PER_TARGET = 1_000;
+
 export interface HealthRoundInput {
   patchId: string;
   targetId: string;
@@ -424,5 +427,11 @@ export async function saveHealthRound(pool: Pool, input: HealthRoundInput): Prom
        check_label = EXCLUDED.check_label, detail = EXCLUDED.detail, latency_ms = EXCLUDED.latency_ms,
        status_code = EXCLUDED.status_code, exit_code = EXCLUDED.exit_code, sampled_at = EXCLUDED.sampled_at, error = EXCLUDED.error`,
     values,
+  );
+  // A rollout watched (or paused) for days samples every round: only the newest samples of a target are kept.
+  await pool.query(
+    `DELETE FROM health_samples WHERE patch_id = $1 AND target_id = $2 AND sampled_at < (
+       SELECT sampled_at FROM health_samples WHERE patch_id = $1 AND target_id = $2 ORDER BY sampled_at DESC OFFSET $3 LIMIT 1)`,
+    [input.patchId, input.targetId, KEPT_SAMPLES_PER_TARGET - 1],
   );
 }

@@ -25,14 +25,14 @@ describe('parseConfig', () => {
   });
 
   test.each([
-    ['rules:\n  unpinned-action: { severity: urgent }\n', /^wpa\.yml: rules\.unpinned-action\.severity: Invalid option/],
-    ['rules:\n  unpinned-action: { enable: false }\n', /^wpa\.yml: rules\.unpinned-action: Unrecognized key.*: enable$/],
+    ['rules:\n  unpinned-action: { severity: urgent }\n', /^wpa\.yml: rules\.unpinned-action\.severity: must be one of "critical", "high"/],
+    ['rules:\n  unpinned-action: { enable: false }\n', /^wpa\.yml: rules\.unpinned-action: has a field that is not known: "enable"$/],
     ['rules:\n  unpinned-actions: { enabled: false }\n', /^wpa\.yml: rules\.unpinned-actions: unknown rule id/],
-    ['ignore: legacy/**\n', /^wpa\.yml: ignore: Invalid input: expected array/],
+    ['ignore: legacy/**\n', /^wpa\.yml: ignore: must be a list, not text/],
     ['firstPartyOwners: [""]\n', /^wpa\.yml: firstPartyOwners\.0: /],
-    ['ruels: {}\n', /^wpa\.yml: \(top level\): Unrecognized key.*: ruels$/],
+    ['ruels: {}\n', /^wpa\.yml: \(top level\): has a field that is not known: "ruels"$/],
     ['rules: [\n', /^wpa\.yml: not valid YAML/],
-    ['- a\n', /^wpa\.yml: \(top level\): Invalid input: expected object/],
+    ['- a\n', /^wpa\.yml: \(top level\): must be an object, not a list/],
   ])('rejects %j with a message naming the key', (text, message) => {
     expect(() => parseConfig(text, 'wpa.yml', KNOWN)).toThrow(ConfigError);
     expect(() => parseConfig(text, 'wpa.yml', KNOWN)).toThrow(message);

@@ -81,7 +81,7 @@ describe('patch API', () => {
       const parsed = createPatchSchema.parse(validBody());
       expect(parsed.rollout).toEqual({
         waves: [{ percent: 10 }, { percent: 50 }, { percent: 100 }],
-        health: { intervalSeconds: 30, windowSeconds: 300, failureThreshold: 1 },
+        health: { intervalSeconds: 30, windowSeconds: 300, failureThreshold: 1, errorThreshold: 4 },
         allowUnmonitored: false,
         parallelism: 4,
       });
@@ -90,7 +90,7 @@ describe('patch API', () => {
 
     test('fills defaults inside a partly given rollout', () => {
       const parsed = createPatchSchema.parse(validBody({ rollout: { health: { intervalSeconds: 5 } } }));
-      expect(parsed.rollout.health).toEqual({ intervalSeconds: 5, windowSeconds: 300, failureThreshold: 1 });
+      expect(parsed.rollout.health).toEqual({ intervalSeconds: 5, windowSeconds: 300, failureThreshold: 1, errorThreshold: 4 });
       expect(parsed.rollout.waves).toHaveLength(3);
     });
   });

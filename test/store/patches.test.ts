@@ -9,6 +9,7 @@ import {
   recordPatchTransition,
   saveApproval,
   saveDeployment,
+  KEPT_SAMPLES_PER_TARGET,
   saveHealthRound,
   saveTestRun,
 } from '../../src/store/patches';
@@ -183,5 +184,22 @@ describe('patch read model', () => {
     expect(alphaDeployment?.lastSamples.map((s) => s.at)).toEqual([at(9), at(10), at(11), at(20), at(20)]);
     expect(alphaDeployment?.lastSamples.at(-1)).toEqual({ ok: false, checkType: 'command', check: 'command make', detail: 'expected status 200, got 503', latencyMs: 12, exitCode: 2, at: at(20) });
     expect(betaDeployment?.lastSamples).toEqual([sample(true, at(21))]);
+  });
+
+  it('keeps only the newest KEPT_SAMPLES_PER_TARGET samples of a target', async () => {
+    const patch = await createPatch(db.pool, spec([alpha, beta]));
+    const at = (second: number): string => new Date(Date.UTC(2030, 0, 1) + second * 1000).toISOString();
+    const rounds = Math.ceil(KEPT_SAMPLES_PER_TARGET / 50) + 2;
+    for (let round = 1; round <= rounds; round++) {
+      const samples = Array.from({ length: 50 }, (_, index) => sample(true, at(round * 100 + index)));
+      await saveHealthRound(db.pool, { patchId: patch.id, targetId: alpha.id, wave: 1, round, samples });
+    }
+    await saveHealthRound(db.pool, { patchId: patch.id, targetId: beta.id, wave: 1, round: 1, samples: [sample(true, at(1))] });
+    const count = async (targetId: string): Promise<number> =>
+      Number((await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM health_samples WHERE patch_id = $1 AND target_id = $2', [patch.id, targetId])).rows[0]?.n);
+    expect(await count(alpha.id)).toBe(KEPT_SAMPLES_PER_TARGET);
+    expect(await count(beta.id)).toBe(1);
+    const { rows } = await db.pool.query<{ newest: Date }>('SELECT max(sampled_at) AS newest FROM health_samples WHERE patch_id = $1 AND target_id = $2', [patch.id, alpha.id]);
+    expect(rows[0]?.newest.toISOString()).toBe(at(rounds * 100 + 49));
   });
 });

@@ -18,7 +18,7 @@ import { createPatch } from '../../src/store/patches';
 import { createTarget } from '../../src/store/targets';
 import { type DevServer, startDevServer } from '../../src/temporal/dev-server';
 import { freePort } from '../../src/util/free-port';
-import { patchLifecycleWorkflow } from '../../src/workflows/patch-lifecycle';
+import { approveUpdate, patchLifecycleWorkflow, patchStatusQuery } from '../../src/workflows/patch-lifecycle';
 import { patchStartSearchAttributes } from '../../src/workflows/search-attributes';
 import { createTestDatabase, type TestDatabase } from './database';
 import { createBareRepository } from './git-fixtures';
@@ -199,4 +199,25 @@ export async function createLifecycleHarness(options: { dynamicConfig?: Record<s
       await Promise.all([db.drop(), server.stop()]);
     },
   };
+}
+
+/** Polls `probe` until it returns a value (a probe that throws counts as "not yet"), for at most `timeoutMs`. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
+/** Waits until the run's live state has `status`. */
+export async function waitForStatus(handle: PatchHandle, status: string, timeoutMs?: number): Promise<void> {
+  await until(`status ${status}`, async () => ((await handle.query(patchStatusQuery)).status === status ? true : undefined), timeoutMs);
+}
+
+/** Waits for the approval step, then approves as `guardian`. */
+export async function approveWhenReady(handle: PatchHandle, guardian = 'gina'): Promise<void> {
+  await waitForStatus(handle, 'awaiting_approval');
+  await handle.executeUpdate(approveUpdate, { args: [{ guardian, comment: null }] });
 }

@@ -7,7 +7,7 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { getPatch } from '../../src/store/patches';
 import { approveUpdate, patchStatusQuery, pauseUpdate, resumeUpdate } from '../../src/workflows/patch-lifecycle';
-import { createLifecycleHarness, type LifecycleHarness, type PatchHandle } from '../support/lifecycle';
+import { createLifecycleHarness, type LifecycleHarness, until, waitForStatus } from '../support/lifecycle';
 import { startSharedPostgres, stopSharedPostgres } from '../support/postgres-control';
 
 jest.setTimeout(300_000);
@@ -24,15 +24,6 @@ describe('lifecycle durability', () => {
     await h.close();
   });
 
-  async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-    for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
-      const value = await probe().catch(() => undefined);
-      if (value !== undefined) return value;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    throw new Error(`gave up waiting for ${what}`);
-  }
-  const statusOf = (handle: PatchHandle, status: string) => until(status, async () => ((await handle.query(patchStatusQuery)).status === status ? true : undefined));
   const revoke = (privilege: string, table: string) => h.db.ownerPool.query(`REVOKE ${privilege} ON ${table} FROM ${h.db.appRole}`);
   const grant = (privilege: string, table: string) => h.db.ownerPool.query(`GRANT ${privilege} ON ${table} TO ${h.db.appRole}`);
   const oneWave = { waves: [{ percent: 100 }], health: { intervalSeconds: 1, windowSeconds: 2, failureThreshold: 1 }, allowUnmonitored: false, parallelism: 4 };
@@ -43,7 +34,7 @@ describe('lifecycle durability', () => {
     const handle = await h.start(spec);
     const result = await h.runWorker(
       (async () => {
-        await statusOf(handle, 'awaiting_approval');
+        await waitForStatus(handle, 'awaiting_approval');
         await revoke('INSERT, UPDATE', 'approvals');
         try {
           await expect(handle.executeUpdate(approveUpdate, { args: [{ guardian: 'mallory', comment: null }] })).rejects.toThrow(WorkflowUpdateFailedError);
@@ -67,7 +58,7 @@ describe('lifecycle durability', () => {
     const handle = await h.start(spec);
     const result = await h.runWorker(
       (async () => {
-        await statusOf(handle, 'awaiting_approval');
+        await waitForStatus(handle, 'awaiting_approval');
         await handle.executeUpdate(approveUpdate, { args: [{ guardian: 'gina', comment: null }] });
         await until('the health loop', async () => ((await handle.query(patchStatusQuery)).currentStep.includes('health round 2') ? true : undefined));
         await stopSharedPostgres();
@@ -88,16 +79,16 @@ describe('lifecycle durability', () => {
     h.health.set(targets[1]!.name, 503);
     const result = await h.runWorker(
       (async () => {
-        await statusOf(handle, 'awaiting_approval');
+        await waitForStatus(handle, 'awaiting_approval');
         await handle.executeUpdate(approveUpdate, { args: [{ guardian: 'gina', comment: null }] });
-        await statusOf(handle, 'deploying');
+        await waitForStatus(handle, 'deploying');
         // From here on no transition and no deployment row can be written.
         await revoke('INSERT', 'patch_transitions');
         await revoke('INSERT, UPDATE', 'deployments');
         try {
           // Health fails: both targets are reverted in git although the read model cannot follow.
           await until('the reverts', () => Promise.resolve(targets.every((target) => h.commitsWithTrailer(target, 'Reverts-Patch-Id', spec.id).length === 1) ? true : undefined));
-          expect((await handle.query(patchStatusQuery)).status).toBe('rolled_back');
+          await waitForStatus(handle, 'rolled_back');
         } finally {
           await grant('INSERT', 'patch_transitions');
           await grant('INSERT, UPDATE', 'deployments');
@@ -120,7 +111,7 @@ describe('lifecycle durability', () => {
     const handle = await h.start(spec);
     const result = await h.runWorker(
       (async () => {
-        await statusOf(handle, 'awaiting_approval');
+        await waitForStatus(handle, 'awaiting_approval');
         await handle.executeUpdate(approveUpdate, { args: [{ guardian: 'gina', comment: null }] });
         return handle.result();
       })(),
@@ -138,9 +129,9 @@ describe('lifecycle durability', () => {
     const handle = await h.start(spec);
     const result = await h.runWorker(
       (async () => {
-        await statusOf(handle, 'awaiting_approval');
+        await waitForStatus(handle, 'awaiting_approval');
         await handle.executeUpdate(approveUpdate, { args: [{ guardian: 'gina', comment: 'ok' }] });
-        await statusOf(handle, 'deploying');
+        await waitForStatus(handle, 'deploying');
         await handle.executeUpdate(pauseUpdate, { args: [{ by: 'gina', reason: 'watching' }] });
         // Paused in wave 1 (10 targets, a round a second) until the run has handed over at least three times.
         await until('three hand-overs', async () => (((await handle.query(patchStatusQuery)).handOvers ?? 0) >= 3 ? true : undefined), 180_000);

@@ -9,7 +9,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { listAuditEvents } from '../../src/store/audit';
 import { getPatch } from '../../src/store/patches';
 import { abortSignal, approveUpdate, pauseUpdate, patchStatusQuery, rejectUpdate, resumeUpdate } from '../../src/workflows/patch-lifecycle';
-import { CI_WORKFLOW, ciWorkflowDiff, createLifecycleHarness, insertIntoBuildJob, type LifecycleHarness, type PatchHandle } from '../support/lifecycle';
+import { approveWhenReady, CI_WORKFLOW, ciWorkflowDiff, createLifecycleHarness, insertIntoBuildJob, type LifecycleHarness, waitForStatus } from '../support/lifecycle';
 
 jest.setTimeout(180_000);
 
@@ -21,15 +21,6 @@ describe('patch lifecycle workflow', () => {
   afterAll(async () => {
     await h.close();
   });
-
-  async function waitForStatus(handle: PatchHandle, status: string): Promise<void> {
-    for (let i = 0; i < 600; i += 1) {
-      const state = await handle.query(patchStatusQuery);
-      if (state.status === status) return;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    throw new Error(`status never became ${status}`);
-  }
 
   test('happy path: tested, approved, deployed in 3 waves over 5 targets, each target committed once', async () => {
     const targets = await h.createTargets(5);
@@ -52,11 +43,6 @@ describe('patch lifecycle workflow', () => {
     const actions = new Set((await listAuditEvents(h.db.pool, { subjectType: 'patch', subjectId: spec.id, limit: 1000 })).map((e) => e.action));
     expect([...actions].sort()).toEqual(['deployment.deployed', 'health.sampled', 'patch.approved', 'patch.awaiting_approval', 'patch.deployed', 'patch.deploying', 'patch.testing']);
   });
-
-  async function approveWhenReady(handle: PatchHandle, guardian = 'gina'): Promise<void> {
-    await waitForStatus(handle, 'awaiting_approval');
-    await handle.executeUpdate(approveUpdate, { args: [{ guardian, comment: null }] });
-  }
 
   test('a diff that does not apply on one target ends in test_failed at the isolated stage; nothing is deployed', async () => {
     const [good] = await h.createTargets(1);

@@ -7,8 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { listAuditEvents } from '../../src/store/audit';
 import { getPatch } from '../../src/store/patches';
 import { ensureReconcileSchedule, reconcileScheduleId } from '../../src/temporal/schedules';
-import { approveUpdate, patchStatusQuery } from '../../src/workflows/patch-lifecycle';
-import { createLifecycleHarness, type LifecycleHarness, type PatchHandle } from '../support/lifecycle';
+import { patchStatusQuery } from '../../src/workflows/patch-lifecycle';
+import { approveWhenReady, createLifecycleHarness, type LifecycleHarness, until } from '../support/lifecycle';
 
 jest.setTimeout(240_000);
 
@@ -22,20 +22,6 @@ describe('reconciler', () => {
     await h.client.schedule.getHandle(reconcileScheduleId(h.config.temporal.taskQueue)).delete();
     await h.close();
   });
-
-  async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-    for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
-      const value = await probe();
-      if (value !== undefined) return value;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-    throw new Error(`gave up waiting for ${what}`);
-  }
-
-  async function approveWhenReady(handle: PatchHandle): Promise<void> {
-    await until('awaiting approval', async () => ((await handle.query(patchStatusQuery)).status === 'awaiting_approval' ? true : undefined));
-    await handle.executeUpdate(approveUpdate, { args: [{ guardian: 'gina', comment: null }] });
-  }
 
   test('a run terminated halfway through the rollout: every target is reverted within 2 minutes and the patch says why', async () => {
     const targets = await h.createTargets(3);
