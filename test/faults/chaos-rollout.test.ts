@@ -36,6 +36,7 @@ const GUARDIAN = 'gina';
 const PATCHED_WORKFLOW = CI_WORKFLOW.replace('    steps:\n', '    timeout-minutes: 15\n    steps:\n');
 /** Every gRPC call of the test gets this long: a call to a server that is being restarted must not hang the test. */
 const CALL_DEADLINE_MS = 10_000;
+const ROLLING_OUT: readonly PatchStatus[] = ['deploying', 'paused', 'rolling_back'];
 
 type Fault = 'kill-worker' | 'restart-temporal' | 'stop-postgres';
 
@@ -45,6 +46,8 @@ interface FaultRecord {
   at: number;
   /** Patches not yet terminal in the read model when the fault hit (null: the read model could not be read). */
   openPatches: number | null;
+  /** Of those, the patches deploying, paused or rolling back. */
+  rollingOut: number | null;
 }
 
 interface ChaosPatch {
@@ -80,9 +83,12 @@ describe('chaos rollout', () => {
     return new Map(rows.map((row) => [row.id, row.status]));
   }
 
-  async function openPatchCount(patches: readonly ChaosPatch[]): Promise<number | null> {
+  /** How many patches are still open, and how many of them are rolling out, as the read model says now. */
+  async function progress(patches: readonly ChaosPatch[]): Promise<Pick<FaultRecord, 'openPatches' | 'rollingOut'>> {
     const statuses = await readModelStatuses(patches).catch(() => undefined);
-    return statuses ? [...statuses.values()].filter((status) => !TERMINAL_PATCH_STATUSES.includes(status)).length : null;
+    if (!statuses) return { openPatches: null, rollingOut: null };
+    const open = [...statuses.values()].filter((status) => !TERMINAL_PATCH_STATUSES.includes(status));
+    return { openPatches: open.length, rollingOut: open.filter((status) => ROLLING_OUT.includes(status)).length };
   }
 
   /** Approves as a Guardian would during an outage: again and again until the approval is recorded. */
@@ -149,7 +155,7 @@ describe('chaos rollout', () => {
     for (const fault of plan) {
       if (fault === 'kill-worker') await workers.polling();
       await sleep(random.integer(2_000, 8_000));
-      faultLog.push({ fault, at: Math.round((Date.now() - chaosStartedAt) / 1000), openPatches: await openPatchCount(patches) });
+      faultLog.push({ fault, at: Math.round((Date.now() - chaosStartedAt) / 1000), ...(await progress(patches)) });
       if (fault === 'kill-worker') {
         await workers.kill();
       } else if (fault === 'restart-temporal') {
@@ -173,7 +179,10 @@ describe('chaos rollout', () => {
       { timeoutMs: 240_000, intervalMs: 1_000 },
     );
     const drainedAt = Date.now();
-    const results = await Promise.all(patches.map((patch) => withDeadline(() => patch.handle.result())));
+    // A run ends shortly after its last status reached the read model (it settles its bookkeeping first).
+    const results = await Promise.all(
+      patches.map((patch) => until(`the result of patch ${patch.spec.id}`, () => withDeadline(() => patch.handle.result()), { timeoutMs: 120_000 })),
+    );
 
     // Git, the read model and the workflow results, compared patch by patch and target by target.
     const problems: string[] = [];
@@ -235,7 +244,7 @@ describe('chaos rollout', () => {
     const unplanned = workers.unplannedExits.map((exit) => `${exit.at} code=${exit.code} signal=${exit.signal}: ${exit.output.trim().split('\n').slice(-1)[0] ?? ''}`);
     process.stdout.write(
       `FAULTS seed=${SEED} testing-s=${Math.round((chaosStartedAt - startedAt) / 1000)} chaos-and-drain-s=${Math.round((drainedAt - chaosStartedAt) / 1000)} audit-events=${audit.events} worker-starts=${workers.starts} unplanned-worker-exits=${workers.unplannedExits.length} ` +
-        `temporal-down-s=${temporalRestart?.downSeconds.toFixed(1) ?? 0} faults=${faultLog.map((record) => `${record.fault}@${record.at}s(open=${record.openPatches ?? '?'})`).join(',')}\n` +
+        `temporal-down-s=${temporalRestart?.downSeconds.toFixed(1) ?? 0} faults=${faultLog.map((record) => `${record.fault}@${record.at}s(open=${record.openPatches ?? '?'},rolling=${record.rollingOut ?? '?'})`).join(',')}\n` +
         unplanned.map((line) => `FAULTS unplanned worker exit ${line}\n`).join(''),
     );
 
