@@ -3,7 +3,7 @@
  * PostgreSQL: a starting worker removes the work folders of ended processes, /readyz notices a SIGKILLed worker
  * within 15 s and a restarted one at once, and GET /patches/:id never waits for an absent worker.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
@@ -14,10 +14,9 @@ import { signToken } from '../../src/api/dev-tokens';
 import { folderOwnerTag } from '../../src/process/owned-folders';
 import { identityOf } from '../../src/process/process-identity';
 import { createLifecycleHarness, type LifecycleHarness } from '../support/lifecycle';
+import { assertWorkerBuilt, spawnWorkerProcess } from '../support/worker-process';
 
 jest.setTimeout(240_000);
-
-const WORKER = path.join(__dirname, '..', '..', 'dist', 'src', 'worker.js');
 
 describe('worker liveness', () => {
   let h: LifecycleHarness;
@@ -27,7 +26,7 @@ describe('worker liveness', () => {
   const children: ChildProcess[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(WORKER)) throw new Error(`${WORKER} is missing: npm test builds it (tsc) before jest runs`);
+    assertWorkerBuilt();
     h = await createLifecycleHarness();
     sandboxDir = mkdtempSync(path.join(h.scratch, 'sandbox-'));
     app = createApp({ config: h.config, pool: h.db.pool, temporalClient: h.client, authenticator: createAuthenticator(h.config.auth), logger: pino({ level: 'silent' }) });
@@ -39,20 +38,7 @@ describe('worker liveness', () => {
   });
 
   function startWorkerProcess(): ChildProcess {
-    const child = spawn(process.execPath, [WORKER], {
-      env: {
-        ...process.env,
-        TEMPORAL_ADDRESS: h.config.temporal.address,
-        TEMPORAL_TASK_QUEUE: h.taskQueue,
-        DATABASE_URL: h.db.url,
-        DATA_DIR: h.scratch,
-        SANDBOX_DIR: sandboxDir,
-        LOG_LEVEL: 'warn',
-        WORKER_SHUTDOWN_GRACE_SECONDS: '0',
-        ALLOW_LOCAL_REPOS: 'true',
-      },
-      stdio: 'ignore',
-    });
+    const child = spawnWorkerProcess(h, { env: { SANDBOX_DIR: sandboxDir } });
     children.push(child);
     return child;
   }

@@ -2,21 +2,18 @@
  * A worker process killed (SIGKILL) in the middle of a rollout: a new worker process picks the run up, the
  * interrupted deploy is retried, and every target ends with exactly one patch commit.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { approveUpdate } from '../../src/workflows/patch-lifecycle';
 import { createLifecycleHarness, type LifecycleHarness } from '../support/lifecycle';
+import { assertWorkerBuilt, spawnWorkerProcess } from '../support/worker-process';
 
 jest.setTimeout(240_000);
-
-const WORKER = path.join(__dirname, '..', '..', 'dist', 'src', 'worker.js');
 
 describe('worker crash during deployment', () => {
   let h: LifecycleHarness;
   const children: ChildProcess[] = [];
   beforeAll(async () => {
-    if (!existsSync(WORKER)) throw new Error(`${WORKER} is missing: npm test builds it (tsc) before jest runs`);
+    assertWorkerBuilt();
     h = await createLifecycleHarness();
   }, 120_000);
   afterAll(async () => {
@@ -25,19 +22,7 @@ describe('worker crash during deployment', () => {
   });
 
   function startWorkerProcess(): ChildProcess {
-    const child = spawn(process.execPath, [WORKER], {
-      env: {
-        ...process.env,
-        TEMPORAL_ADDRESS: h.config.temporal.address,
-        TEMPORAL_TASK_QUEUE: h.taskQueue,
-        DATABASE_URL: h.db.url,
-        DATA_DIR: h.scratch,
-        LOG_LEVEL: 'warn',
-        WORKER_SHUTDOWN_GRACE_SECONDS: '0',
-        ALLOW_LOCAL_REPOS: 'true',
-      },
-      stdio: 'ignore',
-    });
+    const child = spawnWorkerProcess(h);
     children.push(child);
     return child;
   }
