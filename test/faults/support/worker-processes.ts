@@ -4,13 +4,10 @@
  * SIGKILL at moments of its choosing; an exit the test did not cause is counted with the process's last output,
  * because it may be a finding (a worker that cannot outlive a database or Temporal outage).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import type { LifecycleHarness } from '../../support/lifecycle';
+import { assertWorkerBuilt, spawnWorkerProcess } from '../../support/worker-process';
 import { until } from './waiting';
-
-export const WORKER_SCRIPT = path.join(__dirname, '..', '..', '..', 'dist', 'src', 'worker.js');
 
 /** A worker that exits on its own is started again after this long (a supervisor's restart delay). */
 const RESTART_DELAY_MS = 1_000;
@@ -46,7 +43,7 @@ export class WorkerSupervisor {
   private stopped = false;
 
   constructor(private readonly harness: LifecycleHarness) {
-    if (!existsSync(WORKER_SCRIPT)) throw new Error(`${WORKER_SCRIPT} is missing: run npm run build before the fault tests.`);
+    assertWorkerBuilt();
   }
 
   /** Starts a worker process unless one runs (or the supervisor was stopped). */
@@ -55,20 +52,8 @@ export class WorkerSupervisor {
     if (this.starts >= MAX_STARTS) throw new Error(`The worker was started ${MAX_STARTS} times; it does not stay up.`);
     this.starts += 1;
     const { harness } = this;
-    const child = spawn(process.execPath, [WORKER_SCRIPT], {
-      env: {
-        ...process.env,
-        TEMPORAL_ADDRESS: harness.config.temporal.address,
-        TEMPORAL_TASK_QUEUE: harness.taskQueue,
-        DATABASE_URL: harness.db.url,
-        DATA_DIR: harness.scratch,
-        ALLOW_LOCAL_REPOS: 'true',
-        // info: the "worker started" line tells when it polls.
-        LOG_LEVEL: 'info',
-        WORKER_SHUTDOWN_GRACE_SECONDS: '0',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // info: the "worker started" line tells when it polls.
+    const child = spawnWorkerProcess(harness, { env: { LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
     const worker: RunningWorker = {
       child,
       polling: false,
