@@ -12,7 +12,7 @@ import { isUnfixable } from '../analysis/edit/yaml-edits';
 import { type AnalysisResult, analyzeRepository, atLeast } from '../analysis/engine';
 import { type ActionRefLookup, DEFAULT_FIX_SETTINGS, type FixPlan, type FixSettings, type RepositoryView, type Rule } from '../analysis/rule';
 import { unresolvedActionRefs } from './action-refs';
-import { unifiedDiff } from './unified-diff';
+import { type FileChange, unifiedDiff } from './unified-diff';
 
 export interface FixOptions {
   rules: readonly Rule[];
@@ -30,11 +30,8 @@ export interface FixOptions {
   only?: readonly string[];
 }
 
-export interface FixedFile {
-  path: string;
-  before: string;
-  after: string;
-}
+/** A file the fixes changed: its path from the repository root and both texts. */
+export type FixedFile = FileChange;
 
 export interface AppliedFix {
   finding: Finding;
@@ -267,7 +264,7 @@ export async function fixRepository(view: RepositoryView, options: FixOptions): 
   }
   run.leftOver(result);
   const originals = new Map(view.workflowFiles.map((file) => [file.path, file.text]));
-  const files = current.workflowFiles
+  const files: FixedFile[] = current.workflowFiles
     .filter((file) => originals.get(file.path) !== file.text)
     .map((file) => ({ path: file.path, before: originals.get(file.path) ?? '', after: file.text }));
   return {
