@@ -101,3 +101,12 @@ export function repositoryFromFiles(files: ReadonlyMap<string, string>, options:
     firstPartyOwners: firstPartyOwners(options),
   };
 }
+
+/** The view with some CI files' texts replaced (re-parsed); other files, `fileExists` and owners stay as they are. */
+export function withFileTexts(view: RepositoryView, texts: ReadonlyMap<string, string>): RepositoryView {
+  const workflowFiles = view.workflowFiles.map((file) => {
+    const text = texts.get(file.path);
+    return text === undefined || text === file.text ? file : parseWorkflowFile(file.path, text, file.kind);
+  });
+  return { workflowFiles, fileExists: (path) => view.fileExists(path), firstPartyOwners: view.firstPartyOwners };
+}

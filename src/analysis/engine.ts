@@ -7,7 +7,7 @@ import picomatch from 'picomatch';
 import { isMap, isPair, isScalar, isSeq, type Node, type Pair } from 'yaml';
 import { CATEGORIES, type Category, type Finding, SEVERITIES, type Severity, type SourceRange } from '../domain/types';
 import { type AnalyzerConfig, DEFAULT_CONFIG } from './config';
-import { rangeOf, type RepositoryView, type Rule, type RuleReport, type WorkflowFile } from './rule';
+import { type FixPlan, rangeOf, type RepositoryView, type Rule, type RuleReport, type WorkflowFile } from './rule';
 import { fileScore, repositoryScore } from './score';
 import { isSuppressed, parseSuppressions } from './suppress';
 
@@ -34,6 +34,8 @@ export interface AnalyzeOptions {
   ruleErrors?: 'record' | 'throw';
   /** Measure time spent per rule (milliseconds, summed over files) into `ruleTimings`. */
   profile?: boolean;
+  /** Keep the fix plans of the reported findings in `fixPlans` (for fixing; plans are functions, not data). */
+  withFixPlans?: boolean;
 }
 
 /** A problem of the analyzer itself (a rule that crashed), not of the analyzed files. */
@@ -60,6 +62,8 @@ export interface AnalysisResult {
   /** Findings hidden because their fingerprint is in the baseline. */
   baselined: number;
   ruleTimings?: Record<string, number>;
+  /** With `withFixPlans`: the plan of every reported fixable finding, by fingerprint. */
+  fixPlans?: ReadonlyMap<string, FixPlan>;
 }
 
 const SEVERITY_RANK: Readonly<Record<Severity, number>> = Object.fromEntries(
@@ -153,6 +157,13 @@ interface PendingFinding {
   finding: UnfingerprintedFinding;
   /** YAML path of the reported node ('' when the report has none) and the normalized reported text. */
   anchor: string;
+  fix: FixPlan | undefined;
+}
+
+/** A finding with its fix plan, if it has one. */
+interface PlannedFinding {
+  finding: Finding;
+  fix: FixPlan | undefined;
 }
 
 /** The state of one run: rule selection, config lookups and the growing result. */
@@ -191,7 +202,7 @@ class AnalysisRun {
   }
 
   /** Runs the applicable rules on one file and returns its findings, fingerprinted, in deterministic order. */
-  analyzeFile(file: WorkflowFile): Finding[] {
+  analyzeFile(file: WorkflowFile): PlannedFinding[] {
     const rules =
       file.doc.errors.length > 0
         ? this.syntaxRule
@@ -231,9 +242,11 @@ class AnalysisRun {
         endColumn: range.endColumn,
         message: report.message,
         remediation: report.remediation ?? rule.remediation,
-        fixable: false,
+        fixable: report.fix !== undefined,
+        ...(report.fix ? { fixSafety: report.fix.safety } : report.unfixable ? { fixNote: report.unfixable } : {}),
       },
       anchor: `${nodePath}\u0000${normalizedSnippet(file, range)}`,
+      fix: report.fix,
     };
   }
 }
@@ -243,14 +256,14 @@ class AnalysisRun {
  * an occurrence number when the same rule reports the same snippet at the same path more than once (counted in
  * source order, so it stays stable when unrelated lines move).
  */
-function fingerprinted(pending: PendingFinding[]): Finding[] {
+function fingerprinted(pending: PendingFinding[]): PlannedFinding[] {
   const seen = new Map<string, number>();
-  return [...pending].sort((a, b) => compareFindings(a.finding, b.finding)).map(({ finding, anchor }) => {
+  return [...pending].sort((a, b) => compareFindings(a.finding, b.finding)).map(({ finding, anchor, fix }) => {
     const base = `${finding.ruleId}\u0000${finding.file}\u0000${anchor}`;
     const occurrence = seen.get(base) ?? 0;
     seen.set(base, occurrence + 1);
     const fingerprint = createHash('sha256').update(occurrence === 0 ? base : `${base}\u0000${occurrence}`).digest('hex');
-    return { ...finding, fingerprint };
+    return { finding: { ...finding, fingerprint }, fix };
   });
 }
 
@@ -265,9 +278,10 @@ export function analyzeRepository(view: RepositoryView, options: AnalyzeOptions)
   const fileSeverities: Severity[][] = [];
   let suppressedCount = 0;
   let baselinedCount = 0;
+  const fixPlans = new Map<string, FixPlan>();
   for (const file of run.analyzedFiles()) {
     const suppressions = parseSuppressions(file.text);
-    const kept = run.analyzeFile(file).filter((finding) => {
+    const kept = run.analyzeFile(file).filter(({ finding }) => {
       if (isSuppressed(suppressions, finding.ruleId, finding.line)) {
         suppressedCount += 1;
         return false;
@@ -278,10 +292,13 @@ export function analyzeRepository(view: RepositoryView, options: AnalyzeOptions)
       }
       return options.minSeverity === undefined || atLeast(finding.severity, options.minSeverity);
     });
-    const severities = kept.map((finding) => finding.severity);
+    const severities = kept.map(({ finding }) => finding.severity);
     fileSeverities.push(severities);
     files.push({ path: file.path, score: fileScore(severities) });
-    findings.push(...kept);
+    for (const { finding, fix } of kept) {
+      findings.push(finding);
+      if (fix && options.withFixPlans) fixPlans.set(finding.fingerprint, fix);
+    }
   }
   return {
     findings: findings.sort(compareFindings),
@@ -291,5 +308,6 @@ export function analyzeRepository(view: RepositoryView, options: AnalyzeOptions)
     suppressed: suppressedCount,
     baselined: baselinedCount,
     ...(run.ruleTimings ? { ruleTimings: run.ruleTimings } : {}),
+    ...(options.withFixPlans ? { fixPlans } : {}),
   };
 }

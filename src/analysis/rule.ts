@@ -15,7 +15,9 @@ import {
   type Scalar,
   type YAMLMap,
 } from 'yaml';
-import type { Category, Confidence, Severity, SourceRange, WorkflowFileKind } from '../domain/types';
+import type { Category, Confidence, FixSafety, Severity, SourceRange, WorkflowFileKind } from '../domain/types';
+import type { TextEdit } from './edit/text-edits';
+import type { Unfixable } from './edit/yaml-edits';
 
 /** A key in a YAML path: a map key or a sequence index. */
 export type YamlPathSegment = string | number;
@@ -59,6 +61,44 @@ export interface RuleReport {
   confidence?: Confidence;
   /** A narrower position inside `node` (e.g. one `${{ }}` in a multi-line script); see findInNodeSource(). */
   range?: SourceRange;
+  /** How to fix this occurrence; makes the finding `fixable` with the plan's safety. */
+  fix?: FixPlan;
+  /** Why this occurrence has no automatic fix (becomes the finding's `fixNote`); only without `fix`. */
+  unfixable?: string;
+}
+
+/**
+ * An automatic fix of one finding. Its edits are computed only when fixing, from the file as it is then (the same
+ * text the finding was reported on), and never do I/O: what they need from outside (action refs) is looked up
+ * beforehand and handed in through the context.
+ */
+export interface FixPlan {
+  safety: FixSafety;
+  /** One line, imperative: what the edit does (goes into patch descriptions and `wpa fix --format json`). */
+  title: string;
+  /** The edits on ctx.file, or why this occurrence cannot be fixed (e.g. an action ref that did not resolve). */
+  edits(ctx: FixContext): readonly TextEdit[] | Unfixable;
+}
+
+export interface FixContext {
+  file: WorkflowFile;
+  repo: RepositoryView;
+  settings: FixSettings;
+  actionRefs: ActionRefLookup;
+}
+
+/** Choices a fix cannot make from the workflow alone. */
+export interface FixSettings {
+  /** The `timeout-minutes` given to jobs that have none (an unsafe fix: a slower job gets cancelled). */
+  jobTimeoutMinutes: number;
+}
+
+export const DEFAULT_FIX_SETTINGS: FixSettings = { jobTimeoutMinutes: 30 };
+
+/** What a fix may know about remote action refs, resolved before fixing (fixes never touch the network). */
+export interface ActionRefLookup {
+  /** Pre-resolved: the commit SHA and the most precise semver tag for owner/repo@ref, or why not. */
+  resolve(owner: string, repo: string, ref: string): { sha: string; version?: string } | { unresolved: string };
 }
 
 export interface RuleContext {
@@ -89,7 +129,18 @@ export interface Rule {
   /** Generic remediation used when a report gives none. */
   remediation: string;
   examples: RuleExample;
+  /** What the rule's automatic fix does, for the docs; set exactly when its reports carry a `fix`. */
+  fixes?: RuleFixSummary;
   check(ctx: RuleContext): void;
+}
+
+export interface RuleFixSummary {
+  /** The safety of the fix (the most common one when it depends on the occurrence). */
+  safety: FixSafety;
+  /** One or two sentences: what the edit does, and when it is not offered. */
+  description: string;
+  /** The fix reads `FixContext.actionRefs`, so `wpa fix` lists the action repositories (network) before fixing. */
+  needsActionRefs?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

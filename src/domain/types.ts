@@ -14,6 +14,13 @@ export type Category = (typeof CATEGORIES)[number];
 export const CONFIDENCES = ['high', 'medium', 'low'] as const;
 export type Confidence = (typeof CONFIDENCES)[number];
 
+/**
+ * How far an automatic fix can be trusted: `safe` keeps what the workflow does (only the flagged problem goes),
+ * `unsafe` may change behaviour (a timeout that cuts a slow job, a newer action version) and needs a reader.
+ */
+export const FIX_SAFETIES = ['safe', 'unsafe'] as const;
+export type FixSafety = (typeof FIX_SAFETIES)[number];
+
 /** What kind of file a CI workflow definition is: a workflow under .github/workflows or a composite/JS/Docker action. */
 export type WorkflowFileKind = 'workflow' | 'action';
 
@@ -35,6 +42,10 @@ export interface Finding extends SourceRange {
   message: string;
   remediation: string;
   fixable: boolean;
+  /** How trustworthy the fix is; present exactly when `fixable` is true. */
+  fixSafety?: FixSafety;
+  /** Why this finding has no automatic fix, when the rule could say (e.g. the permissions a step needs are unknown). */
+  fixNote?: string;
   /** Stable across unrelated edits: rule + file + YAML path + normalized snippet. */
   fingerprint: string;
 }

@@ -1,7 +1,7 @@
 import { parseConfig } from '../../src/analysis/config';
 import { repositoryFromFiles } from '../../src/analysis/discover';
 import { analyzeRepository, type AnalyzeOptions } from '../../src/analysis/engine';
-import type { Rule } from '../../src/analysis/rule';
+import { type FixPlan, type Rule, stepsOf } from '../../src/analysis/rule';
 import { expressionRule, syntaxRule, throwingRule, usesRule } from '../support/engine-rules';
 
 const CI = `on: push
@@ -25,6 +25,27 @@ function analyze(files: Record<string, string>, options: Partial<AnalyzeOptions>
 }
 
 describe('analyzeRepository', () => {
+  test('marks findings with a fix plan fixable with its safety, keeps the note of those without, and hands out plans on request', () => {
+    const plan: FixPlan = { safety: 'unsafe', title: 'Do it', edits: () => [] };
+    const fixing: Rule = {
+      ...usesRule,
+      id: 'test-fixing',
+      check(ctx) {
+        const [fixed, noted] = stepsOf(ctx.file);
+        if (fixed) ctx.report({ node: fixed.node, message: 'fixable', fix: plan });
+        if (noted) ctx.report({ node: noted.node, message: 'not fixable', unfixable: 'because' });
+      },
+    };
+    const plain = analyze({ '.github/workflows/ci.yml': CI }, {}, [fixing]);
+    expect(plain.findings.map(({ fixable, fixSafety, fixNote }) => ({ fixable, fixSafety, fixNote }))).toEqual([
+      { fixable: true, fixSafety: 'unsafe', fixNote: undefined },
+      { fixable: false, fixSafety: undefined, fixNote: 'because' },
+    ]);
+    expect(plain.fixPlans).toBeUndefined();
+    const planned = analyze({ '.github/workflows/ci.yml': CI }, { withFixPlans: true }, [fixing]);
+    expect([...(planned.fixPlans ?? new Map<string, FixPlan>())]).toEqual([[planned.findings[0]?.fingerprint, plan]]);
+  });
+
   test('builds complete findings with positions from the node or the narrowed range, in deterministic order', () => {
     const result = analyzeRepository(
       repositoryFromFiles(new Map([['.github/workflows/ci.yml', CI], ['.github/actions/setup/action.yml', ACTION]])),

@@ -1,4 +1,5 @@
-import { type JobView, jobsOf, mapGet, mapPair, type Rule, stepsOfJob, stringList } from '../../rule';
+import { insertPair, type KeyPlacement } from '../../edit/yaml-edits';
+import { type FixPlan, type JobView, jobsOf, mapGet, mapPair, type Rule, stepsOfJob, stringList } from '../../rule';
 import { jobHasSteps, scalarValues } from '../cost-facts';
 
 /**
@@ -12,6 +13,21 @@ function runsOnMacos(job: JobView): boolean {
     ? [...labels, ...scalarValues(mapGet(mapGet(job.node, 'strategy'), 'matrix'))]
     : labels;
   return candidates.some((label) => /^macos/i.test(label));
+}
+
+/** Right after `runs-on`, where readers look for the job's runner facts; else before `steps`; else last. */
+function timeoutPlacement(job: JobView): KeyPlacement | undefined {
+  if (mapPair(job.node, 'runs-on')) return { after: 'runs-on' };
+  return mapPair(job.node, 'steps') ? { before: 'steps' } : undefined;
+}
+
+/** Unsafe: a job that usually runs longer than the chosen timeout would now be cancelled. */
+function addTimeout(job: JobView): FixPlan {
+  return {
+    safety: 'unsafe',
+    title: `Add \`timeout-minutes\` to job \`${job.id}\``,
+    edits: ({ file, settings }) => [insertPair(file, job.node, 'timeout-minutes', settings.jobTimeoutMinutes, timeoutPlacement(job))],
+  };
 }
 
 export const missingJobTimeoutRule: Rule = {
@@ -52,6 +68,12 @@ jobs:
       - run: make test
 `,
   },
+  fixes: {
+    safety: 'unsafe',
+    description:
+      'Adds `timeout-minutes` (30 by default, `wpa fix --job-timeout`) after the job\'s `runs-on`. Unsafe: a job that ' +
+      'usually runs longer is cancelled.',
+  },
   check(ctx) {
     for (const job of jobsOf(ctx.file)) {
       if (!jobHasSteps(job) || mapPair(job.node, 'timeout-minutes') !== undefined) continue;
@@ -65,6 +87,7 @@ jobs:
           `job \`${job.id}\` has no \`timeout-minutes\`, so a hung run lasts up to 360 minutes` +
           (macos ? ' on macOS runners billed at about ten times the Linux rate' : ''),
         ...(macos ? { severity: 'medium' as const } : {}),
+        fix: addTimeout(job),
       });
     }
   },
