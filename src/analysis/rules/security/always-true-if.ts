@@ -138,6 +138,13 @@ jobs:
       - run: ./deploy.sh
 `,
   },
+  fixes: {
+    safety: 'safe',
+    description:
+      'Rewrites the value into the one expression it spells: `${{ a }} && ${{ b }}` becomes `${{ a && b }}`, a `|` or ' +
+      '`>` block around one expression becomes `${{ a }}`. Not offered when the text around `${{ }}` makes no ' +
+      'expression (`Deploy ${{ x }}`) or the condition is a quoted string literal.',
+  },
   check(ctx) {
     for (const { node, owner } of conditionsOf(ctx.file)) {
       if (typeof node.value !== 'string') continue;

@@ -100,6 +100,13 @@ export const insecureCommandsRule: Rule = {
       '',
     ].join('\n'),
   },
+  fixes: {
+    safety: 'safe',
+    description:
+      'Removes `ACTIONS_ALLOW_UNSECURE_COMMANDS: true` from an `env:` block (and the block when nothing else is left). ' +
+      'Not offered while a script in its scope still prints `::set-env` or `::add-path` (fix deprecated-workflow-commands ' +
+      'first); unsafe when the scope runs actions, which may print them.',
+  },
   check(ctx) {
     const root = rootMap(ctx.file);
     const steps = stepsOf(ctx.file);
