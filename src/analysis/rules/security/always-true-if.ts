@@ -1,6 +1,8 @@
 import { isScalar, type Scalar } from 'yaml';
-import { jobsOf, mapGet, type Rule, stepsOf, type WorkflowFile } from '../../rule';
-import { findExpressions, parseExpression } from './support/expressions';
+import { contentEndOf, isBlockScalar, startOf } from '../../edit/layout';
+import { isUnfixable, renderScalar, replaceScalar } from '../../edit/yaml-edits';
+import { type FixPlan, jobsOf, mapGet, type Rule, type RuleReport, stepsOf, type WorkflowFile } from '../../rule';
+import { expressionShape, findExpressions, parseExpression } from './support/expressions';
 
 /** Why a condition is always true, with the matching remediation; undefined when it is a real condition. */
 function alwaysTrueReason(text: string): { reason: string; remediation: string } | undefined {
@@ -32,6 +34,63 @@ function alwaysTrueReason(text: string): { reason: string; remediation: string }
     };
   }
   return undefined;
+}
+
+/**
+ * The one expression a template condition was meant to be: every `${{ }}` unwrapped, the text around them kept, the
+ * whole wrapped in one `${{ }}`. A body keeps parentheses only where the text around it would otherwise bind into it
+ * (`${{ a || b }} && c`). Undefined when that is no valid expression (`Deploy ${{ x }}`).
+ */
+function intendedCondition(text: string): string | undefined {
+  const embedded = findExpressions(text);
+  if (embedded.length === 0) return undefined;
+  const bodies = embedded.map((expression) => expression.body.trim());
+  const join = (parenthesized: readonly boolean[]): string => {
+    let joined = '';
+    let position = 0;
+    embedded.forEach((expression, index) => {
+      const body = bodies[index] ?? '';
+      joined += text.slice(position, expression.offset) + (parenthesized[index] === true ? `(${body})` : body);
+      position = expression.offset + expression.text.length;
+    });
+    return (joined + text.slice(position)).trim().replace(/\s*[\r\n]\s*/g, ' ');
+  };
+  const parenthesized = embedded.map(() => true);
+  const meant = parseExpression(join(parenthesized));
+  if (meant === undefined || join(parenthesized).includes('${{')) return undefined;
+  const shape = expressionShape(meant);
+  parenthesized.forEach((_, index) => {
+    const without = parenthesized.map((kept, at) => kept && at !== index);
+    const node = parseExpression(join(without));
+    if (node !== undefined && expressionShape(node) === shape) parenthesized[index] = false;
+  });
+  return `\${{ ${join(parenthesized)} }}`;
+}
+
+/**
+ * Safe: GitHub never evaluated the template; the rewrite makes it the condition its author wrote, which is the
+ * flagged problem going away. A `|` or `>` scalar becomes a one-line plain or quoted one.
+ */
+function evaluateAsExpression(node: Scalar, condition: string): FixPlan {
+  return {
+    safety: 'safe',
+    title: `Make the \`if:\` the expression \`${condition}\``,
+    edits: ({ file }) => {
+      if (!isBlockScalar(node)) {
+        const edit = replaceScalar(file, node, condition);
+        return isUnfixable(edit) ? edit : [edit];
+      }
+      return [{ start: startOf(node), end: contentEndOf(file.text, node), text: renderScalar(condition) }];
+    },
+  };
+}
+
+function fixOf(text: string, node: Scalar): Pick<RuleReport, 'fix' | 'unfixable'> {
+  const condition = intendedCondition(text);
+  // A quoted string literal stays one when unwrapped: what was meant is unknown.
+  return condition === undefined || alwaysTrueReason(condition) !== undefined
+    ? { unfixable: 'the intended condition is unclear: the text around `${{ }}` does not make one expression with it' }
+    : { fix: evaluateAsExpression(node, condition) };
 }
 
 function conditionsOf(file: WorkflowFile): Array<{ node: Scalar; owner: string }> {
@@ -79,6 +138,13 @@ jobs:
       - run: ./deploy.sh
 `,
   },
+  fixes: {
+    safety: 'safe',
+    description:
+      'Rewrites the value into the one expression it spells: `${{ a }} && ${{ b }}` becomes `${{ a && b }}`, a `|` or ' +
+      '`>` block around one expression becomes `${{ a }}`. Not offered when the text around `${{ }}` makes no ' +
+      'expression (`Deploy ${{ x }}`) or the condition is a quoted string literal.',
+  },
   check(ctx) {
     for (const { node, owner } of conditionsOf(ctx.file)) {
       if (typeof node.value !== 'string') continue;
@@ -88,6 +154,7 @@ jobs:
         node,
         message: `The \`if:\` of ${owner} is always true: ${found.reason}.`,
         remediation: found.remediation,
+        ...fixOf(node.value, node),
       });
     }
   },

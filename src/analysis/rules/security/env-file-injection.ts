@@ -10,6 +10,16 @@ import {
   workflowTriggers,
 } from './support/untrusted-flow';
 
+/**
+ * Why no automatic fix: moving the value into `env:` leaves the shell writing it into the file, and passing it to the
+ * later steps that read it instead needs to know which steps those are.
+ */
+const noFixReason = {
+  GITHUB_ENV:
+    'moving the value into `env:` would not help, the shell still writes it to the file; pass it through the `env:` of the steps that read it, or validate it first',
+  GITHUB_PATH: 'a directory named by attacker text cannot be made safe automatically; check it against the directories you expect',
+} as const;
+
 const targetEffect = {
   GITHUB_ENV: 'sets environment variables for every later step (`LD_PRELOAD`, `NODE_OPTIONS`, `BASH_ENV` run code)',
   GITHUB_PATH: 'puts a directory first in `PATH` for every later step',
@@ -78,6 +88,7 @@ jobs:
               range: locateInScalar(ctx.file, runNode, script, taint.offset, taint.text),
               message: `\`${taint.text}\` writes ${source} to \`$${write.target}\`, which ${targetEffect[write.target]}, under \`${[...privileged].join('`, `')}\`.`,
               ...(taint.indirect || taint.origin.uncertain ? { confidence: 'medium' as const } : {}),
+              unfixable: noFixReason[write.target],
             });
           }
         }

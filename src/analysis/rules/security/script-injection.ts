@@ -1,6 +1,6 @@
-import type { Node } from 'yaml';
+import { isScalar, type Node } from 'yaml';
 import { privilegedTriggers } from '../../knowledge/untrusted-contexts';
-import { mapGet, type Rule, scalarText, stepsOf, type StepView, type WorkflowFile } from '../../rule';
+import { mapGet, type Rule, type RuleReport, scalarText, stepsOf, type StepView, type WorkflowFile } from '../../rule';
 import { actionName, usesOf, withInput } from '../../security-sites';
 import {
   admittedTriggers,
@@ -15,6 +15,7 @@ import {
   type TaintOrigin,
   workflowTriggers,
 } from './support/untrusted-flow';
+import { moveExpressionToEnv } from './support/expression-to-env';
 
 /** Where a step evaluates text as code: a `run:` script or the `script:` input of actions/github-script. */
 interface CodeSink {
@@ -54,6 +55,13 @@ function remediationFor(file: WorkflowFile, step: StepView, sink: CodeSink, expr
   return `Pass the value through the step's \`env:\` (\`${name}: ${expression.text}\`) and use ${reference} in the script, so it arrives as data and is never parsed as code.`;
 }
 
+function fixFor(step: StepView, sink: CodeSink, expression: TaintedExpression): Pick<RuleReport, 'fix' | 'unfixable'> {
+  if (!isScalar(sink.node)) return { unfixable: 'the script is not a plain YAML value' };
+  const origin = expression.origins[0];
+  const namedAfter = origin?.via ?? origin?.context ?? 'value';
+  return { fix: moveExpressionToEnv({ step, script: sink.node, kind: sink.kind, expression: expression.text, namedAfter }) };
+}
+
 export const scriptInjectionRule: Rule = {
   id: 'script-injection',
   category: 'security',
@@ -90,6 +98,15 @@ jobs:
           echo "New issue: $ISSUE_TITLE"
 `,
   },
+  fixes: {
+    safety: 'safe',
+    description:
+      'Moves the expression into the step\'s `env:` (reusing an entry with the same expression, else a new name such ' +
+      'as `PR_TITLE` that nothing else uses) and reads the variable at every place the script pasted it: `"${PR_TITLE}"` ' +
+      'in bash and sh (`${PR_TITLE}` inside double quotes), `$env:PR_TITLE` in PowerShell, `process.env.PR_TITLE` in ' +
+      'github-script. Not offered in other shells, inside single-quoted PowerShell strings or literal here-documents, ' +
+      'or where JavaScript pastes it as code.',
+  },
   check(ctx) {
     const triggers = workflowTriggers(ctx.file);
     for (const step of stepsOf(ctx.file)) {
@@ -108,6 +125,7 @@ jobs:
           remediation: remediationFor(ctx.file, step, sink, { ...expression, origins }),
           ...(privileged ? { severity: 'critical' as const } : {}),
           ...(origins.every((origin) => origin.uncertain) ? { confidence: 'medium' as const } : {}),
+          ...fixFor(step, sink, { ...expression, origins }),
         });
       }
     }

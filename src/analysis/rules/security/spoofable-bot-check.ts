@@ -1,6 +1,7 @@
-import type { Node } from 'yaml';
+import { isScalar, type Node, type Scalar } from 'yaml';
 import { forkPullRequestTriggers, privilegedTriggers } from '../../knowledge/untrusted-contexts';
-import { jobsOf, mapGet, type Rule, scalarText, stepsOf } from '../../rule';
+import { editScalarValue } from '../../edit/scalar-edits';
+import { type FixPlan, jobsOf, mapGet, type Rule, type RuleReport, scalarText, stepsOf } from '../../rule';
 import { contextPath, type ExpressionNode, parseCondition } from './support/expressions';
 import { admittedTriggers, locateInScalar, workflowTriggers } from './support/untrusted-flow';
 
@@ -49,6 +50,44 @@ function botTestContext(node: ExpressionNode, contexts: readonly string[]): stri
 interface ActorTest {
   node: ExpressionNode;
   context: string;
+}
+
+/** The actor context inside a bot test (a side of `==`, an argument of contains() and the like). */
+function actorNodeOf(test: ExpressionNode): ExpressionNode | undefined {
+  const operands = test.kind === 'binary' ? [test.left, test.right] : test.kind === 'call' ? test.args : [];
+  return operands.find((operand) => {
+    const path = contextPath(operand)?.join('.');
+    return path !== undefined && actorContexts.includes(path);
+  });
+}
+
+/**
+ * The pull request's author, which later events cannot change; zizmor's bot-conditions fix and GitHub's Dependabot
+ * docs check it instead of the actor.
+ */
+const authorContext = 'github.event.pull_request.user.login';
+
+/**
+ * Unsafe: for the bot's own pull requests the condition holds as before and it no longer holds when the bot acts on
+ * someone else's, but it now also holds when someone else (a maintainer pushing, re-running) acts on the bot's.
+ */
+function checkAuthor(ifNode: Scalar, valueStart: number, valueEnd: number): FixPlan {
+  return {
+    safety: 'unsafe',
+    title: `Check \`${authorContext}\` instead of the actor`,
+    edits: ({ file }) => editScalarValue(file, ifNode, [{ start: valueStart, end: valueEnd, text: authorContext }]),
+  };
+}
+
+/** The fix of one actor test, or why not: only events with a pull request in their payload have its author. */
+function fixOf(ifNode: Node, test: ExpressionNode, bodyOffset: number, events: readonly string[]): Pick<RuleReport, 'fix' | 'unfixable'> {
+  const withoutAuthor = events.filter((event) => !forkPullRequestTriggers.includes(event));
+  if (withoutAuthor.length > 0) {
+    return { unfixable: `the condition also runs for \`${withoutAuthor.join('`, `')}\`, whose events carry no pull request author` };
+  }
+  const actor = actorNodeOf(test);
+  if (!isScalar(ifNode) || actor === undefined) return { unfixable: 'the bot test has no actor context to replace' };
+  return { fix: checkAuthor(ifNode, bodyOffset + actor.start, bodyOffset + actor.end) };
 }
 
 /** Bot tests of the actor that grant something: not under `!` (excluding bots is harmless to spoof). */
@@ -114,6 +153,13 @@ jobs:
           GH_TOKEN: \${{ secrets.GITHUB_TOKEN }}
 `,
   },
+  fixes: {
+    safety: 'unsafe',
+    description:
+      'Replaces the actor in the bot test with the pull request\'s author (`github.actor == \'dependabot[bot]\'` becomes ' +
+      '`github.event.pull_request.user.login == \'dependabot[bot]\'`), when the job or step runs only for pull request ' +
+      'events. Unsafe: the condition now also holds when someone else acts on the bot\'s pull request.',
+  },
   check(ctx) {
     const triggers = workflowTriggers(ctx.file);
     if (!triggers) return;
@@ -127,7 +173,8 @@ jobs:
       if (!ifNode || text === undefined) continue;
       const condition = parseCondition(text);
       if (!condition || checksAuthorToo(condition.node)) continue;
-      const admitted = [...admittedTriggers(triggers, job, owner)].filter((event) => spoofableTriggers.has(event));
+      const events = [...admittedTriggers(triggers, job, owner)];
+      const admitted = events.filter((event) => spoofableTriggers.has(event));
       if (admitted.length === 0) continue;
       const privileged = admitted.some((event) => privilegedTriggers.includes(event));
       const forPullRequests = admitted.some((event) => forkPullRequestTriggers.includes(event));
@@ -139,6 +186,7 @@ jobs:
           message: `\`${snippet}\` trusts the run because \`${test.context}\` is a bot, but under \`${admitted.join('`, `')}\` anyone can make a bot the actor of an event on their pull request.`,
           ...(forPullRequests ? {} : { remediation: nonPullRequestRemediation }),
           ...(privileged ? {} : { severity: 'medium' as const }),
+          ...fixOf(ifNode, test.node, condition.bodyOffset, events),
         });
       }
     }

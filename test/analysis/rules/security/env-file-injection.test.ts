@@ -1,4 +1,6 @@
 import { envFileInjectionRule } from '../../../../src/analysis/rules/security/env-file-injection';
+import { repositoryFromFiles } from '../../../../src/analysis/discover';
+import { analyzeRepository } from '../../../../src/analysis/engine';
 import { runRule } from '../../../support/analysis';
 
 const lines = (...text: string[]): string => [...text, ''].join('\n');
@@ -21,6 +23,12 @@ describe('env-file-injection', () => {
     const findings = runRule(envFileInjectionRule, workflow('pull_request_target', 'echo "checking"', 'echo "PR_TITLE=$TITLE" >> "$GITHUB_ENV"'));
     expect(findings).toEqual([expect.objectContaining({ severity: 'high', line: 10, column: 26, endLine: 10, endColumn: 32 })]);
     expect(findings[0]?.message).toContain('env var `TITLE` (set from attacker-controlled `github.event.pull_request.title`) to `$GITHUB_ENV`');
+  });
+
+  it('explains why it offers no fix', () => {
+    const view = repositoryFromFiles(new Map([['.github/workflows/ci.yml', workflow('pull_request_target', 'echo "PR_TITLE=$TITLE" >> "$GITHUB_ENV"')]]));
+    const [finding] = analyzeRepository(view, { rules: [envFileInjectionRule] }).findings;
+    expect(finding).toMatchObject({ fixable: false, fixNote: expect.stringContaining('would not help') as unknown });
   });
 
   it('reports expressions written to GITHUB_PATH and heredoc bodies, not GITHUB_OUTPUT', () => {

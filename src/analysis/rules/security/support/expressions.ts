@@ -250,6 +250,28 @@ export function contextPath(node: ExpressionNode): string[] | undefined {
   }
 }
 
+/** The structure of an expression as text, without spans and redundant parentheses (equal for equal meaning). */
+export function expressionShape(node: ExpressionNode): string {
+  switch (node.kind) {
+    case 'literal':
+      return JSON.stringify(node.value);
+    case 'context':
+      return node.name.toLowerCase();
+    case 'member':
+      return `${expressionShape(node.object)}.${node.name.toLowerCase()}`;
+    case 'index':
+      return `${expressionShape(node.object)}[${expressionShape(node.index)}]`;
+    case 'filter':
+      return `${expressionShape(node.object)}.*`;
+    case 'call':
+      return `${node.name.toLowerCase()}(${node.args.map(expressionShape).join(',')})`;
+    case 'not':
+      return `!(${expressionShape(node.operand)})`;
+    case 'binary':
+      return `(${expressionShape(node.left)} ${node.operator} ${expressionShape(node.right)})`;
+  }
+}
+
 /** The context property chains an expression reads, each whole (`secrets.TOKEN`, not also `secrets`). */
 export function contextPaths(node: ExpressionNode): string[][] {
   const path = contextPath(node);

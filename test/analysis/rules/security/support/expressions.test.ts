@@ -4,6 +4,7 @@ import {
   contextPaths,
   contextsReachingValue,
   type ExpressionNode,
+  expressionShape,
   findExpressions,
   parseCondition,
   parseExpression,
@@ -81,5 +82,12 @@ describe('expressions', () => {
     expect(parseCondition('${{ a }}')).toMatchObject({ body: ' a ', bodyOffset: 3 });
     expect(parseCondition('${{ a }}\n')).toBeUndefined();
     expect(parseCondition('${{ a }} && ${{ b }}')).toBeUndefined();
+  });
+
+  it('gives equal shapes exactly to expressions of equal structure', () => {
+    expect(expressionShape(parse("(a == 'x') && (B.c)"))).toBe(expressionShape(parse("a == 'x' && b.C")));
+    expect(expressionShape(parse('(a || b) && c'))).not.toBe(expressionShape(parse('a || b && c')));
+    expect(expressionShape(parse('x == (c == d)'))).not.toBe(expressionShape(parse('x == c == d')));
+    expect(expressionShape(parse("!f(a['b'], c[0], d.*)"))).toBe('!(f(a.b,c[0],d.*))');
   });
 });
