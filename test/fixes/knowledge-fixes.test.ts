@@ -110,3 +110,32 @@ describe('knowledge-based fixes on one workflow', () => {
     });
   });
 });
+
+describe('missing-permissions notes', () => {
+  it.each([
+    [
+      'steps through an alias',
+      ['on: push', 'jobs:', '  a:', '    runs-on: ubuntu-latest', '    steps: &s', '      - uses: actions/checkout@v4', '  b:', '    runs-on: ubuntu-latest', '    steps: *s'],
+      'no `permissions:` added: job `b` takes steps through YAML aliases or merge keys, which are not followed',
+    ],
+    [
+      'an action missing from the table',
+      ['on: push', 'jobs:', '  a:', '    runs-on: ubuntu-latest', '    steps:', '      - uses: someone/notify-action@v1'],
+      'no `permissions:` added: step `#1` uses someone/notify-action, whose token needs are not in the table (job `a`)',
+    ],
+    [
+      'a git push',
+      ['on: push', 'jobs:', '  a:', '    runs-on: ubuntu-latest', '    steps:', '      - uses: actions/checkout@v4', '      - name: Push', '        run: git push origin HEAD:gh-pages'],
+      'no `permissions:` added: step `Push` runs `git push`, whose needs depend on its arguments (job `a`)',
+    ],
+    [
+      'the token in the job env',
+      ['on: push', 'jobs:', '  a:', '    runs-on: ubuntu-latest', '    env:', '      TOKEN: ${{ secrets.GITHUB_TOKEN }}', '    steps:', '      - run: ./release.sh'],
+      'no `permissions:` added: job `a` hands the job token to every script through `env:`',
+    ],
+  ])('names what is unknown: %s', async (_case, lines, note) => {
+    const outcome = await fixRepository(view([...lines, ''].join('\n')), { rules: allRules, ruleIds: ['missing-permissions'] });
+    expect(outcome.files).toEqual([]);
+    expect(outcome.unfixable.map(({ reason }) => reason)).toEqual([note]);
+  });
+});

@@ -1,4 +1,4 @@
-import { isMap, isScalar } from 'yaml';
+import { isMap, isScalar, isSeq, type YAMLMap } from 'yaml';
 import { type CommentedEntry, insertCommentedMap } from '../../edit/commented-pairs';
 import {
   actionPermissionEntry,
@@ -171,10 +171,22 @@ function localActionFile(repo: RepositoryView, raw: string): WorkflowFile | unde
   return repo.workflowFiles.find((file) => file.path === `${dir}/action.yml` || file.path === `${dir}/action.yaml`);
 }
 
+/**
+ * True when steps come through YAML aliases or merge keys (`steps: *common`, `- *checkout`, `<<: *defaults`): the
+ * step views skip those, so what they need would be missed and the block would grant too little.
+ */
+function hidesSteps(owner: YAMLMap, stepsKey: string): boolean {
+  const steps = mapGet(owner, stepsKey);
+  if (mapPair(owner, '<<') !== undefined) return true;
+  if (steps === undefined) return false;
+  return !isSeq(steps) || steps.items.some((item) => !isMap(item) || mapPair(item, '<<') !== undefined);
+}
+
 /** Adds what one step needs to `grants`; returns why its needs are unknown instead, when they are. */
 function addStepNeeds(repo: RepositoryView, step: StepView, grants: Grants, visited: Set<string>): string | undefined {
   const where = `step \`${stepLabel(step)}\``;
   const uses = usesOf(step.node);
+  if (uses === undefined && mapPair(step.node, 'uses') !== undefined) return `${where} has a \`uses:\` that is not a plain value`;
   if (uses === undefined) {
     const script = stepScript(step) ?? '';
     const command = tokenUsingCommands.find(({ pattern }) => pattern.test(script));
@@ -205,6 +217,8 @@ function addLocalActionNeeds(repo: RepositoryView, raw: string, where: string, g
   if (passesJobToken(scalarValues(mapGet(rootMap(file), 'inputs')).join('\n'))) return `${where} uses the local action ${raw}, which takes the job token as an input`;
   if (visited.has(file.path)) return undefined;
   visited.add(file.path);
+  const runs = mapGet(rootMap(file), 'runs');
+  if (isMap(runs) && hidesSteps(runs, 'steps')) return `${where} uses the local action ${raw}, whose steps come through YAML aliases`;
   for (const inner of stepsOf(file)) {
     const unknown = addStepNeeds(repo, inner, grants, visited);
     if (unknown !== undefined) return `${where} uses the local action ${raw}, whose ${unknown}`;
@@ -215,6 +229,7 @@ function addLocalActionNeeds(repo: RepositoryView, raw: string, where: string, g
 function jobNeeds(ctx: RuleContext, job: JobView): JobNeeds {
   const callee = scalarText(mapGet(job.node, 'uses'));
   if (callee !== undefined) return { unknown: `job \`${job.id}\` calls the reusable workflow ${callee}, whose needs are not computed` };
+  if (hidesSteps(job.node, 'steps')) return { unknown: `job \`${job.id}\` takes steps through YAML aliases or merge keys, which are not followed` };
   const steps = stepsOfJob(job);
   const env = [mapGet(rootMap(ctx.file), 'env'), mapGet(job.node, 'env')].flatMap(scalarValues).join('\n');
   if (passesJobToken(env) && steps.some((step) => mapGet(step.node, 'run') !== undefined)) {
