@@ -27,7 +27,7 @@ import {
   triggersOf,
   type WorkflowFile,
 } from '../../rule';
-import { actionName, usesOf, withInput } from '../../security-sites';
+import { actionName, containersOf, usesOf, withInput } from '../../security-sites';
 import { scalarValues, stepScript } from '../cost-facts';
 
 export const missingPermissionsRule: Rule = {
@@ -236,6 +236,10 @@ function jobNeeds(ctx: RuleContext, job: JobView): JobNeeds {
     return { unknown: `job \`${job.id}\` hands the job token to every script through \`env:\`` };
   }
   const grants: Grants = new Map();
+  // Pulling a GHCR image with the job token (`credentials: password: ${{ github.token }}`) needs packages: read.
+  for (const site of containersOf(job)) {
+    if (passesJobToken(scalarValues(mapGet(site.node, 'credentials')).join('\n'))) grant(grants, 'packages', 'read', `${site.name} image`);
+  }
   for (const step of steps) {
     const unknown = addStepNeeds(ctx.repo, step, grants, new Set());
     if (unknown !== undefined) return { unknown: `${unknown} (job \`${job.id}\`)` };
