@@ -11,6 +11,7 @@ import {
   unboundedActionReason,
 } from '../../knowledge/action-permissions';
 import {
+  type ActionRef,
   type FixPlan,
   jobsOf,
   type JobView,
@@ -28,7 +29,7 @@ import {
   type WorkflowFile,
 } from '../../rule';
 import { actionName, containersOf, usesOf, withInput } from '../../security-sites';
-import { scalarValues, stepScript } from '../cost-facts';
+import { localActionFile, scalarValues, stepScript } from '../cost-facts';
 
 export const missingPermissionsRule: Rule = {
   id: 'missing-permissions',
@@ -165,19 +166,13 @@ function holds(step: StepView, when: InputCondition): boolean {
   });
 }
 
-/** The composite action file a local `uses: ./path` names, when the repository view has it. */
-function localActionFile(repo: RepositoryView, raw: string): WorkflowFile | undefined {
-  const dir = raw.replace(/^\.\//, '').replace(/\/+$/, '');
-  return repo.workflowFiles.find((file) => file.path === `${dir}/action.yml` || file.path === `${dir}/action.yaml`);
-}
-
 /**
  * True when steps come through YAML aliases or merge keys (`steps: *common`, `- *checkout`, `<<: *defaults`): the
  * step views skip those, so what they need would be missed and the block would grant too little.
  */
 function hidesSteps(owner: YAMLMap, stepsKey: string): boolean {
-  const steps = mapGet(owner, stepsKey);
   if (mapPair(owner, '<<') !== undefined) return true;
+  const steps = mapGet(owner, stepsKey);
   if (steps === undefined) return false;
   return !isSeq(steps) || steps.items.some((item) => !isMap(item) || mapPair(item, '<<') !== undefined);
 }
@@ -196,7 +191,7 @@ function addStepNeeds(repo: RepositoryView, step: StepView, grants: Grants, visi
   if (uses.ref.kind === 'docker') {
     return passesJobToken(scalarValues(step.node).join('\n')) ? `${where} hands the job token to a container` : undefined;
   }
-  if (uses.ref.kind === 'local') return addLocalActionNeeds(repo, uses.ref.raw, where, grants, visited);
+  if (uses.ref.kind === 'local') return addLocalActionNeeds(repo, uses.ref, where, grants, visited);
   const name = actionName(uses.ref) ?? uses.ref.raw;
   const unbounded = unboundedActionReason(name);
   if (unbounded !== undefined) return `${where} uses ${name}: ${unbounded}`;
@@ -211,8 +206,9 @@ function addStepNeeds(repo: RepositoryView, step: StepView, grants: Grants, visi
 }
 
 /** A local composite action needs what its steps need; other local actions (JavaScript, Docker) are unknown. */
-function addLocalActionNeeds(repo: RepositoryView, raw: string, where: string, grants: Grants, visited: Set<string>): string | undefined {
-  const file = localActionFile(repo, raw);
+function addLocalActionNeeds(repo: RepositoryView, ref: ActionRef, where: string, grants: Grants, visited: Set<string>): string | undefined {
+  const { raw } = ref;
+  const file = localActionFile(repo, ref);
   if (file === undefined || scalarText(mapGet(mapGet(rootMap(file), 'runs'), 'using')) !== 'composite') return `${where} uses the local action ${raw}, whose code is not read`;
   if (passesJobToken(scalarValues(mapGet(rootMap(file), 'inputs')).join('\n'))) return `${where} uses the local action ${raw}, which takes the job token as an input`;
   if (visited.has(file.path)) return undefined;
