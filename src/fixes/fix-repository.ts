@@ -67,20 +67,37 @@ interface Candidate {
   edits: TextEdit[];
 }
 
+/** What makes two findings the same finding when an edit changed the text their fingerprint covers. */
+function identityOf(finding: Finding): string {
+  return `${finding.ruleId}\u0000${finding.file}\u0000${finding.message}`;
+}
+
+/**
+ * True when every fixed finding is gone after the edit: its fingerprint is not reported and there are fewer
+ * findings of its rule, file and message (an edit of the text a fingerprint covers changes the fingerprint).
+ */
+function removesFindings(before: readonly Finding[], after: readonly Finding[], fixed: readonly Finding[]): boolean {
+  const remaining = new Set(after.map((finding) => finding.fingerprint));
+  if (fixed.some((finding) => remaining.has(finding.fingerprint))) return false;
+  const count = (findings: readonly Finding[], identity: string): number => findings.filter((finding) => identityOf(finding) === identity).length;
+  return [...new Set(fixed.map(identityOf))].every(
+    (identity) => count(before, identity) - count(after, identity) >= count(fixed, identity),
+  );
+}
+
 /**
  * Findings after an edit that were not there before: those of a rule, file and message that now occur more often,
  * taking the ones with new fingerprints (a finding whose anchor text an edit changed is the same finding).
  */
 export function introducedFindings(before: readonly Finding[], after: readonly Finding[], threshold: Finding['severity'] = 'medium'): Finding[] {
-  const identity = (finding: Finding): string => `${finding.ruleId}\u0000${finding.file}\u0000${finding.message}`;
   const known = new Set(before.map((finding) => finding.fingerprint));
   const budget = new Map<string, number>();
-  for (const finding of before) budget.set(identity(finding), (budget.get(identity(finding)) ?? 0) + 1);
-  for (const finding of after) budget.set(identity(finding), (budget.get(identity(finding)) ?? 0) - 1);
+  for (const finding of before) budget.set(identityOf(finding), (budget.get(identityOf(finding)) ?? 0) + 1);
+  for (const finding of after) budget.set(identityOf(finding), (budget.get(identityOf(finding)) ?? 0) - 1);
   return after.filter((finding) => {
-    const excess = -(budget.get(identity(finding)) ?? 0);
+    const excess = -(budget.get(identityOf(finding)) ?? 0);
     if (known.has(finding.fingerprint) || excess <= 0 || !atLeast(finding.severity, threshold)) return false;
-    budget.set(identity(finding), (budget.get(identity(finding)) ?? 0) + 1);
+    budget.set(identityOf(finding), (budget.get(identityOf(finding)) ?? 0) + 1);
     return true;
   });
 }
@@ -90,6 +107,12 @@ class FixRun {
   readonly unfixable = new Map<string, { finding: Finding; reason: string }>();
   /** Fingerprints fixed or given up on: never tried again. */
   private readonly settled = new Set<string>();
+  /**
+   * Identities of findings given up on, and the fingerprints of the previous pass (none before the first): a
+   * finding with a new fingerprint and a given-up identity is the same finding after an edit of its text.
+   */
+  private readonly givenUp = new Set<string>();
+  private previousPass: ReadonlySet<string> | undefined;
   private readonly settings: FixSettings;
   private readonly actionRefs: ActionRefLookup;
   private readonly ruleIds: ReadonlySet<string> | undefined;
@@ -122,19 +145,23 @@ class FixRun {
       finding.fixable &&
       this.wanted(finding) &&
       (finding.fixSafety === 'safe' || this.options.unsafe === true) &&
-      !this.settled.has(finding.fingerprint)
+      !this.settled.has(finding.fingerprint) &&
+      !(this.previousPass !== undefined && !this.previousPass.has(finding.fingerprint) && this.givenUp.has(identityOf(finding)))
     );
   }
 
   giveUp(finding: Finding, reason: string): void {
     this.settled.add(finding.fingerprint);
+    this.givenUp.add(identityOf(finding));
     this.unfixable.set(finding.fingerprint, { finding, reason });
   }
 
   /** The candidates of one pass by file; each file's candidates have pairwise disjoint edits. */
   private candidates(view: RepositoryView, result: AnalysisResult): Map<string, Candidate[]> {
     const byFile = new Map<string, Candidate[]>();
-    for (const finding of result.findings.filter((item) => this.selectable(item))) {
+    const selected = result.findings.filter((item) => this.selectable(item));
+    this.previousPass = new Set(result.findings.map((finding) => finding.fingerprint));
+    for (const finding of selected) {
       const plan = result.fixPlans?.get(finding.fingerprint);
       const file = view.workflowFiles.find((item) => item.path === finding.file);
       if (plan === undefined || file === undefined) continue;
@@ -174,9 +201,7 @@ class FixRun {
     const beforeInFile = before.findings.filter((finding) => finding.file === path);
     const schema = after.find((finding) => finding.ruleId === SCHEMA_RULE_ID && !beforeInFile.some((old) => old.fingerprint === finding.fingerprint));
     if (schema !== undefined) return `the fixed file breaks the workflow schema: ${schema.message}`;
-    const fixed = new Set(candidates.map((candidate) => candidate.finding.fingerprint));
-    const kept = after.find((finding) => fixed.has(finding.fingerprint));
-    if (kept !== undefined) return 'the edit did not remove the finding';
+    if (!removesFindings(beforeInFile, after, candidates.map((candidate) => candidate.finding))) return 'the edit did not remove the finding';
     const introduced = introducedFindings(beforeInFile, after)[0];
     return introduced === undefined ? undefined : `the fix brings a new finding: ${introduced.ruleId}: ${introduced.message}`;
   }
@@ -215,7 +240,7 @@ class FixRun {
   /** Selected fixable findings still there at the end that no pass got to (their edits kept overlapping others). */
   leftOver(result: AnalysisResult): void {
     for (const finding of result.findings) {
-      if (this.selectable(finding)) this.giveUp(finding, `its edits overlapped other fixes for ${MAX_PASSES} passes; run the fix again`);
+      if (this.selectable(finding) && !this.givenUp.has(identityOf(finding))) this.giveUp(finding, `its edits overlapped other fixes for ${MAX_PASSES} passes; run the fix again`);
     }
   }
 }

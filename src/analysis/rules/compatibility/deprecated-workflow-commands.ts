@@ -1,6 +1,7 @@
 import type { Severity, SourceRange } from '../../../domain/types';
 import { lineEndOf, lineStartOf } from '../../edit/layout';
-import { renderScalar } from '../../edit/yaml-edits';
+import type { TextEdit } from '../../edit/text-edits';
+import { isUnfixable, renderScalar, type Unfixable } from '../../edit/yaml-edits';
 import { findInNodeSource, type FixPlan, mapGet, type Rule, rootMap, scalarText, stepsOf, type StepView, stringList, type WorkflowFile } from '../../rule';
 import { isScalar, Scalar } from 'yaml';
 
@@ -94,30 +95,32 @@ function rewrittenLine(line: string, command: DeprecatedCommand, shell: ScriptSh
   return shell === 'pwsh' ? `${indent}${entry} >> $env:${command.file}` : `${indent}${entry} | Out-File -FilePath $env:${command.file} -Encoding utf8 -Append`;
 }
 
+/** The edit rewriting the command's script line, or why the line cannot be rewritten exactly. */
+function commandRewrite(file: WorkflowFile, step: StepView, run: Scalar, range: SourceRange, command: DeprecatedCommand): TextEdit | Unfixable {
+  if (run.type !== Scalar.PLAIN && run.type !== Scalar.BLOCK_LITERAL) return { unfixable: 'the script is a quoted or folded YAML scalar' };
+  const shell = shellOf(file, step);
+  if (typeof shell === 'object') return { unfixable: shell.unknown };
+  const offset = (file.lineCounter.lineStarts[range.line - 1] ?? 0) + range.column - 1;
+  // The script line: from the value's start (plain, or a `run: echo ...` line) or the line start, to the line end.
+  const scriptStart = Math.max(lineStartOf(file.text, offset), run.range?.[0] ?? 0);
+  const scriptEnd = Math.min(lineEndOf(file.text, offset), run.range?.[1] ?? file.text.length);
+  const line = rewrittenLine(file.text.slice(scriptStart, scriptEnd), command, shell);
+  if (typeof line !== 'string') return line;
+  if (run.type === Scalar.BLOCK_LITERAL) return { start: scriptStart, end: scriptEnd, text: line };
+  // A plain script is the whole scalar; it is quoted when the new line would not read back as plain YAML.
+  if (scriptStart !== run.range?.[0] || scriptEnd !== run.range[1]) return { unfixable: 'the script is a plain YAML scalar over several lines' };
+  return { start: scriptStart, end: scriptEnd, text: renderScalar(line) };
+}
+
 /**
  * Safe: the rewritten line writes the same name and value to the environment file the runner reads instead of the
- * command. Only lines of plain and literal (`|`) scalars, where a source line is a script line.
+ * command. Decided when checking (a line either has the one rewritable shape or not), so findings say whether
+ * `wpa fix` can fix them.
  */
-function rewriteCommand(step: StepView, run: Scalar, range: SourceRange, command: DeprecatedCommand): FixPlan {
-  return {
-    safety: 'safe',
-    title: `Replace \`::${command.command}\` with an append to $${command.file}`,
-    edits: ({ file }) => {
-      if (run.type !== Scalar.PLAIN && run.type !== Scalar.BLOCK_LITERAL) return { unfixable: 'the script is a quoted or folded YAML scalar' };
-      const shell = shellOf(file, step);
-      if (typeof shell === 'object') return { unfixable: shell.unknown };
-      const offset = (file.lineCounter.lineStarts[range.line - 1] ?? 0) + range.column - 1;
-      // The script line: from the value's start (plain, or a `run: echo ...` line) or the line start, to the line end.
-      const scriptStart = Math.max(lineStartOf(file.text, offset), run.range?.[0] ?? 0);
-      const scriptEnd = Math.min(lineEndOf(file.text, offset), run.range?.[1] ?? file.text.length);
-      const line = rewrittenLine(file.text.slice(scriptStart, scriptEnd), command, shell);
-      if (typeof line !== 'string') return line;
-      if (run.type === Scalar.BLOCK_LITERAL) return [{ start: scriptStart, end: scriptEnd, text: line }];
-      // A plain script is the whole scalar; it is quoted when the new line would not read back as plain YAML.
-      if (scriptStart !== run.range?.[0] || scriptEnd !== run.range[1]) return { unfixable: 'the script is a plain YAML scalar over several lines' };
-      return [{ start: scriptStart, end: scriptEnd, text: renderScalar(line) }];
-    },
-  };
+function rewriteCommand(file: WorkflowFile, step: StepView, run: Scalar, range: SourceRange, command: DeprecatedCommand): { fix: FixPlan } | Unfixable {
+  const edit = commandRewrite(file, step, run, range, command);
+  if (isUnfixable(edit)) return edit;
+  return { fix: { safety: 'safe', title: `Replace \`::${command.command}\` with an append to $${command.file}`, edits: () => [edit] } };
 }
 
 export const deprecatedWorkflowCommandsRule: Rule = {
@@ -180,7 +183,7 @@ export const deprecatedWorkflowCommandsRule: Rule = {
             severity,
             message: `The \`::${command}\` workflow command ${status}.`,
             remediation: `Write to the environment file instead, e.g. \`${replacement}\`.`,
-            fix: rewriteCommand(step, run, range, deprecated),
+            ...rewriteCommand(ctx.file, step, run, range, deprecated),
           });
         }
       }
