@@ -1,7 +1,8 @@
 /**
  * `wpa fix [PATH...]`: fixes the fixable findings of repository checkouts (safe fixes only unless
  * --unsafe-fixes) and prints the unified diff, paths from the repository root so `git apply` takes it there, or
- * writes the files with --write. Exit codes as for analyze, judged on the findings left after fixing.
+ * writes the files with --write. Exit codes as for analyze, judged on the findings left after fixing. Fixes that
+ * pin or bump actions get their refs listed from ACTIONS_GIT_BASE_URL (default https://github.com) first.
  */
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -9,6 +10,7 @@ import { z } from 'zod';
 import { type Finding, SEVERITIES } from '../domain/types';
 import { atLeast } from '../analysis/engine';
 import { allRules } from '../analysis/rules';
+import { DEFAULT_ACTIONS_GIT_BASE_URL, preResolveActionRefs } from '../fixes/action-refs';
 import { type FixOutcome, fixRepository } from '../fixes/fix-repository';
 import { type CliIo, EXIT, UsageError, validated, writeOrFail } from './common';
 import { type PreparedTarget, prepareTargets } from './targets';
@@ -65,12 +67,18 @@ export async function fixCommand(positionals: string[], values: Record<string, u
   if (unknownRule !== undefined) throw new UsageError(`--rule: unknown rule ${unknownRule}`);
   const prepared = prepareTargets(positionals, io.cwd, knownRuleIds, args.config ? resolve(io.cwd, args.config) : undefined);
 
+  // Listing action repositories costs network round trips: only when a selected fix reads action refs.
+  const selectedRules = allRules.filter((rule) => args.rule?.includes(rule.id) ?? true);
+  const needsActionRefs = selectedRules.some((rule) => rule.fixes?.needsActionRefs === true);
   const results: Array<{ target: PreparedTarget; outcome: FixOutcome }> = [];
   for (const target of prepared) {
+    const files = target.view.workflowFiles.filter((file) => target.only?.includes(file.path) ?? true);
+    const actionRefs = needsActionRefs ? await preResolveActionRefs(files, { baseUrl: io.env.ACTIONS_GIT_BASE_URL || DEFAULT_ACTIONS_GIT_BASE_URL }) : undefined;
     const outcome = await fixRepository(target.view, {
       rules: allRules,
       config: target.config,
       unsafe: args['unsafe-fixes'],
+      ...(actionRefs ? { actionRefs } : {}),
       ...(args.rule ? { ruleIds: args.rule } : {}),
       ...(target.only ? { only: target.only } : {}),
       ...(args['job-timeout'] !== undefined ? { settings: { jobTimeoutMinutes: args['job-timeout'] } } : {}),
