@@ -69,8 +69,9 @@ describe('wpa fix', () => {
     expect(printed.stdout).toContain('+          echo "version=$(cat VERSION)" >> "$GITHUB_OUTPUT"\n');
     expect(printed.stdout).toContain('+          persist-credentials: false\n');
     expect(printed.stdout).toContain('+concurrency:\n');
+    expect(printed.stdout).toContain('+permissions:\n+  contents: read  # actions/checkout\n');
     expect(printed.stdout).not.toContain('timeout-minutes');
-    expect(printed.stderr).toContain('wpa: .: 4 fixes in 2 files');
+    expect(printed.stderr).toContain('wpa: .: 5 fixes in 2 files');
     expect(readFileSync(ciPath(), 'utf8')).toBe(WORKFLOW);
 
     expect(git(repo, ['apply', '--check', '-'], printed.stdout)).toEqual({ status: 0, stderr: '' });
@@ -82,7 +83,7 @@ describe('wpa fix', () => {
     writeFileSync(actionPath(), ACTION);
     const written = await wpa(repo, 'fix', '--write');
     expect(written.stdout).toBe('');
-    expect(written.stderr).toContain('4 fixes written to 2 files');
+    expect(written.stderr).toContain('5 fixes written to 2 files');
     expect({ ci: readFileSync(ciPath(), 'utf8'), action: readFileSync(actionPath(), 'utf8') }).toEqual(applied);
     expect((await wpa(repo, 'fix')).stdout).toBe('');
   });
@@ -108,6 +109,7 @@ describe('wpa fix', () => {
       'checkout-persisted-credentials:safe',
       'deprecated-workflow-commands:safe',
       'missing-concurrency-cancel:safe',
+      'missing-permissions:safe',
     ]);
     expect(repository?.unfixable).toEqual([
       expect.objectContaining({ ruleId: 'checkout-persisted-credentials', reason: 'step `version` runs `git fetch`, which may need the persisted credential' }),

@@ -65,9 +65,11 @@ export interface RetiredActionVersion {
   /** When GitHub made the versions fail (YYYY-MM-DD). */
   retired: string;
   replacement: string;
+  /** The ref an automatic fix writes (`v4`): the replacement's major version tag. */
+  replacementRef: string;
   /** Why the versions fail, for messages. */
   reason: string;
-  /** True when moving to the replacement changes behaviour the workflow may rely on. */
+  /** True when moving to the replacement changes behaviour the workflow may rely on (the fix is then unsafe). */
   breakingUpgrade: boolean;
 }
 
@@ -80,7 +82,9 @@ export const retiredActionVersions: readonly RetiredActionVersion[] = [
     isRetired: (v) => v.major <= 3,
     retired: '2025-01-30',
     replacement: 'v4',
+    replacementRef: 'v4',
     reason: ARTIFACT_REASON,
+    // v4 artifacts are immutable: two uploads of one name in a run (matrix legs) now fail.
     breakingUpgrade: true,
   },
   {
@@ -88,7 +92,9 @@ export const retiredActionVersions: readonly RetiredActionVersion[] = [
     isRetired: (v) => v.major <= 3,
     retired: '2025-01-30',
     replacement: 'v4',
+    replacementRef: 'v4',
     reason: ARTIFACT_REASON,
+    // v4 cannot read artifacts that v3 uploaded, and downloads into a different folder layout for several artifacts.
     breakingUpgrade: true,
   },
   {
@@ -97,6 +103,8 @@ export const retiredActionVersions: readonly RetiredActionVersion[] = [
     isRetired: (v) => v.major <= 2,
     retired: '2025-01-30',
     replacement: 'v3 (together with actions/deploy-pages@v4)',
+    replacementRef: 'v3',
+    // Only actions/deploy-pages@v4 reads the v3 upload, and it may sit in another job or file.
     reason: 'v1 and v2 upload through actions/upload-artifact@v3, whose artifact service GitHub shut down',
     breakingUpgrade: true,
   },
@@ -107,7 +115,9 @@ export const retiredActionVersions: readonly RetiredActionVersion[] = [
       v.major <= 2 || (v.major === 3 && v.minor !== undefined && v.minor < 4) || (v.major === 4 && v.minor !== undefined && v.minor < 2),
     retired: '2025-03-01',
     replacement: 'v4',
+    replacementRef: 'v4',
     reason: "GitHub shut down the legacy cache service these versions talk to; the cache steps fail",
+    // Same inputs and outputs; older cache entries are not restored, which costs one cold run.
     breakingUpgrade: false,
   },
 ];

@@ -34,6 +34,13 @@ export interface PackageManagerCaching {
   mayCacheByDefaultFromMajor?: number;
   /** Extra advice for the remediation (ordering constraints and the like). */
   note?: string;
+  /**
+   * A tool the setup action runs to find its cache folder, which must be installed by an earlier step (else the
+   * setup step fails): the actions or commands that install it.
+   */
+  prerequisite?: { tool: string; actions: readonly string[]; commands: RegExp };
+  /** What else the cache input changes, when it does more than cache (makes the automatic fix unsafe). */
+  sideEffect?: string;
 }
 
 export interface SetupActionCaching {
@@ -70,6 +77,8 @@ export const setupActionCaching: readonly SetupActionCaching[] = [
         lockfiles: ['pnpm-lock.yaml'],
         installCommand: /\bpnpm\s+(?:install|i)\b/,
         note: 'pnpm must be installed before setup-node (e.g. with pnpm/action-setup) for `cache: pnpm` to work.',
+        // setup-node runs `pnpm store path`.
+        prerequisite: { tool: 'pnpm', actions: ['pnpm/action-setup'], commands: /\bnpm\s+(?:i|install)\s+(?:-g|--global)\s+pnpm\b|\bcorepack\s+enable\b/ },
       },
     ],
   },
@@ -100,6 +109,12 @@ export const setupActionCaching: readonly SetupActionCaching[] = [
         lockfiles: ['poetry.lock'],
         installCommand: /\bpoetry\s+install\b/,
         note: 'Poetry must be installed before setup-python (e.g. `pipx install poetry`) for `cache: poetry` to work.',
+        // setup-python runs `poetry config cache-dir`.
+        prerequisite: {
+          tool: 'Poetry',
+          actions: ['snok/install-poetry', 'abatilo/actions-poetry'],
+          commands: /\bpipx\s+install\s+poetry\b|\bpip3?\s+install\b[^\n]*\bpoetry\b/,
+        },
       },
     ],
   },
@@ -136,6 +151,7 @@ export const setupActionCaching: readonly SetupActionCaching[] = [
         lockfiles: ['Gemfile.lock'],
         installCommand: /\bbundle\s+install\b/,
         note: 'With `bundler-cache: true` the action runs `bundle install` itself; the separate install step can go.',
+        sideEffect: 'it also runs `bundle install` in deployment mode (frozen Gemfile.lock) before the later steps',
       },
     ],
   },

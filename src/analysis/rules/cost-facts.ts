@@ -13,6 +13,7 @@ import {
 } from '../knowledge/publishing';
 import { actionName, usesOf, type UsesSite } from '../security-sites';
 import {
+  type ActionRef,
   type JobView,
   jobsOf,
   mapEntries,
@@ -41,11 +42,16 @@ export function stepAction(step: StepView): StepAction | undefined {
   return site === undefined ? undefined : { ...site, name: actionName(site.ref) ?? site.ref.raw };
 }
 
+/** The action.yml a local `uses: ./path` points at, when the repository view has it. */
+export function localActionFile(repo: RepositoryView, ref: ActionRef): WorkflowFile | undefined {
+  if (ref.kind !== 'local') return undefined;
+  const dir = ref.raw.replace(/^\.\//, '').replace(/\/+$/, '');
+  return repo.workflowFiles.find((f) => f.path === `${dir}/action.yml` || f.path === `${dir}/action.yaml`);
+}
+
 /** The steps of the composite action a local `uses: ./path` points at, when the repository view has its file. */
 export function localActionSteps(repo: RepositoryView, action: StepAction): StepView[] | undefined {
-  if (action.ref.kind !== 'local') return undefined;
-  const dir = action.ref.raw.replace(/^\.\//, '').replace(/\/+$/, '');
-  const file = repo.workflowFiles.find((f) => f.path === `${dir}/action.yml` || f.path === `${dir}/action.yaml`);
+  const file = localActionFile(repo, action.ref);
   return file === undefined ? undefined : stepsOf(file);
 }
 

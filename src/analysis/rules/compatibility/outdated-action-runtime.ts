@@ -1,12 +1,36 @@
-import { isScalar } from 'yaml';
+import { isScalar, type Scalar } from 'yaml';
+import { replaceActionRef } from '../../edit/action-ref-edits';
+import { isUnfixable } from '../../edit/yaml-edits';
 import {
+  type ActionVersion,
   actionRuntime,
   firstSupportedMajor,
   removedNodeRuntimes,
   retiredActionVersion,
   usedActionVersion,
 } from '../../knowledge/action-versions';
-import { mapGet, parseActionRef, rootMap, type Rule, type RuleContext, scalarText, stepsOf } from '../../rule';
+import { type FixPlan, mapGet, parseActionRef, rootMap, type Rule, type RuleContext, scalarText, stepsOf } from '../../rule';
+
+/**
+ * Unsafe: a new major version may rename or drop inputs and change defaults. Only to the first major on a supported
+ * runtime (the smallest step that ends the forced runtime); SHA pins are left to the pinning fix.
+ */
+function upgrade(uses: Scalar, action: string, version: ActionVersion, supported: number | undefined): { fix: FixPlan } | { unfixable: string } {
+  if (supported === undefined) return { unfixable: `no major version of \`${action}\` on a supported runtime is known` };
+  if (version.source === 'comment') {
+    return { unfixable: `\`${action}\` is pinned to a commit SHA; re-pin it to the commit of v${supported} (the pinning fix resolves commits)` };
+  }
+  return {
+    fix: {
+      safety: 'unsafe',
+      title: `Upgrade \`${action}\` from v${version.major} to v${supported}`,
+      edits: ({ file }) => {
+        const edit = replaceActionRef(file, uses, `v${supported}`);
+        return isUnfixable(edit) ? edit : [edit];
+      },
+    },
+  };
+}
 
 /** Node 12 was removed two years before Node 16, so actions on it are the likeliest to break on a forced runtime. */
 function severityOf(runtime: string): 'high' | 'medium' {
@@ -23,6 +47,7 @@ function checkOwnRuntime(ctx: RuleContext): void {
     severity: severityOf(runtime),
     message: `This action declares \`runs.using: ${runtime}\`, a Node.js runtime GitHub has removed from its runners.`,
     remediation: 'Set `runs.using: node24`, update the action\'s dependencies for Node.js 24 and rebuild its bundled JavaScript.',
+    unfixable: 'the action\'s own JavaScript must be rebuilt and tested for the new runtime',
   });
 }
 
@@ -67,6 +92,13 @@ export const outdatedActionRuntimeRule: Rule = {
       '',
     ].join('\n'),
   },
+  fixes: {
+    safety: 'unsafe',
+    description:
+      'Moves the action to the first major version on a supported runtime (from src/analysis/knowledge/action-versions.ts), ' +
+      'keeping quotes and comments. Unsafe: new majors may change inputs and defaults. Commit-SHA pins and the ' +
+      'repository\'s own actions are left to a reader.',
+  },
   check(ctx) {
     if (ctx.file.kind === 'action') checkOwnRuntime(ctx);
     for (const step of stepsOf(ctx.file)) {
@@ -86,6 +118,7 @@ export const outdatedActionRuntimeRule: Rule = {
         ...(supported !== undefined
           ? { remediation: `Upgrade \`${action}\` to v${supported} or later and read its release notes for changed inputs.` }
           : {}),
+        ...upgrade(uses, action, version, supported),
       });
     }
   },

@@ -1,6 +1,28 @@
-import { isScalar } from 'yaml';
-import { formatVersion, retiredActionVersion, usedActionVersion } from '../../knowledge/action-versions';
-import { mapGet, parseActionRef, type Rule, stepsOf } from '../../rule';
+import { isScalar, type Scalar } from 'yaml';
+import { replaceActionRef } from '../../edit/action-ref-edits';
+import { isUnfixable } from '../../edit/yaml-edits';
+import { type ActionVersion, formatVersion, type RetiredActionVersion, retiredActionVersion, usedActionVersion } from '../../knowledge/action-versions';
+import { type FixPlan, mapGet, parseActionRef, type Rule, stepsOf } from '../../rule';
+
+/**
+ * Safe for drop-in upgrades (actions/cache), unsafe where the new major changes behaviour (artifacts v4 are
+ * immutable and cannot read v3 uploads). A commit-SHA pin is left to the pinning fix, which resolves commits.
+ */
+function upgrade(uses: Scalar, action: string, version: ActionVersion, retired: RetiredActionVersion): { fix: FixPlan } | { unfixable: string } {
+  if (version.source === 'comment') {
+    return { unfixable: `\`${action}\` is pinned to a commit SHA; re-pin it to the commit of ${retired.replacementRef} (the pinning fix resolves commits)` };
+  }
+  return {
+    fix: {
+      safety: retired.breakingUpgrade ? 'unsafe' : 'safe',
+      title: `Upgrade \`${action}\` from ${formatVersion(version)} to ${retired.replacementRef}`,
+      edits: ({ file }) => {
+        const edit = replaceActionRef(file, uses, retired.replacementRef);
+        return isUnfixable(edit) ? edit : [edit];
+      },
+    },
+  };
+}
 
 export const retiredActionVersionRule: Rule = {
   id: 'retired-action-version',
@@ -50,6 +72,13 @@ export const retiredActionVersionRule: Rule = {
       '',
     ].join('\n'),
   },
+  fixes: {
+    safety: 'unsafe',
+    description:
+      'Replaces the ref with the replacement\'s major version tag, keeping quotes and comments. Safe for ' +
+      '`actions/cache` (a drop-in upgrade), unsafe for the artifact actions (immutable artifacts, v3 uploads unreadable, ' +
+      'upload-pages-artifact@v3 needs deploy-pages@v4). Commit-SHA pins are left to the pinning fix.',
+  },
   check(ctx) {
     for (const step of stepsOf(ctx.file)) {
       const uses = mapGet(step.node, 'uses');
@@ -67,6 +96,7 @@ export const retiredActionVersionRule: Rule = {
         confidence: version.source === 'comment' ? 'medium' : 'high',
         message: `${written} no longer works since ${retired.retired}: ${retired.reason}.`,
         remediation: `Upgrade \`${action}\` to ${retired.replacement}.${retired.breakingUpgrade ? ' Check the upgrade notes: the new major version changes behaviour.' : ''}`,
+        ...upgrade(uses, action, version, retired),
       });
     }
   },

@@ -1,7 +1,9 @@
-import { isMap, isScalar, isSeq, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, type Node, Scalar } from 'yaml';
 import type { SourceRange } from '../../../domain/types';
+import type { TextEdit } from '../../edit/text-edits';
+import { isUnfixable, replaceScalar, type Unfixable } from '../../edit/yaml-edits';
 import { githubHostedRunnerLabels, retiredRunnerLabels, selfHostedMarkerLabel } from '../../knowledge/runner-labels';
-import { findInNodeSource, jobsOf, mapGet, type RuleContext, type JobView, type Rule, scalarText, seqItems } from '../../rule';
+import { type FixPlan, jobsOf, mapGet, type RuleContext, type JobView, type Rule, scalarText, seqItems, type WorkflowFile } from '../../rule';
 import { closestMatch } from '../../schema/edit-distance';
 
 /** A runner label set as written: one or more label nodes (a set with several labels never names a GitHub image). */
@@ -9,8 +11,11 @@ interface LabelSet {
   labels: Array<{ text: string; node: Node }>;
   /** `matrix.os` when the labels come from the job's matrix, `the expression` for literals inside one. */
   via?: string;
-  /** The literal's position inside an expression that holds it. */
+  /** The literal's position inside an expression that holds it, and the offset of its opening quote. */
   range?: SourceRange;
+  literalOffset?: number;
+  /** Text around a matrix value in `runs-on` (`macos-${{ matrix.version }}`): the value is only the middle. */
+  affix?: { prefix: string; suffix: string };
 }
 
 /** A whole-value `${{ matrix.a.b }}`, possibly with literal text around it (`macos-${{ matrix.version }}`). */
@@ -68,7 +73,7 @@ function jobLabelSets(ctx: RuleContext, job: JobView): LabelSet[] {
     return matrixValues(job, path).flatMap((value) => {
       if (isScalar(value) && (prefix || suffix)) {
         const label = `${prefix}${scalarText(value) ?? ''}${suffix}`;
-        return scalarText(value) === undefined ? [] : [{ labels: [{ text: label, node: value }], via: `matrix.${path}` }];
+        return scalarText(value) === undefined ? [] : [{ labels: [{ text: label, node: value }], via: `matrix.${path}`, affix: { prefix, suffix } }];
       }
       const set = labelSetOf(value, `matrix.${path}`);
       return set ? [set] : [];
@@ -79,8 +84,67 @@ function jobLabelSets(ctx: RuleContext, job: JobView): LabelSet[] {
   return [...quotedLabels].flatMap((quoted) => {
     const label = quoted.slice(1, -1);
     if (!retiredRunnerLabels.has(label.toLowerCase())) return [];
-    return findInNodeSource(ctx.file, runsOn, quoted).map((range): LabelSet => ({ labels: [{ text: label, node: runsOn }], via: 'the expression', range }));
+    return literalOffsets(ctx.file, runsOn, quoted).map(
+      (offset): LabelSet => ({ labels: [{ text: label, node: runsOn }], via: 'the expression', range: rangeAt(ctx.file, offset, quoted.length), literalOffset: offset }),
+    );
   });
+}
+
+/** Offsets of every occurrence of `needle` in the source text of `node`. */
+function literalOffsets(file: WorkflowFile, node: Node, needle: string): number[] {
+  const [start = 0, end = 0] = node.range ?? [];
+  const offsets: number[] = [];
+  for (let at = file.text.indexOf(needle, start); at >= 0 && at + needle.length <= end; at = file.text.indexOf(needle, at + needle.length)) offsets.push(at);
+  return offsets;
+}
+
+function rangeAt(file: WorkflowFile, offset: number, length: number): SourceRange {
+  const from = file.lineCounter.linePos(offset);
+  const to = file.lineCounter.linePos(offset + length);
+  return { line: from.line, column: from.col, endLine: to.line, endColumn: to.col };
+}
+
+/**
+ * The new text of a label node. A plain number (a matrix `version: 12` used as `macos-${{ matrix.version }}`) gets
+ * the new number as written, not re-typed by replaceScalar into a quoted string.
+ */
+function replaceLabel(file: WorkflowFile, node: Node, text: string): TextEdit | Unfixable {
+  if (!isScalar(node)) return { unfixable: 'the label is not a plain value' };
+  const [start, end] = node.range ?? [];
+  if (typeof node.value === 'number' && node.type === Scalar.PLAIN && /^\d+(?:\.\d+)?$/.test(text) && start !== undefined && end !== undefined) {
+    return { start, end, text };
+  }
+  return replaceScalar(file, node, text);
+}
+
+/**
+ * Unsafe: the successor image has other preinstalled tools and versions (and for macOS Intel labels, another OS
+ * version), so the job may behave differently; it could not start at all before.
+ */
+function replaceRetiredLabel(set: LabelSet, node: Node, text: string, replacement: string): FixPlan | { unfixable: string } {
+  const title = `Replace the retired runner label \`${text}\` with \`${replacement}\``;
+  const { literalOffset, affix } = set;
+  if (literalOffset !== undefined) {
+    // A quoted literal inside an expression: only the characters between its quotes change.
+    return { safety: 'unsafe', title, edits: () => [{ start: literalOffset + 1, end: literalOffset + 1 + text.length, text: replacement }] };
+  }
+  if (affix !== undefined) {
+    const { prefix, suffix } = affix;
+    if (!replacement.startsWith(prefix) || !replacement.endsWith(suffix) || replacement.length < prefix.length + suffix.length) {
+      return { unfixable: `\`${replacement}\` does not fit the \`runs-on\` template around \`${set.via ?? 'the matrix'}\`` };
+    }
+    const middle = replacement.slice(prefix.length, replacement.length - suffix.length);
+    return { safety: 'unsafe', title, edits: ({ file }) => single(replaceLabel(file, node, middle)) };
+  }
+  return { safety: 'unsafe', title, edits: ({ file }) => single(replaceLabel(file, node, replacement)) };
+}
+
+function single(edit: TextEdit | Unfixable): TextEdit[] | Unfixable {
+  return isUnfixable(edit) ? edit : [edit];
+}
+
+function fixOrNote(fix: FixPlan | { unfixable: string }): { fix: FixPlan } | { unfixable: string } {
+  return 'unfixable' in fix ? fix : { fix };
 }
 
 function typoOf(label: string): string | undefined {
@@ -108,6 +172,13 @@ export const retiredRunnerLabelRule: Rule = {
     bad: ['name: Build', 'on: push', 'jobs:', '  build:', '    runs-on: ubuntu-20.04', '    steps:', '      - run: make', ''].join('\n'),
     good: ['name: Build', 'on: push', 'jobs:', '  build:', '    runs-on: ubuntu-24.04', '    steps:', '      - run: make', ''].join('\n'),
   },
+  fixes: {
+    safety: 'unsafe',
+    description:
+      'Replaces a retired label with its documented successor (src/analysis/knowledge/runner-labels.ts) where it is ' +
+      'written: in `runs-on`, in matrix values (keeping quotes and flow style) and in quoted literals of expressions. ' +
+      'Unsafe: the successor image has other preinstalled tools. Misspelled labels are left to a reader.',
+  },
   check(ctx) {
     const reported = new Set<Node>();
     for (const job of jobsOf(ctx.file)) {
@@ -123,7 +194,11 @@ export const retiredRunnerLabelRule: Rule = {
         if (!retired && !typo) continue;
         if (reported.has(node) && !range) continue;
         reported.add(node);
+        const fix = retired
+          ? fixOrNote(replaceRetiredLabel(set, node, text, retired.replacement))
+          : { unfixable: `\`${text}\` may be the label of your own runner, so it is not corrected automatically` };
         ctx.report({
+          ...fix,
           node,
           ...(range ? { range } : {}),
           ...(typo ? { confidence: 'medium' as const } : {}),

@@ -4,7 +4,9 @@ import {
   type SetupActionCaching,
   setupActionCaching,
 } from '../../knowledge/dependency-caching';
+import { isUnfixable, setNestedPair } from '../../edit/yaml-edits';
 import {
+  type FixPlan,
   jobsOf,
   mapGet,
   mapPair,
@@ -20,6 +22,7 @@ import {
   jobScripts,
   localActionSteps,
   stepAction,
+  stepScript,
 } from '../cost-facts';
 
 function isCachingAction(name: string): boolean {
@@ -37,6 +40,42 @@ function stepsCache(repo: RepositoryView, steps: readonly StepView[], visited: S
     visited.add(action.ref.raw);
     return stepsCache(repo, nested, visited);
   });
+}
+
+/** True when a step before `index` installs the tool (`pnpm`, Poetry) the setup action's cache lookup runs. */
+function installedBefore(steps: readonly StepView[], index: number, prerequisite: NonNullable<PackageManagerCaching['prerequisite']>): boolean {
+  return steps.slice(0, index).some((step) => {
+    const name = stepAction(step)?.name;
+    return (name !== undefined && prerequisite.actions.includes(name)) || prerequisite.commands.test(stepScript(step) ?? '');
+  });
+}
+
+/**
+ * Sets the cache input under the step's `with:`. Safe: the lockfile exists and the job installs with this package
+ * manager, so the cache only saves downloads; unsafe when the input does more (ruby/setup-ruby's bundler-cache).
+ */
+function cacheFix(
+  steps: readonly StepView[],
+  step: StepView,
+  setup: SetupActionCaching,
+  manager: PackageManagerCaching,
+): { fix: FixPlan } | { unfixable: string } {
+  const { prerequisite } = manager;
+  if (prerequisite !== undefined && !installedBefore(steps, steps.indexOf(step), prerequisite)) {
+    return { unfixable: `no earlier step installs ${prerequisite.tool}, which \`${setup.toggle.input}: ${manager.cacheValue}\` needs before ${setup.action} runs` };
+  }
+  // Boolean toggles get a YAML boolean, not the string 'true'.
+  const value = manager.cacheValue === 'true' ? true : manager.cacheValue;
+  return {
+    fix: {
+      safety: manager.sideEffect === undefined ? 'safe' : 'unsafe',
+      title: `Add \`${setup.toggle.input}: ${manager.cacheValue}\` to ${setup.action}`,
+      edits: ({ file }) => {
+        const edit = setNestedPair(file, step.node, 'with', setup.toggle.input, value, { after: 'uses' });
+        return isUnfixable(edit) ? edit : [edit];
+      },
+    },
+  };
 }
 
 export const missingDependencyCacheRule: Rule = {
@@ -89,7 +128,17 @@ jobs:
       - run: npm test
 `,
   },
+  fixes: {
+    safety: 'safe',
+    description:
+      'Adds the setup action\'s cache input (`cache: npm`, `cache: pip`, `cache: gradle`...) under its `with:`, only ' +
+      'where the lockfile exists and the job installs with that package manager. Not offered for pnpm or Poetry ' +
+      'unless an earlier step installs them, and never in release or publishing workflows (the rule stays silent ' +
+      'there: a restored cache could end up in what is published). Unsafe for `bundler-cache`, which also runs ' +
+      '`bundle install`.',
+  },
   check(ctx) {
+    // No findings, so no fixes, in publishing workflows: a poisoned cache entry would reach released artifacts.
     if (isPublishingWorkflowFile(ctx.file)) return;
     for (const job of jobsOf(ctx.file)) {
       if (isSelfHostedJob(job)) continue;
@@ -116,6 +165,7 @@ jobs:
             `\`${setup.action}\` in job \`${job.id}\` installs dependencies without caching them, ` +
             `although \`${match.lockfile}\` exists`,
           remediation: [`Add \`${input}\` under this step's \`with:\`.`, match.manager.note].filter(Boolean).join(' '),
+          ...cacheFix(steps, step, setup, match.manager),
         });
       }
     }

@@ -1,4 +1,6 @@
+import type { Node } from 'yaml';
 import {
+  type FixPlan,
   findInNodeSource,
   type JobView,
   mapGet,
@@ -32,14 +34,19 @@ function updatesDependencies(steps: readonly StepView[]): boolean {
   });
 }
 
-/** The first bare `npm install` of a script (no package arguments, not global), or undefined. */
-function bareNpmInstall(script: string): string | undefined {
+/** The first bare `npm install` of a script (no package arguments, not global) and where it starts, or undefined. */
+function firstBareNpmInstall(script: string): { command: string; index: number } | undefined {
   for (const match of script.matchAll(npmInstall)) {
     const args = (match[2] ?? '').trim().split(/\s+/).filter(Boolean);
     if (args.some((arg) => !arg.startsWith('-') || arg === '-g' || arg === '--global')) continue;
-    return match[1]?.trim();
+    const command = match[1] ?? '';
+    return { command: command.trim(), index: match.index + match[0].indexOf(command) };
   }
   return undefined;
+}
+
+function bareNpmInstall(script: string): string | undefined {
+  return firstBareNpmInstall(script)?.command;
 }
 
 /** The directory a step's script starts in, relative to the repository root ('' for the root). */
@@ -52,6 +59,26 @@ function workingDirectory(step: StepView, job: JobView | undefined, root: unknow
   const directory = candidates.map(scalarText).find((text) => text !== undefined) ?? '';
   if (directory.includes('${{') || directory.startsWith('/') || directory.includes('..')) return undefined;
   return directory.replace(/^\.\/?/, '').replace(/\/+$/, '');
+}
+
+/**
+ * Safe: the lockfile exists where the step runs and the job does not update it, so `npm ci` installs the versions
+ * `npm install` would have kept. The verb is replaced in the source text, so quoting and block scalars stay.
+ */
+function useNpmCi(runNode: Node, command: string): FixPlan {
+  const verb = /^npm\s+(?:install|i)\b/.exec(command)?.[0] ?? '';
+  return {
+    safety: 'safe',
+    title: `Replace \`${verb}\` with \`npm ci\``,
+    edits: ({ file }) => {
+      const [start = 0, end = 0] = runNode.range ?? [];
+      // The same search on the source text finds the same command; an opening quote stands where a line start
+      // would (same length, so offsets hold).
+      const found = firstBareNpmInstall(file.text.slice(start, end).replace(/^["']/, ' '));
+      if (found?.command !== command) return { unfixable: `\`${command}\` is not written as it runs (a folded or escaped scalar)` };
+      return [{ start: start + found.index, end: start + found.index + verb.length, text: 'npm ci' }];
+    },
+  };
 }
 
 export const npmInstallInsteadOfCiRule: Rule = {
@@ -92,6 +119,13 @@ jobs:
       - run: npm test
 `,
   },
+  fixes: {
+    safety: 'safe',
+    description:
+      'Replaces the `npm install` verb with `npm ci`, keeping its flags, where the rule fires (a lockfile in the ' +
+      'step\'s directory, a job that does not update dependencies). A lockfile out of step with package.json then ' +
+      'fails the install instead of being rewritten, which is the point of the change.',
+  },
   check(ctx) {
     const root = rootMap(ctx.file);
     const allSteps = stepsOf(ctx.file);
@@ -116,6 +150,7 @@ jobs:
         message:
           `\`${command}\` re-resolves dependencies although \`${lockfile}\` pins them; ` +
           '`npm ci` installs from the lockfile directly',
+        fix: useNpmCi(runNode, command),
       });
     }
   },

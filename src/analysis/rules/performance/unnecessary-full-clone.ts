@@ -1,5 +1,7 @@
-import type { Node } from 'yaml';
+import { isMap, type Node } from 'yaml';
+import { isUnfixable, removePair } from '../../edit/yaml-edits';
 import {
+  type FixPlan,
   jobsOf,
   mapGet,
   mapPair,
@@ -107,6 +109,23 @@ function isFullDepth(node: Node | undefined): boolean {
 }
 
 
+/**
+ * Unsafe: the rule's history signs are heuristics, and a build script may still run git on history it cannot see.
+ * Removes `fetch-depth`, or the whole `with:` when it held nothing else (an empty `with:` is not a map).
+ */
+function shallowClone(step: StepView): FixPlan {
+  return {
+    safety: 'unsafe',
+    title: 'Remove `fetch-depth: 0` from actions/checkout',
+    edits: ({ file }) => {
+      const inputs = mapGet(step.node, 'with');
+      if (!isMap(inputs)) return { unfixable: '`with:` is not a map' };
+      const edit = inputs.items.length === 1 ? removePair(file, step.node, 'with') : removePair(file, inputs, 'fetch-depth');
+      return isUnfixable(edit) ? edit : [edit];
+    },
+  };
+}
+
 export const unnecessaryFullCloneRule: Rule = {
   id: 'unnecessary-full-clone',
   category: 'performance',
@@ -150,6 +169,12 @@ jobs:
       - run: go test ./...
 `,
   },
+  fixes: {
+    safety: 'unsafe',
+    description:
+      'Removes `fetch-depth: 0` (and `with:` when nothing else is in it). Unsafe: a build script may still read ' +
+      'history the rule cannot see.',
+  },
   check(ctx) {
     // Release builds derive versions and changelogs from tags far too often to second-guess them.
     if (isPublishingWorkflowFile(ctx.file)) return;
@@ -161,7 +186,7 @@ jobs:
         const depth = mapGet(inputs, 'fetch-depth');
         if (depth === undefined || !isFullDepth(depth) || mapPair(inputs, 'fetch-tags') !== undefined) return [];
         // A comment on the line means the author wrote down why the full clone is needed.
-        return restOfLine(ctx.file, depth).includes('#') ? [] : [depth];
+        return restOfLine(ctx.file, depth).includes('#') ? [] : [{ step, depth }];
       });
       if (fullClones.length === 0) continue;
       const settings = [
@@ -170,8 +195,9 @@ jobs:
         ...scalarValues(mapGet(mapGet(job.node, 'strategy'), 'matrix')),
       ];
       if (settings.some(usesHistoryInScript) || stepsMayUseHistory(ctx.repo, steps, new Set())) continue;
-      for (const depth of fullClones) {
+      for (const { step, depth } of fullClones) {
         ctx.report({
+          fix: shallowClone(step),
           node: depth,
           message:
             `\`fetch-depth: 0\` clones the full history in job \`${job.id}\`, ` +

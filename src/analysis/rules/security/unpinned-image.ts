@@ -1,5 +1,7 @@
 import { isScalar, type Node } from 'yaml';
-import { jobsOf, mapGet, rootMap, type Rule, type RuleContext, scalarText, stepsOf } from '../../rule';
+import { isUnfixable, replaceScalar } from '../../edit/yaml-edits';
+import { knownImageDigest } from '../../knowledge/image-digests';
+import { type FixPlan, jobsOf, mapGet, rootMap, type Rule, type RuleContext, scalarText, stepsOf } from '../../rule';
 import { containersOf, hasExpression, usesOf } from '../../security-sites';
 
 export const unpinnedImageRule: Rule = {
@@ -45,6 +47,13 @@ export const unpinnedImageRule: Rule = {
       '',
     ].join('\n'),
   },
+  fixes: {
+    safety: 'safe',
+    description:
+      'Appends the digest (`node:18.13.0@sha256:…`) when the dated table src/analysis/knowledge/image-digests.ts ' +
+      'records it, which it does only for full-version tags (a floating tag\'s recorded digest would be an older ' +
+      'image than the tag serves). Safe: the digest names the image the tag stands for.',
+  },
   check(ctx) {
     for (const job of jobsOf(ctx.file)) {
       for (const site of containersOf(job)) {
@@ -71,16 +80,18 @@ function checkImage(ctx: RuleContext, node: Node | undefined, image: string | un
   if (!node || !reference || hasExpression(reference)) return;
   const pin = imagePin(reference);
   if (pin.digest) return;
+  const fix = pinDigest(node, reference);
   if (pin.tag === undefined) {
-    ctx.report({ node, message: `${where} image \`${reference}\` has no tag, so it runs whatever \`latest\` is when the job starts` });
+    ctx.report({ node, message: `${where} image \`${reference}\` has no tag, so it runs whatever \`latest\` is when the job starts`, ...fix });
   } else if (pin.tag === 'latest') {
-    ctx.report({ node, message: `${where} image \`${reference}\` uses the moving \`latest\` tag` });
+    ctx.report({ node, message: `${where} image \`${reference}\` uses the moving \`latest\` tag`, ...fix });
   } else if (!/\d/.test(pin.tag)) {
     ctx.report({
       node,
       message: `${where} image \`${reference}\` uses the tag \`${pin.tag}\`, which names a channel or branch, not a version`,
       severity: 'medium',
       confidence: 'medium',
+      ...fix,
     });
   } else {
     ctx.report({
@@ -88,8 +99,28 @@ function checkImage(ctx: RuleContext, node: Node | undefined, image: string | un
       message: `${where} image \`${reference}\` is pinned by tag only; the tag can be re-pushed, a digest cannot`,
       severity: 'low',
       confidence: 'low',
+      ...fix,
     });
   }
+}
+
+/** Safe: the recorded digest is the image of the full-version tag already written (see the rule's `fixes`). */
+function pinDigest(node: Node, reference: string): { fix: FixPlan } | { unfixable: string } {
+  const known = knownImageDigest(reference);
+  if (known === undefined) return { unfixable: `no known digest for \`${reference}\`; pin it by hand or let Dependabot or Renovate do it` };
+  return {
+    fix: {
+      safety: 'safe',
+      title: `Pin \`${reference}\` to its digest (recorded ${known.recorded})`,
+      edits: ({ file }) => {
+        const value = scalarText(node);
+        if (!isScalar(node) || value === undefined) return { unfixable: 'the image is not a plain value' };
+        // The value may be `docker://<reference>`: only the reference gains the digest.
+        const edit = replaceScalar(file, node, value.replace(reference, `${reference}@${known.digest}`));
+        return isUnfixable(edit) ? edit : [edit];
+      },
+    },
+  };
 }
 
 /** Tag and digest of an image reference `[registry[:port]/]path[:tag][@digest]`. */
