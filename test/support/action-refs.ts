@@ -12,10 +12,10 @@ export function actionRefTable(table: Readonly<Record<string, ActionRefAnswer>>)
   };
 }
 
-/** Resolves every ref, to a SHA derived from `owner/repo@ref` and, for `v`-refs, a made-up precise version. */
+/** Resolves every ref, to a SHA derived from `owner/repo@ref` and, for `v4`-like refs a made-up version newer than every release of that major (where a moving major tag points). */
 export const everyActionRefResolves: ActionRefLookup = {
   resolve: (owner, repo, ref) => ({
     sha: createHash('sha1').update(`${owner}/${repo}@${ref}`.toLowerCase()).digest('hex'),
-    ...(/^v\d+$/.test(ref) ? { version: `${ref}.0.0` } : {}),
+    ...(/^v\d+$/.test(ref) ? { version: `${ref}.99.0` } : {}),
   }),
 };
