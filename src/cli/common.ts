@@ -23,3 +23,12 @@ export function validated<T extends z.ZodType>(schema: T, values: unknown): z.ou
   const flag = issue?.path[0] !== undefined ? `--${String(issue.path[0])}` : 'arguments';
   throw new UsageError(`${flag}: ${issue?.message ?? 'invalid value'}`);
 }
+
+/** Runs a file write; an unwritable target is the caller's mistake, reported as a usage error. */
+export function writeOrFail(flag: string, write: () => void): void {
+  try {
+    write();
+  } catch (error) {
+    throw new UsageError(`${flag}: cannot write: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}

@@ -1,35 +1,36 @@
 /**
  * The `wpa` command line: `wpa analyze [PATH...]` analyzes repository checkouts (or single workflow files) and
- * prints findings as text, JSON or SARIF; `wpa rules` lists the rules; `wpa audit verify` verifies the service's
+ * prints findings as text, JSON or SARIF; `wpa fix [PATH...]` fixes them; `wpa rules` lists the rules; `wpa audit verify` verifies the service's
  * audit trail. bin/wpa.js calls main().
  *
  * Exit codes: 0 no finding at or above --fail-on (audit verify: intact), 1 such findings (audit verify: tampering
  * found), 2 usage or configuration error, 3 internal error.
  */
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { CATEGORIES, SEVERITIES, type Category } from '../domain/types';
 import { BaselineError, readBaseline, writeBaseline } from '../analysis/baseline';
-import { type AnalyzerConfig, ConfigError, loadConfig } from '../analysis/config';
+import { ConfigError } from '../analysis/config';
 import { CATEGORY_TITLES } from '../analysis/docs';
-import { discoverRepository } from '../analysis/discover';
 import { analyzeRepository, atLeast } from '../analysis/engine';
 import { formatJson } from '../analysis/formats/json';
 import type { AnalysisReport, RepositoryReport } from '../analysis/formats/report';
 import { formatSarif } from '../analysis/formats/sarif';
 import { formatText } from '../analysis/formats/text';
-import { workflowFileKind } from '../analysis/parse';
-import type { RepositoryView, Rule } from '../analysis/rule';
+import type { Rule } from '../analysis/rule';
 import { allRules } from '../analysis/rules';
 import { ConfigError as SettingError } from '../config';
 import { auditCommand } from './audit-command';
+import { FIX_ONLY_FLAGS, fixCommand } from './fix-command';
 import { tokenCommand } from './token-command';
-import { type CliIo, EXIT, UsageError, validated } from './common';
+import { type CliIo, EXIT, UsageError, validated, writeOrFail } from './common';
+import { pathPrefix, prepareTargets } from './targets';
 
 const USAGE = `Usage:
   wpa analyze [PATH...]   analyze repository checkouts or single workflow/action files (default: .)
+  wpa fix [PATH...]       fix the fixable findings (safe fixes only by default) and print the diff
   wpa rules               list the analyzer rules
   wpa token --sub NAME --role ROLE [--role ROLE] [--ttl 12h]
                           mint an API token from JWT_SECRET, else DATA_DIR/jwt-secret (made by \`npm start\`)
@@ -46,6 +47,15 @@ Options for analyze:
   --write-baseline FILE        write every current finding's fingerprint to FILE (and report against it)
   --fail-on SEVERITY|none      exit 1 when a finding is at least this severe (default high)
   --output FILE                write the report to FILE instead of standard output
+
+Options for fix:
+  --write                      write the fixed files instead of printing the diff
+  --rule RULE                  fix only findings of these rules (repeatable)
+  --unsafe-fixes               also apply fixes that may change what a workflow does
+  --job-timeout MINUTES        timeout-minutes for missing-job-timeout (default 30; an unsafe fix)
+  --format text|json           text: the unified diff (paths from the repository root, for \`git apply\`);
+                               json: the applied fixes, the unfixable findings with reasons, and the diff
+  --config FILE, --fail-on SEVERITY|none   as for analyze, judged on the findings left after fixing
 
 Options for rules:
   --format text|json           output format (default text)
@@ -89,6 +99,10 @@ const OPTIONS = {
   config: { type: 'string' },
   'fail-on': { type: 'string' },
   output: { type: 'string' },
+  write: { type: 'boolean' },
+  rule: { type: 'string', multiple: true },
+  'unsafe-fixes': { type: 'boolean' },
+  'job-timeout': { type: 'string' },
   sub: { type: 'string' },
   role: { type: 'string', multiple: true },
   ttl: { type: 'string' },
@@ -108,54 +122,6 @@ function toolVersion(): string {
   }
 }
 
-/** What one command-line PATH names: a repository root, and optionally the part of it to analyze. */
-interface Target {
-  given: string;
-  root: string;
-  /** Analyze only this file, or the files under this folder (repository-relative, ending in `/`). */
-  within?: string;
-}
-
-function resolveTarget(given: string, cwd: string): Target {
-  const absolute = resolve(cwd, given);
-  const stats = statSync(absolute, { throwIfNoEntry: false });
-  if (!stats) throw new UsageError(`${given}: no such file or directory`);
-  const segments = absolute.split(sep);
-  if (stats.isDirectory()) {
-    // A folder inside `.github` (e.g. `.github/workflows`): analyze that part of the enclosing repository.
-    const github = segments.lastIndexOf('.github');
-    if (github <= 0) return { given, root: absolute };
-    return { given, root: segments.slice(0, github).join(sep) || sep, within: `${segments.slice(github).join('/')}/` };
-  }
-  // A single file: its repository root is the ancestor from which the path reads as a workflow or action file.
-  for (let dir = dirname(absolute); ; dir = dirname(dir)) {
-    const path = relative(dir, absolute).split(sep).join('/');
-    if (workflowFileKind(path)) return { given, root: dir, within: path };
-    if (dirname(dir) === dir) throw new UsageError(`${given}: not a workflow (.github/workflows/) or action (.github/actions/) file`);
-  }
-}
-
-/** The repository-relative paths a target restricts the analysis to, or undefined for the whole repository. */
-function onlyPaths(target: Target, view: RepositoryView): string[] | undefined {
-  const within = target.within;
-  if (within === undefined) return undefined;
-  return view.workflowFiles.map((file) => file.path).filter((path) => (within.endsWith('/') ? path.startsWith(within) : path === within));
-}
-
-function pathPrefix(target: Target, cwd: string): string {
-  const fromCwd = relative(cwd, target.root).split(sep).join('/');
-  return fromCwd === '' ? '' : `${fromCwd}/`;
-}
-
-/** Runs a file write; an unwritable target is the caller's mistake, reported as a usage error. */
-function writeOrFail(flag: string, write: () => void): void {
-  try {
-    write();
-  } catch (error) {
-    throw new UsageError(`${flag}: cannot write: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
-}
-
 function selectedRules(categories: readonly Category[] | undefined): readonly Rule[] {
   return categories ? allRules.filter((rule) => categories.includes(rule.category)) : allRules;
 }
@@ -163,14 +129,8 @@ function selectedRules(categories: readonly Category[] | undefined): readonly Ru
 function analyzeCommand(positionals: string[], values: unknown, io: CliIo): number {
   const args = validated(analyzeArgsSchema, values);
   const knownRuleIds = new Set(allRules.map((rule) => rule.id));
-  const targets = (positionals.length > 0 ? positionals : ['.']).map((given) => resolveTarget(given, io.cwd));
   const baseline = new Set(args.baseline ? readBaseline(resolve(io.cwd, args.baseline)) : []);
-  const explicitConfig = args.config ? resolve(io.cwd, args.config) : undefined;
-  const prepared = targets.map((target) => {
-    const config: AnalyzerConfig = loadConfig(target.root, knownRuleIds, explicitConfig);
-    const view = discoverRepository(target.root, config.firstPartyOwners ? { firstPartyOwners: config.firstPartyOwners } : {});
-    return { target, config, view, only: onlyPaths(target, view) };
-  });
+  const prepared = prepareTargets(positionals, io.cwd, knownRuleIds, args.config ? resolve(io.cwd, args.config) : undefined);
 
   const baselineTarget = args['write-baseline'];
   if (baselineTarget) {
@@ -250,6 +210,8 @@ function rulesCommand(positionals: string[], values: unknown, io: CliIo): number
 
 const ANALYZE_ONLY = ['min-severity', 'baseline', 'write-baseline', 'config', 'fail-on', 'output'] as const;
 const TOKEN_ONLY = ['sub', 'role', 'ttl'] as const;
+/** Analyze flags that mean nothing to fix. */
+const NOT_FOR_FIX = ['min-severity', 'baseline', 'write-baseline', 'output', 'category'] as const;
 
 /** analyze and rules answer synchronously; audit verify reads the database. */
 export function main(argv: readonly string[], io: CliIo = processIo()): number | Promise<number> {
@@ -267,7 +229,10 @@ export function main(argv: readonly string[], io: CliIo = processIo()): number |
     const { help: _help, version: _version, ...commandValues } = values;
     const tokenFlag = command === 'token' ? undefined : TOKEN_ONLY.find((flag) => commandValues[flag] !== undefined);
     if (tokenFlag) throw new UsageError(`--${tokenFlag} applies to token, not ${command}`);
+    const fixFlag = command === 'fix' ? undefined : FIX_ONLY_FLAGS.find((flag) => commandValues[flag] !== undefined);
+    if (fixFlag) throw new UsageError(`--${fixFlag} applies to fix, not ${command}`);
     if (command === 'analyze') return analyzeCommand(rest, commandValues, io);
+    if (command === 'fix') return fixCommand(rest, commandValues, io, NOT_FOR_FIX).catch((error: unknown) => failure(error, io));
     if (command === 'audit') return auditCommand(rest, commandValues, io, [...ANALYZE_ONLY, ...TOKEN_ONLY, 'category']).catch((error: unknown) => failure(error, io));
     if (command === 'token') return tokenCommand(rest, commandValues, io, [...ANALYZE_ONLY, 'category', 'format']).catch((error: unknown) => failure(error, io));
     if (command === 'rules') {
@@ -275,7 +240,7 @@ export function main(argv: readonly string[], io: CliIo = processIo()): number |
       if (misplaced) throw new UsageError(`--${misplaced} applies to analyze, not rules`);
       return rulesCommand(rest, commandValues, io);
     }
-    throw new UsageError(`unknown command ${command} (expected analyze, rules, token or audit)`);
+    throw new UsageError(`unknown command ${command} (expected analyze, fix, rules, token or audit)`);
   } catch (error) {
     return failure(error, io);
   }
