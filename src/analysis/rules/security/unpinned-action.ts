@@ -72,6 +72,14 @@ export const unpinnedActionRule: Rule = {
       '',
     ].join('\n'),
   },
+  fixes: {
+    safety: 'safe',
+    description:
+      'Replaces the ref with the full commit SHA it points to now, looked up with `git ls-remote` (`ACTIONS_GIT_BASE_URL`), ' +
+      'and names the most precise version tag of that commit in a trailing comment (`@<sha> # v4.2.2`), replacing an ' +
+      'old version comment and keeping others. Not offered when the ref does not resolve (unknown repository or ref, ' +
+      'offline) or the reference has no `@ref`.',
+  },
   check(ctx) {
     const sites = [...stepsOf(ctx.file), ...jobsOf(ctx.file)].flatMap((owner) => usesOf(owner.node) ?? []);
     const firstPartyOwners = new Set(ctx.repo.firstPartyOwners.map((owner) => owner.toLowerCase()));
