@@ -9,7 +9,9 @@ import { z } from 'zod';
 import { type Finding, SEVERITIES } from '../domain/types';
 import { atLeast } from '../analysis/engine';
 import { allRules } from '../analysis/rules';
+import { loadConfig as loadSettings } from '../config';
 import { type FixOutcome, fixRepository } from '../fixes/fix-repository';
+import { actionRefLookupFor } from '../fixes/git-action-refs';
 import { type CliIo, EXIT, UsageError, validated, writeOrFail } from './common';
 import { type PreparedTarget, prepareTargets } from './targets';
 
@@ -65,11 +67,17 @@ export async function fixCommand(positionals: string[], values: Record<string, u
   if (unknownRule !== undefined) throw new UsageError(`--rule: unknown rule ${unknownRule}`);
   const prepared = prepareTargets(positionals, io.cwd, knownRuleIds, args.config ? resolve(io.cwd, args.config) : undefined);
 
+  const settings = loadSettings(io.env);
+
   const results: Array<{ target: PreparedTarget; outcome: FixOutcome }> = [];
   for (const target of prepared) {
+    const files = target.only ? target.view.workflowFiles.filter((file) => target.only?.includes(file.path)) : target.view.workflowFiles;
+    // Pinning needs the action repositories' refs: listed here, before fixing, and only when pinning is selected.
+    const actionRefs = await actionRefLookupFor(files, settings, args.rule ? { ruleIds: args.rule } : {});
     const outcome = await fixRepository(target.view, {
       rules: allRules,
       config: target.config,
+      actionRefs,
       unsafe: args['unsafe-fixes'],
       ...(args.rule ? { ruleIds: args.rule } : {}),
       ...(target.only ? { only: target.only } : {}),
