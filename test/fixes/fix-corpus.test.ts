@@ -23,9 +23,12 @@ const VALIDITY_RULES = ['yaml-syntax', 'schema-violation'];
 const validityRules = allRules.filter((rule) => VALIDITY_RULES.includes(rule.id));
 /** Existing lines one fix may rewrite (the `uses:` line, a scalar and its comment, a flow map it joins). */
 const CHANGED_LINES_PER_FIX = 3;
-/** Steps after which a job's token must stay in the checkout: they push with it. */
+/**
+ * Steps after which a job's token must stay in the checkout: they push with it. (peter-evans/create-pull-request
+ * and ad-m/github-push-action are not among them: they authenticate with their own `token` input.)
+ */
 const PUSHING_RUN = /\bgit\s+(?:-\S+\s+)*push\b/;
-const PUSHING_ACTIONS = /^(?:ad-m\/github-push-action|stefanzweifel\/git-auto-commit-action|endbug\/add-and-commit|peter-evans\/create-pull-request)@/i;
+const PUSHING_ACTIONS = /^(?:stefanzweifel\/git-auto-commit-action|endbug\/add-and-commit)@/i;
 
 interface RuleFigures {
   fixable: number;
