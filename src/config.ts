@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { repoUrlProblem } from './git/repo-url';
 import './util/validation-messages';
 
 const port = z.coerce.number().int().min(1).max(65535);
@@ -79,6 +80,16 @@ const settingsSchema = z.object({
 
   AUDIT_CHECKPOINT_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   AUDIT_CHECKPOINT_INTERVAL_SECONDS: seconds(1, 24 * 3600).default(60),
+
+  // An operator's choice, so a local mirror (a path or file://) is fine here whatever ALLOW_LOCAL_REPOS says.
+  ACTIONS_GIT_BASE_URL: z
+    .string()
+    .trim()
+    .superRefine((value, ctx) => {
+      const problem = repoUrlProblem(value, { allowLocal: true });
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .default('https://github.com'),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -157,6 +168,10 @@ export interface Config {
     checkpointKey: string | undefined;
     checkpointIntervalSeconds: number;
   };
+  actions: {
+    /** Where `git ls-remote` finds action repositories (`<base>/<owner>/<repo>`) to pin `uses:` refs to SHAs. */
+    gitBaseUrl: string;
+  };
 }
 
 export class ConfigError extends Error {
@@ -234,6 +249,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     },
     health: { headerEnv: s.HEALTH_HEADER_ENV, allowCidrs: s.HEALTH_ALLOW_CIDRS, denyCidrs: s.HEALTH_DENY_CIDRS },
     audit: { checkpointKey: s.AUDIT_CHECKPOINT_KEY, checkpointIntervalSeconds: s.AUDIT_CHECKPOINT_INTERVAL_SECONDS },
+    actions: { gitBaseUrl: s.ACTIONS_GIT_BASE_URL },
   };
 }
 

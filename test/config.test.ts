@@ -12,6 +12,7 @@ describe('loadConfig', () => {
     expect(config.sandbox).toMatchObject({ allowUnsandboxed: false, uid: 65534, gid: 65534 });
     expect(config.repositories.allowLocal).toBeUndefined();
     expect(config.auth.maxLifetimeSeconds).toBe(86_400);
+    expect(config.actions.gitBaseUrl).toBe('https://github.com');
   });
 
   test('empty variables count as unset', () => {
@@ -33,6 +34,8 @@ describe('loadConfig', () => {
     ['AUDIT_CHECKPOINT_KEY', 'short'],
     ['JWT_MAX_LIFETIME_SECONDS', '0'],
     ['JWT_JWKS_URL', 'not a url'],
+    ['ACTIONS_GIT_BASE_URL', 'ext::sh -c touch% /tmp/pwned'],
+    ['ACTIONS_GIT_BASE_URL', 'ftp://mirror.example'],
   ])('an invalid %s is reported by name', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^invalid setting ${variable}: `));

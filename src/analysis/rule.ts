@@ -139,8 +139,6 @@ export interface RuleFixSummary {
   safety: FixSafety;
   /** One or two sentences: what the edit does, and when it is not offered. */
   description: string;
-  /** The fix reads `FixContext.actionRefs`, so `wpa fix` lists the action repositories (network) before fixing. */
-  needsActionRefs?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -10,8 +10,9 @@ import { z } from 'zod';
 import { type Finding, SEVERITIES } from '../domain/types';
 import { atLeast } from '../analysis/engine';
 import { allRules } from '../analysis/rules';
-import { DEFAULT_ACTIONS_GIT_BASE_URL, preResolveActionRefs } from '../fixes/action-refs';
+import { loadConfig as loadSettings } from '../config';
 import { type FixOutcome, fixRepository } from '../fixes/fix-repository';
+import { actionRefLookupFor } from '../fixes/git-action-refs';
 import { type CliIo, EXIT, UsageError, validated, writeOrFail } from './common';
 import { type PreparedTarget, prepareTargets } from './targets';
 
@@ -67,16 +68,17 @@ export async function fixCommand(positionals: string[], values: Record<string, u
   if (unknownRule !== undefined) throw new UsageError(`--rule: unknown rule ${unknownRule}`);
   const prepared = prepareTargets(positionals, io.cwd, knownRuleIds, args.config ? resolve(io.cwd, args.config) : undefined);
 
-  // Listing action repositories costs network round trips: only when a selected fix reads action refs.
-  const selectedRules = allRules.filter((rule) => args.rule?.includes(rule.id) ?? true);
-  const needsActionRefs = selectedRules.some((rule) => rule.fixes?.needsActionRefs === true);
+  const settings = loadSettings(io.env);
+
   const results: Array<{ target: PreparedTarget; outcome: FixOutcome }> = [];
   for (const target of prepared) {
-    const files = target.view.workflowFiles.filter((file) => target.only?.includes(file.path) ?? true);
-    const actionRefs = needsActionRefs ? await preResolveActionRefs(files, { baseUrl: io.env.ACTIONS_GIT_BASE_URL || DEFAULT_ACTIONS_GIT_BASE_URL }) : undefined;
+    const files = target.only ? target.view.workflowFiles.filter((file) => target.only?.includes(file.path)) : target.view.workflowFiles;
+    // Pinning needs the action repositories' refs: listed here, before fixing, and only when pinning is selected.
+    const actionRefs = await actionRefLookupFor(files, settings, args.rule ? { ruleIds: args.rule } : {});
     const outcome = await fixRepository(target.view, {
       rules: allRules,
       config: target.config,
+      actionRefs,
       unsafe: args['unsafe-fixes'],
       ...(actionRefs ? { actionRefs } : {}),
       ...(args.rule ? { ruleIds: args.rule } : {}),

@@ -56,6 +56,8 @@ Options for fix:
   --format text|json           text: the unified diff (paths from the repository root, for \`git apply\`);
                                json: the applied fixes, the unfixable findings with reasons, and the diff
   --config FILE, --fail-on SEVERITY|none   as for analyze, judged on the findings left after fixing
+  Pinning actions (unpinned-action) runs \`git ls-remote\` on each action repository under ACTIONS_GIT_BASE_URL
+  (default https://github.com); with --rule, only when unpinned-action is among the rules.
 
 Options for rules:
   --format text|json           output format (default text)

@@ -10,7 +10,7 @@ import { withFileTexts } from '../analysis/discover';
 import { fitsBeside, normalizeEdits, type TextEdit, applyEdits } from '../analysis/edit/text-edits';
 import { isUnfixable } from '../analysis/edit/yaml-edits';
 import { type AnalysisResult, analyzeRepository, atLeast } from '../analysis/engine';
-import { type ActionRefLookup, DEFAULT_FIX_SETTINGS, type FixPlan, type FixSettings, type RepositoryView, type Rule } from '../analysis/rule';
+import { type ActionRefLookup, DEFAULT_FIX_SETTINGS, type FixPlan, type FixSettings, type RepositoryView, type Rule, type WorkflowFile } from '../analysis/rule';
 import { unresolvedActionRefs } from './action-refs';
 import { type FileChange, unifiedDiff } from './unified-diff';
 
@@ -110,6 +110,8 @@ class FixRun {
    */
   private readonly givenUp = new Set<string>();
   private previousPass: ReadonlySet<string> | undefined;
+  /** The edited files verification parsed in this pass, by path: the view after the pass reuses those it keeps. */
+  private readonly verifiedFiles = new Map<string, WorkflowFile>();
   private readonly settings: FixSettings;
   private readonly actionRefs: ActionRefLookup;
   private readonly ruleIds: ReadonlySet<string> | undefined;
@@ -192,6 +194,7 @@ class FixRun {
     const text = applyEdits(file.text, candidates.flatMap((candidate) => candidate.edits));
     const edited = withFileTexts(view, new Map([[path, text]]));
     const editedFile = edited.workflowFiles.find((item) => item.path === path);
+    if (editedFile !== undefined) this.verifiedFiles.set(path, editedFile);
     const syntaxError = editedFile?.doc.errors[0];
     if (syntaxError !== undefined) return `the fixed file does not parse: ${syntaxError.message.split('\n')[0] ?? ''}`;
     const after = this.analyze(edited, [path]).findings;
@@ -234,6 +237,18 @@ class FixRun {
     return texts;
   }
 
+  /** The view with the texts of a pass; parsing is most of an analysis, so files parsed by verification are reused. */
+  withTexts(view: RepositoryView, texts: ReadonlyMap<string, string>): RepositoryView {
+    const reusable = (path: string): WorkflowFile | undefined => {
+      const file = this.verifiedFiles.get(path);
+      return file !== undefined && file.text === texts.get(path) ? file : undefined;
+    };
+    const edited = withFileTexts(view, new Map([...texts].filter(([path]) => reusable(path) === undefined)));
+    const workflowFiles = edited.workflowFiles.map((file) => reusable(file.path) ?? file);
+    this.verifiedFiles.clear();
+    return { ...edited, workflowFiles };
+  }
+
   /** Selected fixable findings still there at the end that no pass got to (their edits kept overlapping others). */
   leftOver(result: AnalysisResult): void {
     for (const finding of result.findings) {
@@ -257,7 +272,7 @@ export async function fixRepository(view: RepositoryView, options: FixOptions): 
   for (let pass = 0; pass < MAX_PASSES; pass += 1) {
     const texts = run.pass(current, result);
     if (texts.size === 0) break;
-    current = withFileTexts(current, texts);
+    current = run.withTexts(current, texts);
     result = run.analyze(current);
     // A long fix must not hold up the other work of the process (the API, a worker's heartbeats).
     await nextTurn();

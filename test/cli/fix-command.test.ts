@@ -1,6 +1,7 @@
 /**
  * `wpa fix` in-process through main(argv, io) on a temporary git repository: the printed diff is what `git apply`
- * accepts from the repository root, and --write writes the same result.
+ * accepts from the repository root, and --write writes the same result. Action refs resolve against a local bare
+ * actions/checkout (ACTIONS_GIT_BASE_URL), so pinning runs offline.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,10 +35,15 @@ interface Run {
   stderr: string;
 }
 
+/** Where the fake action repositories live, and the commit actions/checkout@v4 (= v4.2.2) points at. */
+let actionsBase: string;
+let checkoutSha: string;
+
 async function wpa(cwd: string, ...argv: string[]): Promise<Run> {
   let stdout = '';
   let stderr = '';
-  const io: CliIo = { stdout: { write: (text: string) => (stdout += text) }, stderr: { write: (text: string) => (stderr += text) }, cwd, env: {} };
+  const env = { ACTIONS_GIT_BASE_URL: actionsBase };
+  const io: CliIo = { stdout: { write: (text: string) => (stdout += text) }, stderr: { write: (text: string) => (stderr += text) }, cwd, env };
   const code = await main(argv, io);
   return { code, stdout, stderr };
 }
@@ -46,6 +52,20 @@ function git(cwd: string, args: string[], input?: string): { status: number | nu
   const result = spawnSync('git', args, { cwd, input, encoding: 'utf8', env: { PATH: process.env.PATH, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' } });
   return { status: result.status, stderr: result.stderr };
 }
+
+beforeAll(() => {
+  actionsBase = mkdtempSync(join(tmpdir(), 'wpa-fix-actions-'));
+  const work = join(actionsBase, 'work');
+  mkdirSync(work);
+  const identity = ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid'];
+  git(work, ['init', '-q']);
+  git(work, [...identity, 'commit', '-q', '--allow-empty', '-m', 'release']);
+  git(work, ['tag', 'v4']);
+  git(work, [...identity, 'tag', '-a', 'v4.2.2', '-m', 'v4.2.2']);
+  checkoutSha = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: work, encoding: 'utf8' }).stdout.trim();
+  git(actionsBase, ['clone', '-q', '--bare', work, join('actions', 'checkout.git')]);
+});
+afterAll(() => rmSync(actionsBase, { recursive: true, force: true }));
 
 describe('wpa fix', () => {
   let repo: string;
@@ -70,20 +90,23 @@ describe('wpa fix', () => {
     expect(printed.stdout).toContain('+          persist-credentials: false\n');
     expect(printed.stdout).toContain('+concurrency:\n');
     expect(printed.stdout).toContain('+permissions:\n+  contents: read  # actions/checkout\n');
+    expect(printed.stdout).toContain(`+      - uses: actions/checkout@${checkoutSha} # v4.2.2\n`);
     expect(printed.stdout).not.toContain('timeout-minutes');
-    expect(printed.stderr).toContain('wpa: .: 5 fixes in 2 files');
+    expect(printed.stderr).toContain('wpa: .: 7 fixes in 2 files');
     expect(readFileSync(ciPath(), 'utf8')).toBe(WORKFLOW);
 
     expect(git(repo, ['apply', '--check', '-'], printed.stdout)).toEqual({ status: 0, stderr: '' });
     expect(git(repo, ['apply', '-'], printed.stdout).status).toBe(0);
     const applied = { ci: readFileSync(ciPath(), 'utf8'), action: readFileSync(actionPath(), 'utf8') };
-    expect(applied.action).toBe(ACTION.replace('actions/checkout@v4\r\n', 'actions/checkout@v4\r\n      with:\r\n        persist-credentials: false\r\n'));
+    expect(applied.action).toBe(
+      ACTION.replace('actions/checkout@v4\r\n', `actions/checkout@${checkoutSha} # v4.2.2\r\n      with:\r\n        persist-credentials: false\r\n`),
+    );
 
     writeFileSync(ciPath(), WORKFLOW);
     writeFileSync(actionPath(), ACTION);
     const written = await wpa(repo, 'fix', '--write');
     expect(written.stdout).toBe('');
-    expect(written.stderr).toContain('5 fixes written to 2 files');
+    expect(written.stderr).toContain('7 fixes written to 2 files');
     expect({ ci: readFileSync(ciPath(), 'utf8'), action: readFileSync(actionPath(), 'utf8') }).toEqual(applied);
     expect((await wpa(repo, 'fix')).stdout).toBe('');
   });
@@ -110,11 +133,21 @@ describe('wpa fix', () => {
       'deprecated-workflow-commands:safe',
       'missing-concurrency-cancel:safe',
       'missing-permissions:safe',
+      'unpinned-action:safe',
+      'unpinned-action:safe',
     ]);
     expect(repository?.unfixable).toEqual([
       expect.objectContaining({ ruleId: 'checkout-persisted-credentials', reason: 'step `version` runs `git fetch`, which may need the persisted credential' }),
     ]);
     expect(repository?.diff).toContain('diff --git');
+  });
+
+  test('pins only when unpinned-action is selected; a ref that does not resolve is unfixable with the reason', async () => {
+    expect((await wpa(repo, 'fix', '--rule', 'checkout-persisted-credentials')).stdout).not.toContain(checkoutSha);
+    writeFileSync(ciPath(), WORKFLOW.replace('actions/checkout@v4', 'actions/checkout@v5'));
+    const pinned = await wpa(repo, 'fix', '--rule', 'unpinned-action');
+    expect(pinned.stdout).toContain(`+    - uses: actions/checkout@${checkoutSha} # v4.2.2\r\n`);
+    expect(pinned.stderr).toContain('unpinned-action: the ref could not be resolved: actions/checkout: there is no tag or branch `v5`');
   });
 
   test('usage errors exit 2', async () => {

@@ -2,8 +2,9 @@
  * Golden tests of rule fixes: every folder test/fixtures/fixes/<rule-id>/<case>/ holds input.yml and output.yml
  * (output.yml equal to input.yml when the finding must stay unfixed), optionally expected.diff (the exact diff) and
  * case.json: { "path": repository path of the file (default .github/workflows/ci.yml), "crlf": true to test both
- * files with CRLF line endings, "settings": fix settings, "otherFiles": { path: text } }. Each case runs only its
- * rule's fixes, unsafe ones included.
+ * files with CRLF line endings, "settings": fix settings, "otherFiles": { path: text } }, and refs.json: the action
+ * refs the case resolves (`owner/repo@ref` to `{ sha, version? }` or `{ unresolved }`; none resolve without it).
+ * Each case runs only its rule's fixes, unsafe ones included.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import type { FixSettings } from '../../../src/analysis/rule';
 import { repositoryFromFiles } from '../../../src/analysis/discover';
 import { allRules } from '../../../src/analysis/rules';
 import { fixRepository } from '../../../src/fixes/fix-repository';
+import { type ActionRefAnswer, actionRefTable } from '../../support/action-refs';
 
 interface CaseOptions {
   path?: string;
@@ -28,20 +30,28 @@ function read(dir: string, name: string, crlf: boolean): string {
   return crlf ? text.replace(/\n/g, '\r\n') : text;
 }
 
-async function fixOnce(ruleId: string, options: CaseOptions, path: string, text: string) {
+async function fixOnce(ruleId: string, options: CaseOptions, refs: Record<string, ActionRefAnswer>, path: string, text: string) {
   const view = repositoryFromFiles(new Map([...Object.entries(options.otherFiles ?? {}), [path, text]]));
-  return fixRepository(view, { rules: allRules, ruleIds: [ruleId], unsafe: true, only: [path], ...(options.settings ? { settings: options.settings } : {}) });
+  return fixRepository(view, {
+    rules: allRules,
+    ruleIds: [ruleId],
+    unsafe: true,
+    only: [path],
+    actionRefs: actionRefTable(refs),
+    ...(options.settings ? { settings: options.settings } : {}),
+  });
 }
 
 describe.each(cases)('$ruleId / $name', ({ ruleId, dir }) => {
   const options = (existsSync(join(dir, 'case.json')) ? JSON.parse(readFileSync(join(dir, 'case.json'), 'utf8')) : {}) as CaseOptions;
+  const refs = (existsSync(join(dir, 'refs.json')) ? JSON.parse(readFileSync(join(dir, 'refs.json'), 'utf8')) : {}) as Record<string, ActionRefAnswer>;
   const crlf = options.crlf === true;
   const path = options.path ?? '.github/workflows/ci.yml';
   const input = read(dir, 'input.yml', crlf);
   const expected = read(dir, 'output.yml', crlf);
 
   it('fixes the input into the expected output, and the result is a fixpoint', async () => {
-    const outcome = await fixOnce(ruleId, options, path, input);
+    const outcome = await fixOnce(ruleId, options, refs, path, input);
     expect(outcome.files.find((file) => file.path === path)?.after ?? input).toBe(expected);
     expect(outcome.introduced).toEqual([]);
     if (existsSync(join(dir, 'expected.diff'))) expect(outcome.diff).toBe(read(dir, 'expected.diff', false));
@@ -56,7 +66,7 @@ describe.each(cases)('$ruleId / $name', ({ ruleId, dir }) => {
       expect(outcome.remaining.filter((finding) => finding.ruleId === ruleId && finding.fixable)).toEqual([]);
     }
 
-    const again = await fixOnce(ruleId, options, path, expected);
+    const again = await fixOnce(ruleId, options, refs, path, expected);
     expect(again.files).toEqual([]);
     expect(again.diff).toBe('');
   });

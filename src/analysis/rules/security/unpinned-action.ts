@@ -1,8 +1,38 @@
-import { jobsOf, type Rule, stepsOf } from '../../rule';
+import { setTrailingComment } from '../../edit/trailing-comment';
+import { isUnfixable, replaceScalar, type Unfixable } from '../../edit/yaml-edits';
+import { type FixContext, type FixPlan, jobsOf, type Rule, stepsOf } from '../../rule';
 import { hasExpression, usesOf, type UsesSite } from '../../security-sites';
+import type { TextEdit } from '../../edit/text-edits';
 
 const fullCommitSha = /^[0-9a-f]{40}$/i;
 const abbreviatedCommitSha = /^[0-9a-f]{7,39}$/i;
+/** The first word of a comment that names the pinned version (`v4`, `v4.2.2`, `tag=v4`, `pin@v4`, `4.1,`). */
+const versionWord = /^(?:tag=|pin@)?v?\d+(?:\.\d+)*(?:-[0-9A-Za-z.-]+)?[,;:]?$/;
+
+/** `owner/repo[/path]@<sha> # <version>`: the value and, where YAML allows one, the comment on its line. */
+function pinEdits({ file, actionRefs }: FixContext, { node, ref }: UsesSite): TextEdit[] | Unfixable {
+  const owner = ref.owner ?? '';
+  const repo = ref.repo ?? '';
+  const name = ref.ref ?? '';
+  const resolved = actionRefs.resolve(owner, repo, name);
+  if ('unresolved' in resolved) return { unfixable: `the ref could not be resolved: ${resolved.unresolved}` };
+  const target = ref.raw.slice(0, ref.raw.lastIndexOf('@'));
+  const value = replaceScalar(file, node, `${target}@${resolved.sha}`);
+  if (isUnfixable(value)) return value;
+  // A pin says which version it is, so readers and Dependabot or Renovate can follow it; an abbreviated SHA says nothing.
+  const version = resolved.version ?? (abbreviatedCommitSha.test(name) ? undefined : name);
+  const comment = version === undefined ? undefined : setTrailingComment(file, node, version, (word) => word === name || versionWord.test(word));
+  return comment === undefined ? [value] : [value, comment];
+}
+
+/** Safe: the SHA is the commit the ref points to now, so the job runs the same code. */
+function pinFix(site: UsesSite): FixPlan {
+  return {
+    safety: 'safe',
+    title: `Pin \`${site.ref.raw}\` to the commit SHA it points to`,
+    edits: (ctx) => pinEdits(ctx, site),
+  };
+}
 
 export const unpinnedActionRule: Rule = {
   id: 'unpinned-action',
@@ -42,6 +72,14 @@ export const unpinnedActionRule: Rule = {
       '',
     ].join('\n'),
   },
+  fixes: {
+    safety: 'safe',
+    description:
+      'Replaces the ref with the full commit SHA it points to now, looked up with `git ls-remote` (`ACTIONS_GIT_BASE_URL`), ' +
+      'and names the most precise version tag of that commit in a trailing comment (`@<sha> # v4.2.2`), replacing an ' +
+      'old version comment and keeping others. Not offered when the ref does not resolve (unknown repository or ref, ' +
+      'offline) or the reference has no `@ref`.',
+  },
   check(ctx) {
     const sites = [...stepsOf(ctx.file), ...jobsOf(ctx.file)].flatMap((owner) => usesOf(owner.node) ?? []);
     const firstPartyOwners = new Set(ctx.repo.firstPartyOwners.map((owner) => owner.toLowerCase()));
@@ -56,6 +94,7 @@ export const unpinnedActionRule: Rule = {
         node: site.node,
         message: `${problem}${firstParty ? ` (first-party owner \`${ref.owner}\`)` : ''}`,
         severity: firstParty ? 'low' : 'high',
+        ...(ref.ref === undefined || ref.ref === '' ? { unfixable: 'the reference names no ref to resolve to a commit' } : { fix: pinFix(site) }),
       });
     }
   },
