@@ -171,12 +171,19 @@ export function resolvedFindings(outcome: FixOutcome): ResolvedFinding[] {
   }));
 }
 
+function isSelected(finding: Finding, selection: FindingSelection): boolean {
+  return (selection.ruleIds?.includes(finding.ruleId) ?? true) && (selection.fingerprints?.includes(finding.fingerprint) ?? true);
+}
+
 /** Why a fixer run that changed nothing left the target out. */
 export function nothingToFixReason(outcome: FixOutcome, selection: FindingSelection): string {
   if (outcome.unfixable.length > 0) {
     const reasons = [...new Set(outcome.unfixable.map((entry) => `${entry.finding.ruleId}: ${plainText(entry.reason)}`))];
-    const unsafeHint = selection.unsafe ? '' : ' (set fromFindings.unsafe to allow fixes that may change behaviour)';
-    return `none of the ${outcome.unfixable.length} selected finding(s) can be fixed automatically${unsafeHint}: ${reasons.slice(0, 3).join('; ')}`;
+    return `none of the ${outcome.unfixable.length} selected finding(s) can be fixed automatically: ${reasons.slice(0, 3).join('; ')}`;
+  }
+  const unsafeOnly = outcome.remaining.filter((finding) => finding.fixSafety === 'unsafe' && isSelected(finding, selection));
+  if (!selection.unsafe && unsafeOnly.length > 0) {
+    return `the ${unsafeOnly.length} selected finding(s) have only fixes that may change behaviour; set fromFindings.unsafe to apply them`;
   }
   return 'no fixable finding matches the selection';
 }
