@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import pino from 'pino';
-import { createAnalysisActivities } from '../../src/activities/analysis';
+import { type AnalysisSummary, createAnalysisActivities } from '../../src/activities/analysis';
 import type { Config } from '../../src/config';
 import type { Finding, Target } from '../../src/domain/types';
 import { getFindings } from '../../src/store/analyses';
@@ -17,6 +17,6 @@ export async function analyzeIntoStore(db: TestDatabase, config: Config, target:
   const activities = createAnalysisActivities({ config, pool: db.pool, logger: pino({ level: 'silent' }) });
   const environment = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
   const id = randomUUID();
-  const summary = await environment.run(() => activities.analyzeTarget({ analysisId: id, targetId: target.id, requestedBy: 'test' }));
+  const summary = await environment.run<[], AnalysisSummary, () => Promise<AnalysisSummary>>(() => activities.analyzeTarget({ analysisId: id, targetId: target.id, requestedBy: 'test' }));
   return { id, commitSha: summary.commitSha ?? '', findings: await getFindings(db.pool, id) };
 }

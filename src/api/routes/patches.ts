@@ -294,7 +294,11 @@ export function patchRoutes(deps: { pool: Pool; temporalClient: Client; config: 
       approval: body.approval,
     };
     const { diff: _diff, ...specWithoutDiff } = spec;
-    const generatedFrom = body.source === 'findings' ? { fromFindings: body.fromFindings, skippedTargets: plan.skippedTargets } : {};
+    // Fingerprints are counted, not listed: a request may name thousands.
+    const generatedFrom =
+      body.source === 'findings'
+        ? { fromFindings: { ...body.fromFindings, fingerprints: body.fromFindings.fingerprints?.length }, skippedTargets: plan.skippedTargets }
+        : {};
     const created = await changeWithAudit(
       deps.pool,
       req,
