@@ -36,6 +36,11 @@ function codeBlock(language: string, code: string): string {
   return `${fence}${language}\n${code.trimEnd()}\n${fence}`;
 }
 
+/** `safe` or `unsafe` for a rule with an automatic fix, `no` otherwise. */
+function fixCell(rule: Rule): string {
+  return rule.fixes?.safety ?? 'no';
+}
+
 /** Rules of a category sorted by id. */
 function rulesOf(rules: readonly Rule[], category: Category): Rule[] {
   return rules.filter((rule) => rule.category === category).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -56,6 +61,10 @@ export function ruleHelpMarkdown(rule: Rule): string {
     '**Fixed:**',
     codeBlock('yaml', rule.examples.good),
     `**Remediation:** ${rule.remediation}`,
+    rule.fixes
+      ? `**Automatic fix (${rule.fixes.safety}):** ${rule.fixes.description} Apply it with ` +
+        `\`wpa fix${rule.fixes.safety === 'unsafe' ? ' --unsafe-fixes' : ''}\`.`
+      : '**Automatic fix:** none.',
     `Suppress one finding with \`# wpa: ignore[${rule.id}]\` on its line or the line above.`,
   ].join('\n\n');
 }
@@ -66,7 +75,9 @@ export function renderRulesDoc(rules: readonly Rule[] = allRules): string {
     '<!-- Generated from the rule metadata in src/analysis/rules/ by `npm run docs:rules`; do not edit by hand. -->',
     `The analyzer has ${rules.length} rules in ${CATEGORIES.length} categories. Configure them per repository in ` +
       '`.github/wpa.yml` (`rules: { <rule-id>: { enabled: false } }` or `{ severity: low }`), and suppress a single ' +
-      'finding with a `# wpa: ignore[<rule-id>]` comment on its line or the line above.',
+      'finding with a `# wpa: ignore[<rule-id>]` comment on its line or the line above. Rules with an automatic fix ' +
+      '(column Fix) are fixed by `wpa fix`: safe fixes keep what the workflow does, unsafe ones (`--unsafe-fixes`) ' +
+      'may change it and need a reader.',
     '## Index',
   ];
   for (const category of CATEGORIES) {
@@ -76,9 +87,11 @@ export function renderRulesDoc(rules: readonly Rule[] = allRules): string {
       [
         `**${CATEGORY_TITLES[category]}** (${categoryRules.length})`,
         '',
-        '| Rule | Severity | Confidence | Description |',
-        '| --- | --- | --- | --- |',
-        ...categoryRules.map((rule) => `| [\`${rule.id}\`](${ruleDocAnchor(rule.id)}) | ${rule.severity} | ${rule.confidence} | ${tableCell(rule.description)} |`),
+        '| Rule | Severity | Confidence | Fix | Description |',
+        '| --- | --- | --- | --- | --- |',
+        ...categoryRules.map(
+          (rule) => `| [\`${rule.id}\`](${ruleDocAnchor(rule.id)}) | ${rule.severity} | ${rule.confidence} | ${fixCell(rule)} | ${tableCell(rule.description)} |`,
+        ),
       ].join('\n'),
     );
   }

@@ -129,7 +129,16 @@ export interface Rule {
   /** Generic remediation used when a report gives none. */
   remediation: string;
   examples: RuleExample;
+  /** What the rule's automatic fix does, for the docs; set exactly when its reports carry a `fix`. */
+  fixes?: RuleFixSummary;
   check(ctx: RuleContext): void;
+}
+
+export interface RuleFixSummary {
+  /** The safety of the fix (the most common one when it depends on the occurrence). */
+  safety: FixSafety;
+  /** One or two sentences: what the edit does, and when it is not offered. */
+  description: string;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
  */
 import type { Pool } from 'pg';
 import type { Queryable } from './db';
-import { type Analysis, type AnalysisCounts, type Finding, SEVERITIES, type Severity } from '../domain/types';
+import { type Analysis, type AnalysisCounts, type Finding, type FixSafety, SEVERITIES, type Severity } from '../domain/types';
 
 interface AnalysisRow {
   id: string;
@@ -64,6 +64,9 @@ export async function startAnalysis(pool: Pool, input: AnalysisStart): Promise<v
   );
 }
 
+/** Columns of one inserted findings row. */
+const FINDING_COLUMNS = 17;
+
 /** Stores the result and its findings in one transaction; storing the same analysis again replaces them. */
 export async function completeAnalysis(
   pool: Pool,
@@ -85,13 +88,13 @@ export async function completeAnalysis(
       const values: unknown[] = [];
       const tuples = chunk.map((f, i) => {
         values.push(id, start + i, f.fingerprint, f.ruleId, f.category, f.severity, f.confidence, f.file, f.line, f.column,
-          f.endLine, f.endColumn, f.message, f.remediation, f.fixable);
-        const base = i * 15;
-        return `(${Array.from({ length: 15 }, (_, k) => `$${base + k + 1}`).join(', ')})`;
+          f.endLine, f.endColumn, f.message, f.remediation, f.fixable, f.fixSafety ?? null, f.fixNote ?? null);
+        const base = i * FINDING_COLUMNS;
+        return `(${Array.from({ length: FINDING_COLUMNS }, (_, k) => `$${base + k + 1}`).join(', ')})`;
       });
       await client.query(
         `INSERT INTO findings (analysis_id, ordinal, fingerprint, rule_id, category, severity, confidence, file, line, col,
-           end_line, end_col, message, remediation, fixable) VALUES ${tuples.join(', ')}`,
+           end_line, end_col, message, remediation, fixable, fix_safety, fix_note) VALUES ${tuples.join(', ')}`,
         values,
       );
     }
@@ -127,6 +130,8 @@ interface FindingRow {
   message: string;
   remediation: string;
   fixable: boolean;
+  fix_safety: FixSafety | null;
+  fix_note: string | null;
 }
 
 export async function getFindings(pool: Pool, analysisId: string): Promise<Finding[]> {
@@ -144,6 +149,8 @@ export async function getFindings(pool: Pool, analysisId: string): Promise<Findi
     message: r.message,
     remediation: r.remediation,
     fixable: r.fixable,
+    ...(r.fix_safety !== null ? { fixSafety: r.fix_safety } : {}),
+    ...(r.fix_note !== null ? { fixNote: r.fix_note } : {}),
     fingerprint: r.fingerprint,
   }));
 }

@@ -32,7 +32,7 @@ describe('rule docs', () => {
 
   test('renders an index row and a section with facts, examples and remediation per rule', () => {
     const doc = renderRulesDoc([sample]);
-    expect(doc).toContain('| [`sample-rule`](#sample-rule) | low | medium | Detects a \\| pipe. |');
+    expect(doc).toContain('| [`sample-rule`](#sample-rule) | low | medium | no | Detects a \\| pipe. |');
     expect(doc).toContain('## Quality\n\n### `sample-rule`\n\nDetects a | pipe.');
     expect(doc).not.toContain('## Security');
     const help = ruleHelpMarkdown(sample);
@@ -40,5 +40,12 @@ describe('rule docs', () => {
     expect(help).toContain('````yaml\nrun: echo ```\n````');
     expect(help).toContain('**Remediation:** Do better.');
     expect(help).toContain('# wpa: ignore[sample-rule]');
+    expect(help).toContain('**Automatic fix:** none.');
+  });
+
+  test('says whether a rule has an automatic fix and how safe it is', () => {
+    const fixable: Rule = { ...sample, fixes: { safety: 'unsafe', description: 'Adds a thing.' } };
+    expect(renderRulesDoc([fixable])).toContain('| [`sample-rule`](#sample-rule) | low | medium | unsafe | Detects a \\| pipe. |');
+    expect(ruleHelpMarkdown(fixable)).toContain('**Automatic fix (unsafe):** Adds a thing. Apply it with `wpa fix --unsafe-fixes`.');
   });
 });

@@ -128,15 +128,20 @@ function insideFlowCollection(file: WorkflowFile, node: Node): boolean {
 // Builders
 // ---------------------------------------------------------------------------------------------------------------
 
-/** Adds `key: value` to a flow map `{a: 1}`: after its last entry, or inside the braces of an empty one. */
-function insertIntoFlowMap(file: WorkflowFile, map: YAMLMap, key: string, value: YamlValue): TextEdit {
+/** Adds `key: value` to a flow map `{a: 1}`: beside the placement's key, after the last entry, or into `{}`. */
+function insertIntoFlowMap(file: WorkflowFile, map: YAMLMap, key: string, value: YamlValue, placement: KeyPlacement | undefined): TextEdit {
   const entry = `${renderScalar(key, true)}: ${renderFlowValue(value)}`;
-  const last = map.items[map.items.length - 1];
-  if (last === undefined) {
+  const before = placement && 'before' in placement ? pairOf(map, placement.before) : undefined;
+  if (before !== undefined) {
+    const at = startOf(keyNodeOf(before));
+    return { start: at, end: at, text: `${entry}, ` };
+  }
+  const after = (placement && 'after' in placement ? pairOf(map, placement.after) : undefined) ?? map.items[map.items.length - 1];
+  if (after === undefined) {
     const open = startOf(map) + 1;
     return { start: open, end: open, text: entry };
   }
-  const end = pairContentEnd(file.text, last);
+  const end = pairContentEnd(file.text, after);
   return { start: end, end, text: `, ${entry}` };
 }
 
@@ -147,7 +152,7 @@ function insertIntoFlowMap(file: WorkflowFile, map: YAMLMap, key: string, value:
  * too, as top-level sections usually have.
  */
 export function insertPair(file: WorkflowFile, map: YAMLMap, key: string, value: YamlValue, placement?: KeyPlacement): TextEdit {
-  if (map.flow === true) return insertIntoFlowMap(file, map, key, value);
+  if (map.flow === true) return insertIntoFlowMap(file, map, key, value, placement);
   const text = file.text;
   const newline = detectNewline(text);
   const first = map.items[0];
@@ -167,8 +172,11 @@ export function insertPair(file: WorkflowFile, map: YAMLMap, key: string, value:
     return { start: at, end: at, text: at === end ? `${lines.join(newline)}${newline}` : `${newline}${lines.join(newline)}` };
   }
   const at = lineEndOf(text, pairContentEnd(text, anchor));
+  // Sections of a map separated by blank lines get one before the new section too; the end of a map is no section.
+  const nextPair = map.items[map.items.indexOf(anchor) + 1];
   const nextLineStart = at + newline.length;
-  const followedByBlankLine = nextLineStart < text.length && text.slice(nextLineStart, lineEndOf(text, nextLineStart)).trim() === '';
+  const followedByBlankLine =
+    nextPair !== undefined && nextLineStart < text.length && text.slice(nextLineStart, lineEndOf(text, nextLineStart)).trim() === '';
   const separator = lines.length > 1 && followedByBlankLine ? newline : '';
   return { start: at, end: at, text: `${newline}${separator}${lines.join(newline)}` };
 }

@@ -22,6 +22,8 @@ function findingJson(finding: Finding): Record<string, unknown> {
     message: finding.message,
     remediation: finding.remediation,
     fixable: finding.fixable,
+    ...(finding.fixSafety ? { fixSafety: finding.fixSafety } : {}),
+    ...(finding.fixNote ? { fixNote: finding.fixNote } : {}),
     fingerprint: finding.fingerprint,
   };
 }

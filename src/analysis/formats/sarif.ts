@@ -74,7 +74,15 @@ function sarifResult(finding: Finding, uri: string, ruleIndex: number): Record<s
       },
     ],
     partialFingerprints: { [FINGERPRINT_KEY]: finding.fingerprint },
-    properties: { severity: finding.severity, confidence: finding.confidence, category: finding.category, remediation: finding.remediation },
+    properties: {
+      severity: finding.severity,
+      confidence: finding.confidence,
+      category: finding.category,
+      remediation: finding.remediation,
+      fixable: finding.fixable,
+      ...(finding.fixSafety ? { fixSafety: finding.fixSafety } : {}),
+      ...(finding.fixNote ? { fixNote: finding.fixNote } : {}),
+    },
   };
 }
 

@@ -74,6 +74,22 @@ function summary(repository: RepositoryReport, paint: (style: keyof typeof STYLE
   return `${paint('bold', repository.root)}: ${findings}${countsText} in ${files}${hiddenText}; score ${result.score}/100`;
 }
 
+/** ` [fixable]` for a safe fix, ` [fixable: unsafe]` for an unsafe one, '' without a fix. */
+function markFix(finding: Finding, paint: (style: keyof typeof STYLE, text: string) => string): string {
+  if (!finding.fixable) return '';
+  return ` ${paint('cyan', finding.fixSafety === 'unsafe' ? '[fixable: unsafe]' : '[fixable]')}`;
+}
+
+/** The closing hint for `wpa fix`, or undefined when nothing can be fixed. */
+function fixHint(report: AnalysisReport): string | undefined {
+  const findings = report.repositories.flatMap((repository) => repository.result.findings).filter((finding) => finding.fixable);
+  const unsafe = findings.filter((finding) => finding.fixSafety === 'unsafe').length;
+  const safe = findings.length - unsafe;
+  if (findings.length === 0) return undefined;
+  const more = unsafe > 0 ? ` (${unsafe} more with --unsafe-fixes)` : '';
+  return `${safe} ${safe === 1 ? 'finding' : 'findings'} can be fixed with \`wpa fix\`${more}`;
+}
+
 export function formatText(report: AnalysisReport, options: TextOptions): string {
   const paint = (style: keyof typeof STYLE, text: string): string => (options.color ? `${STYLE[style]}${text}${RESET}` : text);
   const lines: string[] = [];
@@ -81,7 +97,7 @@ export function formatText(report: AnalysisReport, options: TextOptions): string
     for (const finding of repository.result.findings) {
       const where = `${displayPath(repository, finding.file)}:${finding.line}:${finding.column}`;
       lines.push(
-        `${paint('bold', where)}: ${paint(SEVERITY_STYLE[finding.severity], finding.severity)} ${paint('bold', finding.ruleId)}: ${finding.message}`,
+        `${paint('bold', where)}: ${paint(SEVERITY_STYLE[finding.severity], finding.severity)} ${paint('bold', finding.ruleId)}: ${finding.message}${markFix(finding, paint)}`,
         ...excerpt(finding, repository.sources.get(finding.file), paint),
         `${paint('dim', '  fix:')} ${finding.remediation}`,
         '',
@@ -92,5 +108,7 @@ export function formatText(report: AnalysisReport, options: TextOptions): string
     }
     lines.push(summary(repository, paint));
   }
+  const hint = fixHint(report);
+  if (hint !== undefined) lines.push(hint);
   return `${lines.join('\n')}\n`;
 }

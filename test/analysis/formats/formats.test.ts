@@ -118,3 +118,35 @@ describe('sarif format', () => {
     expect(Object.values(run?.results[1]?.partialFingerprints as Record<string, string>)[0]).toMatch(/^[0-9a-f]{64}$/);
   });
 });
+
+describe('fixable findings', () => {
+  const FIXABLE = `on: pull_request
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: git fetch origin main
+`;
+  const rules = allRules.filter((rule) => ['missing-job-timeout', 'missing-concurrency-cancel', 'checkout-persisted-credentials'].includes(rule.id));
+  const sample = (): AnalysisReport => report(rules, { '.github/workflows/ci.yml': FIXABLE });
+
+  test('text marks them and ends with how many `wpa fix` can fix', () => {
+    const text = formatText(sample(), { color: false });
+    expect(text).toContain('missing-concurrency-cancel: the workflow runs on `pull_request` without a `concurrency` group that cancels runs for superseded commits [fixable]\n');
+    expect(text).toContain('missing-job-timeout: job `build` has no `timeout-minutes`, so a hung run lasts up to 360 minutes [fixable: unsafe]\n');
+    expect(text).toMatch(/no later step pushes with git\n/);
+    expect(text.endsWith('1 finding can be fixed with `wpa fix` (1 more with --unsafe-fixes)\n')).toBe(true);
+  });
+
+  test('JSON and SARIF carry the fix safety, and the note of a finding without a fix', () => {
+    const findings = (JSON.parse(formatJson(sample())) as { repositories: Array<{ findings: Array<Record<string, unknown>> }> }).repositories[0]?.findings;
+    expect(findings?.map(({ ruleId, fixable, fixSafety, fixNote }) => ({ ruleId, fixable, fixSafety, fixNote }))).toEqual([
+      { ruleId: 'missing-concurrency-cancel', fixable: true, fixSafety: 'safe', fixNote: undefined },
+      { ruleId: 'missing-job-timeout', fixable: true, fixSafety: 'unsafe', fixNote: undefined },
+      { ruleId: 'checkout-persisted-credentials', fixable: false, fixSafety: undefined, fixNote: 'step `#2` runs `git fetch`, which may need the persisted credential' },
+    ]);
+    const log = JSON.parse(formatSarif(sample())) as { runs: Array<{ results: Array<{ properties: Record<string, unknown> }> }> };
+    expect(log.runs[0]?.results.map((result) => result.properties.fixSafety)).toEqual(['safe', 'unsafe', undefined]);
+  });
+});

@@ -1,40 +1,124 @@
-import type { Severity } from '../../../domain/types';
-import { findInNodeSource, mapGet, type Rule, stepsOf } from '../../rule';
-import { isScalar } from 'yaml';
+import type { Severity, SourceRange } from '../../../domain/types';
+import { lineEndOf, lineStartOf } from '../../edit/layout';
+import { renderScalar } from '../../edit/yaml-edits';
+import { findInNodeSource, type FixPlan, mapGet, type Rule, rootMap, scalarText, stepsOf, type StepView, stringList, type WorkflowFile } from '../../rule';
+import { isScalar, Scalar } from 'yaml';
 
 interface DeprecatedCommand {
   command: string;
   severity: Severity;
   status: string;
   replacement: string;
+  /** The environment file that replaces the command. */
+  file: 'GITHUB_OUTPUT' | 'GITHUB_STATE' | 'GITHUB_ENV' | 'GITHUB_PATH';
 }
 
 const COMMANDS: readonly DeprecatedCommand[] = [
   {
     command: 'set-output',
+    file: 'GITHUB_OUTPUT',
     severity: 'medium',
     status: 'is deprecated: the runner prints a warning and GitHub has announced it will stop honouring it',
     replacement: 'echo "name=value" >> "$GITHUB_OUTPUT"',
   },
   {
     command: 'save-state',
+    file: 'GITHUB_STATE',
     severity: 'medium',
     status: 'is deprecated: the runner prints a warning and GitHub has announced it will stop honouring it',
     replacement: 'echo "name=value" >> "$GITHUB_STATE"',
   },
   {
     command: 'set-env',
+    file: 'GITHUB_ENV',
     severity: 'high',
     status: 'is disabled: the runner fails the step unless ACTIONS_ALLOW_UNSECURE_COMMANDS re-enables it',
     replacement: 'echo "NAME=value" >> "$GITHUB_ENV"',
   },
   {
     command: 'add-path',
+    file: 'GITHUB_PATH',
     severity: 'high',
     status: 'is disabled: the runner fails the step unless ACTIONS_ALLOW_UNSECURE_COMMANDS re-enables it',
     replacement: 'echo "/path/to/dir" >> "$GITHUB_PATH"',
   },
 ];
+
+/** The shell family a `run:` script is written for, as far as a rewrite needs to know. */
+type ScriptShell = 'posix' | 'pwsh' | 'powershell';
+
+/** The shell of a step: its own, the job's or the workflow's `defaults.run.shell`, else the runner's default. */
+function shellOf(file: WorkflowFile, step: StepView): ScriptShell | { unknown: string } {
+  const declared =
+    scalarText(mapGet(step.node, 'shell')) ??
+    scalarText(mapGet(mapGet(mapGet(step.job?.node, 'defaults'), 'run'), 'shell')) ??
+    scalarText(mapGet(mapGet(mapGet(rootMap(file), 'defaults'), 'run'), 'shell'));
+  if (declared !== undefined) {
+    const program = declared.trim().split(/\s+/)[0] ?? '';
+    if (program === 'bash' || program === 'sh') return 'posix';
+    if (program === 'pwsh') return 'pwsh';
+    if (program === 'powershell') return 'powershell';
+    return { unknown: `the step runs in \`${declared}\`, for which no rewrite is known` };
+  }
+  if (step.job === undefined) return { unknown: 'the step declares no shell' };
+  const labels = stringList(mapGet(step.job.node, 'runs-on'));
+  if (labels.length === 0 || labels.some((label) => label.includes('${{'))) return { unknown: 'the runner, and with it the default shell, is decided at run time' };
+  // GitHub's default shell is pwsh on Windows runners and bash elsewhere.
+  return labels.some((label) => /windows/i.test(label)) ? 'pwsh' : 'posix';
+}
+
+/** `echo "::command name=x::value"` (or with single or no quotes) alone on its line; `Write-Output`/`Write-Host` for PowerShell. */
+const ECHO_LINE = /^(?<indent>\s*)(?<echo>echo|Write-Output|Write-Host)\s+(?<quote>["']?)::(?<command>[a-z-]+)(?: name=(?<name>[A-Za-z_][\w.-]*))?::(?<value>.*)\k<quote>\s*$/;
+
+/** The line rewritten to append to the environment file, or why it cannot be rewritten exactly. */
+function rewrittenLine(line: string, command: DeprecatedCommand, shell: ScriptShell): string | { unfixable: string } {
+  const match = ECHO_LINE.exec(line)?.groups;
+  if (match === undefined || match.command !== command.command) {
+    return { unfixable: 'the command is not a lone `echo "::...::..."` line, the only form rewritten automatically' };
+  }
+  const { indent = '', echo = '', quote = '', name, value = '' } = match;
+  if ((name === undefined) !== (command.file === 'GITHUB_PATH')) return { unfixable: `the \`::${command.command}\` line has an unexpected form` };
+  // Workflow commands escape line breaks and percent signs; an environment file needs a delimiter block for them.
+  if (/%(?:25|0A|0D)/i.test(value)) return { unfixable: 'the value contains escaped line breaks or percent signs' };
+  // The line must be one command with one argument: a quote inside the value, or shell syntax in an unquoted one,
+  // could end the argument early, and the redirection would then go to another command.
+  const oneArgument = quote === '' ? /^[^\s;&|<>#`'"()\\]*$/.test(value) : !value.includes(quote);
+  if (!oneArgument) return { unfixable: 'the line holds more than the one echoed argument' };
+  const entry = `${quote}${name === undefined ? '' : `${name}=`}${value}${quote}`;
+  if (shell === 'posix') {
+    if (echo !== 'echo') return { unfixable: `\`${echo}\` is not a POSIX shell command` };
+    return `${indent}echo ${entry} >> "$${command.file}"`;
+  }
+  if (quote === '') return { unfixable: 'unquoted PowerShell arguments are not rewritten' };
+  // Windows PowerShell 5 writes UTF-16 with `>>`; the runner reads environment files as UTF-8.
+  return shell === 'pwsh' ? `${indent}${entry} >> $env:${command.file}` : `${indent}${entry} | Out-File -FilePath $env:${command.file} -Encoding utf8 -Append`;
+}
+
+/**
+ * Safe: the rewritten line writes the same name and value to the environment file the runner reads instead of the
+ * command. Only lines of plain and literal (`|`) scalars, where a source line is a script line.
+ */
+function rewriteCommand(step: StepView, run: Scalar, range: SourceRange, command: DeprecatedCommand): FixPlan {
+  return {
+    safety: 'safe',
+    title: `Replace \`::${command.command}\` with an append to $${command.file}`,
+    edits: ({ file }) => {
+      if (run.type !== Scalar.PLAIN && run.type !== Scalar.BLOCK_LITERAL) return { unfixable: 'the script is a quoted or folded YAML scalar' };
+      const shell = shellOf(file, step);
+      if (typeof shell === 'object') return { unfixable: shell.unknown };
+      const offset = (file.lineCounter.lineStarts[range.line - 1] ?? 0) + range.column - 1;
+      // The script line: from the value's start (plain, or a `run: echo ...` line) or the line start, to the line end.
+      const scriptStart = Math.max(lineStartOf(file.text, offset), run.range?.[0] ?? 0);
+      const scriptEnd = Math.min(lineEndOf(file.text, offset), run.range?.[1] ?? file.text.length);
+      const line = rewrittenLine(file.text.slice(scriptStart, scriptEnd), command, shell);
+      if (typeof line !== 'string') return line;
+      if (run.type === Scalar.BLOCK_LITERAL) return [{ start: scriptStart, end: scriptEnd, text: line }];
+      // A plain script is the whole scalar; it is quoted when the new line would not read back as plain YAML.
+      if (scriptStart !== run.range?.[0] || scriptEnd !== run.range[1]) return { unfixable: 'the script is a plain YAML scalar over several lines' };
+      return [{ start: scriptStart, end: scriptEnd, text: renderScalar(line) }];
+    },
+  };
+}
 
 export const deprecatedWorkflowCommandsRule: Rule = {
   id: 'deprecated-workflow-commands',
@@ -76,11 +160,19 @@ export const deprecatedWorkflowCommandsRule: Rule = {
       '',
     ].join('\n'),
   },
+  fixes: {
+    safety: 'safe',
+    description:
+      'Rewrites a lone `echo "::set-output name=x::v"` line (and `::save-state`, `::set-env`, `::add-path`) of a bash ' +
+      'or sh script to `echo "x=v" >> "$GITHUB_OUTPUT"` (PowerShell: `"x=v" >> $env:GITHUB_OUTPUT`). Lines with more ' +
+      'than the echo, escaped line breaks, or an unknown shell are left to you.',
+  },
   check(ctx) {
     for (const step of stepsOf(ctx.file)) {
       const run = mapGet(step.node, 'run');
       if (!isScalar(run) || typeof run.value !== 'string') continue;
-      for (const { command, severity, status, replacement } of COMMANDS) {
+      for (const deprecated of COMMANDS) {
+        const { command, severity, status, replacement } = deprecated;
         for (const range of findInNodeSource(ctx.file, run, `::${command}`)) {
           ctx.report({
             node: run,
@@ -88,6 +180,7 @@ export const deprecatedWorkflowCommandsRule: Rule = {
             severity,
             message: `The \`::${command}\` workflow command ${status}.`,
             remediation: `Write to the environment file instead, e.g. \`${replacement}\`.`,
+            fix: rewriteCommand(step, run, range, deprecated),
           });
         }
       }

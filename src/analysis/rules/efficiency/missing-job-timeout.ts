@@ -68,6 +68,12 @@ jobs:
       - run: make test
 `,
   },
+  fixes: {
+    safety: 'unsafe',
+    description:
+      'Adds `timeout-minutes` (30 by default, `wpa fix --job-timeout`) after the job\'s `runs-on`. Unsafe: a job that ' +
+      'usually runs longer is cancelled.',
+  },
   check(ctx) {
     for (const job of jobsOf(ctx.file)) {
       if (!jobHasSteps(job) || mapPair(job.node, 'timeout-minutes') !== undefined) continue;

@@ -1,5 +1,7 @@
-import { jobsOf, mapGet, type Rule, scalarText, stepsOf, stepsOfJob, type StepView } from '../../rule';
+import { isUnfixable, setNestedPair } from '../../edit/yaml-edits';
+import { type FixPlan, jobsOf, mapGet, type RepositoryView, type Rule, scalarText, stepsOf, stepsOfJob, type StepView } from '../../rule';
 import { actionName, booleanValue, majorVersion, usesOf, withInput } from '../../security-sites';
+import { localActionSteps, stepAction } from '../cost-facts';
 
 /** Actions that run `git push` with the credential actions/checkout leaves behind instead of their own token. */
 const gitPushingActions = new Set([
@@ -10,8 +12,16 @@ const gitPushingActions = new Set([
   'jbolda/covector/packages/action',
 ]);
 
+/**
+ * Actions that fetch from the repository with the credential actions/checkout leaves behind (to diff against a
+ * base branch): after the fix they could not read a private repository.
+ */
+const gitFetchingActions = new Set(['tj-actions/changed-files', 'dorny/paths-filter', 'reviewdog/action-suggester']);
+
 /** `git push`, also with global options such as `git -C dir push`. */
 const gitPushCommand = /\bgit(?:\s+-{1,2}[\w-]+(?:[= ](?!push\b)\S+)?)*\s+push\b/;
+/** git commands that read from a remote, which in a private repository need the persisted credential. */
+const gitRemoteReadCommand = /\bgit(?:\s+-{1,2}[\w-]+(?:[= ]\S+)?)*\s+(fetch|pull|ls-remote|submodule|clone)\b/;
 /** A push that brings its own credential in the remote URL does not need the persisted one. */
 const inlineCredential = /:\/\/[^\s/@]+@/;
 
@@ -57,6 +67,13 @@ export const checkoutPersistedCredentialsRule: Rule = {
       '',
     ].join('\n'),
   },
+  fixes: {
+    safety: 'safe',
+    description:
+      'Sets `persist-credentials: false` in the checkout step\'s `with:` (adding `with:` when missing). Not offered ' +
+      'when a later step of the job reads the remote with git (`git fetch`, `pull`, `submodule`, actions that diff ' +
+      'against a base branch) or runs a local action that does.',
+  },
   check(ctx) {
     const stepLists = ctx.file.kind === 'workflow' ? jobsOf(ctx.file).map(stepsOfJob) : [stepsOf(ctx.file)];
     for (const steps of stepLists) {
@@ -71,17 +88,51 @@ export const checkoutPersistedCredentialsRule: Rule = {
         const major = majorVersion(ctx.file, uses);
         const storedOutsideWorkspace = major !== undefined && major >= 6;
         const where = step.job ? `job \`${step.job.id}\`` : 'this action';
+        const credentialUser = steps.slice(index + 1).map((later) => credentialUse(ctx.repo, later)).find((use) => use !== undefined);
         ctx.report({
           node: persist === true && persistInput ? persistInput : uses.node,
           message:
             `actions/checkout in ${where} ${persist === true ? 'explicitly keeps' : 'keeps'} the job token ` +
             `${storedOutsideWorkspace ? 'under $RUNNER_TEMP' : 'in .git/config'} for every later step, and no later step pushes with git`,
           severity: storedOutsideWorkspace ? 'low' : 'medium',
+          ...(credentialUser === undefined ? { fix: disablePersistedCredentials(step) } : { unfixable: credentialUser }),
         });
       });
     }
   },
 };
+
+/** Safe: no later step of the job reads the remote with git, and a push would have kept the rule silent. */
+function disablePersistedCredentials(step: StepView): FixPlan {
+  return {
+    safety: 'safe',
+    title: 'Set `persist-credentials: false` on actions/checkout',
+    edits: ({ file }) => {
+      const edit = setNestedPair(file, step.node, 'with', 'persist-credentials', false);
+      return isUnfixable(edit) ? edit : [edit];
+    },
+  };
+}
+
+function stepLabel(step: StepView): string {
+  return scalarText(mapGet(step.node, 'name')) ?? scalarText(mapGet(step.node, 'id')) ?? `#${step.index + 1}`;
+}
+
+/** Why a later step may need the persisted credential (so the fix could break it), or undefined when none does. */
+function credentialUse(repo: RepositoryView, step: StepView): string | undefined {
+  const action = stepAction(step);
+  if (action !== undefined && gitFetchingActions.has(action.name)) {
+    return `step \`${stepLabel(step)}\` (${action.name}) fetches with the persisted credential`;
+  }
+  if (action?.ref.kind === 'local') {
+    const actionSteps = localActionSteps(repo, action);
+    if (actionSteps === undefined) return `what the local action of step \`${stepLabel(step)}\` (${action.ref.raw}) does with git is unknown`;
+    const inner = actionSteps.map((innerStep) => credentialUse(repo, innerStep) ?? (pushesWithGit(innerStep) ? 'pushes' : undefined)).find((use) => use !== undefined);
+    return inner === undefined ? undefined : `step \`${stepLabel(step)}\` runs the local action ${action.ref.raw}, which uses the persisted credential`;
+  }
+  const command = (scalarText(mapGet(step.node, 'run')) ?? '').split('\n').map((line) => gitRemoteReadCommand.exec(line)?.[1]).find((found) => found !== undefined);
+  return command === undefined ? undefined : `step \`${stepLabel(step)}\` runs \`git ${command}\`, which may need the persisted credential`;
+}
 
 function pushesWithGit(step: StepView): boolean {
   const uses = usesOf(step.node);
