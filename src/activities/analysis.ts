@@ -5,11 +5,11 @@
 import path from 'node:path';
 import { ApplicationFailure, heartbeat } from '@temporalio/activity';
 import { allRules } from '../analysis/rules';
-import { repositoryFromFiles } from '../analysis/discover';
+import { repositoryViewAt } from '../analysis/checkout-view';
 import { analyzeRepository } from '../analysis/engine';
 import { allowsLocalRepos } from '../config';
 import type { Analysis } from '../domain/types';
-import { checkout, disposeCheckout, listFiles, readTree } from '../git';
+import { checkout, disposeCheckout } from '../git';
 import { completeAnalysis, completeFleetScan, failAnalysis, getAnalysis, startAnalysis } from '../store/analyses';
 import { getTarget } from '../store/targets';
 import type { ActivityDeps } from './index';
@@ -23,8 +23,6 @@ export interface AnalyzeTargetInput {
 
 export type AnalysisSummary = Pick<Analysis, 'id' | 'targetId' | 'status' | 'score' | 'summary' | 'commitSha'>;
 
-const CI_FILES = ['.github/**', 'wpa.yml', 'wpa.yaml'];
-
 export function createAnalysisActivities({ pool, config }: ActivityDeps) {
   const workRoot = path.join(config.dataDir, 'work');
   return {
@@ -36,9 +34,8 @@ export function createAnalysisActivities({ pool, config }: ActivityDeps) {
       try {
         const clone = await checkout(target.repoUrl, target.branch, workRoot, { repoUrlPolicy: { allowLocal: allowsLocalRepos(config) } });
         try {
-          const [tree, listing] = await Promise.all([readTree({ dir: clone.dir }, CI_FILES), listFiles({ dir: clone.dir })]);
+          const { view } = await repositoryViewAt(clone.dir, undefined);
           heartbeat('analyzing');
-          const view = repositoryFromFiles(tree.files, { existingPaths: listing.paths });
           const result = analyzeRepository(view, { rules: allRules });
           await completeAnalysis(pool, input.analysisId, { commitSha: clone.headSha, score: result.score, findings: result.findings, files: result.files.length });
         } finally {

@@ -10,17 +10,19 @@
  */
 import path from 'node:path';
 import { ApplicationFailure, cancellationSignal, heartbeat } from '@temporalio/activity';
-import type { DiffSource, StageResult, StageVerdict, Target, TestStage } from '../domain/types';
+import type { DiffSource, ResolvedFinding, StageResult, StageVerdict, Target, TestStage } from '../domain/types';
 import { allowsLocalRepos } from '../config';
-import { checkout, deployPatch, detachAt, disposeCheckout, GitError, type GitOptions, OperationAbortedError, PatchRevertedError, revertPatch } from '../git';
+import { type Checkout, checkout, deployPatch, detachAt, disposeCheckout, GitError, type GitOptions, OperationAbortedError, PatchRevertedError, revertPatch } from '../git';
 import { AddressPolicy } from '../health/address-policy';
 import { commandCheckLabel, runCommandCheck } from '../health/command-check';
 import { healthSecretEnvironment } from '../health/header-secrets';
 import { HealthCheckConfigError, httpCheckLabel, resolveHttpCheck, runHttpCheck } from '../health/http-check';
 import type { HealthCheck } from '../health/schemas';
 import type { HealthSample } from '../health/types';
-import { runStage, VERIFY_COMMAND_TIMEOUT_MS } from '../patching/stages';
+import { fixCommit, nothingToFixReason, resolvedFindings } from '../patching/from-findings';
+import { runStage, type StageReport, VERIFY_COMMAND_TIMEOUT_MS } from '../patching/stages';
 import { hasRevertMarker, loadDiff, saveRevertMarker } from '../store/patch-artifacts';
+import { getTargetDiff, saveRegeneratedDiff, type TargetDiff } from '../store/patch-target-diffs';
 import { saveTestRun } from '../store/patches';
 import type { ActivityDeps } from './index';
 import { bestEffort, createPatchBookkeeping, storeDeployment, storeHealthRound } from './patch-bookkeeping';
@@ -123,6 +125,12 @@ async function withCheckoutAt<T>(target: Target, commit: string, workRoot: strin
   }
 }
 
+/**
+ * What a test stage runs on a target's fresh checkout: the diff and, for a patch generated from findings, the
+ * findings it claims to resolve and what happened to it before the stage (regeneration); or why it cannot run.
+ */
+type StageSubject = { diff: string; claims?: readonly ResolvedFinding[]; details?: Record<string, unknown> } | { refused: string; details: Record<string, unknown> };
+
 /** A sample for a check that could not run at all: an error, counted apart from failures. */
 function notRun(check: HealthCheck, detail: string): HealthSample {
   const label = check.type === 'http' ? httpCheckLabel(check) : commandCheckLabel(check);
@@ -175,16 +183,46 @@ export function createPatchActivities({ pool, config }: ActivityDeps) {
     return diff;
   }
 
+  /**
+   * A target's own diff at the checkout's tip. When the branch moved since the diff was made, the fixer makes it
+   * again at the tip with the same selection and the new diff replaces the stored one (deploys use it); when
+   * nothing of it applies there any more, the stage fails saying so.
+   */
+  async function ownDiffAt(patchId: string, own: TargetDiff, clone: Checkout, signal: AbortSignal, progress: (step: string) => void): Promise<StageSubject> {
+    if (clone.headSha === own.baseCommit) return { diff: own.diff, claims: own.findings };
+    progress(`the branch moved since the patch was made: fixing ${clone.headSha.slice(0, 12)} again`);
+    const moved = { from: own.baseCommit, to: clone.headSha };
+    const { outcome } = await fixCommit(clone.dir, undefined, own.selection, { signal });
+    if (outcome.diff === '') {
+      const reason = nothingToFixReason(outcome, own.selection);
+      return {
+        refused: `${own.targetName}'s branch moved from ${moved.from.slice(0, 12)} to ${moved.to.slice(0, 12)} since the patch was made, and nothing of the patch applies there any more: ${reason}`,
+        details: { regenerated: { ...moved, findings: 0 } },
+      };
+    }
+    const findings = resolvedFindings(outcome);
+    await saveRegeneratedDiff(pool, { patchId, targetId: own.targetId, ...moved, diff: outcome.diff, findings });
+    return { diff: outcome.diff, claims: findings, details: { regenerated: { ...moved, findings: findings.length } } };
+  }
+
   /** Runs one test stage on a fresh checkout of the target and stores its result and log (best-effort). */
-  async function testOnCheckout(input: { patchId: string; stage: TestStage; target: Target }, diff: string): Promise<StageResult> {
+  async function testOnCheckout(
+    input: { patchId: string; stage: TestStage; target: Target },
+    subjectOf: (clone: Checkout, signal: AbortSignal, progress: (step: string) => void) => Promise<StageSubject>,
+  ): Promise<StageResult> {
     const signal = cancellationSignal();
     const startedAt = new Date();
     const report = await heartbeating((progress) =>
-      gitOperation(async () => {
+      gitOperation(async (): Promise<StageReport> => {
         progress(`checking out ${input.target.name}`);
         const clone = await checkout(input.target.repoUrl, input.target.branch, workRoot, { signal, repoUrlPolicy });
         try {
-          return await runStage(input.stage, { dir: clone.dir, diff, target: input.target, sandbox: config.sandbox, signal, progress });
+          const subject = await subjectOf(clone, signal, progress);
+          if ('refused' in subject) {
+            return { stage: input.stage, targetId: input.target.id, passed: false, summary: subject.refused, log: subject.refused, details: { commitSha: clone.headSha, ...subject.details } };
+          }
+          const stageReport = await runStage(input.stage, { dir: clone.dir, diff: subject.diff, claims: subject.claims, target: input.target, sandbox: config.sandbox, signal, progress });
+          return { ...stageReport, details: { ...stageReport.details, ...subject.details } };
         } finally {
           await disposeCheckout(clone.dir);
         }
@@ -194,28 +232,40 @@ export function createPatchActivities({ pool, config }: ActivityDeps) {
     return { stage: report.stage, targetId: report.targetId, passed: report.passed, summary: report.summary, log: report.log };
   }
 
+  /** The diff a target gets: its own (a patch generated from findings), else the patch's. */
+  async function deployedDiff(input: DeployTargetInput): Promise<string> {
+    const own = await getTargetDiff(pool, input.patchId, input.target.id);
+    return own ? own.diff : diffOf(input);
+  }
+
   return {
     ...createPatchBookkeeping(pool),
 
     /** The first version's test stage: the diff in the input, the log in the result. */
     async runTestStage(input: RunTestStageInput): Promise<StageResult> {
-      return testOnCheckout(input, input.diff);
+      return testOnCheckout(input, () => Promise.resolve({ diff: input.diff }));
     },
 
-    /** Runs one test stage on a fresh checkout of the target; the log stays in the read model. */
+    /**
+     * Runs one test stage on a fresh checkout of the target; the log stays in the read model. A target with its own
+     * diff (a patch generated from findings) is tested with it, made again first should its branch have moved.
+     */
     async testTarget(input: TestTargetInput): Promise<StageVerdict> {
-      const { log: _log, ...verdict } = await testOnCheckout(input, await diffOf(input));
+      const own = await getTargetDiff(pool, input.patchId, input.target.id);
+      const { log: _log, ...verdict } = await testOnCheckout(input, async (clone, signal, progress) =>
+        own ? ownDiffAt(input.patchId, own, clone, signal, progress) : { diff: await diffOf(input) },
+      );
       return verdict;
     },
 
     /**
-     * Commits the diff on the target branch (once: a commit with the Patch-Id is reused). Refuses to push when a
+     * Commits the target's diff (its own, or the patch's) on the target branch (once: a commit with the Patch-Id is reused). Refuses to push when a
      * revert of this patch on this target already found nothing to undo (the marker): the patch was given up.
      */
     async deployTarget(input: DeployTargetInput): Promise<DeployTargetResult> {
       const { target } = input;
       const signal = cancellationSignal();
-      const diff = await diffOf(input);
+      const diff = await deployedDiff(input);
       const refuseIfReverted = async (): Promise<void> => {
         if (await hasRevertMarker(pool, input.patchId, target.id)) throw new PatchRevertedError(input.patchId, 'a revert that found nothing to undo');
       };

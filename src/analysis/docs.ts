@@ -15,6 +15,14 @@ export const CATEGORY_TITLES: Readonly<Record<Category, string>> = {
   quality: 'Quality',
 };
 
+/** Where the rules are documented, relative to the repository root. */
+export const RULES_DOC_PATH = 'docs/rules.md';
+
+/** The anchor of a rule's section in RULES_DOC_PATH: its heading is the rule id in backticks. */
+export function ruleDocAnchor(ruleId: string): string {
+  return `#${ruleId}`;
+}
+
 const KIND_LABELS = { workflow: 'workflows', action: 'actions' } as const;
 
 function tableCell(text: string): string {
@@ -82,7 +90,7 @@ export function renderRulesDoc(rules: readonly Rule[] = allRules): string {
         '| Rule | Severity | Confidence | Fix | Description |',
         '| --- | --- | --- | --- | --- |',
         ...categoryRules.map(
-          (rule) => `| [\`${rule.id}\`](#${rule.id}) | ${rule.severity} | ${rule.confidence} | ${fixCell(rule)} | ${tableCell(rule.description)} |`,
+          (rule) => `| [\`${rule.id}\`](${ruleDocAnchor(rule.id)}) | ${rule.severity} | ${rule.confidence} | ${fixCell(rule)} | ${tableCell(rule.description)} |`,
         ),
       ].join('\n'),
     );

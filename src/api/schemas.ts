@@ -7,6 +7,7 @@ import { DEFAULT_ERROR_THRESHOLD, PATCH_STATUSES, PATCH_TYPES } from '../domain/
 import { type RepoUrlPolicy, repoUrlProblem } from '../git/repo-url';
 import { commitSubjectProblem, isValidBranchName } from '../git/validate';
 import { healthCheckSchema } from '../health/schemas';
+import { allRules } from '../analysis/rules';
 import { bidiControlProblem, multiLine, oneLine } from './validation';
 
 export const uuidParam = z.object({ id: z.uuid({ message: 'must be a UUID' }) });
@@ -101,19 +102,59 @@ const approvalSchema = z
   .strict()
   .prefault({});
 
+const MAX_PATCH_TARGETS = 500;
+const MAX_RULE_ID_CHARS = 100;
+const MAX_FINGERPRINTS = 10_000;
+const RULE_IDS: ReadonlySet<string> = new Set(allRules.map((rule) => rule.id));
+
+function distinct(items: readonly string[]): boolean {
+  return new Set(items).size === items.length;
+}
+
+/** Which findings of which analyses a generated patch fixes (src/patching/from-findings.ts). */
+const fromFindingsSchema = z
+  .object({
+    analysisIds: z
+      .array(z.uuid({ message: 'must be an analysis id (UUID)' }))
+      .min(1)
+      .max(MAX_PATCH_TARGETS)
+      .refine(distinct, { message: 'must not name an analysis twice' }),
+    ruleIds: z
+      .array(z.string().max(MAX_RULE_ID_CHARS).refine((id) => RULE_IDS.has(id), { message: 'is not a rule of the analyzer (see docs/rules.md)' }))
+      .min(1)
+      .max(RULE_IDS.size)
+      .refine(distinct, { message: 'must not name a rule twice' })
+      .optional(),
+    fingerprints: z
+      .array(z.string().regex(/^[0-9a-f]{64}$/, 'must be a finding fingerprint (64 lowercase hex digits)'))
+      .min(1)
+      .max(MAX_FINGERPRINTS)
+      .refine(distinct, { message: 'must not name a fingerprint twice' })
+      .optional(),
+    unsafe: z.boolean().default(false),
+  })
+  .strict();
+
+/**
+ * A new patch: a diff for the given targets, or `fromFindings`, whose diffs (one per target), title, type and
+ * description are generated from the analyses' findings (title, type and description may still be given).
+ */
 export const createPatchSchema = z
   .object({
-    title: oneLine(200).superRefine((title, context) => {
-      const problem = commitSubjectProblem(title);
-      if (problem) context.addIssue({ code: 'custom', message: problem });
-    }),
-    type: z.enum(PATCH_TYPES),
+    title: oneLine(200)
+      .superRefine((title, context) => {
+        const problem = commitSubjectProblem(title);
+        if (problem) context.addIssue({ code: 'custom', message: problem });
+      })
+      .optional(),
+    type: z.enum(PATCH_TYPES).optional(),
     description: multiLine(10_000).optional(),
     targets: z
       .array(z.uuid())
       .min(1)
-      .max(500)
-      .refine((ids) => new Set(ids).size === ids.length, { message: 'targets must be distinct' }),
+      .max(MAX_PATCH_TARGETS)
+      .refine(distinct, { message: 'targets must be distinct' })
+      .optional(),
     diff: z
       .string()
       .min(1)
@@ -121,11 +162,33 @@ export const createPatchSchema = z
       .superRefine((diff, context) => {
         const problem = bidiControlProblem(diff);
         if (problem) context.addIssue({ code: 'custom', message: problem });
-      }),
+      })
+      .optional(),
+    fromFindings: fromFindingsSchema.optional(),
     rollout: rolloutSchema,
     approval: approvalSchema,
   })
-  .strict();
+  .strict()
+  .transform((body, context) => {
+    const { diff, fromFindings, targets, title, type, ...common } = body;
+    const refuse = (field: string, message: string): never => {
+      context.addIssue({ code: 'custom', path: [field], message, input: body });
+      return z.NEVER;
+    };
+    if (fromFindings !== undefined) {
+      if (diff !== undefined) return refuse('diff', 'must not be given together with fromFindings: give a diff, or the findings to generate one from');
+      if (targets !== undefined) return refuse('targets', 'must not be given with fromFindings: the targets are those of the analyses');
+      return { source: 'findings' as const, fromFindings, title, type, ...common };
+    }
+    if (diff === undefined) refuse('diff', 'is required, unless fromFindings names the analyses whose findings the patch fixes');
+    if (title === undefined) refuse('title', 'is required');
+    if (type === undefined) refuse('type', 'is required');
+    if (targets === undefined) refuse('targets', 'is required');
+    if (diff === undefined || title === undefined || type === undefined || targets === undefined) return z.NEVER;
+    return { source: 'diff' as const, diff, title, type, targets, ...common };
+  });
+
+export type CreatePatchRequest = z.infer<typeof createPatchSchema>;
 
 export const listPatchesQuery = z.object({
   status: z.enum(PATCH_STATUSES).optional(),

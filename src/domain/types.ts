@@ -165,6 +165,33 @@ export interface ApprovalSpec {
  */
 export type DiffSource = { diff: string } | { diffSha256: string };
 
+/** Which findings a patch generated from analyses fixes; regenerating it on a moved branch asks the same. */
+export interface FindingSelection {
+  /** Only findings of these rules (all fixable ones when absent). */
+  ruleIds?: string[];
+  /** Only findings with these fingerprints. */
+  fingerprints?: string[];
+  /** Also apply fixes that may change behaviour (e.g. a job timeout that could cut a long job short). */
+  unsafe: boolean;
+}
+
+/** A finding a generated patch resolves on one target, with the fix that resolves it. */
+export interface ResolvedFinding {
+  ruleId: string;
+  fingerprint: string;
+  category: Category;
+  severity: Severity;
+  file: string;
+  line: number;
+  column: number;
+  message: string;
+  /** The fix's title. */
+  fix: string;
+  safety: 'safe' | 'unsafe';
+  /** The rule's documentation: `docs/rules.md#<rule-id>`. */
+  docs: string;
+}
+
 /** Everything the lifecycle workflow needs, fixed when the patch is created (targets are snapshotted). */
 export interface PatchSpec {
   id: string;

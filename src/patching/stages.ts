@@ -13,7 +13,8 @@ import { jobsOf, mapGet, parseActionRef, type RepositoryView, scalarText, stepsO
 import { allRules } from '../analysis/rules';
 import { schemaViolationRule } from '../analysis/rules/compatibility/schema-violation';
 import { yamlSyntaxRule } from '../analysis/rules/compatibility/yaml-syntax';
-import type { StageResult, Target, TestStage } from '../domain/types';
+import type { Finding, ResolvedFinding, StageResult, Target, TestStage } from '../domain/types';
+import { introducedFindings } from '../fixes/fix-repository';
 import { applyDiff, type ChangedFile, changedFiles, InvalidDiffError, listFiles, PatchDoesNotApplyError, readTree } from '../git';
 import { runSandboxed, type SandboxConfig, type SandboxedResult, SandboxUnavailableError } from '../sandbox';
 import { commandOutputForPeople } from '../security/redact';
@@ -40,6 +41,8 @@ export interface StageContext {
   signal?: AbortSignal;
   /** Told what the stage is doing now (the activity heartbeats with it). */
   progress?: (step: string) => void;
+  /** For a patch generated from findings: the findings its diff claims to resolve on this target. */
+  claims?: readonly ResolvedFinding[];
 }
 
 export interface StageReport extends StageResult {
@@ -157,20 +160,73 @@ function changedCiFiles(tree: PatchedCheckout): string[] {
 // isolated
 // ---------------------------------------------------------------------------------------------------------------
 
-/** The diff applies, and every CI file it touches parses and validates against GitHub's workflow schema. */
-function isolatedStage(tree: PatchedCheckout): StageOutcome {
+/** A finding as stage details list it. */
+function findingFacts(finding: Pick<Finding, 'ruleId' | 'fingerprint' | 'severity' | 'file' | 'line' | 'column' | 'message'>) {
+  return { ruleId: finding.ruleId, fingerprint: finding.fingerprint, severity: finding.severity, file: finding.file, line: finding.line, column: finding.column, message: finding.message };
+}
+
+function findingText(finding: Pick<Finding, 'ruleId' | 'severity' | 'file' | 'line' | 'column' | 'message'>): string {
+  return `${finding.file}:${finding.line}:${finding.column}: ${finding.severity} ${finding.ruleId}: ${finding.message}`;
+}
+
+interface ClaimCheck {
+  /** Claimed findings the analyzer no longer reports after the patch. */
+  resolved: ResolvedFinding[];
+  /** Claimed findings still reported after the patch. */
+  unresolved: ResolvedFinding[];
+  /** Findings at medium or above that the patch brings in. */
+  introduced: Finding[];
+}
+
+/** Analyzes both sides of a generated patch: which claimed findings are gone, and what at medium or above is new. */
+function checkClaims(tree: PatchedCheckout, claims: readonly ResolvedFinding[]): ClaimCheck {
+  const before = analyzeRepository(analyzerView(tree.before), { rules: allRules }).findings;
+  const after = analyzeRepository(analyzerView(tree.after), { rules: allRules }).findings;
+  const afterPrints = new Set(after.map((finding) => finding.fingerprint));
+  return {
+    resolved: claims.filter((finding) => !afterPrints.has(finding.fingerprint)),
+    unresolved: claims.filter((finding) => afterPrints.has(finding.fingerprint)),
+    introduced: introducedFindings(before, after, 'medium'),
+  };
+}
+
+/**
+ * The diff applies, and every CI file it touches parses and validates against GitHub's workflow schema. For a
+ * patch generated from findings, the findings it claims to resolve are gone and nothing at medium or above is new.
+ */
+function isolatedStage(tree: PatchedCheckout, claims: readonly ResolvedFinding[] | undefined): StageOutcome {
   const changed = changedCiFiles(tree);
-  const details = { commitSha: tree.commitSha, changedFiles: tree.changes.length, changedCiFiles: changed.length };
-  if (changed.length === 0) return outcome(true, 'the diff applies cleanly; it changes no CI workflow file', [], details);
-  const result = analyzeRepository(ciView(tree.after), { rules: [yamlSyntaxRule, schemaViolationRule], only: changed });
-  const problems = [
-    ...result.findings.map((finding) => `${finding.file}:${finding.line}:${finding.column}: ${finding.message} (${finding.ruleId})`),
-    ...result.diagnostics.map((diagnostic) => `${diagnostic.file}: the ${diagnostic.ruleId} check crashed: ${diagnostic.message}`),
-  ];
-  if (problems.length > 0) {
-    return outcome(false, `${problems.length} problem(s) in the patched CI files: ${listedInSummary(problems)}`, problems, { ...details, problems: problems.length });
+  const details: Record<string, unknown> = { commitSha: tree.commitSha, changedFiles: tree.changes.length, changedCiFiles: changed.length };
+  const problems: string[] = [];
+  const claimLines: string[] = [];
+  if (changed.length > 0) {
+    const result = analyzeRepository(ciView(tree.after), { rules: [yamlSyntaxRule, schemaViolationRule], only: changed });
+    problems.push(
+      ...result.findings.map((finding) => `${finding.file}:${finding.line}:${finding.column}: ${finding.message} (${finding.ruleId})`),
+      ...result.diagnostics.map((diagnostic) => `${diagnostic.file}: the ${diagnostic.ruleId} check crashed: ${diagnostic.message}`),
+    );
+    if (problems.length > 0) details.problems = problems.length;
   }
-  return outcome(true, `the diff applies cleanly; ${changed.length} changed CI file(s) parse and match GitHub's schema`, changed, details);
+  const schemaProblems = problems.length;
+  let claimSummary = '';
+  if (claims !== undefined) {
+    const check = checkClaims(tree, claims);
+    details.resolvedFindings = check.resolved.map(findingFacts);
+    details.unresolvedFindings = check.unresolved.map(findingFacts);
+    details.newFindings = check.introduced.map(findingFacts);
+    claimLines.push(`${check.resolved.length} of ${claims.length} claimed finding(s) resolved`, ...check.resolved.map((finding) => `resolved: ${findingText(finding)}`));
+    problems.push(
+      ...check.unresolved.map((finding) => `still reported after the patch: ${findingText(finding)}`),
+      ...check.introduced.map((finding) => `new after the patch: ${findingText(finding)}`),
+    );
+    claimSummary = `; ${check.resolved.length} of ${claims.length} claimed finding(s) resolved, no new finding at medium or above`;
+  }
+  if (problems.length > 0) {
+    const where = problems.length === schemaProblems ? 'in the patched CI files' : 'after the patch';
+    return outcome(false, `${problems.length} problem(s) ${where}: ${listedInSummary(problems)}`, [...problems, ...claimLines], details);
+  }
+  if (changed.length === 0) return outcome(true, `the diff applies cleanly; it changes no CI workflow file${claimSummary}`, claimLines, details);
+  return outcome(true, `the diff applies cleanly; ${changed.length} changed CI file(s) parse and match GitHub's schema${claimSummary}`, [...changed, ...claimLines], details);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -352,7 +408,7 @@ export async function runStage(stage: TestStage, context: StageContext): Promise
     context.progress?.(`running the ${stage} stage`);
     switch (stage) {
       case 'isolated':
-        result = isolatedStage(patched);
+        result = isolatedStage(patched, context.claims);
         break;
       case 'integration':
         result = await integrationStage(patched, context);

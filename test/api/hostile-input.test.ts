@@ -163,6 +163,17 @@ describe('hostile strings in every string field of every POST route', () => {
         field('targets.0', (b, v) => (b.targets = [v])),
       ],
     },
+    {
+      route: '/patches',
+      token: () => operator,
+      body: (): Body => ({ title: 'Fix timeouts', fromFindings: { analysisIds: [randomUUID()], ruleIds: ['missing-job-timeout'], fingerprints: ['a'.repeat(64)] } }),
+      fields: [
+        field('fromFindings.analysisIds.0', (b, v) => ((b.fromFindings as Body).analysisIds = [v])),
+        field('fromFindings.ruleIds.0', (b, v) => ((b.fromFindings as Body).ruleIds = [v])),
+        field('fromFindings.fingerprints.0', (b, v) => ((b.fromFindings as Body).fingerprints = [v])),
+        field('fromFindings title', (b, v) => (b.title = v)),
+      ],
+    },
     ...(['approve', 'reject', 'pause', 'abort'] as const).map((action) => ({
       route: `/patches/{patch}/${action}`,
       token: () => guardian,

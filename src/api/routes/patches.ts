@@ -4,6 +4,7 @@
  * self-approval, duplicates and wrong states synchronously) or, for abort, a Signal.
  */
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { type Request, type Response, Router } from 'express';
 import {
   type Client,
@@ -18,10 +19,22 @@ import {
 } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { allowsLocalRepos, type Config } from '../../config';
-import { type Actor, type PatchSpec, type PatchState, type PatchStatus, TERMINAL_PATCH_STATUSES } from '../../domain/types';
-import { isValidBranchName, validateDiffPaths } from '../../git';
+import { type Actor, type PatchSpec, type PatchState, type PatchStatus, type PatchType, type Target, TERMINAL_PATCH_STATUSES } from '../../domain/types';
+import { GitError, isValidBranchName, validateDiffPaths } from '../../git';
 import { repoUrlProblem } from '../../git/repo-url';
+import {
+  combinedDiff,
+  type GenerationEnvironment,
+  generatedDescription,
+  generatedTitle,
+  generateTargetDiffs,
+  loadFindingSources,
+  PatchGenerationRefused,
+  patchTypeFor,
+  type SkippedTarget,
+} from '../../patching/from-findings';
 import { appendAuditEvent } from '../../store/audit';
+import { listTargetDiffs, type NewTargetDiff, saveTargetDiffs, type TargetDiff } from '../../store/patch-target-diffs';
 import { createPatch, getPatch, listPatches, type PatchDetail, recordPatchTransition } from '../../store/patches';
 import { getTargets } from '../../store/targets';
 import { taskQueueLiveness } from '../../store/worker-heartbeats';
@@ -43,6 +56,7 @@ import {
   abortPatchSchema,
   approvePatchSchema,
   createPatchSchema,
+  type CreatePatchRequest,
   listPatchesQuery,
   pausePatchSchema,
   rejectPatchSchema,
@@ -67,6 +81,34 @@ interface ActionContext {
   requestId: string;
   method: string;
   path: string;
+}
+
+/** What a patch is made of before it is stored: its diff (or per-target diffs) and the targets they go to. */
+interface PatchPlan {
+  title: string;
+  type: PatchType;
+  description: string | null;
+  diff: string;
+  targets: Target[];
+  /** Empty for a patch with one diff for every target. */
+  targetDiffs: NewTargetDiff[];
+  skippedTargets: SkippedTarget[];
+}
+
+/** A target's own diff as GET /patches/:id shows it. */
+function shownTargetDiff(entry: TargetDiff) {
+  return {
+    targetId: entry.targetId,
+    target: entry.targetName,
+    analysisId: entry.analysisId,
+    analysisCommit: entry.analysisCommit,
+    baseCommit: entry.baseCommit,
+    regenerated: entry.regeneratedFrom === null ? null : { from: entry.regeneratedFrom, to: entry.baseCommit, at: entry.regeneratedAt },
+    selection: entry.selection,
+    diffSha256: entry.diffSha256,
+    diff: entry.diff,
+    findings: entry.findings,
+  };
 }
 
 function isTerminal(status: PatchStatus): boolean {
@@ -164,23 +206,72 @@ export function patchRoutes(deps: { pool: Pool; temporalClient: Client; config: 
     res.json({ id: ctx.patch.id, workflowId: ctx.patch.workflowId, action: ctx.action, state });
   }
 
-  router.post('/patches', requireRole('operator'), async (req, res) => {
-    const body = parseBody(createPatchSchema, req.body);
-    const actor = actorOf(res);
+  const repoUrls = { allowLocal: allowsLocalRepos(deps.config) };
+  const generation: GenerationEnvironment = { workRoot: path.join(deps.config.dataDir, 'work'), git: { repoUrlPolicy: repoUrls } };
+
+  /** Targets registered under other rules (before ALLOW_LOCAL_REPOS was turned off) are checked again. */
+  function refuseUnusableTargets(targets: readonly Target[], field: string): void {
+    const refused = targets.flatMap((target) => {
+      const problem = repoUrlProblem(target.repoUrl, repoUrls) ?? (isValidBranchName(target.branch) ? undefined : 'has a branch name git does not accept');
+      return problem ? [{ path: field, message: `Target ${target.name}: the repository URL ${problem}.` }] : [];
+    });
+    if (refused.length > 0) throw fieldProblems(refused);
+  }
+
+  /** A patch whose diff the caller wrote, for the targets the caller named. */
+  async function plannedFromDiff(body: Extract<CreatePatchRequest, { source: 'diff' }>): Promise<PatchPlan> {
     const targets = await getTargets(deps.pool, body.targets);
     const missing = body.targets.filter((id) => !targets.some((target) => target.id === id));
     if (missing.length > 0) throw new HttpProblem(422, `No target ${missing.join(', ')}.`, { missingTargets: missing });
-    // Targets registered under other rules (before ALLOW_LOCAL_REPOS was turned off) are checked again.
-    const repoUrls = { allowLocal: allowsLocalRepos(deps.config) };
-    const refused = targets.flatMap((target) => {
-      const problem = repoUrlProblem(target.repoUrl, repoUrls) ?? (isValidBranchName(target.branch) ? undefined : 'has a branch name git does not accept');
-      return problem ? [{ path: 'targets', message: `Target ${target.name}: the repository URL ${problem}.` }] : [];
-    });
-    if (refused.length > 0) throw fieldProblems(refused);
+    refuseUnusableTargets(targets, 'targets');
     const diffCheck = validateDiffPaths(body.diff);
     if (!diffCheck.ok) {
       throw new HttpProblem(422, `The diff is refused: ${diffCheck.problems.map((p) => p.reason).join('; ')}.`, { diffProblems: diffCheck.problems });
     }
+    return { title: body.title, type: body.type, description: body.description ?? null, diff: body.diff, targets, targetDiffs: [], skippedTargets: [] };
+  }
+
+  /** A patch generated from analyses' findings: one diff per target, at the commit its analysis saw. */
+  async function plannedFromFindings(body: Extract<CreatePatchRequest, { source: 'findings' }>): Promise<PatchPlan> {
+    const { analysisIds, ...selection } = body.fromFindings;
+    let generated;
+    try {
+      const sources = await loadFindingSources(deps.pool, body.fromFindings);
+      refuseUnusableTargets(sources.map((source) => source.target), 'fromFindings.analysisIds');
+      generated = await generateTargetDiffs(sources, selection, generation);
+    } catch (error) {
+      if (error instanceof PatchGenerationRefused) throw new HttpProblem(422, error.message, error.details);
+      // A registered repository that cannot be read now is not the caller's mistake.
+      if (error instanceof GitError) throw new HttpProblem(502, `A target's repository could not be read to generate the patch: ${error.message}`);
+      throw error;
+    }
+    const { diffs, skipped } = generated;
+    if (diffs.length === 0) {
+      const reasons = skipped.map((entry) => `${entry.target}: ${entry.reason}`).join('; ');
+      throw new HttpProblem(422, `The patch would be empty: no target of analyses ${analysisIds.join(', ')} has a finding the fixer can fix (${reasons}).`, { skippedTargets: skipped });
+    }
+    const refusedDiffs = diffs.flatMap((entry) => {
+      const check = validateDiffPaths(entry.diff);
+      return check.ok ? [] : [`${entry.target.name}: ${check.problems.map((p) => p.reason).join('; ')}`];
+    });
+    if (refusedDiffs.length > 0) throw new HttpProblem(422, `A generated diff is refused: ${refusedDiffs.join('; ')}.`);
+    const findings = diffs.flatMap((entry) => entry.findings);
+    return {
+      title: body.title ?? generatedTitle(diffs),
+      type: body.type ?? patchTypeFor(findings),
+      description: body.description ?? generatedDescription(diffs, skipped),
+      diff: combinedDiff(diffs),
+      targets: diffs.map((entry) => entry.target),
+      targetDiffs: diffs.map(({ target: _target, ...entry }) => entry),
+      skippedTargets: skipped,
+    };
+  }
+
+  router.post('/patches', requireRole('operator'), async (req, res) => {
+    const body = parseBody(createPatchSchema, req.body);
+    const actor = actorOf(res);
+    const plan = body.source === 'diff' ? await plannedFromDiff(body) : await plannedFromFindings(body);
+    const { targets } = plan;
     const unmonitored = targets.filter((target) => target.healthChecks.length === 0 && !target.verifyCommand);
     if (unmonitored.length > 0 && !body.rollout.allowUnmonitored) {
       throw new HttpProblem(
@@ -193,26 +284,35 @@ export function patchRoutes(deps: { pool: Pool; temporalClient: Client; config: 
     const workflowId = `patch-${id}`;
     const spec: PatchSpec = {
       id,
-      title: body.title,
-      type: body.type,
-      description: body.description ?? null,
+      title: plan.title,
+      type: plan.type,
+      description: plan.description,
       author: actor.subject,
-      diff: body.diff,
+      diff: plan.diff,
       targets,
       rollout: body.rollout,
       approval: body.approval,
     };
     const { diff: _diff, ...specWithoutDiff } = spec;
+    // Fingerprints are counted, not listed: a request may name thousands.
+    const generatedFrom =
+      body.source === 'findings'
+        ? { fromFindings: { ...body.fromFindings, fingerprints: body.fromFindings.fingerprints?.length }, skippedTargets: plan.skippedTargets }
+        : {};
     const created = await changeWithAudit(
       deps.pool,
       req,
       res,
-      (client) => createPatch(client, { ...spec, workflowId }),
+      async (client) => {
+        const summary = await createPatch(client, { ...spec, workflowId });
+        await saveTargetDiffs(client, id, plan.targetDiffs);
+        return summary;
+      },
       (created) => ({
         action: 'patch.created',
         subjectType: 'patch',
         subjectId: id,
-        details: { title: spec.title, type: spec.type, targets: targets.map((target) => target.name), diffSha256: created.diffSha256 },
+        details: { title: spec.title, type: spec.type, targets: targets.map((target) => target.name), diffSha256: created.diffSha256, ...generatedFrom },
       }),
     );
     try {
@@ -222,8 +322,8 @@ export function patchRoutes(deps: { pool: Pool; temporalClient: Client; config: 
           workflowId,
           // The diff is stored with the patch; the run carries its hash, so no event repeats it.
           args: [{ ...specWithoutDiff, diffSha256: created.diffSha256 }],
-          staticSummary: body.title,
-          typedSearchAttributes: patchStartSearchAttributes({ type: body.type, targets }),
+          staticSummary: spec.title,
+          typedSearchAttributes: patchStartSearchAttributes({ type: spec.type, targets }),
           workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         }),
       );
@@ -235,7 +335,18 @@ export function patchRoutes(deps: { pool: Pool; temporalClient: Client; config: 
       if (isTemporalUnavailable(error)) throw temporalUnavailable('the start of the patch lifecycle');
       throw error;
     }
-    res.status(202).location(`/api/v1/patches/${id}`).json({ id, workflowId, status: 'pending' satisfies PatchStatus });
+    const answer = { id, workflowId, status: 'pending' satisfies PatchStatus };
+    if (body.source === 'diff') {
+      res.status(202).location(`/api/v1/patches/${id}`).json(answer);
+      return;
+    }
+    res.status(202).location(`/api/v1/patches/${id}`).json({
+      ...answer,
+      title: spec.title,
+      type: spec.type,
+      targetDiffs: plan.targetDiffs.map((entry) => ({ targetId: entry.targetId, analysisId: entry.analysisId, findings: entry.findings.length })),
+      skippedTargets: plan.skippedTargets,
+    });
   });
 
   router.get('/patches', requireRole('viewer'), async (req, res) => {
@@ -247,8 +358,8 @@ export function patchRoutes(deps: { pool: Pool; temporalClient: Client; config: 
     const { id } = parseParams(uuidParam, req.params);
     const patch = await getPatch(deps.pool, id);
     if (!patch) throw new HttpProblem(404, `No patch ${id}.`);
-    const live = isTerminal(patch.status) ? null : await liveState(patch.workflowId);
-    res.json({ ...patch, live });
+    const [live, targetDiffs] = await Promise.all([isTerminal(patch.status) ? null : liveState(patch.workflowId), listTargetDiffs(deps.pool, id)]);
+    res.json({ ...patch, targetDiffs: targetDiffs.map(shownTargetDiff), live });
   });
 
   router.post('/patches/:id/approve', requireRole('guardian'), async (req, res) => {
