@@ -192,7 +192,7 @@ export function createPatchActivities({ pool, config }: ActivityDeps) {
     if (clone.headSha === own.baseCommit) return { diff: own.diff, claims: own.findings };
     progress(`the branch moved since the patch was made: fixing ${clone.headSha.slice(0, 12)} again`);
     const moved = { from: own.baseCommit, to: clone.headSha };
-    const { outcome } = await fixCommit(clone.dir, undefined, own.selection, { signal });
+    const { outcome } = await fixCommit(clone.dir, undefined, own.selection, { git: { signal }, actions: config.actions });
     if (outcome.diff === '') {
       const reason = nothingToFixReason(outcome, own.selection);
       return {

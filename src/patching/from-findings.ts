@@ -7,6 +7,7 @@
 import { repositoryViewAt } from '../analysis/checkout-view';
 import { RULES_DOC_PATH, ruleDocAnchor } from '../analysis/docs';
 import { allRules } from '../analysis/rules';
+import type { Config } from '../config';
 import {
   type Analysis,
   CATEGORIES,
@@ -19,6 +20,7 @@ import {
   type Target,
 } from '../domain/types';
 import { fixRepository, type FixOutcome } from '../fixes/fix-repository';
+import { actionRefLookupFor } from '../fixes/git-action-refs';
 import { checkout, disposeCheckout, GitCommandError, type GitOptions, RefNotFoundError } from '../git';
 import { getAnalysis, getFindings } from '../store/analyses';
 import type { NewTargetDiff } from '../store/patch-target-diffs';
@@ -66,10 +68,15 @@ export interface GeneratedDiffs {
   skipped: SkippedTarget[];
 }
 
-/** Where checkouts go and how git runs (hardened environment, repository URL policy). */
-export interface GenerationEnvironment {
-  workRoot: string;
+/** How the fixer reaches outside: git for the checkout, and the action repositories pinning resolves refs in. */
+export interface FixEnvironment {
   git: GitOptions;
+  actions: Config['actions'];
+}
+
+/** Where checkouts go, how git runs (hardened environment, repository URL policy) and where actions are listed. */
+export interface GenerationEnvironment extends FixEnvironment {
+  workRoot: string;
 }
 
 /** The patch type each finding category calls for. */
@@ -137,9 +144,11 @@ export async function loadFindingSources(pool: Pool, request: FromFindingsReques
 }
 
 /** Runs the fixer on `commit` (default HEAD) of the clone `dir` with the selection's rules, fingerprints and safety. */
-export async function fixCommit(dir: string, commit: string | undefined, selection: FindingSelection, git: GitOptions): Promise<{ outcome: FixOutcome; commitSha: string }> {
-  const { view, commitSha } = await repositoryViewAt(dir, commit, git);
-  const outcome = await fixRepository(view, { rules: allRules, ruleIds: selection.ruleIds, fingerprints: selection.fingerprints, unsafe: selection.unsafe });
+export async function fixCommit(dir: string, commit: string | undefined, selection: FindingSelection, env: FixEnvironment): Promise<{ outcome: FixOutcome; commitSha: string }> {
+  const { view, commitSha } = await repositoryViewAt(dir, commit, env.git);
+  // Pinning needs the action repositories' refs, listed before fixing (only when pinning is selected).
+  const actionRefs = await actionRefLookupFor(view.workflowFiles, env, selection.ruleIds ? { ruleIds: selection.ruleIds } : {});
+  const outcome = await fixRepository(view, { rules: allRules, ruleIds: selection.ruleIds, fingerprints: selection.fingerprints, unsafe: selection.unsafe, actionRefs });
   return { outcome, commitSha };
 }
 
@@ -200,7 +209,7 @@ async function generateForSource(source: FindingSource, selection: FindingSelect
     throw error;
   }
   try {
-    const { outcome } = await fixCommit(clone.dir, commitSha, selection, env.git);
+    const { outcome } = await fixCommit(clone.dir, commitSha, selection, env);
     if (outcome.diff === '') return skipped(nothingToFixReason(outcome, selection));
     return { target, targetId: target.id, analysisId: analysis.id, analysisCommit: commitSha, diff: outcome.diff, selection, findings: resolvedFindings(outcome) };
   } catch (error) {

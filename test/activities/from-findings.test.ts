@@ -12,6 +12,7 @@ import { createPatchActivities, type PatchActivities } from '../../src/activitie
 import { loadConfig } from '../../src/config';
 import type { PatchSpec, ResolvedFinding, Target } from '../../src/domain/types';
 import { generateTargetDiffs, loadFindingSources } from '../../src/patching/from-findings';
+import { NO_ACTION_REPOSITORIES } from '../support/git-fixtures';
 import { createPatch, getPatch } from '../../src/store/patches';
 import { getTargetDiff, saveTargetDiffs } from '../../src/store/patch-target-diffs';
 import { createTarget } from '../../src/store/targets';
@@ -54,7 +55,7 @@ describe('lifecycle activities on patches generated from findings', () => {
     const target = await createTarget(db.pool, { name: `org/gen-${randomUUID().slice(0, 8)}`, repoUrl: remote.bare, branch: 'main', healthChecks: [], verifyCommand: null, createdBy: 'test' });
     const analysis = await analyzeIntoStore(db, config(), target);
     const sources = await loadFindingSources(db.pool, { analysisIds: [analysis.id], ...TIMEOUTS });
-    const { diffs } = await generateTargetDiffs(sources, TIMEOUTS, { workRoot: remote.workRoot, git: { repoUrlPolicy: { allowLocal: true } } });
+    const { diffs } = await generateTargetDiffs(sources, TIMEOUTS, { workRoot: remote.workRoot, git: { repoUrlPolicy: { allowLocal: true } }, actions: NO_ACTION_REPOSITORIES });
     const { target: _target, ...generated } = diffs[0] ?? (() => { throw new Error('nothing generated'); })();
     const entry = { ...generated, ...override };
     const spec: PatchSpec = {

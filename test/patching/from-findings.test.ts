@@ -9,6 +9,7 @@ import type { ResolvedFinding, Target } from '../../src/domain/types';
 import { applyDiff, checkout, disposeCheckout } from '../../src/git';
 import {
   type FindingSource,
+  type GenerationEnvironment,
   generatedDescription,
   generatedTitle,
   generateTargetDiffs,
@@ -19,6 +20,7 @@ import {
 import { failAnalysis, startAnalysis } from '../../src/store/analyses';
 import { createTarget } from '../../src/store/targets';
 import { createTestDatabase, type TestDatabase } from '../support/database';
+import { NO_ACTION_REPOSITORIES } from '../support/git-fixtures';
 import { analyzeIntoStore } from '../support/findings';
 import { CI_PATH, type Edits, TestRemote } from '../git/remote-fixture';
 
@@ -42,13 +44,13 @@ describe('patches from findings', () => {
     await db.drop();
   });
 
-  async function analyzedTarget(files?: Edits): Promise<{ remote: TestRemote; target: Target; analysisId: string; commitSha: string; env: { workRoot: string; git: { repoUrlPolicy: { allowLocal: boolean } } } }> {
+  async function analyzedTarget(files?: Edits): Promise<{ remote: TestRemote; target: Target; analysisId: string; commitSha: string; env: GenerationEnvironment }> {
     const remote = new TestRemote(files);
     remotes.push(remote);
     const target = await createTarget(db.pool, { name: `org/ff-${randomUUID().slice(0, 8)}`, repoUrl: remote.bare, branch: 'main', healthChecks: [], verifyCommand: null, createdBy: 'test' });
     const config = loadConfig({ DATA_DIR: remote.root, ALLOW_LOCAL_REPOS: 'true' });
     const analysis = await analyzeIntoStore(db, config, target);
-    return { remote, target, analysisId: analysis.id, commitSha: analysis.commitSha, env: { workRoot: remote.workRoot, git: { repoUrlPolicy: { allowLocal: true } } } };
+    return { remote, target, analysisId: analysis.id, commitSha: analysis.commitSha, env: { workRoot: remote.workRoot, git: { repoUrlPolicy: { allowLocal: true } }, actions: NO_ACTION_REPOSITORIES } };
   }
 
   async function refusal(promise: Promise<unknown>): Promise<PatchGenerationRefused> {

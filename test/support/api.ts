@@ -9,6 +9,7 @@ import { createApp } from '../../src/api/app';
 import { createAuthenticator } from '../../src/api/auth';
 import { signToken } from '../../src/api/dev-tokens';
 import { type Config, loadConfig } from '../../src/config';
+import { NO_ACTION_REPOSITORIES_URL } from './git-fixtures';
 import type { Role, Target } from '../../src/domain/types';
 import { createTarget } from '../../src/store/targets';
 import { createTestDatabase, type TestDatabase } from './database';
@@ -50,7 +51,7 @@ export interface TestApi {
 
 export async function createTestApi(options: { env?: NodeJS.ProcessEnv; temporalClient?: Client } = {}): Promise<TestApi> {
   const db = await createTestDatabase();
-  const config = loadConfig({ JWT_SECRET: TEST_JWT_SECRET, DATABASE_URL: db.url, ALLOW_LOCAL_REPOS: 'true', ...options.env });
+  const config = loadConfig({ JWT_SECRET: TEST_JWT_SECRET, DATABASE_URL: db.url, ALLOW_LOCAL_REPOS: 'true', ACTIONS_GIT_BASE_URL: NO_ACTION_REPOSITORIES_URL, ...options.env });
   // Port 1 on loopback: nothing listens, so Temporal calls fail fast instead of hanging.
   const temporalClient = options.temporalClient ?? new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
   const app = createApp({ config, pool: db.pool, temporalClient, authenticator: createAuthenticator(config.auth), logger: pino({ level: 'silent' }) });

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
 
 const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: 'test', GIT_AUTHOR_EMAIL: 'test@example.invalid', GIT_COMMITTER_NAME: 'test', GIT_COMMITTER_EMAIL: 'test@example.invalid' };
 
@@ -22,3 +23,10 @@ export function createBareRepository(parentDir: string, files: Record<string, st
   git(parentDir, ['clone', '-q', '--bare', seed, bare]);
   return bare;
 }
+
+/**
+ * Where tests list action repositories (ACTIONS_GIT_BASE_URL): a folder that does not exist, so pinning finds
+ * nothing to resolve at once instead of trying github.com from a machine without internet.
+ */
+export const NO_ACTION_REPOSITORIES_URL = path.join(os.tmpdir(), 'wpa-tests-no-action-repositories');
+export const NO_ACTION_REPOSITORIES = { gitBaseUrl: NO_ACTION_REPOSITORIES_URL };

@@ -13,6 +13,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import pino from 'pino';
 import { createActivities } from '../../src/activities';
 import { loadConfig, type Config } from '../../src/config';
+import { NO_ACTION_REPOSITORIES_URL } from './git-fixtures';
 import type { PatchSpec, Target } from '../../src/domain/types';
 import { createPatch } from '../../src/store/patches';
 import { createTarget } from '../../src/store/targets';
@@ -154,7 +155,7 @@ export async function createLifecycleHarness(options: { dynamicConfig?: Record<s
     startDevServer({ cliPath: state.temporalCli, dbFile: path.join(scratch, 'temporal.db'), port, uiPort: await freePort(), namespace: 'default', ...(options.dynamicConfig ? { dynamicConfig: options.dynamicConfig } : {}) }),
   ]);
   const taskQueue = `lifecycle-${randomUUID()}`;
-  const config = loadConfig({ DATABASE_URL: db.url, TEMPORAL_ADDRESS: server.address, TEMPORAL_TASK_QUEUE: taskQueue, DATA_DIR: scratch, JWT_SECRET: 'x'.repeat(32), ALLOW_LOCAL_REPOS: 'true' });
+  const config = loadConfig({ DATABASE_URL: db.url, TEMPORAL_ADDRESS: server.address, TEMPORAL_TASK_QUEUE: taskQueue, DATA_DIR: scratch, JWT_SECRET: 'x'.repeat(32), ALLOW_LOCAL_REPOS: 'true', ACTIONS_GIT_BASE_URL: NO_ACTION_REPOSITORIES_URL });
   const client = new Client({ connection: await Connection.connect({ address: server.address }) });
   const nativeConnection = await NativeConnection.connect({ address: server.address });
   const logger = pino({ level: 'silent' });

@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn, type StdioOptions } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { NO_ACTION_REPOSITORIES_URL } from './git-fixtures';
 import type { LifecycleHarness } from './lifecycle';
 
 export const WORKER_SCRIPT = path.join(__dirname, '..', '..', 'dist', 'src', 'worker.js');
@@ -25,6 +26,7 @@ export function workerProcessEnv(harness: LifecycleHarness, extra: Record<string
     LOG_LEVEL: 'warn',
     WORKER_SHUTDOWN_GRACE_SECONDS: '0',
     ALLOW_LOCAL_REPOS: 'true',
+    ACTIONS_GIT_BASE_URL: NO_ACTION_REPOSITORIES_URL,
     ...extra,
   };
 }

@@ -207,7 +207,7 @@ export function patchRoutes(deps: { pool: Pool; temporalClient: Client; config: 
   }
 
   const repoUrls = { allowLocal: allowsLocalRepos(deps.config) };
-  const generation: GenerationEnvironment = { workRoot: path.join(deps.config.dataDir, 'work'), git: { repoUrlPolicy: repoUrls } };
+  const generation: GenerationEnvironment = { workRoot: path.join(deps.config.dataDir, 'work'), git: { repoUrlPolicy: repoUrls }, actions: deps.config.actions };
 
   /** Targets registered under other rules (before ALLOW_LOCAL_REPOS was turned off) are checked again. */
   function refuseUnusableTargets(targets: readonly Target[], field: string): void {
