@@ -2,7 +2,8 @@ import type { Severity, SourceRange } from '../../../domain/types';
 import { lineEndOf, lineStartOf } from '../../edit/layout';
 import type { TextEdit } from '../../edit/text-edits';
 import { isUnfixable, renderScalar, type Unfixable } from '../../edit/yaml-edits';
-import { findInNodeSource, type FixPlan, mapGet, type Rule, rootMap, scalarText, stepsOf, type StepView, stringList, type WorkflowFile } from '../../rule';
+import { findInNodeSource, type FixPlan, mapGet, type Rule, stepsOf, type StepView, type WorkflowFile } from '../../rule';
+import { type ScriptShell, scriptShellOf } from '../../step-shell';
 import { isScalar, Scalar } from 'yaml';
 
 interface DeprecatedCommand {
@@ -45,29 +46,6 @@ const COMMANDS: readonly DeprecatedCommand[] = [
   },
 ];
 
-/** The shell family a `run:` script is written for, as far as a rewrite needs to know. */
-type ScriptShell = 'posix' | 'pwsh' | 'powershell';
-
-/** The shell of a step: its own, the job's or the workflow's `defaults.run.shell`, else the runner's default. */
-function shellOf(file: WorkflowFile, step: StepView): ScriptShell | { unknown: string } {
-  const declared =
-    scalarText(mapGet(step.node, 'shell')) ??
-    scalarText(mapGet(mapGet(mapGet(step.job?.node, 'defaults'), 'run'), 'shell')) ??
-    scalarText(mapGet(mapGet(mapGet(rootMap(file), 'defaults'), 'run'), 'shell'));
-  if (declared !== undefined) {
-    const program = declared.trim().split(/\s+/)[0] ?? '';
-    if (program === 'bash' || program === 'sh') return 'posix';
-    if (program === 'pwsh') return 'pwsh';
-    if (program === 'powershell') return 'powershell';
-    return { unknown: `the step runs in \`${declared}\`, for which no rewrite is known` };
-  }
-  if (step.job === undefined) return { unknown: 'the step declares no shell' };
-  const labels = stringList(mapGet(step.job.node, 'runs-on'));
-  if (labels.length === 0 || labels.some((label) => label.includes('${{'))) return { unknown: 'the runner, and with it the default shell, is decided at run time' };
-  // GitHub's default shell is pwsh on Windows runners and bash elsewhere.
-  return labels.some((label) => /windows/i.test(label)) ? 'pwsh' : 'posix';
-}
-
 /** `echo "::command name=x::value"` (or with single or no quotes) alone on its line; `Write-Output`/`Write-Host` for PowerShell. */
 const ECHO_LINE = /^(?<indent>\s*)(?<echo>echo|Write-Output|Write-Host)\s+(?<quote>["']?)::(?<command>[a-z-]+)(?: name=(?<name>[A-Za-z_][\w.-]*))?::(?<value>.*)\k<quote>\s*$/;
 
@@ -98,7 +76,7 @@ function rewrittenLine(line: string, command: DeprecatedCommand, shell: ScriptSh
 /** The edit rewriting the command's script line, or why the line cannot be rewritten exactly. */
 function commandRewrite(file: WorkflowFile, step: StepView, run: Scalar, range: SourceRange, command: DeprecatedCommand): TextEdit | Unfixable {
   if (run.type !== Scalar.PLAIN && run.type !== Scalar.BLOCK_LITERAL) return { unfixable: 'the script is a quoted or folded YAML scalar' };
-  const shell = shellOf(file, step);
+  const shell = scriptShellOf(file, step);
   if (typeof shell === 'object') return { unfixable: shell.unknown };
   const offset = (file.lineCounter.lineStarts[range.line - 1] ?? 0) + range.column - 1;
   // The script line: from the value's start (plain, or a `run: echo ...` line) or the line start, to the line end.

@@ -7,8 +7,8 @@ import type { Scalar } from 'yaml';
 import { editScalarValue, type ValueEdit } from '../../../edit/scalar-edits';
 import { envReferenceEdit, quotedSpans, type ScriptLanguage } from '../../../edit/script-quoting';
 import { isUnfixable, setNestedPair, type Unfixable } from '../../../edit/yaml-edits';
-import { type FixPlan, mapEntries, mapGet, rootMap, scalarText, type StepView, stringList, type WorkflowFile } from '../../../rule';
-import { scalarValues } from '../../cost-facts';
+import { type FixPlan, mapEntries, mapGet, rootMap, scalarText, type StepView, type WorkflowFile } from '../../../rule';
+import { scriptShellOf } from '../../../step-shell';
 import { expressionShape, findExpressions, parseExpression } from './expressions';
 import { envNameFor } from './untrusted-flow';
 
@@ -26,29 +26,11 @@ export interface PastedExpression {
 /** Names a new variable must not take: the runner's own, and ones that change how programs behave. */
 const reservedName = /^(?:GITHUB_|RUNNER_|ACTIONS_|INPUT_|STATE_)|^(?:PATH|HOME|SHELL|PWD|USER|IFS|CI|TEMP|TMP|TMPDIR|LANG|ENV|BASH_ENV|NODE_OPTIONS|LD_PRELOAD)$/;
 
-/** The language of a `run:` script from its shell: the step's, the job's or workflow's default, else the runner's. */
+/** The language of a `run:` script from its shell (pwsh and Windows PowerShell read env vars alike). */
 function runLanguage(file: WorkflowFile, step: StepView): ScriptLanguage | Unfixable {
-  const declared =
-    scalarText(mapGet(step.node, 'shell')) ??
-    scalarText(mapGet(mapGet(mapGet(step.job?.node, 'defaults'), 'run'), 'shell')) ??
-    scalarText(mapGet(mapGet(mapGet(rootMap(file), 'defaults'), 'run'), 'shell'));
-  if (declared !== undefined) {
-    const program = declared.trim().split(/\s+/)[0] ?? '';
-    if (program === 'bash' || program === 'sh') return 'posix';
-    if (program === 'pwsh' || program === 'powershell') return 'powershell';
-    return { unfixable: `the step runs in \`${declared}\`, for which no env var reference is written automatically` };
-  }
-  if (step.job === undefined) return { unfixable: 'the step declares no shell' };
-  const runsOn = mapGet(step.job.node, 'runs-on');
-  const labels = [...stringList(runsOn), ...stringList(mapGet(runsOn, 'labels'))];
-  if (labels.length === 0) return { unfixable: 'the runner, and with it the default shell, is not known' };
-  // GitHub's default shell is pwsh on Windows runners and bash elsewhere; a matrix decides for expressions.
-  const candidates = labels.some((label) => label.includes('${{'))
-    ? [...labels.filter((label) => !label.includes('${{')), ...scalarValues(mapGet(mapGet(step.job.node, 'strategy'), 'matrix'))]
-    : labels;
-  const windows = candidates.filter((label) => /windows/i.test(label)).length;
-  if (windows === 0) return labels.some((label) => label.includes('${{') && !/\bmatrix\./.test(label)) ? { unfixable: 'the runner is decided at run time' } : 'posix';
-  return windows === candidates.length ? 'powershell' : { unfixable: 'the job runs on Windows and other runners, whose default shells differ' };
+  const shell = scriptShellOf(file, step);
+  if (typeof shell === 'object') return { unfixable: shell.unknown };
+  return shell === 'posix' ? 'posix' : 'powershell';
 }
 
 /** The `env:` entries that apply to the step: workflow, job and step, each as a list of names and values. */
