@@ -1,5 +1,5 @@
 import { isUnfixable, setNestedPair } from '../../edit/yaml-edits';
-import { type FixPlan, jobsOf, mapGet, type RepositoryView, type Rule, scalarText, stepsOf, stepsOfJob, type StepView } from '../../rule';
+import { type FixPlan, jobsOf, mapGet, type RepositoryView, rootMap, type Rule, scalarText, stepsOf, stepsOfJob, type StepView, type WorkflowFile } from '../../rule';
 import { actionName, booleanValue, majorVersion, usesOf, withInput } from '../../security-sites';
 import { localActionSteps, stepAction } from '../cost-facts';
 
@@ -72,7 +72,8 @@ export const checkoutPersistedCredentialsRule: Rule = {
     description:
       'Sets `persist-credentials: false` in the checkout step\'s `with:` (adding `with:` when missing). Not offered ' +
       'when a later step of the job reads the remote with git (`git fetch`, `pull`, `submodule`, actions that diff ' +
-      'against a base branch) or runs a local action that does.',
+      'against a base branch) or runs a local action that does, or when the job\'s token may write the repository ' +
+      '(`contents: write`, `write-all`): a script of such a job may push with the credential.',
   },
   check(ctx) {
     const stepLists = ctx.file.kind === 'workflow' ? jobsOf(ctx.file).map(stepsOfJob) : [stepsOf(ctx.file)];
@@ -88,7 +89,8 @@ export const checkoutPersistedCredentialsRule: Rule = {
         const major = majorVersion(ctx.file, uses);
         const storedOutsideWorkspace = major !== undefined && major >= 6;
         const where = step.job ? `job \`${step.job.id}\`` : 'this action';
-        const credentialUser = steps.slice(index + 1).map((later) => credentialUse(ctx.repo, later)).find((use) => use !== undefined);
+        const credentialUser =
+          contentsWriteAccess(ctx.file, step) ?? steps.slice(index + 1).map((later) => credentialUse(ctx.repo, later)).find((use) => use !== undefined);
         ctx.report({
           node: persist === true && persistInput ? persistInput : uses.node,
           message:
@@ -112,6 +114,20 @@ function disablePersistedCredentials(step: StepView): FixPlan {
       return isUnfixable(edit) ? edit : [edit];
     },
   };
+}
+
+/**
+ * Why the fix is withheld for a job whose token may write the repository: such jobs often push from a script the
+ * analysis cannot read (`node scripts/release.ts`), and that push would break without the persisted credential.
+ */
+function contentsWriteAccess(file: WorkflowFile, step: StepView): string | undefined {
+  if (step.job === undefined) return undefined;
+  const jobPermissions = mapGet(step.job.node, 'permissions');
+  const permissions = jobPermissions ?? mapGet(rootMap(file), 'permissions');
+  const grant = scalarText(permissions) === 'write-all' ? 'write-all' : scalarText(mapGet(permissions, 'contents')) === 'write' ? 'contents: write' : undefined;
+  return grant === undefined
+    ? undefined
+    : `job \`${step.job.id}\` may write to the repository (\`${grant}\`), so one of its scripts may push with the persisted credential; disable it by hand once you know none does`;
 }
 
 function stepLabel(step: StepView): string {

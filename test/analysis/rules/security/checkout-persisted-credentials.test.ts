@@ -1,4 +1,7 @@
 import { checkoutPersistedCredentialsRule } from '../../../../src/analysis/rules/security/checkout-persisted-credentials';
+import type { Finding } from '../../../../src/domain/types';
+import { repositoryFromFiles } from '../../../../src/analysis/discover';
+import { analyzeRepository } from '../../../../src/analysis/engine';
 import { runRule } from '../../../support/analysis';
 
 function steps(lines: string[]): string {
@@ -10,6 +13,20 @@ describe('checkout-persisted-credentials', () => {
     const findings = runRule(checkoutPersistedCredentialsRule, steps(['      - uses: actions/checkout@v4', '      - run: make']));
     expect(findings).toEqual([expect.objectContaining({ severity: 'medium', line: 6, column: 15, endLine: 6, endColumn: 34 })]);
     expect(findings[0]?.message).toContain('.git/config');
+  });
+
+  it('offers no fix in a job whose token may write the repository, and says why', () => {
+    const writer = (grant: string): string =>
+      ['on: push', grant, 'jobs:', '  build:', '    runs-on: ubuntu-latest', '    steps:', '      - uses: actions/checkout@v4', '      - run: node scripts/release.mjs', ''].join('\n');
+    const findingOf = (grant: string): Finding | undefined =>
+      analyzeRepository(repositoryFromFiles(new Map([['.github/workflows/ci.yml', writer(grant)]])), { rules: [checkoutPersistedCredentialsRule] }).findings[0];
+    for (const grant of ['permissions:\n  contents: write', 'permissions: write-all']) {
+      const finding = findingOf(grant);
+      expect(finding).toEqual(expect.objectContaining({ fixable: false }));
+      expect(finding?.fixNote).toMatch(/job `build` may write to the repository .* may push with the persisted credential/);
+    }
+    const readOnly = findingOf('permissions:\n  contents: read');
+    expect(readOnly).toEqual(expect.objectContaining({ fixable: true, fixSafety: 'safe' }));
   });
 
   it('points at an explicit `persist-credentials: true` and lowers severity from v6 on, also for commented SHA pins', () => {
