@@ -1,24 +1,20 @@
 import { privilegedTriggers } from '../../knowledge/untrusted-contexts';
-import { jobsOf, mapGet, type Rule, scalarText, stepsOfJob } from '../../rule';
+import { isScalar } from 'yaml';
+import { jobsOf, mapGet, type Rule, type RuleReport, scalarText, stepsOfJob } from '../../rule';
+import { envWriteFix } from './support/env-file-rewrite';
 import {
   admittedTriggers,
   fileCommandWrites,
   filledUnder,
   locateInScalar,
+  randomlyDelimited,
   scopeOfStep,
   taintOfWrite,
   workflowTriggers,
 } from './support/untrusted-flow';
 
-/**
- * Why no automatic fix: moving the value into `env:` leaves the shell writing it into the file, and passing it to the
- * later steps that read it instead needs to know which steps those are.
- */
-const noFixReason = {
-  GITHUB_ENV:
-    'moving the value into `env:` would not help, the shell still writes it to the file; pass it through the `env:` of the steps that read it, or validate it first',
-  GITHUB_PATH: 'a directory named by attacker text cannot be made safe automatically; check it against the directories you expect',
-} as const;
+/** Why a GITHUB_PATH write has no automatic fix: no form of writing a directory makes an attacker's one safe. */
+const noPathFixReason = 'a directory named by attacker text cannot be made safe automatically; check it against the directories you expect';
 
 const targetEffect = {
   GITHUB_ENV: 'sets environment variables for every later step (`LD_PRELOAD`, `NODE_OPTIONS`, `BASH_ENV` run code)',
@@ -34,9 +30,20 @@ export const envFileInjectionRule: Rule = {
   description:
     'Finds attacker-controlled text written to `$GITHUB_ENV` or `$GITHUB_PATH` in workflows that outsiders can trigger with privileges (`pull_request_target`, `workflow_run`, `issue_comment`, `issues`, `discussion`).',
   rationale:
-    'Every later step of the job reads the lines of `$GITHUB_ENV` as environment variables and `$GITHUB_PATH` as `PATH` entries. A title or comment with a newline adds its own lines, for example `NODE_OPTIONS=--require=/tmp/x.js` or `BASH_ENV=...`, and the next step runs the attacker\'s code with the base repository\'s secrets. Moving the value into `env:` does not help here: the shell still writes it into the file. Writes to `$GITHUB_OUTPUT` are not reported by this rule, because an output only matters where it is expanded into a script; the script-injection rule follows such outputs to those places.',
+    'Every later step of the job reads the lines of `$GITHUB_ENV` as environment variables and `$GITHUB_PATH` as `PATH` entries. A title or comment with a newline adds its own lines, for example `NODE_OPTIONS=--require=/tmp/x.js` or `BASH_ENV=...`, and the next step runs the attacker\'s code with the base repository\'s secrets. Moving the value into `env:` alone does not help here: the shell still writes it into the file. Writes in the multi-line form (`NAME<<DELIMITER`) whose delimiter the script draws at random (`openssl rand -hex 16`, `uuidgen`) are not reported, since a newline in the value cannot end the entry; writes to names such as `NODE_OPTIONS`, `LD_PRELOAD`, `BASH_ENV` or `PATH` are reported in any form. Writes to `$GITHUB_OUTPUT` are not reported by this rule, because an output only matters where it is expanded into a script; the script-injection rule follows such outputs to those places.',
   remediation:
-    'Do not copy event text into `$GITHUB_ENV` or `$GITHUB_PATH`. Pass it to the steps that need it through their own `env:` (`TITLE: ${{ github.event.issue.title }}`), or validate it against a strict pattern (for example `^[A-Za-z0-9._/-]+$`) before writing it.',
+    'Do not copy event text into `$GITHUB_ENV` or `$GITHUB_PATH`. Pass it to the steps that need it through their own `env:` (`TITLE: ${{ github.event.issue.title }}`), or validate it against a strict pattern (for example `^[A-Za-z0-9._/-]+$`) before writing it. Where a later step must read it from `$GITHUB_ENV`, write it in the multi-line form with a random delimiter: `delimiter="ghadelimiter_$(openssl rand -hex 16)"; { echo "TITLE<<${delimiter}"; printf \'%s\\n\' "$TITLE"; echo "${delimiter}"; } >> "$GITHUB_ENV"`.',
+  fixes: {
+    safety: 'safe',
+    description:
+      'Rewrites a bash or sh line `echo "NAME=value" >> "$GITHUB_ENV"` into the multi-line form with a delimiter drawn by ' +
+      '`openssl rand -hex 16` (present on the Ubuntu, macOS and Windows runner images; the step fails where it is ' +
+      'missing rather than using a guessable delimiter), and moves the `${{ }}` expressions of the value into the ' +
+      'step\'s `env:` as the script-injection fix does. Later steps read the same value; a newline in it no longer ' +
+      'adds variables. Not offered for `$GITHUB_PATH`, for names that change how programs run (`NODE_OPTIONS`, ' +
+      '`LD_PRELOAD`, `BASH_ENV`, `PATH`, ...), in PowerShell and other shells, or for other line shapes (here-documents, ' +
+      'quotes, backslashes or `$( )` in the value).',
+  },
   examples: {
     bad: `on:
   pull_request_target:
@@ -72,11 +79,16 @@ jobs:
         const privileged = new Set(privilegedTriggers.filter((event) => admitted.has(event)));
         if (privileged.size === 0) continue;
         // Outputs only matter where they are expanded into a script; script-injection follows them there.
-        const writes = fileCommandWrites(script).flatMap((write) => (write.target === 'GITHUB_OUTPUT' ? [] : [{ ...write, target: write.target }]));
+        // A write in the multi-line form with a random delimiter sets only the variable it names.
+        const writes = fileCommandWrites(script).flatMap((write) =>
+          write.target === 'GITHUB_OUTPUT' || randomlyDelimited(script, write) ? [] : [{ ...write, target: write.target }],
+        );
         if (writes.length === 0) continue;
         const scope = scopeOfStep(ctx.file, step);
         const reported = new Set<number>();
         for (const write of writes) {
+          const remedy: Pick<RuleReport, 'fix' | 'unfixable'> =
+            write.target === 'GITHUB_PATH' ? { unfixable: noPathFixReason } : isScalar(runNode) ? envWriteFix(ctx.file, step, runNode, write.offset) : { unfixable: 'the script is not a plain YAML value' };
           for (const taint of taintOfWrite(script, write, scope)) {
             if (reported.has(taint.offset) || !filledUnder(taint.origin, privileged)) continue;
             reported.add(taint.offset);
@@ -88,7 +100,7 @@ jobs:
               range: locateInScalar(ctx.file, runNode, script, taint.offset, taint.text),
               message: `\`${taint.text}\` writes ${source} to \`$${write.target}\`, which ${targetEffect[write.target]}, under \`${[...privileged].join('`, `')}\`.`,
               ...(taint.indirect || taint.origin.uncertain ? { confidence: 'medium' as const } : {}),
-              unfixable: noFixReason[write.target],
+              ...remedy,
             });
           }
         }

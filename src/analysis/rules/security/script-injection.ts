@@ -1,6 +1,6 @@
-import { isScalar, type Node } from 'yaml';
+import { isScalar, type Node, type Scalar } from 'yaml';
 import { privilegedTriggers } from '../../knowledge/untrusted-contexts';
-import { mapGet, type Rule, type RuleReport, scalarText, stepsOf, type StepView, type WorkflowFile } from '../../rule';
+import { type FixPlan, mapGet, type Rule, type RuleReport, scalarText, stepsOf, type StepView, type WorkflowFile } from '../../rule';
 import { actionName, usesOf, withInput } from '../../security-sites';
 import {
   admittedTriggers,
@@ -15,6 +15,7 @@ import {
   type TaintOrigin,
   workflowTriggers,
 } from './support/untrusted-flow';
+import { envWriteFix, lineStartOf } from './support/env-file-rewrite';
 import { moveExpressionToEnv } from './support/expression-to-env';
 
 /** Where a step evaluates text as code: a `run:` script or the `script:` input of actions/github-script. */
@@ -55,8 +56,25 @@ function remediationFor(file: WorkflowFile, step: StepView, sink: CodeSink, expr
   return `Pass the value through the step's \`env:\` (\`${name}: ${expression.text}\`) and use ${reference} in the script, so it arrives as data and is never parsed as code.`;
 }
 
-function fixFor(step: StepView, sink: CodeSink, expression: TaintedExpression): Pick<RuleReport, 'fix' | 'unfixable'> {
+/**
+ * A `NAME=value` line of `$GITHUB_ENV` gets env-file-injection's rewrite, which also moves the expression into
+ * `env:`: reading the variable there instead would still let a newline add variables, and that fix's edits are the
+ * same for both findings, so they are applied together.
+ */
+function envWriteRewrite(file: WorkflowFile, step: StepView, script: Scalar, text: string, expression: TaintedExpression): { fix: FixPlan } | undefined {
+  const lineStart = lineStartOf(text, expression.offset);
+  const lineEnd = text.indexOf('\n', expression.offset);
+  const count = (within: string): number => within.split(expression.text).length - 1;
+  // The rewrite changes only its line: an occurrence elsewhere needs the usual fix.
+  if (count(text) !== count(text.slice(lineStart, lineEnd < 0 ? undefined : lineEnd))) return undefined;
+  const rewrite = envWriteFix(file, step, script, lineStart);
+  return 'fix' in rewrite ? rewrite : undefined;
+}
+
+function fixFor(file: WorkflowFile, step: StepView, sink: CodeSink, expression: TaintedExpression): Pick<RuleReport, 'fix' | 'unfixable'> {
   if (!isScalar(sink.node)) return { unfixable: 'the script is not a plain YAML value' };
+  const rewrite = sink.kind === 'run' ? envWriteRewrite(file, step, sink.node, sink.text, expression) : undefined;
+  if (rewrite) return rewrite;
   const origin = expression.origins[0];
   const namedAfter = origin?.via ?? origin?.context ?? 'value';
   return { fix: moveExpressionToEnv({ step, script: sink.node, kind: sink.kind, expression: expression.text, namedAfter }) };
@@ -105,7 +123,9 @@ jobs:
       'as `PR_TITLE` that nothing else uses) and reads the variable at every place the script pasted it: `"${PR_TITLE}"` ' +
       'in bash and sh (`${PR_TITLE}` inside double quotes), `$env:PR_TITLE` in PowerShell, `process.env.PR_TITLE` in ' +
       'github-script. Not offered in other shells, inside single-quoted PowerShell strings or literal here-documents, ' +
-      'or where JavaScript pastes it as code.',
+      'or where JavaScript pastes it as code. A bash or sh line `echo "NAME=value" >> "$GITHUB_ENV"` gets the ' +
+      'env-file-injection rewrite instead (multi-line form with a random delimiter), since a variable read there could ' +
+      'still add variables through a newline.',
   },
   check(ctx) {
     const triggers = workflowTriggers(ctx.file);
@@ -125,7 +145,7 @@ jobs:
           remediation: remediationFor(ctx.file, step, sink, { ...expression, origins }),
           ...(privileged ? { severity: 'critical' as const } : {}),
           ...(origins.every((origin) => origin.uncertain) ? { confidence: 'medium' as const } : {}),
-          ...fixFor(step, sink, { ...expression, origins }),
+          ...fixFor(ctx.file, step, sink, { ...expression, origins }),
         });
       }
     }

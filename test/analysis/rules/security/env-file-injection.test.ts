@@ -1,6 +1,8 @@
 import { envFileInjectionRule } from '../../../../src/analysis/rules/security/env-file-injection';
 import { repositoryFromFiles } from '../../../../src/analysis/discover';
 import { analyzeRepository } from '../../../../src/analysis/engine';
+import { allRules } from '../../../../src/analysis/rules';
+import { fixRepository } from '../../../../src/fixes/fix-repository';
 import { runRule } from '../../../support/analysis';
 
 const lines = (...text: string[]): string => [...text, ''].join('\n');
@@ -25,10 +27,45 @@ describe('env-file-injection', () => {
     expect(findings[0]?.message).toContain('env var `TITLE` (set from attacker-controlled `github.event.pull_request.title`) to `$GITHUB_ENV`');
   });
 
-  it('explains why it offers no fix', () => {
-    const view = repositoryFromFiles(new Map([['.github/workflows/ci.yml', workflow('pull_request_target', 'echo "PR_TITLE=$TITLE" >> "$GITHUB_ENV"')]]));
-    const [finding] = analyzeRepository(view, { rules: [envFileInjectionRule] }).findings;
-    expect(finding).toMatchObject({ fixable: false, fixNote: expect.stringContaining('would not help') as unknown });
+  it('offers a fix for a plain GITHUB_ENV line and explains why other writes have none', () => {
+    const view = repositoryFromFiles(
+      new Map([
+        [
+          '.github/workflows/ci.yml',
+          workflow('pull_request_target', 'echo "PR_TITLE=$TITLE" >> "$GITHUB_ENV"', 'echo "NODE_OPTIONS=$TITLE" >> "$GITHUB_ENV"', 'echo "$TITLE" >> "$GITHUB_PATH"'),
+        ],
+      ]),
+    );
+    const findings = analyzeRepository(view, { rules: [envFileInjectionRule] }).findings;
+    expect(findings).toEqual([
+      expect.objectContaining({ fixable: true, fixSafety: 'safe' }),
+      expect.objectContaining({ fixable: false, fixNote: expect.stringContaining('`NODE_OPTIONS` changes how later programs run') as unknown }),
+      expect.objectContaining({ fixable: false, fixNote: expect.stringContaining('directory named by attacker text') as unknown }),
+    ]);
+  });
+
+  it('fixes a pasted expression together with script-injection, once', async () => {
+    const path = '.github/workflows/ci.yml';
+    const input = lines('on: issues', 'jobs:', '  triage:', '    runs-on: ubuntu-latest', '    steps:', '      - run: echo "X=${{ github.event.issue.title }}" >> $GITHUB_ENV');
+    const fix = (text: string) => fixRepository(repositoryFromFiles(new Map([[path, text]])), { rules: allRules, ruleIds: ['env-file-injection', 'script-injection'] });
+    const outcome = await fix(input);
+    expect(outcome.applied.map(({ finding, safety }) => [finding.ruleId, safety]).sort()).toEqual([
+      ['env-file-injection', 'safe'],
+      ['script-injection', 'safe'],
+    ]);
+    expect(outcome.unfixable).toEqual([]);
+    const fixed = outcome.files[0]?.after ?? '';
+    expect(fixed).toContain('ISSUE_TITLE: ${{ github.event.issue.title }}');
+    expect(fixed).toContain('{ echo "X<<${delimiter}"; printf \'%s\\n\' "${ISSUE_TITLE}"; echo "${delimiter}"; } >> "$GITHUB_ENV"');
+    expect((await fix(fixed)).files).toEqual([]);
+  });
+
+  it('stays silent for the multi-line form with a random delimiter, unless the name changes how programs run', () => {
+    const write = (name: string): string => `{ echo "${name}<<\${delimiter}"; printf '%s\\n' "$TITLE"; echo "\${delimiter}"; } >> "$GITHUB_ENV"`;
+    const random = 'delimiter="ghadelimiter_$(openssl rand -hex 16)" || exit 1';
+    expect(runRule(envFileInjectionRule, workflow('pull_request_target', random, write('PR_TITLE')))).toEqual([]);
+    expect(runRule(envFileInjectionRule, workflow('pull_request_target', `${random}; ${write('NODE_OPTIONS')}`))).toHaveLength(1);
+    expect(runRule(envFileInjectionRule, workflow('pull_request_target', 'delimiter=EOF', write('PR_TITLE')))).toHaveLength(1);
   });
 
   it('reports expressions written to GITHUB_PATH and heredoc bodies, not GITHUB_OUTPUT', () => {

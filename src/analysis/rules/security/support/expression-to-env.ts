@@ -55,7 +55,7 @@ function sameExpression(a: string, b: string): boolean {
  * env block of the step's scope has, that no other text of the file names (a script may set or read it) and that is
  * not the runner's.
  */
-function variableFor(file: WorkflowFile, target: PastedExpression): { name: string; add: boolean } {
+export function variableFor(file: WorkflowFile, target: Pick<PastedExpression, 'step' | 'expression' | 'namedAfter'>): { name: string; add: boolean } {
   const scopes = envScopes(file, target.step);
   const [embedded] = findExpressions(target.expression);
   const envRead = /^\s*env\.([A-Za-z_]\w*)\s*$/i.exec(embedded?.body ?? '')?.[1];
@@ -88,6 +88,12 @@ function scriptEdits(text: string, language: ScriptLanguage, expression: string,
   return edits;
 }
 
+/** Why a fix adding to the step's `env:` would be wrong when the script or step is shared through a YAML alias. */
+export function aliasRisk(script: Scalar, step: StepView): Unfixable | undefined {
+  if (script.anchor === undefined && step.node.anchor === undefined) return undefined;
+  return { unfixable: 'the script or its step has a YAML anchor, so an alias may reuse it without the new `env:` entry' };
+}
+
 /**
  * Safe: for every value without quotes, backslashes or line breaks the script sees the same text as before; values
  * with them stop being code. Not offered for shells other than bash, sh and PowerShell, for literal strings and
@@ -98,9 +104,8 @@ export function moveExpressionToEnv(target: PastedExpression): FixPlan {
     safety: 'safe',
     title: `Pass \`${target.expression}\` to the script through \`env:\``,
     edits: ({ file }) => {
-      if (target.script.anchor !== undefined || target.step.node.anchor !== undefined) {
-        return { unfixable: 'the script or its step has a YAML anchor, so an alias may reuse it without the new `env:` entry' };
-      }
+      const shared = aliasRisk(target.script, target.step);
+      if (shared) return shared;
       const text = scalarText(target.script) ?? '';
       const language = target.kind === 'github-script' ? 'javascript' : runLanguage(file, target.step);
       if (isUnfixable(language)) return language;

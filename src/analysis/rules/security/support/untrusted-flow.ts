@@ -349,6 +349,35 @@ function writeTarget(line: string): FileCommand | undefined {
   return undefined;
 }
 
+/**
+ * Env var names whose value decides which code later steps run, or how: an attacker-chosen value is dangerous there
+ * in any form, so such writes are never judged safe and never rewritten. Matched case-insensitively, since Windows
+ * steps of the job read names that way.
+ */
+export const programControllingEnvName =
+  /^(?:LD_\w+|DYLD_\w+|NODE_OPTIONS|NODE_PATH|BASH_ENV|ENV|PATH|HOME|SHELL|SHELLOPTS|BASHOPTS|IFS|PS4|PROMPT_COMMAND|PYTHON\w+|PERL5\w+|RUBY\w+|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|JDK_JAVA_OPTIONS|GIT_\w+|GITHUB_\w+|RUNNER_\w+|ACTIONS_\w+)$/i;
+
+/** A delimiter value drawn at run time from a random source (at least 16 random bytes, or a random UUID). */
+const randomDelimiterValue = /^"[\w-]*\$\((?:openssl rand -hex (?:1[6-9]|[2-9]\d|\d{3,})|uuidgen|cat \/proc\/sys\/kernel\/random\/uuid)\)"/;
+
+/** `{ echo "NAME<<$D"; printf '%s\n' "..."; echo "$D"; } >> "$GITHUB_ENV"`, the multi-line form GitHub documents. */
+const delimitedEnvWrite =
+  /\{\s*echo\s+"([A-Za-z_]\w*)<<\$\{?(\w+)\}?"\s*;\s*printf\s+'%s\\n'\s+"[^"]*"\s*;\s*echo\s+"\$\{?(\w+)\}?"\s*;\s*\}\s*>>\s*"?\$\{?GITHUB_ENV\}?"?\s*$/;
+
+/**
+ * True when a GITHUB_ENV write uses the multi-line form with a delimiter the script last set from a random source:
+ * a newline in the value cannot end the entry and start another one, so the value sets only the variable named.
+ */
+export function randomlyDelimited(script: string, write: FileCommandWrite): boolean {
+  const match = delimitedEnvWrite.exec(write.content);
+  const [, name = '', delimiter = '', closing] = match ?? [];
+  if (!match || delimiter !== closing || programControllingEnvName.test(name)) return false;
+  const before = script.slice(0, write.offset + match.index);
+  const assignments = [...before.matchAll(new RegExp(`(?:^|[\\s;&|(])${delimiter}=`, 'g'))];
+  const last = assignments[assignments.length - 1];
+  return last !== undefined && randomDelimiterValue.test(before.slice(last.index + last[0].length));
+}
+
 /** An env var the shell expands in some text: `$NAME`, `${NAME}`, `$env:NAME` (pwsh) or `%NAME%` (cmd). */
 export interface ShellReference {
   name: string;
