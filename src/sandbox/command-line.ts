@@ -48,6 +48,8 @@ export interface SandboxLaunch {
   runDir: string;
   settings: SandboxSettings;
   config: SandboxConfig;
+  /** Host paths this run alone sees read-only, at the same place (e.g. the act binary and the action mirror). */
+  runReadOnlyPaths?: readonly string[];
 }
 
 function fileSystem(launch: SandboxLaunch): string[] {
@@ -57,7 +59,7 @@ function fileSystem(launch: SandboxLaunch): string[] {
   );
   return [
     ...system,
-    ...config.readOnlyPaths.flatMap((readOnlyPath) => ['--ro-bind', readOnlyPath, readOnlyPath]),
+    ...[...config.readOnlyPaths, ...(launch.runReadOnlyPaths ?? [])].flatMap((readOnlyPath) => ['--ro-bind', readOnlyPath, readOnlyPath]),
     // With the network shared, /etc/resolv.conf may point into systemd-resolved's folder.
     ...(settings.network ? ['--ro-bind-try', '/run/systemd/resolve', '/run/systemd/resolve'] : []),
     '--proc', '/proc',

@@ -37,6 +37,11 @@ export interface RunSandboxedOptions {
   signal?: AbortSignal;
   /** Bytes kept per output stream (see runProcess). */
   maxOutputBytes?: number;
+  /**
+   * Host paths this run alone sees read-only, at the same place, besides config.readOnlyPaths: tools and inputs
+   * the worker provides (the act binary, the action mirror, an event file). The sandbox user must be able to read them.
+   */
+  readOnlyPaths?: readonly string[];
 }
 
 export interface SandboxedResult extends RunCommandResult {
@@ -186,7 +191,7 @@ export async function runSandboxed(argv: readonly string[], options: RunSandboxe
   const runDir = await createWorkspace(options.sourceDir, options.config, signal);
   try {
     const { tools, systemFolders } = availability;
-    const commandLine = sandboxCommandLine(argv, { tools, systemFolders, runDir, settings: options.settings, config: options.config });
+    const commandLine = sandboxCommandLine(argv, { tools, systemFolders, runDir, settings: options.settings, config: options.config, runReadOnlyPaths: options.readOnlyPaths });
     const result = await runProcess(commandLine, { cwd: '/', env: LAUNCHER_ENV, timeoutMs, signal, maxOutputBytes });
     const network = options.settings.network ? 'with network access' : 'without network access';
     return { ...commandResult(result), isolation: 'bubblewrap', isolationNote: `ran in bubblewrap as uid ${options.config.uid}, ${network}` };

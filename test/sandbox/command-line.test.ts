@@ -50,4 +50,9 @@ describe('sandboxCommandLine', () => {
     expect(argv.join(' ')).toContain('--setenv PATH /opt/toolchain/bin:/usr/bin --setenv HOME');
     expect(argv.filter((arg) => arg === 'PATH')).toHaveLength(1);
   });
+
+  it('binds the paths of one run read-only after the configured ones (the act binary, the action mirror)', () => {
+    const argv = sandboxCommandLine(['true'], launch({ runReadOnlyPaths: ['/srv/tools/act', '/srv/action-mirror'] }));
+    expect(argv.join(' ')).toContain('--ro-bind /opt/toolchain /opt/toolchain --ro-bind /srv/tools/act /srv/tools/act --ro-bind /srv/action-mirror /srv/action-mirror --proc');
+  });
 });
