@@ -59,7 +59,8 @@ async function findGo(explicit: string | undefined): Promise<string | undefined>
 
 /** The version `act --version` prints ("act version 0.2.89"), or why it could not be read. */
 async function actVersion(binary: string): Promise<{ version: string } | { problem: string }> {
-  const result = await runProcess([binary, '--version'], { cwd: '/', env: { PATH: '/usr/bin:/bin' }, timeoutMs: VERSION_TIMEOUT_MS });
+  // act refuses to start without HOME, where it looks for its configuration.
+  const result = await runProcess([binary, '--version'], { cwd: '/', env: pickEnv(['PATH', 'HOME']), timeoutMs: VERSION_TIMEOUT_MS });
   const output = result.stdout.toString('utf8').trim();
   const version = /^act version (\S+)$/.exec(output)?.[1];
   if (result.exitCode === 0 && version !== undefined) return { version };

@@ -59,7 +59,7 @@ function fileSystem(launch: SandboxLaunch): string[] {
   );
   return [
     ...system,
-    ...[...config.readOnlyPaths, ...(launch.runReadOnlyPaths ?? [])].flatMap((readOnlyPath) => ['--ro-bind', readOnlyPath, readOnlyPath]),
+    ...config.readOnlyPaths.flatMap((readOnlyPath) => ['--ro-bind', readOnlyPath, readOnlyPath]),
     // With the network shared, /etc/resolv.conf may point into systemd-resolved's folder.
     ...(settings.network ? ['--ro-bind-try', '/run/systemd/resolve', '/run/systemd/resolve'] : []),
     '--proc', '/proc',
@@ -67,6 +67,8 @@ function fileSystem(launch: SandboxLaunch): string[] {
     // A private /tmp in memory, bounded like the data memory so it cannot be used to bypass that limit.
     '--size', String(config.memoryMb * MIB), '--tmpfs', '/tmp',
     '--dir', SANDBOX_HOME,
+    // After the /tmp mount, so a run's paths under the host's /tmp (an event file, a test's mirror) are not hidden by it.
+    ...(launch.runReadOnlyPaths ?? []).flatMap((readOnlyPath) => ['--ro-bind', readOnlyPath, readOnlyPath]),
     '--bind', launch.runDir, WORKSPACE_PATH,
     '--chdir', WORKSPACE_PATH,
     // bwrap's root is a writable tmpfs; read-only, the checkout copy and /tmp are the only writable places.

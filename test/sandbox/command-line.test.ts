@@ -51,8 +51,8 @@ describe('sandboxCommandLine', () => {
     expect(argv.filter((arg) => arg === 'PATH')).toHaveLength(1);
   });
 
-  it('binds the paths of one run read-only after the configured ones (the act binary, the action mirror)', () => {
+  it('binds the paths of one run read-only after the private /tmp, which would hide those under the host\'s /tmp', () => {
     const argv = sandboxCommandLine(['true'], launch({ runReadOnlyPaths: ['/srv/tools/act', '/srv/action-mirror'] }));
-    expect(argv.join(' ')).toContain('--ro-bind /opt/toolchain /opt/toolchain --ro-bind /srv/tools/act /srv/tools/act --ro-bind /srv/action-mirror /srv/action-mirror --proc');
+    expect(argv.join(' ')).toContain('--dir /tmp/home --ro-bind /srv/tools/act /srv/tools/act --ro-bind /srv/action-mirror /srv/action-mirror --bind');
   });
 });
