@@ -12,26 +12,34 @@ import { runSandboxed, type SandboxConfig, type SandboxedResult } from '../sandb
 import type { JobOutcome } from './compare';
 import type { CiRunPlan, MirroredAction, PlannedJob } from './plan';
 import { parseActLog, type JobRunResult } from './results';
+import { commandOutputForPeople } from '../security/redact';
 
 /** The value every referenced secret gets: steps that print it show this, never a real secret. */
 export const DUMMY_SECRET = 'dummy';
 /** act's JSON log of a job with a matrix runs to megabytes; the middle is dropped beyond this. */
 const MAX_ACT_OUTPUT_BYTES = 8 * 1024 ** 2;
+/** Characters of act's own error output kept when it ran nothing: the end, where its error is. */
+const ACT_ERROR_EXCERPT_CHARS = 2_000;
+/** The step id of the stand-in step that carries act's error when act reported no run of the job. */
+export const ACT_ERROR_STEP_ID = '--act--';
 
 export type RunnableJob = Extract<PlannedJob, { runnable: true }>;
 
 export interface ActArgvOptions {
   actPath: string;
+  /** Where act finds the checkout; act itself starts elsewhere, so a `.actrc` in the checkout adds no flags. */
+  checkoutPath: string;
   event: string;
   eventFile: string;
   mirroredActions: readonly MirroredAction[];
 }
 
-/** The argv that runs `job` and the jobs it needs, as act sees them in the checkout (the working directory). */
+/** The argv that runs `job` and the jobs it needs, as act sees them in the checkout at `checkoutPath`. */
 export function actArgv(job: RunnableJob, options: ActArgvOptions): string[] {
   return [
     options.actPath,
     options.event,
+    '--directory', options.checkoutPath,
     '--workflows', job.workflowPath,
     '--job', job.jobId,
     '--eventpath', options.eventFile,
@@ -64,6 +72,35 @@ export interface JobRun {
   process: SandboxedResult;
 }
 
+/** Why act ran nothing, from its exit status and its own output (errors go to stderr, some to its JSON log). */
+function actErrorText(result: SandboxedResult): string {
+  const status = result.startError !== undefined
+    ? `act could not start: ${result.startError}`
+    : result.timedOut ? 'act timed out' : `act ended with ${result.exitCode ?? result.signal ?? 'an unknown status'} without running the job`;
+  const output = `${result.stderr}\n${result.stdout}`.trim();
+  return output === '' ? status : `${status}\n${output.slice(-ACT_ERROR_EXCERPT_CHARS)}`;
+}
+
+/**
+ * A failed run standing for a job act did not run at all (a workflow it cannot parse, a sandbox that would not
+ * start): its one step carries act's error, so the comparison names it instead of a run without steps.
+ */
+function actErrorRun(job: RunnableJob, result: SandboxedResult, declared: Readonly<Record<string, string>>): JobRunResult {
+  return {
+    jobId: job.jobId,
+    runName: `${path.basename(job.workflowPath)}/${job.jobId}`,
+    matrix: {},
+    outcome: 'failure',
+    steps: [{
+      stepId: ACT_ERROR_STEP_ID,
+      name: '(act did not run the job)',
+      outcome: 'failure',
+      durationMs: result.durationMs,
+      logExcerpt: commandOutputForPeople(actErrorText(result), declared),
+    }],
+  };
+}
+
 /** Runs one job in a sandbox on a private copy of `checkoutDir` and reads its results from act's log. */
 export async function runJob(job: RunnableJob, options: RunJobOptions): Promise<JobRun> {
   // The event file lives outside the checkout, so the copy act works on is exactly the checkout.
@@ -75,9 +112,10 @@ export async function runJob(job: RunnableJob, options: RunJobOptions): Promise<
     await writeFile(eventFile, JSON.stringify({ ref: `refs/heads/${options.branch}` }), { mode: 0o644 });
     // .tools may be a symlink; bwrap binds the file the path finally names.
     const actPath = await realpath(options.actPath);
-    const argv = actArgv(job, { actPath, event: options.plan.event, eventFile, mirroredActions: options.plan.mirroredActions });
+    const argvFor = (checkoutPath: string): string[] =>
+      actArgv(job, { actPath, checkoutPath, event: options.plan.event, eventFile, mirroredActions: options.plan.mirroredActions });
     const readOnlyPaths = [actPath, eventDir, ...(options.actionMirrorDir === undefined ? [] : [path.resolve(options.actionMirrorDir)])];
-    const result = await runSandboxed(argv, {
+    const result = await runSandboxed(argvFor, {
       sourceDir: options.checkoutDir,
       settings: options.settings,
       config: options.config,
@@ -85,8 +123,10 @@ export async function runJob(job: RunnableJob, options: RunJobOptions): Promise<
       signal: options.signal,
       maxOutputBytes: MAX_ACT_OUTPUT_BYTES,
       readOnlyPaths,
+      startOutsideCheckout: true,
     });
-    return { runs: parseActLog(result.stdout, job.jobId, options.settings.env), process: result };
+    const runs = parseActLog(result.stdout, job.jobId, options.settings.env);
+    return { runs: runs.length > 0 ? runs : [actErrorRun(job, result, options.settings.env)], process: result };
   } finally {
     await rm(eventDir, { recursive: true, force: true });
   }

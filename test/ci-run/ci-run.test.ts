@@ -92,11 +92,11 @@ function checkout(name: string, files: Record<string, string>): string {
   return dir;
 }
 
-async function runAll(checkoutDir: string, settings = sandboxSettings()): Promise<JobOutcome[]> {
+async function runAll(checkoutDir: string, settings = sandboxSettings(), timeoutMs = 5 * 60_000): Promise<JobOutcome[]> {
   if (actPath === undefined) throw new Error('act is unavailable');
   const plan = planCiRun({ checkoutDir, workflowPaths: [WORKFLOW], actionMirrorDir: mirrorDir });
   const config = loadConfig({ SANDBOX_DIR: path.join(scratch, 'sandbox') }).sandbox;
-  return runPlannedJobs({ actPath, checkoutDir, plan, branch: 'main', actionMirrorDir: mirrorDir, settings, config, timeoutMs: 5 * 60_000 });
+  return runPlannedJobs({ actPath, checkoutDir, plan, branch: 'main', actionMirrorDir: mirrorDir, settings, config, timeoutMs });
 }
 
 function patched(replace: [string, string][]): Record<string, string> {
@@ -230,5 +230,28 @@ jobs:
       delete process.env.JWT_SECRET;
       server.close();
     }
+  });
+
+  actIt('ignores a .actrc in the checkout: it cannot add flags such as --env', async () => {
+    const files = {
+      '.actrc': '--env INJECTED=from-actrc\n',
+      [WORKFLOW]: 'on: push\njobs:\n  show:\n    runs-on: ubuntu-latest\n    steps:\n      - name: show\n        run: echo "injected=${INJECTED:-unset}"\n',
+    };
+    const [show] = await runAll(checkout('actrc', files));
+    expect(show?.runnable).toBe(true);
+    if (!show?.runnable) return;
+    const log = show.runs[0]?.steps.find((step) => step.name === 'show')?.logExcerpt ?? '';
+    expect(log).toContain('injected=unset');
+  });
+
+  actIt('carries act\'s error into a job it did not run, and names it when the job passed before', async () => {
+    // A run killed before act reports anything: no run of the job in its log.
+    const after = await runAll(path.join(scratch, 'before'), sandboxSettings(), 1);
+    const build = after.find((job) => job.jobId === 'build');
+    expect(build?.runnable && build.runs).toEqual([
+      expect.objectContaining({ runName: 'ci.yml/build', outcome: 'failure', steps: [expect.objectContaining({ stepId: '--act--', logExcerpt: expect.stringContaining('act timed out') })] }),
+    ]);
+    const comparison = compareCiRuns(before, after);
+    expect(comparison.jobs.find((job) => job.jobId === 'build')).toMatchObject({ verdict: 'broken', brokenSteps: [{ stepName: '(act did not run the job)' }] });
   });
 });
