@@ -62,8 +62,13 @@ export interface RunJobOptions {
   actionMirrorDir?: string;
   settings: SandboxSettings;
   config: SandboxConfig;
+  /** Wall-clock limit of one job's act run. */
   timeoutMs: number;
+  /** Epoch milliseconds by which the plan's runs end: jobs get what is left of it, and none starts after it. */
+  deadline?: number;
   signal?: AbortSignal;
+  /** Told which job is about to run (the activity heartbeats with it). */
+  onJob?: (job: RunnableJob) => void;
 }
 
 export interface JobRun {
@@ -132,7 +137,10 @@ export async function runJob(job: RunnableJob, options: RunJobOptions): Promise<
   }
 }
 
-/** Every job of the plan, one after the other (the machine's cores go to one act at a time); not-runnable ones as such. */
+/**
+ * Every job of the plan, one after the other (the machine's cores go to one act at a time); not-runnable ones as
+ * such, and those the deadline leaves no time for as not runnable with that reason.
+ */
 export async function runPlannedJobs(options: RunJobOptions): Promise<JobOutcome[]> {
   const outcomes: JobOutcome[] = [];
   for (const job of options.plan.jobs) {
@@ -140,7 +148,13 @@ export async function runPlannedJobs(options: RunJobOptions): Promise<JobOutcome
       outcomes.push(job);
       continue;
     }
-    const { runs } = await runJob(job, options);
+    const timeLeftMs = options.deadline === undefined ? options.timeoutMs : options.deadline - Date.now();
+    if (timeLeftMs <= 0) {
+      outcomes.push({ workflowPath: job.workflowPath, jobId: job.jobId, runnable: false, reason: 'not run: the time for running jobs was used up' });
+      continue;
+    }
+    options.onJob?.(job);
+    const { runs } = await runJob(job, { ...options, timeoutMs: Math.min(options.timeoutMs, timeLeftMs) });
     outcomes.push({ workflowPath: job.workflowPath, jobId: job.jobId, runnable: true, runs });
   }
   return outcomes;
