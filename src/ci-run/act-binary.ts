@@ -4,9 +4,10 @@
  * proxy). When act cannot be had, the result says why in one sentence, and the workflow-run stage is skipped with it.
  */
 import { constants as fsConstants } from 'node:fs';
-import { access, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { access, chmod, copyFile, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pickEnv, runProcess } from '../process/run-command';
+import { sharedRoot } from '../store/postgres-server';
 import { withFileLock } from '../util/file-lock';
 import { projectRoot } from '../util/project-root';
 
@@ -94,7 +95,24 @@ async function checkedBinary(binary: string): Promise<ActBinary> {
   const found = await actVersion(binary);
   if ('problem' in found) return { available: false, reason: `act at ${binary} does not run (${found.problem}): remove it so it is built again` };
   if (found.version !== ACT_VERSION) return { available: false, reason: `act at ${binary} is version ${found.version}, not ${ACT_VERSION}: remove it so the pinned version is built` };
-  return { available: true, path: binary };
+  return { available: true, path: await reachableBySandbox(binary) };
+}
+
+/**
+ * As root, the sandbox drops to its own user before bwrap binds act, and that user cannot walk into a project
+ * folder only root may read (a 0700 clone): act is then run from a world-readable copy, made once per version.
+ */
+async function reachableBySandbox(binary: string): Promise<string> {
+  if (process.getuid?.() !== 0) return binary;
+  const copy = path.join(await sharedRoot(), `act-${ACT_VERSION}`);
+  await withFileLock(`${copy}.lock`, async () => {
+    if (await isExecutable(copy)) return;
+    const partial = `${copy}.partial-${process.pid}`;
+    await copyFile(binary, partial);
+    await chmod(partial, 0o755);
+    await rename(partial, copy);
+  }, BUILD_LOCK_STALE_MS);
+  return copy;
 }
 
 /** act's absolute path, building it on first use; or why it is unavailable. Never throws for a missing go or a failed build. */
