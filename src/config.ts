@@ -90,6 +90,9 @@ const settingsSchema = z.object({
       if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
     })
     .default('https://github.com'),
+  ACT_ACTION_MIRROR_DIR: optionalText,
+  // Both runs of the workflow-run stage share it; it runs inside a test activity that may take 20 minutes in all.
+  WORKFLOW_RUN_TIMEOUT_SECONDS: seconds(10, 15 * 60).default(10 * 60),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -172,6 +175,12 @@ export interface Config {
     /** Where `git ls-remote` finds action repositories (`<base>/<owner>/<repo>`) to pin `uses:` refs to SHAs. */
     gitBaseUrl: string;
   };
+  ciRun: {
+    /** Local copies of remote actions for act, as `<dir>/<owner>/<repo>@<ref>/`; undefined: only local actions run. */
+    actionMirrorDir: string | undefined;
+    /** Wall-clock budget of the workflow-run stage on one target: the runs without and with the patch together. */
+    timeoutMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -250,6 +259,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     health: { headerEnv: s.HEALTH_HEADER_ENV, allowCidrs: s.HEALTH_ALLOW_CIDRS, denyCidrs: s.HEALTH_DENY_CIDRS },
     audit: { checkpointKey: s.AUDIT_CHECKPOINT_KEY, checkpointIntervalSeconds: s.AUDIT_CHECKPOINT_INTERVAL_SECONDS },
     actions: { gitBaseUrl: s.ACTIONS_GIT_BASE_URL },
+    ciRun: {
+      actionMirrorDir: s.ACT_ACTION_MIRROR_DIR === undefined ? undefined : path.resolve(cwd, s.ACT_ACTION_MIRROR_DIR),
+      timeoutMs: s.WORKFLOW_RUN_TIMEOUT_SECONDS * 1000,
+    },
   };
 }
 

@@ -44,6 +44,7 @@ export function createTargetSchema(repoUrls: RepoUrlPolicy) {
         .refine((argv) => argv[0] !== '', 'must name a program first (argv[0] is empty)')
         .optional(),
       sandbox: sandboxSchema.optional(),
+      workflowRun: z.boolean().default(true),
     })
     .strict();
 }

@@ -84,6 +84,11 @@ export interface Target {
   /** argv of the target's own verification, run without a shell in a sandboxed copy of a checkout. */
   verifyCommand: string[] | null;
   sandbox: SandboxSettings;
+  /**
+   * Whether the workflow-run test stage runs the target's CI jobs before and after a patch. Absent means on:
+   * targets snapshotted into running workflows before the setting existed have no such field.
+   */
+  workflowRun?: boolean;
   createdBy: string;
   createdAt: string;
 }

@@ -86,9 +86,14 @@ export async function moveToNewTip(dir: string, repoUrl: string, branch: string,
   const tipSha = await gitText(dir, ['rev-parse', '--verify', `${trackingRef(branch)}^{commit}`], options);
   await runGit(dir, ['checkout', '-q', '--force', '-B', branch, tipSha], options);
   // An earlier attempt may have left untracked files or revert state, which checkout keeps.
+  await discardChanges(dir, options);
+  return tipSha;
+}
+
+/** Puts the work tree back at HEAD: changed files restored, untracked and ignored ones removed. */
+export async function discardChanges(dir: string, options: GitOptions = {}): Promise<void> {
   await runGit(dir, ['reset', '-q', '--hard'], options);
   await runGit(dir, ['clean', '-q', '-ffdx'], options);
-  return tipSha;
 }
 
 export interface Checkout {

@@ -77,7 +77,7 @@ export function boundLog(text: string, maxChars = MAX_STAGE_LOG_CHARS): string {
   return `${text.slice(0, half)}\n[... ${text.length - 2 * half} characters cut ...]\n${text.slice(-half)}`;
 }
 
-function listedInSummary(items: readonly string[]): string {
+export function listedInSummary(items: readonly string[]): string {
   const shown = items.slice(0, MAX_LISTED_IN_SUMMARY).join('; ');
   return items.length > MAX_LISTED_IN_SUMMARY ? `${shown}; and ${items.length - MAX_LISTED_IN_SUMMARY} more` : shown;
 }

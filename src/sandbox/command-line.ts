@@ -5,8 +5,8 @@
 import type { Config } from '../config';
 import type { SandboxSettings } from '../domain/types';
 
-/** Where the command's private copy of the checkout appears inside the sandbox; its working directory. */
-const WORKSPACE_PATH = '/workspace';
+/** Where the command's private copy of the checkout appears inside the sandbox; its working directory by default. */
+export const WORKSPACE_PATH = '/workspace';
 /** HOME inside the sandbox: on the private /tmp, so caches written there never dirty the checkout copy. */
 const SANDBOX_HOME = '/tmp/home';
 /** PATH inside the sandbox, and where the worker looks for bwrap, prlimit and setpriv. */
@@ -48,6 +48,10 @@ export interface SandboxLaunch {
   runDir: string;
   settings: SandboxSettings;
   config: SandboxConfig;
+  /** Host paths this run alone sees read-only, at the same place (e.g. the act binary and the action mirror). */
+  runReadOnlyPaths?: readonly string[];
+  /** Start in the empty HOME instead of the checkout copy (see RunSandboxedOptions.startOutsideCheckout). */
+  startOutsideCheckout?: boolean;
 }
 
 function fileSystem(launch: SandboxLaunch): string[] {
@@ -65,8 +69,10 @@ function fileSystem(launch: SandboxLaunch): string[] {
     // A private /tmp in memory, bounded like the data memory so it cannot be used to bypass that limit.
     '--size', String(config.memoryMb * MIB), '--tmpfs', '/tmp',
     '--dir', SANDBOX_HOME,
+    // After the /tmp mount, so a run's paths under the host's /tmp (an event file, a test's mirror) are not hidden by it.
+    ...(launch.runReadOnlyPaths ?? []).flatMap((readOnlyPath) => ['--ro-bind', readOnlyPath, readOnlyPath]),
     '--bind', launch.runDir, WORKSPACE_PATH,
-    '--chdir', WORKSPACE_PATH,
+    '--chdir', launch.startOutsideCheckout === true ? SANDBOX_HOME : WORKSPACE_PATH,
     // bwrap's root is a writable tmpfs; read-only, the checkout copy and /tmp are the only writable places.
     '--remount-ro', '/',
   ];

@@ -3,4 +3,4 @@
  * use. Callers pass an argv, the checkout and the target's sandbox settings; see run-sandboxed.ts.
  */
 export type { SandboxConfig } from './command-line';
-export { type Isolation, runSandboxed, type RunSandboxedOptions, type SandboxedResult, SandboxUnavailableError } from './run-sandboxed';
+export { type Isolation, runSandboxed, type RunSandboxedOptions, type SandboxedArgv, type SandboxedResult, SandboxUnavailableError } from './run-sandboxed';

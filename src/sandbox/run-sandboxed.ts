@@ -5,12 +5,12 @@
  * (development machines).
  */
 import { constants as fsConstants } from 'node:fs';
-import { access, lstat, readlink } from 'node:fs/promises';
-import { constants as osConstants } from 'node:os';
+import { access, lstat, mkdtemp, readlink, rm } from 'node:fs/promises';
+import os, { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_SANDBOX_SETTINGS, type SandboxSettings } from '../domain/types';
 import { type ProcessResult, runCommand, type RunCommandResult, runProcess, toCommandResult } from '../process/run-command';
-import { SANDBOX_PATH, type SandboxConfig, sandboxCommandLine, type SandboxTools, type SystemFolder } from './command-line';
+import { SANDBOX_PATH, type SandboxConfig, sandboxCommandLine, type SandboxTools, type SystemFolder, WORKSPACE_PATH } from './command-line';
 import { createRunDir, createWorkspace, isRoot, removeRunDir } from './workspace';
 
 /** The top-level folders the sandbox shows read-only, as the host has them (merged-/usr symlinks or folders). */
@@ -37,7 +37,21 @@ export interface RunSandboxedOptions {
   signal?: AbortSignal;
   /** Bytes kept per output stream (see runProcess). */
   maxOutputBytes?: number;
+  /**
+   * Host paths this run alone sees read-only, at the same place, besides config.readOnlyPaths: tools and inputs
+   * the worker provides (the act binary, the action mirror, an event file). The sandbox user must be able to read them.
+   */
+  readOnlyPaths?: readonly string[];
+  /**
+   * Start the command in an empty folder instead of the checkout copy, for tools that read options from files in
+   * their working directory (act's `.actrc`), so the checkout cannot add to them. The argv then reaches the checkout
+   * through the path it is given (see SandboxedArgv).
+   */
+  startOutsideCheckout?: boolean;
 }
+
+/** An argv, or one built from where the checkout copy is (inside the sandbox, or the checkout itself when unsandboxed). */
+export type SandboxedArgv = readonly string[] | ((checkoutPath: string) => readonly string[]);
 
 export interface SandboxedResult extends RunCommandResult {
   isolation: Isolation;
@@ -174,19 +188,38 @@ function commandResult(processResult: ProcessResult): RunCommandResult {
  * Resolves for every outcome of the command; rejects when `signal` aborts the run, when copying the checkout fails,
  * and with SandboxUnavailableError when bubblewrap does not work here and unsandboxed runs are not allowed.
  */
-export async function runSandboxed(argv: readonly string[], options: RunSandboxedOptions): Promise<SandboxedResult> {
-  if (argv.length === 0 || argv[0] === '') throw new Error('runSandboxed: argv must not be empty');
+export async function runSandboxed(sandboxedArgv: SandboxedArgv, options: RunSandboxedOptions): Promise<SandboxedResult> {
+  const argvFor = (checkoutPath: string): readonly string[] => {
+    const argv = typeof sandboxedArgv === 'function' ? sandboxedArgv(checkoutPath) : sandboxedArgv;
+    if (argv.length === 0 || argv[0] === '') throw new Error('runSandboxed: argv must not be empty');
+    return argv;
+  };
   const availability = await bubblewrapAvailability(options.config);
   const { timeoutMs, signal, maxOutputBytes } = options;
   if (!availability.available) {
     if (!options.config.allowUnsandboxed) throw new SandboxUnavailableError(availability.refusal);
-    const result = await runCommand(argv, { cwd: options.sourceDir, env: options.settings.env, timeoutMs, signal, maxOutputBytes });
-    return { ...result, isolation: 'unsandboxed', isolationNote: `ran WITHOUT a sandbox: ${availability.problem}, and ALLOW_UNSANDBOXED_COMMANDS=true` };
+    const argv = argvFor(options.sourceDir);
+    const emptyDir = options.startOutsideCheckout === true ? await mkdtemp(path.join(os.tmpdir(), 'wpa-unsandboxed-')) : undefined;
+    try {
+      const result = await runCommand(argv, { cwd: emptyDir ?? options.sourceDir, env: options.settings.env, timeoutMs, signal, maxOutputBytes });
+      return { ...result, isolation: 'unsandboxed', isolationNote: `ran WITHOUT a sandbox: ${availability.problem}, and ALLOW_UNSANDBOXED_COMMANDS=true` };
+    } finally {
+      if (emptyDir !== undefined) await rm(emptyDir, { recursive: true, force: true });
+    }
   }
+  const argv = argvFor(WORKSPACE_PATH);
   const runDir = await createWorkspace(options.sourceDir, options.config, signal);
   try {
     const { tools, systemFolders } = availability;
-    const commandLine = sandboxCommandLine(argv, { tools, systemFolders, runDir, settings: options.settings, config: options.config });
+    const commandLine = sandboxCommandLine(argv, {
+      tools,
+      systemFolders,
+      runDir,
+      settings: options.settings,
+      config: options.config,
+      runReadOnlyPaths: options.readOnlyPaths,
+      startOutsideCheckout: options.startOutsideCheckout,
+    });
     const result = await runProcess(commandLine, { cwd: '/', env: LAUNCHER_ENV, timeoutMs, signal, maxOutputBytes });
     const network = options.settings.network ? 'with network access' : 'without network access';
     return { ...commandResult(result), isolation: 'bubblewrap', isolationNote: `ran in bubblewrap as uid ${options.config.uid}, ${network}` };

@@ -87,7 +87,8 @@ export async function reachableBy(target: string, user: RunAs): Promise<boolean>
   return true;
 }
 
-async function sharedRoot(): Promise<string> {
+/** The folder for copies of binaries that a less privileged user must reach (created world-readable). */
+export async function sharedRoot(): Promise<string> {
   await fs.mkdir(SHARED_POSTGRES_ROOT, { recursive: true, mode: 0o755 });
   await fs.chmod(SHARED_POSTGRES_ROOT, 0o755);
   return SHARED_POSTGRES_ROOT;

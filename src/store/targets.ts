@@ -22,6 +22,7 @@ interface TargetRow {
   health_checks: HealthCheck[];
   verify_command: string[] | null;
   sandbox: SandboxSettings | null;
+  workflow_run: boolean;
   created_by: string;
   created_at: Date;
 }
@@ -35,6 +36,7 @@ function fromRow(row: TargetRow): Target {
     healthChecks: row.health_checks,
     verifyCommand: row.verify_command,
     sandbox: { ...DEFAULT_SANDBOX_SETTINGS, ...row.sandbox },
+    workflowRun: row.workflow_run,
     createdBy: row.created_by,
     createdAt: row.created_at.toISOString(),
   };
@@ -43,10 +45,11 @@ function fromRow(row: TargetRow): Target {
 export async function createTarget(pool: Queryable, input: NewTarget): Promise<Target> {
   try {
     const { rows } = await pool.query<TargetRow>(
-      `INSERT INTO targets (id, name, repo_url, branch, health_checks, verify_command, sandbox, created_by)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+      `INSERT INTO targets (id, name, repo_url, branch, health_checks, verify_command, sandbox, workflow_run, created_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
       [randomUUID(), input.name, input.repoUrl, input.branch, JSON.stringify(input.healthChecks),
-        input.verifyCommand ? JSON.stringify(input.verifyCommand) : null, JSON.stringify(input.sandbox ?? DEFAULT_SANDBOX_SETTINGS), input.createdBy],
+        input.verifyCommand ? JSON.stringify(input.verifyCommand) : null, JSON.stringify(input.sandbox ?? DEFAULT_SANDBOX_SETTINGS),
+        input.workflowRun ?? true, input.createdBy],
     );
     return fromRow(rows[0] as TargetRow);
   } catch (error) {

@@ -119,4 +119,14 @@ describe('commands run repository code on the workers: admins only', () => {
     expect(res.body.healthChecks).toEqual([{ type: 'command', argv: ['./check.sh'], timeoutMs: 5000 }]);
     expect(res.body.sandbox).toEqual({ network: false, env: {} });
   });
+
+  test('the workflow-run stage is on by default and an operator may switch it off', async () => {
+    const token = await api.token(['operator']);
+    const byDefault = await request(api.app).post('/api/v1/targets').set('Authorization', `Bearer ${token}`).send({ name: 'org/workflow-run-on', repoUrl: '/r.git' });
+    expect(byDefault.body.workflowRun).toBe(true);
+    const off = await request(api.app).post('/api/v1/targets').set('Authorization', `Bearer ${token}`).send({ name: 'org/workflow-run-off', repoUrl: '/r.git', workflowRun: false });
+    expect(off.status).toBe(201);
+    const stored = await request(api.app).get(`/api/v1/targets/${String(off.body.id)}`).set('Authorization', `Bearer ${token}`);
+    expect(stored.body.workflowRun).toBe(false);
+  });
 });

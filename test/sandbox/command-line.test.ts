@@ -50,4 +50,14 @@ describe('sandboxCommandLine', () => {
     expect(argv.join(' ')).toContain('--setenv PATH /opt/toolchain/bin:/usr/bin --setenv HOME');
     expect(argv.filter((arg) => arg === 'PATH')).toHaveLength(1);
   });
+
+  it('binds the paths of one run read-only after the private /tmp, which would hide those under the host\'s /tmp', () => {
+    const argv = sandboxCommandLine(['true'], launch({ runReadOnlyPaths: ['/srv/tools/act', '/srv/action-mirror'] }));
+    expect(argv.join(' ')).toContain('--dir /tmp/home --ro-bind /srv/tools/act /srv/tools/act --ro-bind /srv/action-mirror /srv/action-mirror --bind');
+  });
+
+  it('starts in the empty HOME instead of the checkout copy when asked (tools that read options from their working directory)', () => {
+    const argv = sandboxCommandLine(['true'], launch({ startOutsideCheckout: true }));
+    expect(argv.join(' ')).toContain('--bind /srv/wpa-sandbox/run-AbC123 /workspace --chdir /tmp/home --remount-ro /');
+  });
 });

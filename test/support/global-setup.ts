@@ -1,6 +1,6 @@
 /**
  * Starts what the suites share, once per `jest` run: one embedded PostgreSQL (each suite makes its own database),
- * the Temporal binaries (installed into .tools/ on first use) and the prebuilt workflow bundle.
+ * the Temporal binaries and act (installed into .tools/ on first use) and the prebuilt workflow bundle.
  */
 import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { resolveActBinary } from '../../src/ci-run';
 import { startEmbeddedPostgres } from '../../src/store/embedded-postgres';
 import { resolveTemporalExecutable } from '../../src/temporal/binaries';
 import { freePort } from '../../src/util/free-port';
@@ -30,6 +31,13 @@ async function installSystemPackages(): Promise<void> {
   });
 }
 
+/** Builds act when missing, before any suite, so the build does not eat one act test's timeout. */
+async function installAct(): Promise<void> {
+  const act = await resolveActBinary({ log: (line) => console.log(line) });
+  // Not fatal: the act suites skip with this reason where act cannot be built.
+  if (!act.available) console.warn(`act is unavailable, the act tests will skip: ${act.reason}`);
+}
+
 export default async function globalSetup(): Promise<void> {
   await installSystemPackages();
   const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'wpa-test-'));
@@ -42,6 +50,7 @@ export default async function globalSetup(): Promise<void> {
     bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quietBundlerLogger }).then(({ code }) =>
       fs.writeFile(workflowBundlePath, code),
     ),
+    installAct(),
   ]);
   const state: SharedTestState = { scratch, adminDatabaseUrl: database.url, postgresDataDir: path.join(scratch, 'pg'), temporalCli, temporalTestServer, workflowBundlePath };
   process.env[TEST_ENV] = JSON.stringify(state);

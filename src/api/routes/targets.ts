@@ -37,13 +37,14 @@ export function targetRoutes(deps: { pool: Pool; config: Config }): Router {
             healthChecks: body.healthChecks,
             verifyCommand: body.verifyCommand ?? null,
             ...(body.sandbox ? { sandbox: body.sandbox } : {}),
+            workflowRun: body.workflowRun,
             createdBy: actor.subject,
           }),
         (created) => ({
           action: 'target.created',
           subjectType: 'target',
           subjectId: created.id,
-          details: { name: created.name, repoUrl: created.repoUrl, branch: created.branch, runsCommands, network: created.sandbox.network },
+          details: { name: created.name, repoUrl: created.repoUrl, branch: created.branch, runsCommands, network: created.sandbox.network, workflowRun: created.workflowRun },
         }),
       );
       res.status(201).location(`/api/v1/targets/${target.id}`).json(target);

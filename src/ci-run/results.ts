@@ -1,0 +1,131 @@
+/**
+ * Reads act's `--json` log (one logrus entry per line) into per-run and per-step results. act names each matrix
+ * variant of a job as its own run (`ci.yml/build-1`), marks the end of a step with `stepResult` and
+ * `executionTime` (nanoseconds) and the end of a run with `jobResult`; a step's output lines carry `raw_output`.
+ * Log excerpts are made fit to store and show (commandOutputForPeople) before they leave this module.
+ */
+import { commandOutputForPeople } from '../security/redact';
+
+export type StepOutcome = 'success' | 'failure' | 'skipped';
+export type RunOutcome = 'success' | 'failure';
+
+/** Characters of output kept per step: the end of it, where failures show. */
+const STEP_EXCERPT_CHARS = 2_000;
+
+export interface StepResult {
+  /** The step's `id:`, or its 0-based index as act numbers steps without one; `--setup-job`/`--complete-job` for act's own. */
+  stepId: string;
+  /** How act names the step (its name, or its command or action). */
+  name: string;
+  outcome: StepOutcome;
+  durationMs: number;
+  /** The end of the step's output and error messages, redacted. */
+  logExcerpt: string;
+}
+
+/** One run of a job: the job itself, or one variant of its matrix. */
+export interface JobRunResult {
+  jobId: string;
+  /** act's name of the run: `<workflow file>/<job>` plus `-<n>` for a matrix variant. */
+  runName: string;
+  matrix: Record<string, unknown>;
+  /** failure also when act ended without saying how the run ended (killed, timed out). */
+  outcome: RunOutcome;
+  steps: StepResult[];
+}
+
+interface ActLogEntry {
+  jobID?: string;
+  job?: string;
+  matrix?: Record<string, unknown>;
+  msg?: string;
+  level?: string;
+  step?: string;
+  stage?: string;
+  stepID?: string[];
+  stepid?: string[];
+  stepResult?: string;
+  jobResult?: string;
+  executionTime?: number;
+  raw_output?: boolean;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function parseEntry(line: string): ActLogEntry | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(line);
+    return isRecord(parsed) ? parsed : undefined;
+  } catch {
+    // A line cut by output truncation, or a step's output that is not act's: not a log entry.
+    return undefined;
+  }
+}
+
+interface StepDraft {
+  stepId: string;
+  name: string;
+  outcome: StepOutcome | undefined;
+  durationNs: number;
+  log: string;
+}
+
+interface RunDraft {
+  runName: string;
+  matrix: Record<string, unknown>;
+  outcome: RunOutcome | undefined;
+  steps: Map<string, StepDraft>;
+}
+
+function stepOutcome(text: string | undefined): StepOutcome | undefined {
+  return text === 'success' || text === 'failure' || text === 'skipped' ? text : undefined;
+}
+
+/**
+ * The runs of `jobId` in act's log, in the order act started them. A composite action's inner steps count as
+ * their outer step (their output goes into its excerpt). `declared` are the target's variables, redacted by name.
+ */
+export function parseActLog(stdout: string, jobId: string, declared: Readonly<Record<string, string>> = {}): JobRunResult[] {
+  const runs = new Map<string, RunDraft>();
+  for (const line of stdout.split('\n')) {
+    const entry = parseEntry(line.trim());
+    if (entry === undefined || entry.jobID !== jobId || typeof entry.job !== 'string') continue;
+    const runName = entry.job.trim();
+    let run = runs.get(runName);
+    if (run === undefined) {
+      run = { runName, matrix: entry.matrix ?? {}, outcome: undefined, steps: new Map() };
+      runs.set(runName, run);
+    }
+    if (entry.jobResult !== undefined) run.outcome = entry.jobResult === 'success' ? 'success' : 'failure';
+    const stepPath = entry.stepID ?? entry.stepid;
+    const stepId = stepPath?.[0];
+    if (stepId === undefined) continue;
+    let step = run.steps.get(stepId);
+    if (step === undefined) {
+      step = { stepId, name: entry.step ?? stepId, outcome: undefined, durationNs: 0, log: '' };
+      run.steps.set(stepId, step);
+    }
+    const isOuterStep = stepPath?.length === 1;
+    // Post steps report too; a step failed if any of its stages did.
+    if (isOuterStep && entry.stepResult !== undefined && step.outcome !== 'failure') step.outcome = stepOutcome(entry.stepResult);
+    if (isOuterStep && entry.executionTime !== undefined) step.durationNs += entry.executionTime;
+    if (entry.raw_output === true || entry.level === 'error') step.log += entry.raw_output === true ? entry.msg ?? '' : `${entry.msg ?? ''}\n`;
+  }
+  return [...runs.values()].map((run) => ({
+    jobId,
+    runName: run.runName,
+    matrix: run.matrix,
+    outcome: run.outcome ?? 'failure',
+    steps: [...run.steps.values()].map((step) => ({
+      stepId: step.stepId,
+      name: commandOutputForPeople(step.name, declared),
+      // Steps act started but never finished (the run was killed) did not succeed.
+      outcome: step.outcome ?? 'failure',
+      durationMs: Math.round(step.durationNs / 1e6),
+      logExcerpt: commandOutputForPeople(step.log.slice(-STEP_EXCERPT_CHARS), declared),
+    })),
+  }));
+}

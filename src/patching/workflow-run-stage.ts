@@ -1,0 +1,194 @@
+/**
+ * The workflow-run test stage: the jobs a push starts in the workflow files the patch changes run with act in the
+ * sandbox, once on the unpatched checkout and once on the patched one. A job that passed before and fails after
+ * fails the stage, naming the job, the step and its log; jobs already red and jobs act cannot run here are
+ * reported. It runs inside the last test activity (see activities/patches.ts), so the lifecycle workflow's
+ * commands stay as they are.
+ */
+import path from 'node:path';
+import { workflowFileKind } from '../analysis/parse';
+import { type ActBinary, type CiRunComparison, compareCiRuns, type JobComparison, type JobOutcome, type JobRunResult, planCiRun, runPlannedJobs } from '../ci-run';
+import type { Target } from '../domain/types';
+import { applyDiff, type ChangedFile, changedFiles } from '../git';
+import { type SandboxConfig, SandboxUnavailableError } from '../sandbox';
+import { commandOutputForPeople } from '../security/redact';
+import { boundLog, listedInSummary, type StageReport } from './stages';
+
+export interface WorkflowRunContext {
+  /** A checkout of the target branch, unpatched: the jobs run on it, then the stage applies the diff and runs them again. */
+  dir: string;
+  diff: string;
+  target: Pick<Target, 'branch' | 'sandbox' | 'workflowRun'>;
+  sandbox: SandboxConfig;
+  /** act, or why it is unavailable (the stage is then skipped). */
+  act: ActBinary;
+  actionMirrorDir?: string;
+  /** Wall-clock budget of both runs together; the run without the patch gets at most half of it. */
+  timeoutMs: number;
+  signal?: AbortSignal;
+  progress?: (step: string) => void;
+}
+
+export interface WorkflowRunOutcome {
+  passed: boolean;
+  summary: string;
+  log: string;
+  /** `status: 'skipped'` with the reason, or the compared jobs: what GET /patches/:id shows of the stage. */
+  details: Record<string, unknown>;
+}
+
+/** The stage's name in summaries and logs; its results live in the last test stage's details under `workflowRun`. */
+export const WORKFLOW_RUN_STAGE = 'workflow-run';
+
+function skipped(reason: string): WorkflowRunOutcome {
+  return { passed: true, summary: `skipped: ${reason}`, log: `skipped: ${reason}`, details: { status: 'skipped', reason } };
+}
+
+function workflowPaths(changes: readonly ChangedFile[], side: 'oldPath' | 'newPath'): string[] {
+  return changes.flatMap((change) => {
+    const filePath = change[side];
+    return filePath !== null && workflowFileKind(filePath) === 'workflow' ? [filePath] : [];
+  });
+}
+
+/** A run as the details keep it: every step's outcome and duration, the log excerpt of failed steps only. */
+function runFacts(run: JobRunResult) {
+  return {
+    runName: run.runName,
+    outcome: run.outcome,
+    steps: run.steps.map((step) => ({
+      stepId: step.stepId,
+      name: step.name,
+      outcome: step.outcome,
+      durationMs: step.durationMs,
+      ...(step.outcome === 'failure' ? { logExcerpt: step.logExcerpt } : {}),
+    })),
+  };
+}
+
+function runsOf(outcome: JobOutcome | undefined) {
+  return outcome?.runnable === true ? outcome.runs.map(runFacts) : [];
+}
+
+function jobName(job: Pick<JobComparison, 'workflowPath' | 'jobId'>): string {
+  return `${path.basename(job.workflowPath)} ${job.jobId}`;
+}
+
+/** One line per job, and for a broken one each failing step with its log excerpt. */
+function jobLines(job: JobComparison): string[] {
+  switch (job.verdict) {
+    case 'passed':
+      return [`${jobName(job)}: passed without and with the patch`];
+    case 'fixed':
+      return [`${jobName(job)}: failed without the patch, passes with it`];
+    case 'still-failing':
+      return [`${jobName(job)}: fails without and with the patch (not blocking)`];
+    case 'not-runnable':
+      return [`${jobName(job)}: not runnable here: ${job.reason}`];
+    case 'broken':
+      return [
+        `${jobName(job)}: BROKEN by the patch (passed without it)`,
+        ...job.brokenSteps.flatMap((step) => [`--- step "${step.stepName}" failed in ${step.runName} ---`, step.logExcerpt.trimEnd()]),
+      ];
+  }
+}
+
+/** The broken job's first failing step and the last line of its log, for the summary. */
+function brokenText(job: Extract<JobComparison, { verdict: 'broken' }>): string {
+  const step = job.brokenSteps[0];
+  if (step === undefined) return `job ${jobName(job)} fails with the patch`;
+  const lastLine = step.logExcerpt.trim().split('\n').at(-1) ?? '';
+  return `job ${jobName(job)} fails with the patch at step "${step.stepName}"${lastLine === '' ? '' : ` (${lastLine.slice(0, 200)})`}`;
+}
+
+function comparisonSummary(comparison: CiRunComparison): string {
+  const broken = comparison.jobs.flatMap((job) => (job.verdict === 'broken' ? [brokenText(job)] : []));
+  if (broken.length > 0) return `${broken.length} job(s) that passed without the patch fail with it: ${listedInSummary(broken)}`;
+  const count = (verdict: JobComparison['verdict']): number => comparison.jobs.filter((job) => job.verdict === verdict).length;
+  const counts = [
+    `${count('passed')} passed`,
+    ...(count('fixed') > 0 ? [`${count('fixed')} fixed`] : []),
+    ...(count('still-failing') > 0 ? [`${count('still-failing')} failing before and after (not blocking)`] : []),
+    ...(count('not-runnable') > 0 ? [`${count('not-runnable')} not runnable here`] : []),
+  ];
+  return `${comparison.jobs.length} job(s) run without and with the patch: ${counts.join(', ')}`;
+}
+
+/**
+ * Runs the stage on the unpatched checkout `context.dir` (which it leaves patched). Skipped (passed, with the
+ * reason) when the target switched it off, the patch changes no workflow, act is unavailable or the sandbox
+ * does not work on this worker. Summary and log have the target's declared variables redacted.
+ */
+export async function runWorkflowRunStage(context: WorkflowRunContext): Promise<WorkflowRunOutcome> {
+  if (context.target.workflowRun === false) return skipped('the target has workflowRun: false');
+  const changes = changedFiles(context.diff);
+  const afterPaths = workflowPaths(changes, 'newPath');
+  if (afterPaths.length === 0) return skipped('the patch changes no workflow file, so no job runs differently');
+  if (!context.act.available) return skipped(`act is unavailable: ${context.act.reason}`);
+  const act = context.act;
+  const startedAt = Date.now();
+  const run = async (side: 'without' | 'with', paths: readonly string[], deadline: number): Promise<JobOutcome[]> => {
+    const plan = planCiRun({ checkoutDir: context.dir, workflowPaths: paths, actionMirrorDir: context.actionMirrorDir });
+    return runPlannedJobs({
+      actPath: act.path,
+      checkoutDir: context.dir,
+      plan,
+      branch: context.target.branch,
+      actionMirrorDir: context.actionMirrorDir,
+      settings: context.target.sandbox,
+      config: context.sandbox,
+      timeoutMs: context.timeoutMs,
+      deadline,
+      signal: context.signal,
+      onJob: (job) => context.progress?.(`running ${jobName(job)} ${side} the patch`),
+    });
+  };
+  let before: JobOutcome[];
+  let after: JobOutcome[];
+  try {
+    before = await run('without', workflowPaths(changes, 'oldPath'), startedAt + context.timeoutMs / 2);
+    await applyDiff(context.dir, context.diff, { signal: context.signal });
+    after = await run('with', afterPaths, startedAt + context.timeoutMs);
+  } catch (error) {
+    if (error instanceof SandboxUnavailableError) return skipped(`the sandbox is unavailable: ${error.message}`);
+    throw error;
+  }
+  const comparison = compareCiRuns(before, after);
+  const beforeByJob = new Map(before.map((outcome) => [`${outcome.workflowPath}\n${outcome.jobId}`, outcome]));
+  const declared = context.target.sandbox.env;
+  const details = {
+    status: 'ran',
+    workflows: afterPaths,
+    blocking: comparison.blocking,
+    durationMs: Date.now() - startedAt,
+    jobs: comparison.jobs.map((job) => ({
+      ...job,
+      before: runsOf(beforeByJob.get(`${job.workflowPath}\n${job.jobId}`)),
+      after: runsOf(after.find((outcome) => outcome.workflowPath === job.workflowPath && outcome.jobId === job.jobId)),
+    })),
+  };
+  return {
+    passed: !comparison.blocking,
+    summary: commandOutputForPeople(comparisonSummary(comparison), declared),
+    log: commandOutputForPeople(boundLog(comparison.jobs.flatMap(jobLines).join('\n')), declared),
+    details,
+  };
+}
+
+/**
+ * The last test stage's report with the workflow-run stage's outcome added: it fails when the workflow-run stage
+ * does (its summary first, so the lifecycle's failure message names the broken job), and its details hold the
+ * compared jobs under `workflowRun`.
+ */
+export function withWorkflowRun(report: StageReport, workflowRun: WorkflowRunOutcome): StageReport {
+  const summary = workflowRun.passed
+    ? `${report.summary}; ${WORKFLOW_RUN_STAGE}: ${workflowRun.summary}`
+    : `${WORKFLOW_RUN_STAGE}: ${workflowRun.summary} (${report.stage}: ${report.summary})`;
+  return {
+    ...report,
+    passed: report.passed && workflowRun.passed,
+    summary,
+    log: boundLog(`${report.log}\n--- ${WORKFLOW_RUN_STAGE} ---\n${workflowRun.log}`),
+    details: { ...report.details, workflowRun: workflowRun.details },
+  };
+}
