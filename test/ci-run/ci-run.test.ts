@@ -14,6 +14,7 @@ import { runPlannedJobs } from '../../src/ci-run/invoke';
 import { planCiRun } from '../../src/ci-run/plan';
 import { loadConfig } from '../../src/config';
 import type { SandboxSettings } from '../../src/domain/types';
+import { GREET_ACTION } from '../support/ci-run-fixtures';
 
 jest.setTimeout(25 * 60_000);
 
@@ -58,15 +59,7 @@ jobs:
     steps:
       - uses: example/not-mirrored@v2
 `,
-  '.github/actions/greet/action.yml': `name: greet
-inputs:
-  who: { required: true }
-runs:
-  using: composite
-  steps:
-    - run: echo "hi \${{ inputs.who }}"
-      shell: bash
-`,
+  '.github/actions/greet/action.yml': GREET_ACTION,
   'README.md': 'a target\n',
 };
 

@@ -12,6 +12,7 @@ import { loadConfig } from '../../src/config';
 import type { Target } from '../../src/domain/types';
 import type { StageReport } from '../../src/patching/stages';
 import { runWorkflowRunStage, withWorkflowRun, type WorkflowRunContext } from '../../src/patching/workflow-run-stage';
+import { GREET_ACTION } from '../support/ci-run-fixtures';
 
 jest.setTimeout(25 * 60_000);
 
@@ -40,15 +41,6 @@ jobs:
     steps:
       - name: always red
         run: exit 3
-`;
-const GREET_ACTION = `name: greet
-inputs:
-  who: { required: true }
-runs:
-  using: composite
-  steps:
-    - run: echo "hi \${{ inputs.who }}"
-      shell: bash
 `;
 
 let scratch: string;
