@@ -11,14 +11,13 @@
 import path from 'node:path';
 import { ApplicationFailure, cancellationSignal, heartbeat } from '@temporalio/activity';
 import { resolveActBinary } from '../ci-run';
-import { type DiffSource, type ResolvedFinding, type StageResult, type StageVerdict, type Target, TEST_STAGES, type TestStage } from '../domain/types';
+import { type DiffSource, type ResolvedFinding, type StageResult, type StageVerdict, type Target, type TestStage } from '../domain/types';
 import { allowsLocalRepos } from '../config';
 import {
   type Checkout,
   checkout,
   deployPatch,
   detachAt,
-  discardChanges,
   disposeCheckout,
   GitError,
   type GitOptions,
@@ -34,7 +33,7 @@ import type { HealthCheck } from '../health/schemas';
 import type { HealthSample } from '../health/types';
 import { fixCommit, nothingToFixReason, resolvedFindings } from '../patching/from-findings';
 import { runStage, type StageReport, VERIFY_COMMAND_TIMEOUT_MS } from '../patching/stages';
-import { runWorkflowRunStage, withWorkflowRun } from '../patching/workflow-run-stage';
+import { runWorkflowRunStage } from '../patching/workflow-run-stage';
 import { hasRevertMarker, loadDiff, saveRevertMarker } from '../store/patch-artifacts';
 import { getTargetDiff, saveRegeneratedDiff, type TargetDiff } from '../store/patch-target-diffs';
 import { saveTestRun } from '../store/patches';
@@ -44,8 +43,6 @@ import { bestEffort, createPatchBookkeeping, storeDeployment, storeHealthRound }
 export { LIFECYCLE_ACTOR } from './patch-bookkeeping';
 /** Heartbeats while an activity works; the SDK throttles them to the workflow's heartbeat timeout. */
 const HEARTBEAT_INTERVAL_MS = 5_000;
-/** The workflow-run stage runs in this stage's activity, after it: a new activity would change the workflow's commands. */
-const WORKFLOW_RUN_HOST_STAGE = TEST_STAGES[TEST_STAGES.length - 1];
 
 /** The first version's test input, with the diff itself. */
 export interface RunTestStageInput {
@@ -221,15 +218,14 @@ export function createPatchActivities({ pool, config }: ActivityDeps) {
     return { diff: outcome.diff, claims: findings, details: { regenerated: { ...moved, findings: findings.length } } };
   }
 
-  /** The workflow-run stage on `dir` (left patched by the stage before it, so put back first), added to that stage's report. */
-  async function workflowRunAfter(report: StageReport, dir: string, diff: string, target: Target, signal: AbortSignal, progress: (step: string) => void): Promise<StageReport> {
+  /** The workflow-run stage on the unpatched checkout `dir`: the target's CI jobs run with act without and with the diff. */
+  async function workflowRunStage(dir: string, diff: string, target: Target, signal: AbortSignal, progress: (step: string) => void): Promise<StageReport> {
     progress('running the workflow-run stage');
-    await discardChanges(dir, { signal });
     // Never built here: a build takes minutes of the activity's time; .ci/run and scripts/install-act.js build it.
     const act = await resolveActBinary({ install: false });
     const { actionMirrorDir, timeoutMs } = config.ciRun;
-    const workflowRun = await runWorkflowRunStage({ dir, diff, target, sandbox: config.sandbox, act, actionMirrorDir, timeoutMs, signal, progress });
-    return withWorkflowRun(report, workflowRun);
+    const outcome = await runWorkflowRunStage({ dir, diff, target, sandbox: config.sandbox, act, actionMirrorDir, timeoutMs, signal, progress });
+    return { stage: 'workflow-run', targetId: target.id, ...outcome };
   }
 
   /** Runs one test stage on a fresh checkout of the target and stores its result and log (best-effort). */
@@ -248,10 +244,9 @@ export function createPatchActivities({ pool, config }: ActivityDeps) {
           if ('refused' in subject) {
             return { stage: input.stage, targetId: input.target.id, passed: false, summary: subject.refused, log: subject.refused, details: { commitSha: clone.headSha, ...subject.details } };
           }
-          const stageReport = await runStage(input.stage, { dir: clone.dir, diff: subject.diff, claims: subject.claims, target: input.target, sandbox: config.sandbox, signal, progress });
-          const report = input.stage === WORKFLOW_RUN_HOST_STAGE && stageReport.passed
-            ? await workflowRunAfter(stageReport, clone.dir, subject.diff, input.target, signal, progress)
-            : stageReport;
+          const report = input.stage === 'workflow-run'
+            ? await workflowRunStage(clone.dir, subject.diff, input.target, signal, progress)
+            : await runStage(input.stage, { dir: clone.dir, diff: subject.diff, claims: subject.claims, target: input.target, sandbox: config.sandbox, signal, progress });
           return { ...report, details: { ...report.details, ...subject.details } };
         } finally {
           await disposeCheckout(clone.dir);

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { DEFAULT_ERROR_THRESHOLD, PATCH_STATUSES, PATCH_TYPES } from '../domain/types';
 import { type RepoUrlPolicy, repoUrlProblem } from '../git/repo-url';
 import { commitSubjectProblem, isValidBranchName } from '../git/validate';
+import { RUNNABLE_EVENTS } from '../ci-run/events';
 import { healthCheckSchema } from '../health/schemas';
 import { allRules } from '../analysis/rules';
 import { bidiControlProblem, multiLine, oneLine } from './validation';
@@ -45,6 +46,8 @@ export function createTargetSchema(repoUrls: RepoUrlPolicy) {
         .optional(),
       sandbox: sandboxSchema.optional(),
       workflowRun: z.boolean().default(true),
+      workflowRunEvent: z.enum(RUNNABLE_EVENTS, { error: `must be one of GitHub's workflow events: ${RUNNABLE_EVENTS.join(', ')}` }).default('push'),
+      workflowRunCalledWorkflows: z.boolean().default(true),
     })
     .strict();
 }

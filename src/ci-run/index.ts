@@ -4,6 +4,7 @@
  */
 export { type ActBinary, actBinaryPath, resolveActBinary } from './act-binary';
 export { compareCiRuns, type CiRunComparison, type JobComparison, type JobOutcome } from './compare';
+export { eventPayload, RUNNABLE_EVENTS, type RunnableEvent } from './events';
 export { ACT_ERROR_STEP_ID, runPlannedJobs, type RunJobOptions, type RunnableJob } from './invoke';
 export { type CiRunPlan, planCiRun, type PlannedJob } from './plan';
 export type { JobRunResult, StepResult } from './results';

@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { SandboxSettings } from '../domain/types';
 import { runSandboxed, type SandboxConfig, type SandboxedResult } from '../sandbox';
 import type { JobOutcome } from './compare';
+import { eventPayload } from './events';
 import type { CiRunPlan, MirroredAction, PlannedJob } from './plan';
 import { parseActLog, type JobRunResult } from './results';
 import { commandOutputForPeople } from '../security/redact';
@@ -31,6 +32,8 @@ export interface ActArgvOptions {
   checkoutPath: string;
   event: string;
   eventFile: string;
+  /** An empty file, read in place of the checkout's `.env`, `.secrets`, `.vars` and `.input`. */
+  emptyFile: string;
   mirroredActions: readonly MirroredAction[];
 }
 
@@ -48,6 +51,8 @@ export function actArgv(job: RunnableJob, options: ActArgvOptions): string[] {
     ...job.runnerLabels.flatMap((label) => ['--platform', `${label}=-self-hosted`]),
     '--action-offline-mode',
     '--no-cache-server',
+    // act reads these from the checkout by default: the repository would choose its own secrets and variables.
+    ...['--env-file', '--secret-file', '--var-file', '--input-file'].flatMap((flag) => [flag, options.emptyFile]),
     ...options.mirroredActions.flatMap((action) => ['--local-repository', `${action.action}=${action.dir}`]),
     ...['GITHUB_TOKEN', ...job.secrets].flatMap((name) => ['--secret', `${name}=${DUMMY_SECRET}`]),
   ];
@@ -114,11 +119,13 @@ export async function runJob(job: RunnableJob, options: RunJobOptions): Promise<
     // Readable by the sandbox user, which is not the worker when the worker is root.
     await chmod(eventDir, 0o755);
     const eventFile = path.join(eventDir, 'event.json');
-    await writeFile(eventFile, JSON.stringify({ ref: `refs/heads/${options.branch}` }), { mode: 0o644 });
+    await writeFile(eventFile, JSON.stringify(eventPayload(options.plan.event, options.branch)), { mode: 0o644 });
+    const emptyFile = path.join(eventDir, 'empty');
+    await writeFile(emptyFile, '', { mode: 0o644 });
     // .tools may be a symlink; bwrap binds the file the path finally names.
     const actPath = await realpath(options.actPath);
     const argvFor = (checkoutPath: string): string[] =>
-      actArgv(job, { actPath, checkoutPath, event: options.plan.event, eventFile, mirroredActions: options.plan.mirroredActions });
+      actArgv(job, { actPath, checkoutPath, event: options.plan.event, eventFile, emptyFile, mirroredActions: options.plan.mirroredActions });
     const readOnlyPaths = [actPath, eventDir, ...(options.actionMirrorDir === undefined ? [] : [path.resolve(options.actionMirrorDir)])];
     const result = await runSandboxed(argvFor, {
       sourceDir: options.checkoutDir,

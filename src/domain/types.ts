@@ -89,6 +89,10 @@ export interface Target {
    * targets snapshotted into running workflows before the setting existed have no such field.
    */
   workflowRun?: boolean;
+  /** The event whose jobs the workflow-run stage runs; absent means `push`. */
+  workflowRunEvent?: string;
+  /** Whether jobs that call reusable workflows run them (act runs the called jobs); absent means on. */
+  workflowRunCalledWorkflows?: boolean;
   createdBy: string;
   createdAt: string;
 }
@@ -211,7 +215,11 @@ export interface PatchSpec {
   approval: ApprovalSpec;
 }
 
-export const TEST_STAGES = ['isolated', 'integration', 'safety', 'regression'] as const;
+/** The stages that check the patched tree itself (src/patching/stages.ts). */
+export const TREE_STAGES = ['isolated', 'integration', 'safety', 'regression'] as const;
+export type TreeStage = (typeof TREE_STAGES)[number];
+/** Every test stage in order: the tree stages, then the target's own CI jobs run without and with the patch. */
+export const TEST_STAGES = [...TREE_STAGES, 'workflow-run'] as const;
 export type TestStage = (typeof TEST_STAGES)[number];
 
 /** A stage's outcome as the lifecycle keeps it; the log stays in the read model. */

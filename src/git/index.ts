@@ -49,7 +49,6 @@ export {
   checkout,
   detachAt,
   type DiffApplyCheck,
-  discardChanges,
   disposeCheckout,
   findCommitsByTrailer,
   listFiles,

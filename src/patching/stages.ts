@@ -13,7 +13,7 @@ import { jobsOf, mapGet, parseActionRef, type RepositoryView, scalarText, stepsO
 import { allRules } from '../analysis/rules';
 import { schemaViolationRule } from '../analysis/rules/compatibility/schema-violation';
 import { yamlSyntaxRule } from '../analysis/rules/compatibility/yaml-syntax';
-import type { Finding, ResolvedFinding, StageResult, Target, TestStage } from '../domain/types';
+import type { Finding, ResolvedFinding, StageResult, Target, TreeStage } from '../domain/types';
 import { introducedFindings } from '../fixes/fix-repository';
 import { applyDiff, type ChangedFile, changedFiles, InvalidDiffError, listFiles, PatchDoesNotApplyError, readTree } from '../git';
 import { runSandboxed, type SandboxConfig, type SandboxedResult, SandboxUnavailableError } from '../sandbox';
@@ -400,7 +400,7 @@ function regressionStage(tree: PatchedCheckout): StageOutcome {
  * Runs one stage on a fresh, unpatched checkout of the target (which it leaves patched). Summary and log have the
  * target's declared sandbox variables and recognized credentials redacted: any viewer may read them.
  */
-export async function runStage(stage: TestStage, context: StageContext): Promise<StageReport> {
+export async function runStage(stage: TreeStage, context: StageContext): Promise<StageReport> {
   const patched = await patchCheckout(context);
   let result: StageOutcome;
   if ('passed' in patched) result = patched;

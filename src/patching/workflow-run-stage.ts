@@ -1,24 +1,24 @@
 /**
- * The workflow-run test stage: the jobs a push starts in the workflow files the patch changes run with act in the
+ * The workflow-run test stage: the jobs the target's event (a push unless it chose another) starts in the workflow files the patch changes run with act in the
  * sandbox, once on the unpatched checkout and once on the patched one. A job that passed before and fails after
  * fails the stage, naming the job, the step and its log; jobs already red and jobs act cannot run here are
- * reported. It runs inside the last test activity (see activities/patches.ts), so the lifecycle workflow's
- * commands stay as they are.
+ * reported.
  */
 import path from 'node:path';
 import { workflowFileKind } from '../analysis/parse';
 import { type ActBinary, type CiRunComparison, compareCiRuns, type JobComparison, type JobOutcome, type JobRunResult, planCiRun, runPlannedJobs } from '../ci-run';
+import { DEFAULT_EVENT } from '../ci-run/plan';
 import type { Target } from '../domain/types';
 import { applyDiff, type ChangedFile, changedFiles } from '../git';
 import { type SandboxConfig, SandboxUnavailableError } from '../sandbox';
 import { commandOutputForPeople } from '../security/redact';
-import { boundLog, listedInSummary, type StageReport } from './stages';
+import { boundLog, listedInSummary } from './stages';
 
 export interface WorkflowRunContext {
   /** A checkout of the target branch, unpatched: the jobs run on it, then the stage applies the diff and runs them again. */
   dir: string;
   diff: string;
-  target: Pick<Target, 'branch' | 'sandbox' | 'workflowRun'>;
+  target: Pick<Target, 'branch' | 'sandbox' | 'workflowRun' | 'workflowRunEvent' | 'workflowRunCalledWorkflows'>;
   sandbox: SandboxConfig;
   /** act, or why it is unavailable (the stage is then skipped). */
   act: ActBinary;
@@ -36,9 +36,6 @@ export interface WorkflowRunOutcome {
   /** `status: 'skipped'` with the reason, or the compared jobs: what GET /patches/:id shows of the stage. */
   details: Record<string, unknown>;
 }
-
-/** The stage's name in summaries and logs; its results live in the last test stage's details under `workflowRun`. */
-export const WORKFLOW_RUN_STAGE = 'workflow-run';
 
 function skipped(reason: string): WorkflowRunOutcome {
   return { passed: true, summary: `skipped: ${reason}`, log: `skipped: ${reason}`, details: { status: 'skipped', reason } };
@@ -126,9 +123,10 @@ export async function runWorkflowRunStage(context: WorkflowRunContext): Promise<
   if (afterPaths.length === 0) return skipped('the patch changes no workflow file, so no job runs differently');
   if (!context.act.available) return skipped(`act is unavailable: ${context.act.reason}`);
   const act = context.act;
+  const event = context.target.workflowRunEvent ?? DEFAULT_EVENT;
   const startedAt = Date.now();
   const run = async (side: 'without' | 'with', paths: readonly string[], deadline: number): Promise<JobOutcome[]> => {
-    const plan = planCiRun({ checkoutDir: context.dir, workflowPaths: paths, actionMirrorDir: context.actionMirrorDir });
+    const plan = planCiRun({ checkoutDir: context.dir, workflowPaths: paths, event, actionMirrorDir: context.actionMirrorDir });
     return runPlannedJobs({
       actPath: act.path,
       checkoutDir: context.dir,
@@ -154,6 +152,7 @@ export async function runWorkflowRunStage(context: WorkflowRunContext): Promise<
     throw error;
   }
   const comparison = compareCiRuns(before, after);
+  if (comparison.jobs.length === 0) return skipped(`no job of the changed workflows runs on ${event}, the event the target's jobs are run for`);
   const beforeByJob = new Map(before.map((outcome) => [`${outcome.workflowPath}\n${outcome.jobId}`, outcome]));
   const declared = context.target.sandbox.env;
   const details = {
@@ -172,23 +171,5 @@ export async function runWorkflowRunStage(context: WorkflowRunContext): Promise<
     summary: commandOutputForPeople(comparisonSummary(comparison), declared),
     log: commandOutputForPeople(boundLog(comparison.jobs.flatMap(jobLines).join('\n')), declared),
     details,
-  };
-}
-
-/**
- * The last test stage's report with the workflow-run stage's outcome added: it fails when the workflow-run stage
- * does (its summary first, so the lifecycle's failure message names the broken job), and its details hold the
- * compared jobs under `workflowRun`.
- */
-export function withWorkflowRun(report: StageReport, workflowRun: WorkflowRunOutcome): StageReport {
-  const summary = workflowRun.passed
-    ? `${report.summary}; ${WORKFLOW_RUN_STAGE}: ${workflowRun.summary}`
-    : `${WORKFLOW_RUN_STAGE}: ${workflowRun.summary} (${report.stage}: ${report.summary})`;
-  return {
-    ...report,
-    passed: report.passed && workflowRun.passed,
-    summary,
-    log: boundLog(`${report.log}\n--- ${WORKFLOW_RUN_STAGE} ---\n${workflowRun.log}`),
-    details: { ...report.details, workflowRun: workflowRun.details },
   };
 }

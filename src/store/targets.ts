@@ -23,6 +23,8 @@ interface TargetRow {
   verify_command: string[] | null;
   sandbox: SandboxSettings | null;
   workflow_run: boolean;
+  workflow_run_event: string;
+  workflow_run_called_workflows: boolean;
   created_by: string;
   created_at: Date;
 }
@@ -37,6 +39,8 @@ function fromRow(row: TargetRow): Target {
     verifyCommand: row.verify_command,
     sandbox: { ...DEFAULT_SANDBOX_SETTINGS, ...row.sandbox },
     workflowRun: row.workflow_run,
+    workflowRunEvent: row.workflow_run_event,
+    workflowRunCalledWorkflows: row.workflow_run_called_workflows,
     createdBy: row.created_by,
     createdAt: row.created_at.toISOString(),
   };
@@ -45,11 +49,12 @@ function fromRow(row: TargetRow): Target {
 export async function createTarget(pool: Queryable, input: NewTarget): Promise<Target> {
   try {
     const { rows } = await pool.query<TargetRow>(
-      `INSERT INTO targets (id, name, repo_url, branch, health_checks, verify_command, sandbox, workflow_run, created_by)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
+      `INSERT INTO targets (id, name, repo_url, branch, health_checks, verify_command, sandbox, workflow_run, workflow_run_event,
+         workflow_run_called_workflows, created_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *`,
       [randomUUID(), input.name, input.repoUrl, input.branch, JSON.stringify(input.healthChecks),
         input.verifyCommand ? JSON.stringify(input.verifyCommand) : null, JSON.stringify(input.sandbox ?? DEFAULT_SANDBOX_SETTINGS),
-        input.workflowRun ?? true, input.createdBy],
+        input.workflowRun ?? true, input.workflowRunEvent ?? 'push', input.workflowRunCalledWorkflows ?? true, input.createdBy],
     );
     return fromRow(rows[0] as TargetRow);
   } catch (error) {

@@ -24,7 +24,7 @@ import {
   type Target,
   type TargetDeployment,
   TERMINAL_PATCH_STATUSES,
-  TEST_STAGES,
+  TREE_STAGES,
 } from '../domain/types';
 import { evaluateHealth } from '../health/evaluate';
 import type { HealthSample } from '../health/types';
@@ -188,7 +188,7 @@ export async function patchLifecycleV1(spec: PatchSpec): Promise<PatchState> {
   try {
     // 1. Test, stage by stage, on every target; the first failing stage ends the patch.
     await transition('testing', null);
-    for (const stage of TEST_STAGES) {
+    for (const stage of TREE_STAGES) {
       showStep(`testing: ${stage} on ${spec.targets.length} target(s)`);
       let results;
       try {

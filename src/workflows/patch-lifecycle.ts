@@ -18,7 +18,7 @@ import {
   patched,
   setHandler,
 } from '@temporalio/workflow';
-import { type ApprovalRecord, type PatchSpec, type PatchState, TEST_STAGES } from '../domain/types';
+import { type ApprovalRecord, type PatchSpec, type PatchState, TEST_STAGES, type TestStage, TREE_STAGES } from '../domain/types';
 import { approvalRecording, failureMessage, TESTING, testing } from './lifecycle-activities';
 import { type LifecycleCheckpoint, type PatchLifecycleInput, LifecycleRun, type RolloutPosition } from './lifecycle-run';
 import { compensate } from './compensation';
@@ -42,6 +42,8 @@ export type { LifecycleCheckpoint, PatchLifecycleInput } from './lifecycle-run';
 
 /** The marker of runs with this version's command sequence; runs without it replay patch-lifecycle-v1.ts. */
 export const LIFECYCLE_V2 = 'lifecycle-v2';
+/** The marker of runs that test with the workflow-run stage after the tree stages; runs without it stop at those. */
+export const WORKFLOW_RUN_STAGE_PATCH = 'workflow-run-stage';
 
 export async function patchLifecycleWorkflow(input: PatchLifecycleInput, checkpoint?: LifecycleCheckpoint): Promise<PatchState> {
   if (checkpoint === undefined && !patched(LIFECYCLE_V2)) return patchLifecycleV1(input as PatchSpec);
@@ -116,7 +118,8 @@ function handleMessages(run: LifecycleRun): void {
 async function testEveryTarget(run: LifecycleRun): Promise<boolean> {
   const { input } = run;
   run.transition('testing', null);
-  for (const stage of TEST_STAGES) {
+  const stages: readonly TestStage[] = patched(WORKFLOW_RUN_STAGE_PATCH) ? TEST_STAGES : TREE_STAGES;
+  for (const stage of stages) {
     run.showStep(`testing: ${stage} on ${input.targets.length} target(s)`);
     let verdicts;
     try {

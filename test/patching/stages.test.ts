@@ -1,6 +1,6 @@
 import { loadConfig } from '../../src/config';
 import { checkout, disposeCheckout } from '../../src/git';
-import type { SandboxSettings, Target, TestStage } from '../../src/domain/types';
+import type { SandboxSettings, Target, TreeStage } from '../../src/domain/types';
 import { boundLog, runStage, type StageReport } from '../../src/patching/stages';
 import type { SandboxConfig } from '../../src/sandbox';
 import { CI_PATH, CI_WORKFLOW, type Edits, TestRemote } from '../git/remote-fixture';
@@ -70,7 +70,7 @@ describe('test stages', () => {
     sandbox?: SandboxConfig;
   }
 
-  async function stage(name: TestStage, diff: string, verifyCommand: string[] | null = null, options: StageOptions = {}): Promise<StageReport> {
+  async function stage(name: TreeStage, diff: string, verifyCommand: string[] | null = null, options: StageOptions = {}): Promise<StageReport> {
     const clone = await checkout(remote.bare, 'main', remote.workRoot, { repoUrlPolicy: { allowLocal: true } });
     try {
       return await runStage(name, { dir: clone.dir, diff, target: target(remote, verifyCommand, options.settings), sandbox: options.sandbox ?? sandbox });

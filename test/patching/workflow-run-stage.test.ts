@@ -10,8 +10,7 @@ import path from 'node:path';
 import { type ActBinary, resolveActBinary } from '../../src/ci-run';
 import { loadConfig } from '../../src/config';
 import type { Target } from '../../src/domain/types';
-import type { StageReport } from '../../src/patching/stages';
-import { runWorkflowRunStage, withWorkflowRun, type WorkflowRunContext } from '../../src/patching/workflow-run-stage';
+import { runWorkflowRunStage, type WorkflowRunContext } from '../../src/patching/workflow-run-stage';
 import { GREET_ACTION } from '../support/ci-run-fixtures';
 
 jest.setTimeout(25 * 60_000);
@@ -51,11 +50,12 @@ function git(dir: string, ...args: string[]): string {
   return execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { encoding: 'utf8', stdio: 'pipe' });
 }
 
-/** A fresh unpatched checkout, and the diff that turns its workflow into `patchedWorkflow`. */
-function checkoutAndDiff(patchedWorkflow: string): { dir: string; diff: string } {
+const BASE_FILES: Record<string, string> = { [WORKFLOW]: BASE_WORKFLOW, '.github/actions/greet/action.yml': GREET_ACTION, 'README.md': 'a target\n' };
+
+/** A fresh unpatched checkout of `files`, and the diff that turns its workflow into `patchedWorkflow`. */
+function checkoutAndDiff(patchedWorkflow: string, files: Record<string, string>): { dir: string; diff: string } {
   checkoutCount += 1;
   const dir = path.join(scratch, `checkout-${checkoutCount}`);
-  const files = { [WORKFLOW]: BASE_WORKFLOW, '.github/actions/greet/action.yml': GREET_ACTION, 'README.md': 'a target\n' };
   for (const [file, text] of Object.entries(files)) {
     mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
     writeFileSync(path.join(dir, file), text);
@@ -69,8 +69,8 @@ function checkoutAndDiff(patchedWorkflow: string): { dir: string; diff: string }
   return { dir, diff };
 }
 
-function context(patchedWorkflow: string, target: Partial<Target> = {}, actBinary: ActBinary = act): WorkflowRunContext {
-  const { dir, diff } = checkoutAndDiff(patchedWorkflow);
+function context(patchedWorkflow: string, target: Partial<Target> = {}, actBinary: ActBinary = act, files = BASE_FILES): WorkflowRunContext {
+  const { dir, diff } = checkoutAndDiff(patchedWorkflow, files);
   return {
     dir,
     diff,
@@ -140,23 +140,51 @@ describe('the workflow-run stage', () => {
     const outcome = await runWorkflowRunStage(context(patched('exit 3', 'exit 4'), {}, { available: false, reason: 'act is not installed at /x/act' }));
     expect(outcome).toMatchObject({ passed: true, summary: 'skipped: act is unavailable: act is not installed at /x/act' });
   });
-});
 
-describe('withWorkflowRun', () => {
-  const report: StageReport = { stage: 'regression', targetId: 't', passed: true, summary: 'no new finding', log: 'score 90 -> 90', details: { commitSha: 'abc' } };
-
-  it('adds a passing outcome to the summary, the log and the details', () => {
-    const combined = withWorkflowRun(report, { passed: true, summary: '1 job(s) run', log: 'ci.yml build: passed', details: { status: 'ran' } });
-    expect(combined).toEqual({
-      ...report,
-      summary: 'no new finding; workflow-run: 1 job(s) run',
-      log: 'score 90 -> 90\n--- workflow-run ---\nci.yml build: passed',
-      details: { commitSha: 'abc', workflowRun: { status: 'ran' } },
-    });
+  actIt('runs the jobs of the event the target chose, with that event\'s refs', async () => {
+    const pullRequestWorkflow = `on: pull_request
+jobs:
+  check:
+    runs-on: ubuntu-latest
+    steps:
+      - name: event
+        run: |
+          set -eu
+          test "$GITHUB_EVENT_NAME" = pull_request
+          test "$GITHUB_BASE_REF" = main
+`;
+    const files = { ...BASE_FILES, [WORKFLOW]: pullRequestWorkflow };
+    const broken = pullRequestWorkflow.replace('test "$GITHUB_BASE_REF" = main', 'test "$GITHUB_BASE_REF" = other');
+    const outcome = await runWorkflowRunStage(context(broken, { workflowRunEvent: 'pull_request' }, act, files));
+    expect(outcome).toMatchObject({ passed: false, details: { jobs: [{ jobId: 'check', verdict: 'broken', brokenSteps: [{ stepName: 'event' }] }] } });
+    const onPush = await runWorkflowRunStage(context(broken, {}, act, files));
+    expect(onPush).toMatchObject({ passed: true, summary: "skipped: no job of the changed workflows runs on push, the event the target's jobs are run for" });
   });
 
-  it('fails the stage with the workflow-run summary first, so the lifecycle names the broken job', () => {
-    const combined = withWorkflowRun(report, { passed: false, summary: 'job ci.yml build fails', log: '', details: {} });
-    expect(combined).toMatchObject({ passed: false, summary: 'workflow-run: job ci.yml build fails (regression: no new finding)' });
+  actIt('does not let the checkout choose its own variables, secrets or inputs through act\'s default files', async () => {
+    const readsFiles = `on: push
+jobs:
+  files:
+    runs-on: ubuntu-latest
+    steps:
+      - name: defaults
+        run: |
+          set -u
+          echo "env=\${FROM_DOTENV:-unset} var=\${{ vars.FROM_VARS }} token=\${{ secrets.GITHUB_TOKEN }} other=\${{ secrets.OTHER }}"
+          test "\${FROM_DOTENV:-unset}" = unset
+          test -z "\${{ vars.FROM_VARS }}"
+          test "\${{ secrets.GITHUB_TOKEN }}" = dummy
+          test "\${{ secrets.OTHER }}" = dummy
+`;
+    const files = {
+      ...BASE_FILES,
+      [WORKFLOW]: readsFiles,
+      '.env': 'FROM_DOTENV=from-the-checkout\n',
+      '.vars': 'FROM_VARS=from-the-checkout\n',
+      '.secrets': 'GITHUB_TOKEN=from-the-checkout\nOTHER=from-the-checkout\n',
+      '.input': 'who=from-the-checkout\n',
+    };
+    const outcome = await runWorkflowRunStage(context(readsFiles.replace('name: defaults', 'name: defaults again'), {}, act, files));
+    expect(outcome).toMatchObject({ passed: true, details: { jobs: [{ jobId: 'files', verdict: 'passed' }] } });
   });
 });

@@ -36,7 +36,7 @@ describe('patch lifecycle workflow', () => {
     h.recordHistory(handle, 'deployed-3-waves');
     expect(result.status).toBe('deployed');
     expect(result.waves.map((wave) => wave.length)).toEqual([1, 2, 2]);
-    expect(result.tests.filter((t) => t.passed)).toHaveLength(20);
+    expect(result.tests.filter((t) => t.passed)).toHaveLength(25);
     for (const target of targets) expect(h.commitsWithTrailer(target, 'Patch-Id', spec.id)).toHaveLength(1);
     const stored = await getPatch(h.db.pool, spec.id);
     expect(stored?.status).toBe('deployed');
@@ -69,6 +69,22 @@ describe('patch lifecycle workflow', () => {
     const result = await h.runWorker(h.spec([target!], { diff }).then((spec) => h.start(spec)).then((handle) => handle.result()));
     expect(result.status).toBe('test_failed');
     expect(result.statusReason).toMatch(/^safety stage failed/);
+  });
+
+  test('a patch that makes a passing job fail fails the workflow-run stage, naming the job and the step', async () => {
+    const [target] = await h.createTargets(1);
+    const diff = ciWorkflowDiff('@@ -9,2 +9,4 @@ jobs:', ['       - uses: actions/checkout@v4', '       - run: make', '+      - name: look for a file', '+        run: test -f NOT-THERE']);
+    const spec = await h.spec([target!], { diff });
+    const result = await h.runWorker(h.start(spec).then((handle) => handle.result()));
+    expect(result.status).toBe('test_failed');
+    expect(result.statusReason).toMatch(/^workflow-run stage failed on org\/repo-[\w-]+: 1 job\(s\) that passed without the patch fail with it: job ci\.yml build fails with the patch at step "look for a file"/);
+    expect(result.tests.map((test) => `${test.stage}:${test.passed}`)).toEqual(['isolated:true', 'integration:true', 'safety:true', 'regression:true', 'workflow-run:false']);
+    const stored = await getPatch(h.db.pool, spec.id);
+    expect(stored?.tests.find((test) => test.stage === 'workflow-run')).toMatchObject({
+      passed: false,
+      details: { status: 'ran', jobs: [{ jobId: 'build', verdict: 'broken', brokenSteps: [{ stepName: 'look for a file' }] }] },
+    });
+    expect(h.commitsWithTrailer(target!, 'Patch-Id', spec.id)).toEqual([]);
   });
 
   test('a Guardian rejects: rejected, nothing deployed', async () => {

@@ -38,13 +38,15 @@ export function targetRoutes(deps: { pool: Pool; config: Config }): Router {
             verifyCommand: body.verifyCommand ?? null,
             ...(body.sandbox ? { sandbox: body.sandbox } : {}),
             workflowRun: body.workflowRun,
+            workflowRunEvent: body.workflowRunEvent,
+            workflowRunCalledWorkflows: body.workflowRunCalledWorkflows,
             createdBy: actor.subject,
           }),
         (created) => ({
           action: 'target.created',
           subjectType: 'target',
           subjectId: created.id,
-          details: { name: created.name, repoUrl: created.repoUrl, branch: created.branch, runsCommands, network: created.sandbox.network, workflowRun: created.workflowRun },
+          details: { name: created.name, repoUrl: created.repoUrl, branch: created.branch, runsCommands, network: created.sandbox.network, workflowRun: created.workflowRun, workflowRunEvent: created.workflowRunEvent },
         }),
       );
       res.status(201).location(`/api/v1/targets/${target.id}`).json(target);
