@@ -1,10 +1,12 @@
 /**
  * A worker process killed (SIGKILL) in the middle of a rollout: a new worker process picks the run up, the
- * interrupted deploy is retried, and every target ends with exactly one patch commit.
+ * interrupted deploy is retried, and every target ends with exactly one patch commit. Killed while act runs a
+ * target's job in the workflow-run stage: the sandboxed act dies with it, the stage is retried and reports once.
  */
-import type { ChildProcess } from 'node:child_process';
-import { approveUpdate } from '../../src/workflows/patch-lifecycle';
-import { createLifecycleHarness, type LifecycleHarness } from '../support/lifecycle';
+import { randomUUID } from 'node:crypto';
+import { type ChildProcess, execFileSync } from 'node:child_process';
+import { approveUpdate, patchStatusQuery } from '../../src/workflows/patch-lifecycle';
+import { CI_WORKFLOW, createLifecycleHarness, insertIntoBuildJob, type LifecycleHarness } from '../support/lifecycle';
 import { assertWorkerBuilt, spawnWorkerProcess } from '../support/worker-process';
 
 jest.setTimeout(240_000);
@@ -58,5 +60,49 @@ describe('worker crash during deployment', () => {
     const result = await handle.result();
     expect(result.status).toBe('deployed');
     for (const target of targets) expect(h.commitsWithTrailer(target, 'Patch-Id', spec.id)).toHaveLength(1);
+  });
+
+  /** Command lines of running processes that contain `text` (act's argv names the job it runs). */
+  function processesWith(text: string): string[] {
+    const lines = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n');
+    return lines.filter((line) => line.includes(text) && !line.startsWith('ps '));
+  }
+
+  test('killed while act runs a job of the workflow-run stage: act dies with the worker, the stage is retried and reports once', async () => {
+    const jobId = `slow-${randomUUID().slice(0, 8)}`;
+    const workflow = `${CI_WORKFLOW}  ${jobId}:\n    runs-on: ubuntu-latest\n    steps:\n      - run: sleep 4\n`;
+    const [target] = await h.createTargets(1, { files: { '.github/workflows/ci.yml': workflow, Makefile: 'all:\n\ttrue\n' } });
+    const spec = await h.spec([target!], { diff: insertIntoBuildJob('timeout-minutes: 15') });
+    const handle = await h.start(spec);
+    const first = startWorkerProcess();
+    for (let i = 0; i < 1200 && processesWith(`--job ${jobId}`).length === 0; i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(processesWith(`--job ${jobId}`)).not.toEqual([]);
+    first.kill('SIGKILL');
+    await new Promise((resolve) => first.once('exit', resolve));
+    // bubblewrap's --die-with-parent: nothing of the run outlives the worker.
+    for (let i = 0; i < 50 && processesWith(`--job ${jobId}`).length > 0; i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(processesWith(`--job ${jobId}`)).toEqual([]);
+
+    startWorkerProcess();
+    for (let i = 0; i < 1800; i += 1) {
+      const { rows } = await h.db.pool.query<{ status: string }>('SELECT status FROM patches WHERE id = $1', [spec.id]);
+      if (rows[0]?.status !== 'testing') break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const state = await handle.query(patchStatusQuery);
+    expect(state).toMatchObject({ status: 'awaiting_approval' });
+    const workflowRunVerdicts = state.tests.filter((test) => test.stage === 'workflow-run');
+    expect(workflowRunVerdicts).toEqual([expect.objectContaining({ passed: true })]);
+    const { rows } = await h.db.pool.query<{ details: { jobs: Array<{ jobId: string; verdict: string }> } }>(
+      "SELECT details FROM test_runs WHERE patch_id = $1 AND stage = 'workflow-run'",
+      [spec.id],
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.details.jobs).toEqual(expect.arrayContaining([expect.objectContaining({ jobId, verdict: 'passed' })]));
+    // The interrupted activity completed on its second attempt; every other one on its first.
+    const history = await handle.fetchHistory();
+    const attempts = (history.events ?? []).flatMap((event) => (event.activityTaskStartedEventAttributes ? [event.activityTaskStartedEventAttributes.attempt ?? 1] : []));
+    expect(attempts.filter((attempt) => attempt > 1)).toEqual([2]);
+    await handle.terminate('test over');
   });
 });
