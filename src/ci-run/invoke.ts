@@ -137,7 +137,8 @@ export async function runJob(job: RunnableJob, options: RunJobOptions): Promise<
       readOnlyPaths,
       startOutsideCheckout: true,
     });
-    const runs = parseActLog(result.stdout, job.jobId, options.settings.env);
+    const stoppedBecause = result.timedOut ? `act timed out after ${Math.round(result.durationMs / 1000)} s and was stopped in this step` : undefined;
+    const runs = parseActLog(result.stdout, job.jobId, options.settings.env, stoppedBecause);
     return { runs: runs.length > 0 ? runs : [actErrorRun(job, result, options.settings.env)], process: result };
   } finally {
     await rm(eventDir, { recursive: true, force: true });

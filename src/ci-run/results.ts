@@ -87,8 +87,9 @@ function stepOutcome(text: string | undefined): StepOutcome | undefined {
 /**
  * The runs of `jobId` in act's log, in the order act started them. A composite action's inner steps count as
  * their outer step (their output goes into its excerpt). `declared` are the target's variables, redacted by name.
+ * `stoppedBecause` says why act was stopped, if it was: it ends the log of the steps act never finished.
  */
-export function parseActLog(stdout: string, jobId: string, declared: Readonly<Record<string, string>> = {}): JobRunResult[] {
+export function parseActLog(stdout: string, jobId: string, declared: Readonly<Record<string, string>> = {}, stoppedBecause?: string): JobRunResult[] {
   const runs = new Map<string, RunDraft>();
   for (const line of stdout.split('\n')) {
     const entry = parseEntry(line.trim());
@@ -125,7 +126,10 @@ export function parseActLog(stdout: string, jobId: string, declared: Readonly<Re
       // Steps act started but never finished (the run was killed) did not succeed.
       outcome: step.outcome ?? 'failure',
       durationMs: Math.round(step.durationNs / 1e6),
-      logExcerpt: commandOutputForPeople(step.log.slice(-STEP_EXCERPT_CHARS), declared),
+      logExcerpt: commandOutputForPeople(
+        `${step.log}${step.outcome === undefined && stoppedBecause !== undefined ? `${step.log === '' || step.log.endsWith('\n') ? '' : '\n'}${stoppedBecause}\n` : ''}`.slice(-STEP_EXCERPT_CHARS),
+        declared,
+      ),
     })),
   }));
 }

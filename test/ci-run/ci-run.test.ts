@@ -247,4 +247,25 @@ jobs:
     const comparison = compareCiRuns(before, after);
     expect(comparison.jobs.find((job) => job.jobId === 'build')).toMatchObject({ verdict: 'broken', brokenSteps: [{ stepName: '(act did not run the job)' }] });
   });
+
+  actIt('stops a job at its time limit mid-step, and runs no job once the deadline of the plan has passed', async () => {
+    const files = { [WORKFLOW]: 'on: push\njobs:\n  slow:\n    runs-on: ubuntu-latest\n    steps:\n      - name: sleep\n        run: sleep 120\n' };
+    const dir = checkout('slow', files);
+    const startedAt = Date.now();
+    const [slow] = await runAll(dir, sandboxSettings(), 5_000);
+    expect(Date.now() - startedAt).toBeLessThan(60_000);
+    expect(slow?.runnable && slow.runs).toEqual([
+      expect.objectContaining({
+        outcome: 'failure',
+        steps: [
+          expect.objectContaining({ name: 'Set up job', outcome: 'success' }),
+          expect.objectContaining({ name: 'sleep', outcome: 'failure', logExcerpt: expect.stringMatching(/act timed out after \d+ s and was stopped in this step\n$/) }),
+        ],
+      }),
+    ]);
+    const plan = planCiRun({ checkoutDir: dir, workflowPaths: [WORKFLOW] });
+    const config = loadConfig({ SANDBOX_DIR: path.join(scratch, 'sandbox') }).sandbox;
+    const late = await runPlannedJobs({ actPath: actPath ?? '', checkoutDir: dir, plan, branch: 'main', settings: sandboxSettings(), config, timeoutMs: 60_000, deadline: Date.now() - 1 });
+    expect(late).toEqual([{ workflowPath: WORKFLOW, jobId: 'slow', runnable: false, reason: 'not run: the time for running jobs was used up' }]);
+  });
 });
