@@ -123,6 +123,7 @@ describe('hostile strings in every string field of every POST route', () => {
     healthChecks: [{ type: 'http', url: 'https://health.example.com/ok', headers: { 'X-Token': 'static' }, bodyIncludes: 'ok' }],
     verifyCommand: ['make', 'test'],
     sandbox: { network: false, env: { CI: 'true' } },
+    workflowRunEvent: 'pull_request',
   });
   const patchBody = (): Body => ({ title: 'Pin permissions', type: 'security', description: 'Why: least privilege.', targets: [targetId], diff: PERMISSIONS_DIFF });
 
@@ -143,6 +144,7 @@ describe('hostile strings in every string field of every POST route', () => {
         field('verifyCommand.1', (b, v) => (b.verifyCommand = ['make', v])),
         field('sandbox.env value', (b, v) => (b.sandbox = { env: { CI: v } })),
         field('sandbox.env name', (b, v) => (b.sandbox = { env: { [v]: 'true' } })),
+        field('workflowRunEvent', (b, v) => (b.workflowRunEvent = v)),
       ],
     },
     {

@@ -129,4 +129,23 @@ describe('commands run repository code on the workers: admins only', () => {
     const stored = await request(api.app).get(`/api/v1/targets/${String(off.body.id)}`).set('Authorization', `Bearer ${token}`);
     expect(stored.body.workflowRun).toBe(false);
   });
+
+  test('the workflow-run event is push by default, may be another GitHub event, and anything else is refused naming the events', async () => {
+    const token = await api.token(['operator']);
+    const byDefault = await request(api.app).post('/api/v1/targets').set('Authorization', `Bearer ${token}`).send({ name: 'org/event-default', repoUrl: '/r.git' });
+    expect(byDefault.body).toMatchObject({ workflowRunEvent: 'push', workflowRunCalledWorkflows: true });
+    const chosen = await request(api.app)
+      .post('/api/v1/targets')
+      .set('Authorization', `Bearer ${token}`)
+      .send({ name: 'org/event-chosen', repoUrl: '/r.git', workflowRunEvent: 'pull_request', workflowRunCalledWorkflows: false });
+    expect(chosen.status).toBe(201);
+    const stored = await request(api.app).get(`/api/v1/targets/${String(chosen.body.id)}`).set('Authorization', `Bearer ${token}`);
+    expect(stored.body).toMatchObject({ workflowRunEvent: 'pull_request', workflowRunCalledWorkflows: false });
+    for (const workflowRunEvent of ['workflow_call', 'PUSH', 'push; rm -rf /', '', 42]) {
+      const refused = await request(api.app).post('/api/v1/targets').set('Authorization', `Bearer ${token}`).send({ name: 'org/event-bad', repoUrl: '/r.git', workflowRunEvent });
+      expect(refused.status).toBe(422);
+      expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(JSON.stringify(refused.body)).toContain("must be one of GitHub's workflow events: branch_protection_rule");
+    }
+  });
 });
