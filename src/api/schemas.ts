@@ -3,7 +3,8 @@
  * at all are refused earlier, for every field at once (validation.ts); these schemas say which fields are one line.
  */
 import { z } from 'zod';
-import { DEFAULT_ERROR_THRESHOLD, PATCH_STATUSES, PATCH_TYPES } from '../domain/types';
+import { DEFAULT_ERROR_THRESHOLD, PATCH_STATUSES, PATCH_TYPES, WEEKDAYS } from '../domain/types';
+import { quietUntil } from '../workflows/quiet-windows';
 import { type RepoUrlPolicy, repoUrlProblem } from '../git/repo-url';
 import { commitSubjectProblem, isValidBranchName } from '../git/validate';
 import { RUNNABLE_EVENTS } from '../ci-run/events';
@@ -106,6 +107,28 @@ const approvalSchema = z
   .strict()
   .prefault({});
 
+const timeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'must be a UTC time of day "HH:MM" from 00:00 to 24:00');
+
+/** A weekly UTC window in which nothing is deployed (src/workflows/quiet-windows.ts). */
+export const quietWindowSchema = z
+  .object({
+    days: z.array(z.enum(WEEKDAYS, { error: `must be days of the week: ${WEEKDAYS.join(', ')}` })).min(1).max(7).refine(distinct, { message: 'must not name a day twice' }),
+    start: timeOfDay,
+    end: timeOfDay,
+  })
+  .strict()
+  .refine((window) => window.start !== window.end || window.start === '00:00', { message: 'start and end are the same time: the window would last a whole day; say 00:00 to 24:00' });
+
+export const quietWindowsSchema = z
+  .array(quietWindowSchema)
+  .max(50)
+  .default([])
+  .refine((windows) => windows.length === 0 || quietUntil(Date.UTC(2026, 0, 4), windows) !== Number.POSITIVE_INFINITY, {
+    message: 'the quiet windows cover the whole week: no wave could ever be deployed',
+    // Zod runs refinements on arrays whose items failed; times that failed their own check are already reported.
+    when: (payload) => payload.issues.length === 0,
+  });
+
 const MAX_PATCH_TARGETS = 500;
 const MAX_RULE_ID_CHARS = 100;
 const MAX_FINGERPRINTS = 10_000;
@@ -171,6 +194,7 @@ export const createPatchSchema = z
     fromFindings: fromFindingsSchema.optional(),
     rollout: rolloutSchema,
     approval: approvalSchema,
+    quietWindows: quietWindowsSchema,
   })
   .strict()
   .transform((body, context) => {

@@ -213,6 +213,21 @@ export interface PatchSpec {
   targets: Target[];
   rollout: RolloutSpec;
   approval: ApprovalSpec;
+  /** Times in which no wave is deployed (health rounds and rollbacks go on); absent or empty: none. */
+  quietWindows?: QuietWindow[];
+}
+
+export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+
+/**
+ * A weekly time in UTC in which nothing is deployed: from `start` on each of `days` until `end` ("HH:MM", end
+ * "24:00" is midnight; an end at or before the start runs into the next day).
+ */
+export interface QuietWindow {
+  days: Weekday[];
+  start: string;
+  end: string;
 }
 
 /** The stages that check the patched tree itself (src/patching/stages.ts). */

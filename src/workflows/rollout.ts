@@ -5,12 +5,13 @@
  * suggests continue-as-new, or the run's own budget is reached) the rollout stops where it is and says so, and the
  * lifecycle hands over to a new run carrying the position.
  */
-import { condition, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { condition, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
 import { DEFAULT_ERROR_THRESHOLD, type Target, type TargetDeployment } from '../domain/types';
 import { countRound, judgeStreaks } from '../health/streaks';
 import type { HealthSample } from '../health/types';
 import { bookkeeping, CHECKING, checking, DEPLOYING, deploying, failureMessage } from './lifecycle-activities';
 import type { LifecycleRun, RolloutPosition } from './lifecycle-run';
+import { quietUntil } from './quiet-windows';
 import { planWaves } from './rollout-plan';
 
 export type RolloutOutcome =
@@ -34,6 +35,31 @@ function historyIsLong(): boolean {
 
 function isMonitored(target: Target): boolean {
   return target.healthChecks.length > 0 || target.verifyCommand !== null;
+}
+
+/** A rollback when a Guardian aborted. */
+function abortedRollback(run: LifecycleRun): RolloutOutcome | undefined {
+  const abort = run.aborted();
+  return abort ? { kind: 'rollback', reason: `aborted by ${abort.by}: ${abort.reason}` } : undefined;
+}
+
+/** The marker of runs that hold their deploys during the patch's quiet windows. */
+export const QUIET_WINDOWS_PATCH = 'quiet-windows';
+
+/**
+ * Waits while the workflow's clock is in one of the patch's quiet windows (an abort ends the wait); returns why
+ * the rollout cannot go on when the windows leave no time at all.
+ */
+async function waitOutQuietWindows(run: LifecycleRun, waveNumber: number): Promise<string | undefined> {
+  const windows = run.input.quietWindows ?? [];
+  if (windows.length === 0 || !patched(QUIET_WINDOWS_PATCH)) return undefined;
+  for (let until = quietUntil(Date.now(), windows); until !== undefined && run.aborted() === null; until = quietUntil(Date.now(), windows)) {
+    if (until === Number.POSITIVE_INFINITY) return 'the quiet windows cover the whole week, so no wave can ever be deployed';
+    const end = new Date(until).toISOString();
+    run.showStep(`wave ${waveNumber}: quiet window until ${end}, nothing is deployed before then`);
+    await condition(() => run.aborted() !== null, until - Date.now(), { summary: `quiet window until ${end}` });
+  }
+  return undefined;
 }
 
 /** Deploys one wave's targets, `parallelism` at a time; returns why it failed, or undefined. */
@@ -111,10 +137,14 @@ export async function rollOut(run: LifecycleRun, from: RolloutPosition): Promise
     const wave = waves[position.waveIndex] ?? [];
     const waveNumber = position.waveIndex + 1;
     run.state.currentWave = waveNumber;
-    const abortedBefore = run.aborted();
-    if (abortedBefore) return { kind: 'rollback', reason: `aborted by ${abortedBefore.by}: ${abortedBefore.reason}` };
+    const abortedBefore = abortedRollback(run);
+    if (abortedBefore) return abortedBefore;
 
     if (!position.waveDeployed) {
+      const neverQuiet = await waitOutQuietWindows(run, waveNumber);
+      if (neverQuiet) return { kind: 'rollback', reason: neverQuiet };
+      const abortedInQuiet = abortedRollback(run);
+      if (abortedInQuiet) return abortedInQuiet;
       run.showStep(`deploying wave ${waveNumber} of ${waves.length} (${wave.length} target(s))`);
       const failure = await deployWave(run, wave, waveNumber, waves.length, position);
       if (failure) return { kind: 'rollback', reason: failure };
@@ -136,8 +166,8 @@ export async function rollOut(run: LifecycleRun, from: RolloutPosition): Promise
       }
       const verdict = judgeStreaks(position.streaks, limits);
       if (verdict.failing) return { kind: 'rollback', reason: `health failed in wave ${waveNumber}: ${verdict.reason}` };
-      const abortedNow = run.aborted();
-      if (abortedNow) return { kind: 'rollback', reason: `aborted by ${abortedNow.by}: ${abortedNow.reason}` };
+      const abortedNow = abortedRollback(run);
+      if (abortedNow) return abortedNow;
       if (position.elapsedSeconds >= windowSeconds && !run.state.paused) break;
       if (historyIsLong()) return { kind: 'hand-over', position };
       await condition(() => run.aborted() !== null, `${intervalSeconds} seconds`, { summary: `next health round of wave ${waveNumber}` });

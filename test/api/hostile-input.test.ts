@@ -125,7 +125,14 @@ describe('hostile strings in every string field of every POST route', () => {
     sandbox: { network: false, env: { CI: 'true' } },
     workflowRunEvent: 'pull_request',
   });
-  const patchBody = (): Body => ({ title: 'Pin permissions', type: 'security', description: 'Why: least privilege.', targets: [targetId], diff: PERMISSIONS_DIFF });
+  const patchBody = (): Body => ({
+    title: 'Pin permissions',
+    type: 'security',
+    description: 'Why: least privilege.',
+    targets: [targetId],
+    diff: PERMISSIONS_DIFF,
+    quietWindows: [{ days: ['sat'], start: '00:00', end: '24:00' }],
+  });
 
   const routes: Array<{ route: string; token: () => string; body: () => Body; fields: Field[] }> = [
     {
@@ -163,6 +170,8 @@ describe('hostile strings in every string field of every POST route', () => {
         field('description', (b, v) => (b.description = v)),
         field('diff', (b, v) => (b.diff = v)),
         field('targets.0', (b, v) => (b.targets = [v])),
+        field('quietWindows.0.days.0', (b, v) => (b.quietWindows = [{ days: [v], start: '00:00', end: '24:00' }])),
+        field('quietWindows.0.start', (b, v) => (b.quietWindows = [{ days: ['sat'], start: v, end: '24:00' }])),
       ],
     },
     {

@@ -86,6 +86,7 @@ describe('patch API', () => {
         parallelism: 4,
       });
       expect(parsed.approval).toEqual({ quorum: 1, timeoutSeconds: 259_200 });
+      expect(parsed.quietWindows).toEqual([]);
     });
 
     test('fills defaults inside a partly given rollout', () => {
@@ -123,6 +124,12 @@ describe('patch API', () => {
       ['an approval timeout under a minute', { approval: { timeoutSeconds: 59 } }, 'approval.timeoutSeconds'],
       ['an approval timeout over 30 days', { approval: { timeoutSeconds: 30 * 86_400 + 1 } }, 'approval.timeoutSeconds'],
       ['an empty diff', { diff: '' }, 'diff'],
+      ['a quiet window on an unknown day', { quietWindows: [{ days: ['someday'], start: '00:00', end: '06:00' }] }, 'quietWindows.0.days.0'],
+      ['a quiet window naming a day twice', { quietWindows: [{ days: ['sat', 'sat'], start: '00:00', end: '06:00' }] }, 'quietWindows.0.days'],
+      ['a quiet window starting at 25:00', { quietWindows: [{ days: ['sat'], start: '25:00', end: '06:00' }] }, 'quietWindows.0.start'],
+      ['a quiet window ending at 6:00', { quietWindows: [{ days: ['sat'], start: '00:00', end: '6:00' }] }, 'quietWindows.0.end'],
+      ['a quiet window from 10:00 to 10:00', { quietWindows: [{ days: ['sat'], start: '10:00', end: '10:00' }] }, 'quietWindows.0'],
+      ['quiet windows covering the whole week', { quietWindows: [{ days: ['sun', 'mon', 'tue', 'wed'], start: '00:00', end: '24:00' }, { days: ['thu', 'fri', 'sat'], start: '00:00', end: '24:00' }] }, 'quietWindows'],
     ])('422 for %s, naming the field', async (_name, overrides, field) => {
       const res = await post('/patches', operator, validBody(overrides));
       expect(res.status).toBe(422);

@@ -7,7 +7,8 @@ import { Worker } from '@temporalio/worker';
 import pino from 'pino';
 import { createActivities } from '../../src/activities';
 import { loadConfig } from '../../src/config';
-import { patchLifecycleWorkflow, patchStatusQuery } from '../../src/workflows/patch-lifecycle';
+import { WEEKDAYS } from '../../src/domain/types';
+import { approveUpdate, patchLifecycleWorkflow, patchStatusQuery } from '../../src/workflows/patch-lifecycle';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { patchFixtures } from '../support/lifecycle';
 import { sharedTestState } from '../support/shared-state';
@@ -48,5 +49,42 @@ describe('on the time-skipping server', () => {
     });
     expect(result.status).toBe('expired');
     expect(result.statusReason).toBe('no quorum of 1 within 259200 s');
+  });
+
+  test('an approved patch deploys nothing during its quiet window and deploys when the window ends', async () => {
+    const state = sharedTestState();
+    const fixtures = patchFixtures(db, state.scratch);
+    const targets = await fixtures.createTargets(1, { monitored: false });
+    const now = new Date(await env.currentTimeMs());
+    // Today and tomorrow (UTC) are quiet: the window ends at least a day from now.
+    const today = now.getUTCDay();
+    const days = [WEEKDAYS[today]!, WEEKDAYS[(today + 1) % 7]!];
+    const windowEnd = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 2);
+    const spec = {
+      ...(await fixtures.spec(targets, { rollout: { waves: [{ percent: 100 }], health: { intervalSeconds: 1, windowSeconds: 1, failureThreshold: 1 }, allowUnmonitored: true, parallelism: 1 } })),
+      quietWindows: [{ days, start: '00:00', end: '24:00' }],
+    };
+    const config = loadConfig({ DATA_DIR: state.scratch, ALLOW_LOCAL_REPOS: 'true' });
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: 'time-skipping-quiet',
+      workflowBundle: { codePath: state.workflowBundlePath },
+      activities: createActivities({ config, pool: db.pool, logger: pino({ level: 'silent' }) }),
+    });
+    await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start(patchLifecycleWorkflow, { taskQueue: 'time-skipping-quiet', workflowId: `patch-${spec.id}`, args: [spec] });
+      for (let i = 0; i < 600 && (await handle.query(patchStatusQuery)).status !== 'awaiting_approval'; i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+      await handle.executeUpdate(approveUpdate, { args: [{ guardian: 'gina', comment: null }] });
+      let waiting = await handle.query(patchStatusQuery);
+      for (let i = 0; i < 100 && !waiting.currentStep.includes('quiet window'); i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        waiting = await handle.query(patchStatusQuery);
+      }
+      expect(waiting).toMatchObject({ status: 'deploying', currentStep: `wave 1: quiet window until ${new Date(windowEnd).toISOString()}, nothing is deployed before then`, deployments: [] });
+      const result = await handle.result();
+      expect(result).toMatchObject({ status: 'deployed', statusReason: 'deployed to 1 target(s)' });
+      expect(await env.currentTimeMs()).toBeGreaterThanOrEqual(windowEnd);
+    });
+    expect(fixtures.commitsWithTrailer(targets[0]!, 'Patch-Id', spec.id)).toHaveLength(1);
   });
 });

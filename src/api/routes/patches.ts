@@ -292,6 +292,7 @@ export function patchRoutes(deps: { pool: Pool; temporalClient: Client; config: 
       targets,
       rollout: body.rollout,
       approval: body.approval,
+      ...(body.quietWindows.length > 0 ? { quietWindows: body.quietWindows } : {}),
     };
     const { diff: _diff, ...specWithoutDiff } = spec;
     // Fingerprints are counted, not listed: a request may name thousands.
