@@ -122,6 +122,7 @@ describe('patch API', () => {
       ['a quorum of 11', { approval: { quorum: 11 } }, 'approval.quorum'],
       ['an approval timeout under a minute', { approval: { timeoutSeconds: 59 } }, 'approval.timeoutSeconds'],
       ['an approval timeout over 30 days', { approval: { timeoutSeconds: 30 * 86_400 + 1 } }, 'approval.timeoutSeconds'],
+      ['distinct groups that are not a boolean', { approval: { distinctGroups: 'yes' } }, 'approval.distinctGroups'],
       ['an empty diff', { diff: '' }, 'diff'],
     ])('422 for %s, naming the field', async (_name, overrides, field) => {
       const res = await post('/patches', operator, validBody(overrides));
