@@ -120,7 +120,7 @@ export function createPatchBookkeeping(pool: Pool) {
         action: `patch.${approval.decision}`,
         subjectType: 'patch',
         subjectId: input.patchId,
-        details: { comment: approval.comment },
+        details: { comment: approval.comment, ...(approval.groups ? { groups: approval.groups } : {}) },
         idempotencyKey: `patch:${input.patchId}:approval:${approval.guardian}`,
         at: new Date(approval.at),
       });

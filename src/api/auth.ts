@@ -30,9 +30,19 @@ export function isValidSubject(subject: string): boolean {
   );
 }
 
+const MAX_GROUPS = 32;
+const MAX_GROUP_CHARS = 128;
+
+/** A group name: one line of printable text like a subject, shorter. */
+function isValidGroup(group: string): boolean {
+  return group.length <= MAX_GROUP_CHARS && isValidSubject(group);
+}
+
 const claimsSchema = z.object({
   sub: z.string().refine(isValidSubject),
   roles: z.array(z.string()).default([]),
+  // Bounded and printable: groups decide which approvals count, and they are recorded with each decision.
+  groups: z.array(z.string().refine(isValidGroup)).max(MAX_GROUPS).optional(),
   exp: z.number(),
   iat: z.number().optional(),
 });
@@ -75,13 +85,19 @@ export function createAuthenticator(auth: Config['auth']): Authenticator {
       throw new HttpProblem(401, tokenRefusal(error));
     }
     const claims = claimsSchema.safeParse(payload);
-    if (!claims.success) throw new HttpProblem(401, 'The token needs a subject (one line of printable text), an expiry (exp) and a list of roles.');
+    if (!claims.success) {
+      if (claims.error.issues.some((issue) => issue.path[0] === 'groups')) {
+        throw new HttpProblem(401, `The token's groups claim must be a list of at most ${MAX_GROUPS} group names, each one line of printable text of at most ${MAX_GROUP_CHARS} characters.`);
+      }
+      throw new HttpProblem(401, 'The token needs a subject (one line of printable text), an expiry (exp) and a list of roles.');
+    }
     const lifetime = claims.data.exp - (claims.data.iat ?? Math.floor(Date.now() / 1000));
     if (lifetime > auth.maxLifetimeSeconds + CLOCK_TOLERANCE_SECONDS) {
       throw new HttpProblem(401, `The token is valid for longer than this server accepts (at most ${auth.maxLifetimeSeconds} seconds); ask for a shorter-lived one.`);
     }
     const roles = claims.data.roles.filter((role): role is Role => (ROLES as readonly string[]).includes(role));
-    return { subject: claims.data.sub, roles };
+    const groups = [...new Set(claims.data.groups ?? [])];
+    return { subject: claims.data.sub, roles, ...(groups.length > 0 ? { groups } : {}) };
   };
 }
 

@@ -14,6 +14,8 @@ export function ensureDevJwtSecret(dataDir: string): Promise<string> {
 export interface TokenClaims {
   issuer?: string | undefined;
   audience?: string | undefined;
+  /** The Guardian groups distinct-group quorums count. */
+  groups?: readonly string[] | undefined;
 }
 
 /** How long the starter's development tokens and `wpa token`'s tokens live unless told otherwise. */
@@ -21,7 +23,7 @@ export const DEV_TOKEN_TTL = '12h';
 
 /** An HS256 token for `subject` with `roles`, valid for `ttl` (a jose duration such as `12h`). */
 export function signToken(secret: string, subject: string, roles: readonly Role[], ttl = DEV_TOKEN_TTL, claims: TokenClaims = {}): Promise<string> {
-  let jwt = new SignJWT({ roles: [...roles] }).setProtectedHeader({ alg: 'HS256' }).setSubject(subject).setIssuedAt().setExpirationTime(ttl);
+  let jwt = new SignJWT({ roles: [...roles], ...(claims.groups ? { groups: [...claims.groups] } : {}) }).setProtectedHeader({ alg: 'HS256' }).setSubject(subject).setIssuedAt().setExpirationTime(ttl);
   if (claims.issuer) jwt = jwt.setIssuer(claims.issuer);
   if (claims.audience) jwt = jwt.setAudience(claims.audience);
   return jwt.sign(new TextEncoder().encode(secret));

@@ -103,6 +103,8 @@ const approvalSchema = z
   .object({
     quorum: z.number().int().min(1).max(10).default(1),
     timeoutSeconds: z.number().int().min(60).max(MAX_APPROVAL_TIMEOUT_SECONDS).default(259_200),
+    // The least the patch needs: its changes may require more (src/patching/risk-quorum.ts).
+    distinctGroups: z.boolean().optional(),
   })
   .strict()
   .prefault({});

@@ -57,6 +57,8 @@ export type Role = (typeof ROLES)[number];
 export interface Actor {
   subject: string;
   roles: Role[];
+  /** The token's `groups` claim, when it has one: what distinct-group quorums count. */
+  groups?: string[];
 }
 
 /** How a target's commands (verify command, command health checks) run inside the sandbox. */
@@ -163,9 +165,18 @@ export interface RolloutSpec {
 }
 
 export interface ApprovalSpec {
-  /** Distinct guardians, other than the author, who must approve. */
+  /**
+   * Distinct guardians, other than the author, who must approve: the larger of the requested quorum and the one
+   * the patch's own changes call for (src/patching/risk-quorum.ts).
+   */
   quorum: number;
   timeoutSeconds: number;
+  /** The request's `approval.quorum`. This and `reasons` are absent on patches created before quorums were computed. */
+  requestedQuorum?: number;
+  /** Why the quorum is what it is, for people. */
+  reasons?: string[];
+  /** Only approvals of Guardians from groups not yet represented count (src/workflows/approval-quorum.ts). */
+  distinctGroups?: boolean;
 }
 
 /**
@@ -255,6 +266,8 @@ export interface ApprovalRecord {
   decision: 'approved' | 'rejected';
   comment: string | null;
   at: string;
+  /** The Guardian's groups from their token, when it had any. */
+  groups?: string[];
 }
 
 export const DEPLOYMENT_STATUSES = ['pending', 'deploying', 'deployed', 'failed', 'reverting', 'reverted', 'revert_failed', 'skipped'] as const;

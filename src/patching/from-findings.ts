@@ -19,7 +19,7 @@ import {
   SEVERITIES,
   type Target,
 } from '../domain/types';
-import { fixRepository, type FixOutcome } from '../fixes/fix-repository';
+import { type FixedFile, fixRepository, type FixOutcome } from '../fixes/fix-repository';
 import { actionRefLookupFor } from '../fixes/git-action-refs';
 import { checkout, disposeCheckout, GitCommandError, type GitOptions, RefNotFoundError } from '../git';
 import { getAnalysis, getFindings } from '../store/analyses';
@@ -54,6 +54,8 @@ export interface FindingSource {
 
 export interface GeneratedTargetDiff extends NewTargetDiff {
   target: Target;
+  /** The files the diff changes, before and after: what the quorum rules judge (risk-quorum.ts). */
+  files: FixedFile[];
 }
 
 /** A target left out of a generated patch, and why. */
@@ -211,7 +213,7 @@ async function generateForSource(source: FindingSource, selection: FindingSelect
   try {
     const { outcome } = await fixCommit(clone.dir, commitSha, selection, env);
     if (outcome.diff === '') return skipped(nothingToFixReason(outcome, selection));
-    return { target, targetId: target.id, analysisId: analysis.id, analysisCommit: commitSha, diff: outcome.diff, selection, findings: resolvedFindings(outcome) };
+    return { target, targetId: target.id, analysisId: analysis.id, analysisCommit: commitSha, diff: outcome.diff, selection, findings: resolvedFindings(outcome), files: outcome.files };
   } catch (error) {
     // The commit is gone from the branch's recent history (a force-push, or far behind): analyze again.
     if (error instanceof GitCommandError) return skipped(`the commit ${commitSha.slice(0, SHORT_SHA)} its analysis saw is no longer on ${target.branch}; analyze the target again`);

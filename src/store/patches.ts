@@ -224,7 +224,7 @@ export async function getPatch(pool: Pool, id: string): Promise<PatchDetail | un
   const [targets, tests, approvals, deployments, samples, transitions] = await Promise.all([
     pool.query<{ id: string; name: string }>('SELECT id, name FROM targets WHERE id = ANY ($1::uuid[])', [row.target_ids]),
     pool.query<TestRunRow>('SELECT * FROM test_runs WHERE patch_id = $1', [id]),
-    pool.query<ApprovalRecord & { at: Date }>('SELECT guardian, decision, comment, at FROM approvals WHERE patch_id = $1 ORDER BY at, guardian', [id]),
+    pool.query<Omit<ApprovalRecord, 'at' | 'groups'> & { at: Date; groups: string[] }>('SELECT guardian, decision, comment, at, groups FROM approvals WHERE patch_id = $1 ORDER BY at, guardian', [id]),
     pool.query<DeploymentRow>(
       `SELECT d.*, t.name AS target_name FROM deployments d JOIN targets t ON t.id = d.target_id
         WHERE d.patch_id = $1 ORDER BY d.wave, t.name`,
@@ -268,6 +268,7 @@ export async function getPatch(pool: Pool, id: string): Promise<PatchDetail | un
       decision: approval.decision,
       comment: approval.comment,
       at: approval.at.toISOString(),
+      ...(approval.groups.length > 0 ? { groups: approval.groups } : {}),
     })),
     deployments: deployments.rows.map((deployment) => ({
       targetId: deployment.target_id,
@@ -349,9 +350,10 @@ export async function saveTestRun(pool: Pool, input: TestRunInput): Promise<void
 /** Stores a guardian's decision; a later decision of the same guardian replaces it. */
 export async function saveApproval(pool: Pool, patchId: string, approval: ApprovalRecord): Promise<void> {
   await pool.query(
-    `INSERT INTO approvals (patch_id, guardian, decision, comment, at) VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT (patch_id, guardian) DO UPDATE SET decision = EXCLUDED.decision, comment = EXCLUDED.comment, at = EXCLUDED.at`,
-    [patchId, approval.guardian, approval.decision, approval.comment, approval.at],
+    `INSERT INTO approvals (patch_id, guardian, decision, comment, at, groups) VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (patch_id, guardian) DO UPDATE SET decision = EXCLUDED.decision, comment = EXCLUDED.comment, at = EXCLUDED.at,
+       groups = EXCLUDED.groups`,
+    [patchId, approval.guardian, approval.decision, approval.comment, approval.at, approval.groups ?? []],
   );
 }
 

@@ -19,6 +19,7 @@ import {
   setHandler,
 } from '@temporalio/workflow';
 import { type ApprovalRecord, type PatchSpec, type PatchState, TEST_STAGES, type TestStage, TREE_STAGES } from '../domain/types';
+import { countedApprovals } from './approval-quorum';
 import { approvalRecording, failureMessage, TESTING, testing } from './lifecycle-activities';
 import { type LifecycleCheckpoint, type PatchLifecycleInput, LifecycleRun, type RolloutPosition } from './lifecycle-run';
 import { compensate } from './compensation';
@@ -75,7 +76,7 @@ function handleMessages(run: LifecycleRun): void {
     if (state.status === 'awaiting_approval') state.approvals.push(approval);
     return state;
   };
-  setHandler(approveUpdate, ({ guardian, comment }) => decide({ guardian, decision: 'approved', comment, at: new Date().toISOString() }), {
+  setHandler(approveUpdate, ({ guardian, comment, groups }) => decide({ guardian, decision: 'approved', comment, at: new Date().toISOString(), ...(groups ? { groups } : {}) }), {
     validator: ({ guardian }: ApproveInput) => assertAwaitingDecision(guardian),
     description: 'A Guardian approves the rollout.',
   });
@@ -149,11 +150,15 @@ async function testEveryTarget(run: LifecycleRun): Promise<boolean> {
   return true;
 }
 
-/** Waits for a quorum of distinct Guardians other than the author; false when the patch ended instead. */
+/**
+ * Waits for a quorum of distinct Guardians other than the author (from distinct groups when the spec says so);
+ * false when the patch ended instead. Counting only reads the state, so it adds no command.
+ */
 async function awaitApproval(run: LifecycleRun): Promise<boolean> {
-  const { quorum, timeoutSeconds } = run.input.approval;
-  run.transition('awaiting_approval', `needs ${quorum} approval(s) within ${timeoutSeconds} s`);
-  const decided = await condition(() => run.approvers().length >= quorum || run.rejection() !== undefined || run.aborted() !== null, `${timeoutSeconds} seconds`, {
+  const { quorum, timeoutSeconds, distinctGroups = false } = run.input.approval;
+  run.transition('awaiting_approval', `needs ${quorum} approval(s)${distinctGroups ? ' from Guardians of distinct groups' : ''} within ${timeoutSeconds} s`);
+  const quorate = (): boolean => countedApprovals(run.state.approvals, distinctGroups) >= quorum;
+  const decided = await condition(() => quorate() || run.rejection() !== undefined || run.aborted() !== null, `${timeoutSeconds} seconds`, {
     summary: 'waiting for Guardian approval',
   });
   const abort = run.aborted();

@@ -8,6 +8,8 @@ import type { PatchState } from '../domain/types';
 export interface ApproveInput {
   guardian: string;
   comment: string | null;
+  /** The Guardian's groups from their token (never from a request body); absent in older Updates. */
+  groups?: string[];
 }
 export interface RejectInput {
   guardian: string;

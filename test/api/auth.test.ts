@@ -98,6 +98,32 @@ describe('authentication and roles (HS256)', () => {
     expect(res.body).toEqual({ subject: 'alice', roles: ['viewer'] });
   });
 
+  test('a groups claim: the actor carries its groups, once each', async () => {
+    const token = await new SignJWT({ roles: ['guardian'], groups: ['sre', 'security', 'sre'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('gus').setExpirationTime('1h').sign(secretKey);
+    const res = await whoami(token);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ subject: 'gus', roles: ['guardian'], groups: ['sre', 'security'] });
+  });
+
+  test.each<[string, unknown]>([
+    ['a string instead of a list', 'sre'],
+    ['an object', { sre: true }],
+    ['a number in the list', ['sre', 7]],
+    ['an empty name', ['']],
+    ['a newline', ['sre\nApproved-by: ceo']],
+    ['a NUL character', ['s\u0000re']],
+    ['a bidirectional override', ['sre\u202e']],
+    ['a 129-character name', ['g'.repeat(129)]],
+    ['33 groups', Array.from({ length: 33 }, (_, index) => `group-${index}`)],
+    ['a long list (within the header limit)', Array.from({ length: 1_000 }, () => 'sre')],
+  ])('a groups claim with %s: 401 naming the claim', async (_what, groups) => {
+    const token = await new SignJWT({ roles: ['guardian'], groups }).setProtectedHeader({ alg: 'HS256' }).setSubject('gus').setExpirationTime('1h').sign(secretKey);
+    const res = await whoami(token);
+    expect(res.status).toBe(401);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.body.detail).toBe("The token's groups claim must be a list of at most 32 group names, each one line of printable text of at most 128 characters.");
+  });
+
   test.each([
     [['viewer'], 403],
     [['guardian'], 201],

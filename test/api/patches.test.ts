@@ -123,6 +123,7 @@ describe('patch API', () => {
       ['a quorum of 11', { approval: { quorum: 11 } }, 'approval.quorum'],
       ['an approval timeout under a minute', { approval: { timeoutSeconds: 59 } }, 'approval.timeoutSeconds'],
       ['an approval timeout over 30 days', { approval: { timeoutSeconds: 30 * 86_400 + 1 } }, 'approval.timeoutSeconds'],
+      ['distinct groups that are not a boolean', { approval: { distinctGroups: 'yes' } }, 'approval.distinctGroups'],
       ['an empty diff', { diff: '' }, 'diff'],
       ['a quiet window on an unknown day', { quietWindows: [{ days: ['someday'], start: '00:00', end: '06:00' }] }, 'quietWindows.0.days.0'],
       ['a quiet window naming a day twice', { quietWindows: [{ days: ['sat', 'sat'], start: '00:00', end: '06:00' }] }, 'quietWindows.0.days'],

@@ -1,8 +1,8 @@
 /**
  * A patch generated from findings, end to end through the real API: a Temporal dev server, a worker with the real
  * activities, PostgreSQL and two bare git repositories. Analyses of both targets, a patch from their findings,
- * its tests, a Guardian's approval, deployed commits whose changes are the generated per-target diffs, and new
- * analyses that no longer report the fixed findings.
+ * its tests, two Guardians' approvals (its fixes are unsafe), deployed commits whose changes are the generated
+ * per-target diffs, and new analyses that no longer report the fixed findings.
  */
 import { execFileSync } from 'node:child_process';
 import type { Express } from 'express';
@@ -38,13 +38,14 @@ describe('a patch from findings through the API', () => {
   let app: Express;
   let operator: string;
   let guardian: string;
+  let secondGuardian: string;
 
   beforeAll(async () => {
     h = await createLifecycleHarness();
     await ensureSearchAttributes(h.client, 'default');
     app = createApp({ config: h.config, pool: h.db.pool, temporalClient: h.client, authenticator: createAuthenticator(h.config.auth), logger: pino({ level: 'silent' }) });
     const secret = h.config.auth.jwtSecret ?? '';
-    [operator, guardian] = await Promise.all([signToken(secret, 'olga', ['operator']), signToken(secret, 'gus', ['guardian'])]);
+    [operator, guardian, secondGuardian] = await Promise.all([signToken(secret, 'olga', ['operator']), signToken(secret, 'gus', ['guardian']), signToken(secret, 'gwen', ['guardian'])]);
   }, 120_000);
 
   afterAll(async () => {
@@ -75,6 +76,10 @@ describe('a patch from findings through the API', () => {
         expect(created.status).toBe(202);
         expect(created.body).toMatchObject({ title: 'Fix 2 missing-job-timeout findings on 2 targets', type: 'refactor', skippedTargets: [] });
         expect(created.body.targetDiffs).toEqual(targets.map((target, index) => ({ targetId: target.id, analysisId: analyses[index]?.id, findings: 1 })));
+        // The timeout fix may cut a slow job short: unsafe, so two Guardians must approve.
+        expect(created.body.approval).toMatchObject({ quorum: 2, requestedQuorum: 1 });
+        const unsafeFix = (name: string): string => `${name}: the fix "Add \`timeout-minutes\` to job \`build\`" (missing-job-timeout) in .github/workflows/ci.yml is unsafe: it may change what the workflow does`;
+        expect(created.body.approval.reasons).toEqual(targets.map((target) => unsafeFix(target.name)));
         const patchId = String(created.body.id);
         const handle = h.client.workflow.getHandle(`patch-${patchId}`);
 
@@ -93,6 +98,7 @@ describe('a patch from findings through the API', () => {
         }
 
         expect((await post(`/patches/${patchId}/approve`, guardian, { comment: 'generated, reviewed' })).status).toBe(200);
+        expect((await post(`/patches/${patchId}/approve`, secondGuardian, { comment: 'the timeouts are long enough' })).status).toBe(200);
         await waitForStatus(handle, 'deployed');
         const deployed = await get(`/patches/${patchId}`);
         const deployments = deployed.body.deployments as Array<{ targetId: string; deployedCommit: string; previousCommit: string }>;

@@ -137,7 +137,7 @@ describe('patches from findings', () => {
     expect(patchTypeFor([resolved({ category: 'security', severity: 'low' }), resolved({ category: 'performance', severity: 'high' })])).toBe('performance');
     const target = { id: randomUUID(), name: 'org/one' } as Target;
     const diffs = [
-      { target, targetId: target.id, analysisId: randomUUID(), analysisCommit: 'c'.repeat(40), diff: 'd', selection: { unsafe: true }, findings: [resolved({ message: 'Job "build" has no timeout' }), resolved({ line: 20 })] },
+      { target, targetId: target.id, analysisId: randomUUID(), analysisCommit: 'c'.repeat(40), diff: 'd', selection: { unsafe: true }, findings: [resolved({ message: 'Job "build" has no timeout' }), resolved({ line: 20 })], files: [] },
     ];
     expect(generatedTitle(diffs)).toBe('Fix 2 missing-job-timeout findings on 1 target');
     const description = generatedDescription(diffs, [{ targetId: randomUUID(), target: 'org/two', reason: 'no fixable finding matches the selection' }]);

@@ -33,6 +33,8 @@ import {
   patchTypeFor,
   type SkippedTarget,
 } from '../../patching/from-findings';
+import { readTargetChanges } from '../../patching/patched-files';
+import { approvalSpec, type TargetChanges } from '../../patching/risk-quorum';
 import { appendAuditEvent } from '../../store/audit';
 import { listTargetDiffs, type NewTargetDiff, saveTargetDiffs, type TargetDiff } from '../../store/patch-target-diffs';
 import { createPatch, getPatch, listPatches, type PatchDetail, recordPatchTransition } from '../../store/patches';
@@ -93,6 +95,8 @@ interface PatchPlan {
   /** Empty for a patch with one diff for every target. */
   targetDiffs: NewTargetDiff[];
   skippedTargets: SkippedTarget[];
+  /** What the patch does on each target: what its quorum is computed from. */
+  changes: TargetChanges[];
 }
 
 /** A target's own diff as GET /patches/:id shows it. */
@@ -228,7 +232,8 @@ export function patchRoutes(deps: { pool: Pool; temporalClient: Client; config: 
     if (!diffCheck.ok) {
       throw new HttpProblem(422, `The diff is refused: ${diffCheck.problems.map((p) => p.reason).join('; ')}.`, { diffProblems: diffCheck.problems });
     }
-    return { title: body.title, type: body.type, description: body.description ?? null, diff: body.diff, targets, targetDiffs: [], skippedTargets: [] };
+    const changes = await readTargetChanges(targets, body.diff, generation);
+    return { title: body.title, type: body.type, description: body.description ?? null, diff: body.diff, targets, targetDiffs: [], skippedTargets: [], changes };
   }
 
   /** A patch generated from analyses' findings: one diff per target, at the commit its analysis saw. */
@@ -262,8 +267,9 @@ export function patchRoutes(deps: { pool: Pool; temporalClient: Client; config: 
       description: body.description ?? generatedDescription(diffs, skipped),
       diff: combinedDiff(diffs),
       targets: diffs.map((entry) => entry.target),
-      targetDiffs: diffs.map(({ target: _target, ...entry }) => entry),
+      targetDiffs: diffs.map(({ target: _target, files: _files, ...entry }) => entry),
       skippedTargets: skipped,
+      changes: diffs.map((entry) => ({ target: entry.target.name, files: entry.files, fixes: entry.findings })),
     };
   }
 
@@ -291,7 +297,7 @@ export function patchRoutes(deps: { pool: Pool; temporalClient: Client; config: 
       diff: plan.diff,
       targets,
       rollout: body.rollout,
-      approval: body.approval,
+      approval: approvalSpec(body.approval, plan.changes),
       ...(body.quietWindows.length > 0 ? { quietWindows: body.quietWindows } : {}),
     };
     const { diff: _diff, ...specWithoutDiff } = spec;
@@ -313,7 +319,7 @@ export function patchRoutes(deps: { pool: Pool; temporalClient: Client; config: 
         action: 'patch.created',
         subjectType: 'patch',
         subjectId: id,
-        details: { title: spec.title, type: spec.type, targets: targets.map((target) => target.name), diffSha256: created.diffSha256, ...generatedFrom },
+        details: { title: spec.title, type: spec.type, targets: targets.map((target) => target.name), diffSha256: created.diffSha256, quorum: spec.approval.quorum, ...generatedFrom },
       }),
     );
     try {
@@ -336,7 +342,7 @@ export function patchRoutes(deps: { pool: Pool; temporalClient: Client; config: 
       if (isTemporalUnavailable(error)) throw temporalUnavailable('the start of the patch lifecycle');
       throw error;
     }
-    const answer = { id, workflowId, status: 'pending' satisfies PatchStatus };
+    const answer = { id, workflowId, status: 'pending' satisfies PatchStatus, approval: spec.approval };
     if (body.source === 'diff') {
       res.status(202).location(`/api/v1/patches/${id}`).json(answer);
       return;
@@ -366,7 +372,8 @@ export function patchRoutes(deps: { pool: Pool; temporalClient: Client; config: 
   router.post('/patches/:id/approve', requireRole('guardian'), async (req, res) => {
     const body = parseBody(approvePatchSchema, req.body ?? {});
     const ctx = await actionContext(req, res, 'approve');
-    const update = { comment: body.comment ?? null, guardian: ctx.actor.subject };
+    // Groups come from the token only: a body cannot claim membership.
+    const update = { comment: body.comment ?? null, guardian: ctx.actor.subject, ...(ctx.actor.groups ? { groups: ctx.actor.groups } : {}) };
     answer(res, ctx, await deliver(ctx, req, res, { comment: update.comment }, () => ctx.handle.executeUpdate(approveUpdate, { args: [update], updateId: ctx.requestId })));
   });
 
