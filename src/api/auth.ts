@@ -30,11 +30,11 @@ export function isValidSubject(subject: string): boolean {
   );
 }
 
-const MAX_GROUPS = 32;
+export const MAX_GROUPS = 32;
 const MAX_GROUP_CHARS = 128;
 
 /** A group name: one line of printable text like a subject, shorter. */
-function isValidGroup(group: string): boolean {
+export function isValidGroup(group: string): boolean {
   return group.length <= MAX_GROUP_CHARS && isValidSubject(group);
 }
 

@@ -1,11 +1,11 @@
 /**
- * `wpa token --sub NAME --role ROLE`: mints an HS256 token from the secret the all-in-one starter generated
+ * `wpa token --sub NAME --role ROLE [--group GROUP]`: mints an HS256 token from the secret the all-in-one starter generated
  * (`DATA_DIR/jwt-secret`) or from JWT_SECRET, within the server's maximum token lifetime. Tokens of a JWKS
  * setup come from the identity provider, not from here.
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { isValidSubject } from '../api/auth';
+import { isValidGroup, isValidSubject, MAX_GROUPS } from '../api/auth';
 import { DEV_TOKEN_TTL, signToken } from '../api/dev-tokens';
 import { loadConfig as loadSettings } from '../config';
 import { ROLES } from '../domain/types';
@@ -23,6 +23,7 @@ export function durationSeconds(text: string): number | undefined {
 const tokenArgsSchema = z.object({
   sub: z.string({ message: 'is required: the subject (user name) the token is for' }).refine(isValidSubject, 'must be one line of printable text, at most 256 characters'),
   role: z.array(z.enum(ROLES)).min(1, `is required: one or more of ${ROLES.join(', ')}`),
+  group: z.array(z.string().refine(isValidGroup, 'must be one line of printable text, at most 128 characters')).max(MAX_GROUPS),
   ttl: z
     .string()
     .refine((ttl) => (durationSeconds(ttl) ?? 0) > 0, 'must be a duration such as 30m, 12h or 1d')
@@ -33,7 +34,7 @@ export async function tokenCommand(positionals: string[], values: Record<string,
   if (positionals.length > 0) throw new UsageError(`token: unexpected argument ${positionals[0]}`);
   const misplaced = foreignFlags.find((flag) => values[flag] !== undefined);
   if (misplaced) throw new UsageError(`--${misplaced} does not apply to token`);
-  const args = validated(tokenArgsSchema, { sub: values.sub, role: values.role ?? [], ttl: values.ttl });
+  const args = validated(tokenArgsSchema, { sub: values.sub, role: values.role ?? [], group: values.group ?? [], ttl: values.ttl });
   const settings = loadSettings(io.env, io.cwd);
   if (settings.auth.jwksUrl) throw new UsageError('JWT_JWKS_URL is set: tokens come from your identity provider, not from wpa');
   const secretFile = path.join(settings.dataDir, 'jwt-secret');
@@ -43,8 +44,9 @@ export async function tokenCommand(positionals: string[], values: Record<string,
   if (lifetime > settings.auth.maxLifetimeSeconds) {
     throw new UsageError(`--ttl ${args.ttl} is longer than the server accepts (JWT_MAX_LIFETIME_SECONDS=${settings.auth.maxLifetimeSeconds})`);
   }
-  const token = await signToken(secret, args.sub, args.role, `${lifetime}s`, { issuer: settings.auth.issuer, audience: settings.auth.audience });
+  const groups = args.group.length > 0 ? { groups: args.group } : {};
+  const token = await signToken(secret, args.sub, args.role, `${lifetime}s`, { issuer: settings.auth.issuer, audience: settings.auth.audience, ...groups });
   io.stdout.write(`${token}\n`);
-  io.stderr.write(`wpa: token for ${args.sub} (${args.role.join(', ')}), valid until ${new Date(Date.now() + lifetime * 1000).toISOString()}\n`);
+  io.stderr.write(`wpa: token for ${args.sub} (${args.role.join(', ')}${args.group.length > 0 ? `; groups ${args.group.join(', ')}` : ''}), valid until ${new Date(Date.now() + lifetime * 1000).toISOString()}\n`);
   return EXIT.ok;
 }

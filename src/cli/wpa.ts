@@ -32,7 +32,7 @@ const USAGE = `Usage:
   wpa analyze [PATH...]   analyze repository checkouts or single workflow/action files (default: .)
   wpa fix [PATH...]       fix the fixable findings (safe fixes only by default) and print the diff
   wpa rules               list the analyzer rules
-  wpa token --sub NAME --role ROLE [--role ROLE] [--ttl 12h]
+  wpa token --sub NAME --role ROLE [--role ROLE] [--group GROUP...] [--ttl 12h]
                           mint an API token from JWT_SECRET, else DATA_DIR/jwt-secret (made by \`npm start\`)
   wpa audit verify        verify the audit trail: every event's hash and link, and the signed checkpoints
                           (database: DATABASE_URL, else the running \`npm start\` stack of DATA_DIR; key:
@@ -107,6 +107,7 @@ const OPTIONS = {
   'job-timeout': { type: 'string' },
   sub: { type: 'string' },
   role: { type: 'string', multiple: true },
+  group: { type: 'string', multiple: true },
   ttl: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
@@ -211,7 +212,7 @@ function rulesCommand(positionals: string[], values: unknown, io: CliIo): number
 }
 
 const ANALYZE_ONLY = ['min-severity', 'baseline', 'write-baseline', 'config', 'fail-on', 'output'] as const;
-const TOKEN_ONLY = ['sub', 'role', 'ttl'] as const;
+const TOKEN_ONLY = ['sub', 'role', 'group', 'ttl'] as const;
 /** Analyze flags that mean nothing to fix. */
 const NOT_FOR_FIX = ['min-severity', 'baseline', 'write-baseline', 'output', 'category'] as const;
 

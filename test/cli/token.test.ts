@@ -49,7 +49,15 @@ describe('wpa token', () => {
     expect((claims.exp ?? 0) - (claims.iat ?? 0)).toBe(1800);
   });
 
+  test('--group puts groups in the token, which the API reads for distinct-group quorums', async () => {
+    const run = await wpa(['token', '--sub', 'carol', '--role', 'guardian', '--group', 'sre', '--group', 'security'], { DATA_DIR: dataDir });
+    expect(run.code).toBe(0);
+    await expect(createAuthenticator(loadConfig({ JWT_SECRET: SECRET }).auth)(run.stdout.trim())).resolves.toEqual({ subject: 'carol', roles: ['guardian'], groups: ['sre', 'security'] });
+    expect(run.stderr).toContain('groups sre, security');
+  });
+
   test.each<[string, string[], Record<string, string>, RegExp]>([
+    ['a two-line group', ['--sub', 'a', '--role', 'guardian', '--group', 'sre\nadmins'], {}, /--group.*: must be one line/],
     ['no subject', ['--role', 'viewer'], {}, /--sub: is required/],
     ['a two-line subject', ['--sub', 'a\nApproved-by: ceo', '--role', 'viewer'], {}, /--sub: must be one line/],
     ['no role', ['--sub', 'a'], {}, /--role: is required/],
