@@ -95,6 +95,7 @@ beforeAll(async () => {
   mirrorDir = path.join(scratch, 'mirror');
   writeFiles(path.join(mirrorDir, 'example', 'shared@v1'), {
     '.github/workflows/remote.yml': 'on: workflow_call\njobs:\n  remote-job:\n    runs-on: ubuntu-latest\n    steps:\n      - name: remote step\n        run: echo "from the mirrored workflow"\n',
+    '.github/workflows/calls-local.yml': 'on: workflow_call\njobs:\n  go:\n    uses: ./.github/workflows/remote.yml\n',
   });
   checkoutDir = committedCheckout(path.join(scratch, 'caller'), FILES);
   const act = await resolveActBinary({ log: (line) => console.log(line) });
@@ -173,7 +174,32 @@ describe('jobs that call reusable workflows', () => {
     expect(await run(planned, cycle)).toEqual([{ workflowPath: '.github/workflows/a.yml', jobId: 'to-b', runnable: false, reason }]);
   });
 
-  it('refuses calls that leave the checkout or are no reusable workflow', () => {
+  it('refuses a chain of calls nested more than 10 deep, and takes one 10 deep', () => {
+    const chain = (length: number): Record<string, string> => Object.fromEntries(Array.from({ length }, (_unused, index) => [
+      `.github/workflows/w${index}.yml`,
+      index === length - 1
+        ? 'on: workflow_call\njobs:\n  last:\n    runs-on: ubuntu-latest\n    steps:\n      - run: true\n'
+        : `on: ${index === 0 ? 'push' : 'workflow_call'}\njobs:\n  next:\n    uses: ./.github/workflows/w${index + 1}.yml\n`,
+    ]));
+    const plannedChain = (length: number) => planCiRun({ checkoutDir: committedCheckout(path.join(scratch, `chain-${length}`), chain(length)), workflowPaths: ['.github/workflows/w0.yml'] }).jobs[0];
+    expect(plannedChain(11)).toMatchObject({ runnable: true, runnerLabels: ['ubuntu-latest'] });
+    const tooDeep = plannedChain(12);
+    expect(tooDeep?.runnable === false && tooDeep.reason).toMatch(/: it calls \.\/\.github\/workflows\/w11\.yml: calls are nested more than 10 deep$/);
+  });
+
+  it('refuses a job under which calls fan out to more than 50', () => {
+    // Each level calls the next twice: 2 + 4 + ... + 64 calls under the top-level job.
+    const levels = Object.fromEntries(Array.from({ length: 7 }, (_unused, index) => [
+      `.github/workflows/f${index}.yml`,
+      index === 6
+        ? 'on: workflow_call\njobs:\n  leaf:\n    runs-on: ubuntu-latest\n    steps:\n      - run: true\n'
+        : `on: ${index === 0 ? 'push' : 'workflow_call'}\njobs:\n  left:\n    uses: ./.github/workflows/f${index + 1}.yml\n  right:\n    uses: ./.github/workflows/f${index + 1}.yml\n`,
+    ]));
+    const [left] = planCiRun({ checkoutDir: committedCheckout(path.join(scratch, 'fan-out'), levels), workflowPaths: ['.github/workflows/f0.yml'] }).jobs;
+    expect(left?.runnable === false && left.reason).toContain('more than 50 calls of reusable workflows under one job');
+  });
+
+  it('refuses calls that leave the checkout, are no reusable workflow, or are local inside a remote one', () => {
     const dir = committedCheckout(path.join(scratch, 'refused'), {
       '.github/workflows/ci.yml': `on: push
 jobs:
@@ -183,14 +209,19 @@ jobs:
     uses: ./.github/workflows/push-only.yml
   elsewhere:
     uses: ./ci/reusable.yml
+  remote-calling-local:
+    uses: example/shared/.github/workflows/calls-local.yml@v1
 `,
       '.github/workflows/push-only.yml': 'on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: true\n',
       'ci/reusable.yml': 'on: workflow_call\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: true\n',
     });
-    expect(planCiRun({ checkoutDir: dir, workflowPaths: ['.github/workflows/ci.yml'] }).jobs.map((job) => !job.runnable && job.reason)).toEqual([
+    expect(planCiRun({ checkoutDir: dir, workflowPaths: ['.github/workflows/ci.yml'], actionMirrorDir: mirrorDir }).jobs.map((job) => !job.runnable && job.reason)).toEqual([
       'it calls ./../caller/.github/workflows/nested.yml: ./../caller/.github/workflows/nested.yml points outside the checkout',
       'it calls ./.github/workflows/push-only.yml: it has no workflow_call trigger',
       'it calls ./ci/reusable.yml: ./ci/reusable.yml is not a workflow file in .github/workflows',
+      // GitHub would take it from example/shared; act 0.2.89 takes ./ from the checkout.
+      'it calls example/shared/.github/workflows/calls-local.yml@v1: its job go is not runnable: '
+        + 'it calls ./.github/workflows/remote.yml: a local call inside a remote reusable workflow, which act would resolve in the checkout instead',
     ]);
   });
 });
