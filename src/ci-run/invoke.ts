@@ -2,7 +2,8 @@
  * Runs one planned job with act, inside the project's sandbox: act and the action mirror are visible read-only,
  * the checkout copy is the only writable place, the environment holds only the target's declared variables, and
  * there is no network unless the target opted in. act runs in host mode (every runner label maps to the sandbox
- * itself), offline, with a dummy value for each secret the job references.
+ * itself), offline, with a dummy value for each secret the job references. A job that calls a reusable workflow
+ * runs the same way: act runs the called jobs as part of it, and the plan lists their labels and secrets with it.
  */
 import { chmod, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -11,7 +12,8 @@ import type { SandboxSettings } from '../domain/types';
 import { runSandboxed, type SandboxConfig, type SandboxedResult } from '../sandbox';
 import type { JobOutcome } from './compare';
 import { eventPayload } from './events';
-import type { CiRunPlan, MirroredAction, PlannedJob } from './plan';
+import type { CiRunPlan, PlannedJob } from './plan';
+import type { MirroredAction } from './references';
 import { parseActLog, type JobRunResult } from './results';
 import { commandOutputForPeople } from '../security/redact';
 
@@ -138,7 +140,7 @@ export async function runJob(job: RunnableJob, options: RunJobOptions): Promise<
       startOutsideCheckout: true,
     });
     const stoppedBecause = result.timedOut ? `act timed out after ${Math.round(result.durationMs / 1000)} s and was stopped in this step` : undefined;
-    const runs = parseActLog(result.stdout, job.jobId, options.settings.env, stoppedBecause);
+    const runs = parseActLog(result.stdout, job, options.settings.env, stoppedBecause);
     return { runs: runs.length > 0 ? runs : [actErrorRun(job, result, options.settings.env)], process: result };
   } finally {
     await rm(eventDir, { recursive: true, force: true });

@@ -1,115 +1,83 @@
 /**
  * Which jobs of some workflow files an event (`push` by default) would start, whether act can run each of them
- * here, and what act needs for that: the runner labels to map onto the host and a local copy of every action.
- * Nothing is fetched: local actions (`./...`) come from the checkout, remote ones from the action mirror folder,
- * laid out as `<mirror>/<owner>/<repo>@<ref>/` (the repository's files at that ref). A job whose action is in neither
- * place, or that needs something host mode cannot give (a container, a Docker action), is not runnable, with the reason.
+ * here, and what act needs for that: the runner labels to map onto the host and a local copy of every action (see
+ * references.ts: nothing is fetched). A job whose action is not available, or that needs something host mode cannot
+ * give (a container, a Docker action), is not runnable, with the reason.
+ *
+ * A job that calls a reusable workflow (`uses:` on the job) runs with act, which runs the called workflow's jobs as
+ * part of it. Each called job must be runnable as a job of its own, recursively; the calling job's runner labels and
+ * secrets are those of every job it ends up running. Cycles of calls, calls nested deeper than MAX_CALL_DEPTH and
+ * more than MAX_CALLS calls under one job are not runnable. A target can switch calling off (runCalledWorkflows).
  */
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { isMap, type YAMLMap } from 'yaml';
-import { parseWorkflowFile } from '../analysis/parse';
-import { jobsOf, mapGet, parseActionRef, rootMap, scalarText, stepsOf, stepsOfJob, stringList, triggersOf, type JobView, type WorkflowFile } from '../analysis/rule';
+import { isMap } from 'yaml';
+import { jobsOf, mapGet, parseActionRef, rootMap, scalarText, stepsOfJob, stringList, triggersOf, type JobView, type WorkflowFile } from '../analysis/rule';
+import { readWorkflow } from './checkout-files';
+import { actionsFor, isCheckoutOfThisRepository, type MirroredAction, type ReferenceRoots, resolveCalledWorkflow } from './references';
 
 export const DEFAULT_EVENT = 'push';
-/** Composite actions may use other actions; deeper nesting than this is refused rather than followed forever. */
-const MAX_ACTION_DEPTH = 8;
-const ACTION_FILE_NAMES = ['action.yml', 'action.yaml'];
+/** The event under which GitHub runs a workflow called by another one. */
+const CALL_EVENT = 'workflow_call';
+/** GitHub refuses deeper nesting too; the bound keeps a long chain of calls from being followed without end. */
+const MAX_CALL_DEPTH = 10;
+/** Calls planned under one top-level job, counting repeats: a fan-out of calls at every level stays cheap to plan. */
+const MAX_CALLS = 50;
 
-export interface PlanOptions {
-  /** The checkout the workflow files belong to. */
-  checkoutDir: string;
+export interface PlanOptions extends ReferenceRoots {
   /** Repository-relative paths of the workflow files to run. */
   workflowPaths: readonly string[];
   /** The event whose jobs run (default push). */
   event?: string;
-  /** The action mirror folder; without it only local actions are available. */
-  actionMirrorDir?: string;
+  /** Whether a job that calls a reusable workflow runs, with the called workflow's jobs (default true). */
+  runCalledWorkflows?: boolean;
 }
 
-/** A remote action act must take from a local folder: `--local-repository <action>=<dir>`. */
-export interface MirroredAction {
-  /** `owner/repo@ref`, as act matches it. */
-  action: string;
-  dir: string;
+/**
+ * One call of a reusable workflow under a job. act logs the called jobs under their own ids and names their runs
+ * `<caller name>/<workflow name>/<job name>`: the calling job's `name:` or id (with `-<n>` per matrix variant), then
+ * the called workflow's `name:` or file name.
+ */
+export interface WorkflowCall {
+  callerName: string;
+  workflowName: string;
 }
 
 export type PlannedJob =
-  | { workflowPath: string; jobId: string; runnable: true; runnerLabels: string[]; secrets: string[] }
+  | { workflowPath: string; jobId: string; runnable: true; runnerLabels: string[]; secrets: string[]; calls?: WorkflowCall[] }
   | { workflowPath: string; jobId: string; runnable: false; reason: string };
 
 export interface CiRunPlan {
   event: string;
   jobs: PlannedJob[];
-  /** Every remote action the runnable jobs use, each once. */
+  /** Every remote action and reusable workflow the runnable jobs use, each once. */
   mirroredActions: MirroredAction[];
 }
 
-/** An action's location and manifest, or why it is not available. */
-type ResolvedAction = { dir: string; manifest: WorkflowFile; mirrored?: MirroredAction } | { problem: string };
-
-function readWorkflow(checkoutDir: string, relativePath: string): WorkflowFile | undefined {
-  const file = path.join(checkoutDir, relativePath);
-  return existsSync(file) ? parseWorkflowFile(relativePath, readFileSync(file, 'utf8'), 'workflow') : undefined;
+/** The calls being followed, to refuse cycles, depth and fan-out beyond the bounds. */
+interface CallTrail {
+  /** Identities of the workflows from the top-level one down to the one being planned. */
+  chain: readonly string[];
+  /** Shared by every call under one top-level job. */
+  budget: CallBudget;
 }
 
-function readManifest(dir: string, label: string): WorkflowFile | undefined {
-  const name = ACTION_FILE_NAMES.find((candidate) => existsSync(path.join(dir, candidate)));
-  return name === undefined ? undefined : parseWorkflowFile(`${label}/${name}`, readFileSync(path.join(dir, name), 'utf8'), 'action');
+interface CallBudget {
+  callsLeft: number;
 }
 
-/** Whether `child` is `parent` or inside it: a `uses: ./../x` or a `../` in a ref must not leave its folder. */
-function isInside(parent: string, child: string): boolean {
-  const relative = path.relative(parent, child);
-  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+interface JobsPlan {
+  jobs: PlannedJob[];
+  mirrored: MirroredAction[];
 }
 
-function resolveAction(uses: string, options: PlanOptions): ResolvedAction {
-  const ref = parseActionRef(uses);
-  if (ref.kind === 'docker') return { problem: `${uses} is a Docker image, which act's host mode cannot run` };
-  if (ref.kind === 'local') {
-    const dir = path.resolve(options.checkoutDir, ref.raw);
-    if (!isInside(options.checkoutDir, dir)) return { problem: `${uses} points outside the checkout` };
-    const manifest = readManifest(dir, ref.raw);
-    return manifest === undefined ? { problem: `${uses} has no action.yml in the checkout` } : { dir, manifest };
-  }
-  if (!ref.owner || !ref.repo || !ref.ref) return { problem: `${uses} is not an owner/repo@ref reference` };
-  if (options.actionMirrorDir === undefined) return { problem: `${uses} is a remote action and no action mirror is configured (ACT_ACTION_MIRROR_DIR)` };
-  const action = `${ref.owner}/${ref.repo}@${ref.ref}`;
-  const repoDir = path.join(options.actionMirrorDir, ref.owner, `${ref.repo}@${ref.ref}`);
-  const dir = path.join(repoDir, ref.subPath ?? '');
-  if (!isInside(options.actionMirrorDir, repoDir) || !isInside(repoDir, dir)) return { problem: `${uses} points outside the action mirror` };
-  const manifest = existsSync(repoDir) ? readManifest(dir, uses) : undefined;
-  if (manifest === undefined) return { problem: `${uses} is not in the action mirror (${path.join(ref.owner, `${ref.repo}@${ref.ref}`)})` };
-  return { dir, manifest, mirrored: { action, dir: repoDir } };
+/** A workflow file's identity in a chain of calls: local ones by path, remote ones by reference. */
+function localIdentity(workflowPath: string): string {
+  return `./${workflowPath}`;
 }
 
-/**
- * The mirrored actions a `uses:` needs, itself and those its composite steps use; or why one of them is not
- * available or cannot run in host mode.
- */
-function actionsFor(uses: string, options: PlanOptions, depth: number): { mirrored: MirroredAction[] } | { problem: string } {
-  if (depth > MAX_ACTION_DEPTH) return { problem: `${uses} nests actions more than ${MAX_ACTION_DEPTH} deep` };
-  const resolved = resolveAction(uses, options);
-  if ('problem' in resolved) return resolved;
-  const using = scalarText(mapGet(mapGet(rootMap(resolved.manifest), 'runs'), 'using')) ?? '';
-  if (using === 'docker') return { problem: `${uses} is a Docker action, which act's host mode cannot run` };
-  const mirrored = resolved.mirrored === undefined ? [] : [resolved.mirrored];
-  if (using !== 'composite') return { mirrored };
-  for (const step of stepsOf(resolved.manifest)) {
-    const nested = scalarText(mapGet(step.node, 'uses'));
-    if (nested === undefined) continue;
-    const found = actionsFor(nested, options, depth + 1);
-    if ('problem' in found) return found;
-    mirrored.push(...found.mirrored);
-  }
-  return { mirrored };
-}
-
-/** act does such a step itself, by copying the checkout into the job's workspace, so it needs no copy of the action. */
-function isCheckoutOfThisRepository(uses: string, step: YAMLMap): boolean {
-  const ref = parseActionRef(uses);
-  return ref.kind === 'remote' && ref.owner === 'actions' && ref.repo === 'checkout' && ref.subPath === undefined && mapGet(mapGet(step, 'with'), 'repository') === undefined;
+/** How act names a workflow in its runs' names. */
+function actWorkflowName(file: WorkflowFile): string {
+  return scalarText(mapGet(rootMap(file), 'name')) || path.basename(file.path);
 }
 
 /** `secrets.NAME` references anywhere in the job, so act can be given a dummy value for each. */
@@ -120,63 +88,126 @@ function secretsReferenced(file: WorkflowFile, job: JobView): string[] {
   return [...new Set(names)].filter((name) => name !== '' && name !== 'GITHUB_TOKEN').sort();
 }
 
-function planJob(file: WorkflowFile, job: JobView, options: PlanOptions): { job: PlannedJob; mirrored: MirroredAction[] } {
-  const base = { workflowPath: file.path, jobId: job.id };
-  const notRunnable = (reason: string) => ({ job: { ...base, runnable: false as const, reason }, mirrored: [] });
-  if (mapGet(job.node, 'uses') !== undefined) return notRunnable('it calls a reusable workflow, which is not run yet');
-  if (mapGet(job.node, 'container') !== undefined) return notRunnable('it runs in a container, which act\'s host mode cannot give');
-  if (mapGet(job.node, 'services') !== undefined) return notRunnable('it needs service containers, which act\'s host mode cannot give');
+type JobPlan = { job: PlannedJob; mirrored: MirroredAction[] };
+
+function notRunnable(file: WorkflowFile, job: JobView, reason: string): JobPlan {
+  return { job: { workflowPath: file.path, jobId: job.id, runnable: false, reason }, mirrored: [] };
+}
+
+/** A job that calls the reusable workflow `uses`: runnable when every job it would run is. */
+function planCallingJob(file: WorkflowFile, job: JobView, uses: string, options: PlanOptions, trail: CallTrail): JobPlan {
+  const refuse = (reason: string): JobPlan => notRunnable(file, job, `it calls ${uses}: ${reason}`);
+  if (options.runCalledWorkflows === false) return notRunnable(file, job, 'it calls a reusable workflow, and running called workflows is switched off for the target');
+  const callerIsLocal = trail.chain.at(-1)?.startsWith('./') ?? true;
+  const isLocalCall = parseActionRef(uses).kind === 'local';
+  // GitHub takes `./` in a remote workflow from that workflow's repository; act would take it from the checkout.
+  if (isLocalCall && !callerIsLocal) return refuse('a local call inside a remote reusable workflow, which act would resolve in the checkout instead');
+  const called = resolveCalledWorkflow(uses, options);
+  if ('problem' in called) return refuse(called.problem);
+  const identity = isLocalCall ? localIdentity(called.file.path) : uses.trim();
+  if (trail.chain.includes(identity)) return refuse(`a cycle of calls (${[...trail.chain, identity].join(' -> ')})`);
+  if (trail.chain.length > MAX_CALL_DEPTH) return refuse(`calls are nested more than ${MAX_CALL_DEPTH} deep`);
+  if (trail.budget.callsLeft <= 0) return refuse(`more than ${MAX_CALLS} calls of reusable workflows under one job`);
+  trail.budget.callsLeft -= 1;
+  if (!triggersOf(called.file).has(CALL_EVENT)) return refuse(`it has no ${CALL_EVENT} trigger`);
+  const inner = planJobsOf(called.file, options, [...trail.chain, identity], trail.budget);
+  if (inner.jobs.length === 0) return refuse('it has no jobs');
+  const runnable: Extract<PlannedJob, { runnable: true }>[] = [];
+  for (const innerJob of inner.jobs) {
+    if (!innerJob.runnable) return refuse(`its job ${innerJob.jobId} is not runnable: ${innerJob.reason}`);
+    runnable.push(innerJob);
+  }
+  const callerName = scalarText(mapGet(job.node, 'name')) || job.id;
+  return {
+    job: {
+      workflowPath: file.path,
+      jobId: job.id,
+      runnable: true,
+      runnerLabels: [...new Set(runnable.flatMap((innerJob) => innerJob.runnerLabels))],
+      secrets: [...new Set([...secretsReferenced(file, job), ...runnable.flatMap((innerJob) => innerJob.secrets)])].sort(),
+      calls: [{ callerName, workflowName: actWorkflowName(called.file) }, ...runnable.flatMap((innerJob) => innerJob.calls ?? [])],
+    },
+    mirrored: [...(called.mirrored === undefined ? [] : [called.mirrored]), ...inner.mirrored],
+  };
+}
+
+function planJob(file: WorkflowFile, job: JobView, options: PlanOptions, trail: CallTrail): JobPlan {
+  if (mapGet(job.node, 'uses') !== undefined) {
+    const uses = scalarText(mapGet(job.node, 'uses'));
+    return uses === undefined ? notRunnable(file, job, 'its uses: is not a reference') : planCallingJob(file, job, uses, options, trail);
+  }
+  if (mapGet(job.node, 'container') !== undefined) return notRunnable(file, job, 'it runs in a container, which act\'s host mode cannot give');
+  if (mapGet(job.node, 'services') !== undefined) return notRunnable(file, job, 'it needs service containers, which act\'s host mode cannot give');
   const runsOn = mapGet(job.node, 'runs-on');
   const runnerLabels = isMap(runsOn) ? stringList(mapGet(runsOn, 'labels')) : stringList(runsOn);
-  if (runnerLabels.length === 0) return notRunnable('its runs-on has no plain labels');
-  if (runnerLabels.some((label) => label.includes('${{'))) return notRunnable('its runs-on is an expression');
+  if (runnerLabels.length === 0) return notRunnable(file, job, 'its runs-on has no plain labels');
+  if (runnerLabels.some((label) => label.includes('${{'))) return notRunnable(file, job, 'its runs-on is an expression');
   const mirrored: MirroredAction[] = [];
   for (const step of stepsOfJob(job)) {
     const uses = scalarText(mapGet(step.node, 'uses'));
     if (uses === undefined || isCheckoutOfThisRepository(uses, step.node)) continue;
-    const found = actionsFor(uses, options, 0);
-    if ('problem' in found) return notRunnable(`step ${step.index + 1}: ${found.problem}`);
+    const found = actionsFor(uses, options);
+    if ('problem' in found) return notRunnable(file, job, `step ${step.index + 1}: ${found.problem}`);
     mirrored.push(...found.mirrored);
   }
-  return { job: { ...base, runnable: true, runnerLabels, secrets: secretsReferenced(file, job) }, mirrored };
+  return { job: { workflowPath: file.path, jobId: job.id, runnable: true, runnerLabels, secrets: secretsReferenced(file, job) }, mirrored };
 }
 
-/** A job is runnable only when every job it needs is. */
-function withUnrunnableNeeds(jobs: PlannedJob[], nodes: Map<string, JobView>): PlannedJob[] {
-  const planned = new Map(jobs.map((job) => [`${job.workflowPath}\n${job.jobId}`, job]));
+/**
+ * A job is runnable only when every job it needs is. act runs those in the same invocation (`--job` runs the
+ * needed jobs first), so their runner labels and secrets are the job's too.
+ */
+function withNeeds(jobs: PlannedJob[], nodes: Map<string, JobView>): PlannedJob[] {
+  const planned = new Map(jobs.map((job) => [job.jobId, job]));
   const settle = (job: PlannedJob, seen: Set<string>): PlannedJob => {
     if (!job.runnable) return job;
-    for (const need of stringList(mapGet(nodes.get(`${job.workflowPath}\n${job.jobId}`)?.node, 'needs'))) {
-      const key = `${job.workflowPath}\n${need}`;
-      const needed = planned.get(key);
-      if (needed === undefined || seen.has(key)) return { workflowPath: job.workflowPath, jobId: job.jobId, runnable: false, reason: `it needs ${need}, which is not in the workflow or needs itself` };
-      const settled = settle(needed, new Set([...seen, key]));
+    const runnerLabels = [...job.runnerLabels];
+    const secrets = [...job.secrets];
+    for (const need of stringList(mapGet(nodes.get(job.jobId)?.node, 'needs'))) {
+      const needed = planned.get(need);
+      if (needed === undefined || seen.has(need)) return { workflowPath: job.workflowPath, jobId: job.jobId, runnable: false, reason: `it needs ${need}, which is not in the workflow or needs itself` };
+      const settled = settle(needed, new Set([...seen, need]));
       if (!settled.runnable) return { workflowPath: job.workflowPath, jobId: job.jobId, runnable: false, reason: `it needs ${need}, which is not runnable` };
+      runnerLabels.push(...settled.runnerLabels);
+      secrets.push(...settled.secrets);
     }
-    return job;
+    return { ...job, runnerLabels: [...new Set(runnerLabels)], secrets: [...new Set(secrets)].sort() };
   };
-  return jobs.map((job) => settle(job, new Set([`${job.workflowPath}\n${job.jobId}`])));
+  return jobs.map((job) => settle(job, new Set([job.jobId])));
+}
+
+/**
+ * Every job of one workflow file, in source order. `chain` is how the file was reached; `budget` is the calling
+ * job's, absent for a top-level file, whose jobs get one each.
+ */
+function planJobsOf(file: WorkflowFile, options: PlanOptions, chain: readonly string[], budget?: CallBudget): JobsPlan {
+  const jobs: PlannedJob[] = [];
+  const nodes = new Map<string, JobView>();
+  const mirrored: MirroredAction[] = [];
+  for (const job of jobsOf(file)) {
+    const planned = planJob(file, job, options, { chain, budget: budget ?? { callsLeft: MAX_CALLS } });
+    jobs.push(planned.job);
+    nodes.set(job.id, job);
+    mirrored.push(...planned.mirrored);
+  }
+  return { jobs: withNeeds(jobs, nodes), mirrored };
 }
 
 /**
  * The jobs the event starts in the given workflow files, in file and source order. Branch and path filters of the
- * trigger are not evaluated: every job of a workflow the event triggers is planned.
+ * trigger are not evaluated: every job of a workflow the event triggers is planned. A workflow triggered only by
+ * workflow_call runs through the jobs that call it.
  */
 export function planCiRun(options: PlanOptions): CiRunPlan {
   const event = options.event ?? DEFAULT_EVENT;
   const jobs: PlannedJob[] = [];
-  const nodes = new Map<string, JobView>();
   const mirrored = new Map<string, MirroredAction>();
   for (const workflowPath of options.workflowPaths) {
     const file = readWorkflow(options.checkoutDir, workflowPath);
     if (file === undefined || !triggersOf(file).has(event)) continue;
-    for (const job of jobsOf(file)) {
-      const planned = planJob(file, job, options);
-      jobs.push(planned.job);
-      nodes.set(`${workflowPath}\n${job.id}`, job);
-      for (const action of planned.mirrored) mirrored.set(action.action, action);
-    }
+    const planned = planJobsOf(file, options, [localIdentity(file.path)]);
+    jobs.push(...planned.jobs);
+    for (const action of planned.mirrored) mirrored.set(action.action, action);
   }
-  const settled = withUnrunnableNeeds(jobs, nodes);
-  return { event, jobs: settled, mirroredActions: [...mirrored.values()] };
+  return { event, jobs, mirroredActions: [...mirrored.values()] };
 }

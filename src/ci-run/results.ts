@@ -1,10 +1,16 @@
 /**
  * Reads act's `--json` log (one logrus entry per line) into per-run and per-step results. act names each matrix
- * variant of a job as its own run (`ci.yml/build-1`), marks the end of a step with `stepResult` and
- * `executionTime` (nanoseconds) and the end of a run with `jobResult`; a step's output lines carry `raw_output`.
- * Log excerpts are made fit to store and show (commandOutputForPeople) before they leave this module.
+ * variant of a job as its own run (`ci.yml/build-1`: the workflow's `name:` or file name, then the job's), marks the
+ * end of a step with `stepResult` and `executionTime` (nanoseconds) and the end of a run with `jobResult`; a step's
+ * output lines carry `raw_output`. The jobs of a workflow that a job calls are logged under their own ids, as runs
+ * named `<calling job>/<called workflow>/<job>` (only the innermost caller: `call/b.yml/inner`, then
+ * `nest/c.yml/deep` for a job `nest` of b.yml calling c.yml); the calling job has no run or step of its own, and
+ * they are its runs here. Log excerpts are made fit to store and show (commandOutputForPeople) before they leave
+ * this module.
  */
 import { commandOutputForPeople } from '../security/redact';
+import { escapeRegExp } from '../util/regexp';
+import type { WorkflowCall } from './plan';
 
 export type StepOutcome = 'success' | 'failure' | 'skipped';
 export type RunOutcome = 'success' | 'failure';
@@ -23,10 +29,10 @@ export interface StepResult {
   logExcerpt: string;
 }
 
-/** One run of a job: the job itself, or one variant of its matrix. */
+/** One run of a job: the job itself, one variant of its matrix, or a job of a workflow it calls. */
 export interface JobRunResult {
   jobId: string;
-  /** act's name of the run: `<workflow file>/<job>` plus `-<n>` for a matrix variant. */
+  /** act's name of the run: `<workflow>/<job>` plus `-<n>` for a matrix variant, `<job>/<called workflow>/<called job>` for a called one. */
   runName: string;
   matrix: Record<string, unknown>;
   /** failure also when act ended without saying how the run ended (killed, timed out). */
@@ -84,23 +90,44 @@ function stepOutcome(text: string | undefined): StepOutcome | undefined {
   return text === 'success' || text === 'failure' || text === 'skipped' ? text : undefined;
 }
 
+/** The job whose runs are read: its id, and the workflows it calls (see WorkflowCall). */
+export interface LoggedJob {
+  jobId: string;
+  calls?: readonly WorkflowCall[];
+}
+
+/** Whether a run name is one act gives the jobs of the calls: `<caller>[-<n>]/<workflow>/...`. */
+function calledRunMatcher(calls: readonly WorkflowCall[]): (runName: string) => boolean {
+  const patterns = calls.map((call) => {
+    // act interpolates a `name:` with expressions: any text may stand where one was.
+    const caller = call.callerName.split(/\$\{\{.*?\}\}/).map(escapeRegExp).join('.*');
+    return new RegExp(`^${caller}(?:-\\d+)?/${escapeRegExp(call.workflowName)}/`);
+  });
+  return (runName) => patterns.some((pattern) => pattern.test(runName));
+}
+
 /**
- * The runs of `jobId` in act's log, in the order act started them. A composite action's inner steps count as
- * their outer step (their output goes into its excerpt). `declared` are the target's variables, redacted by name.
- * `stoppedBecause` says why act was stopped, if it was: it ends the log of the steps act never finished.
+ * The runs of `job` in act's log, in the order act started them: its own, or for a job that calls a reusable
+ * workflow those of the called jobs (other jobs act ran because the job needs them are left out either way). A
+ * composite action's inner steps count as their outer step (their output goes into its excerpt). `declared` are
+ * the target's variables, redacted by name. `stoppedBecause` says why act was stopped, if it was: it ends the log
+ * of the steps act never finished.
  */
-export function parseActLog(stdout: string, jobId: string, declared: Readonly<Record<string, string>> = {}, stoppedBecause?: string): JobRunResult[] {
+export function parseActLog(stdout: string, job: LoggedJob, declared: Readonly<Record<string, string>> = {}, stoppedBecause?: string): JobRunResult[] {
+  const isCalledRun = job.calls === undefined ? undefined : calledRunMatcher(job.calls);
   const runs = new Map<string, RunDraft>();
   for (const line of stdout.split('\n')) {
     const entry = parseEntry(line.trim());
-    if (entry === undefined || entry.jobID !== jobId || typeof entry.job !== 'string') continue;
+    if (entry === undefined || typeof entry.job !== 'string') continue;
     const runName = entry.job.trim();
+    if (isCalledRun === undefined ? entry.jobID !== job.jobId : !isCalledRun(runName)) continue;
     let run = runs.get(runName);
     if (run === undefined) {
       run = { runName, matrix: entry.matrix ?? {}, outcome: undefined, steps: new Map() };
       runs.set(runName, run);
     }
-    if (entry.jobResult !== undefined) run.outcome = entry.jobResult === 'success' ? 'success' : 'failure';
+    // Two runs share a name when a called workflow calls another under a matrix: either failing fails it.
+    if (entry.jobResult !== undefined && run.outcome !== 'failure') run.outcome = entry.jobResult === 'success' ? 'success' : 'failure';
     const stepPath = entry.stepID ?? entry.stepid;
     const stepId = stepPath?.[0];
     if (stepId === undefined) continue;
@@ -116,7 +143,7 @@ export function parseActLog(stdout: string, jobId: string, declared: Readonly<Re
     if (entry.raw_output === true || entry.level === 'error') step.log += entry.raw_output === true ? entry.msg ?? '' : `${entry.msg ?? ''}\n`;
   }
   return [...runs.values()].map((run) => ({
-    jobId,
+    jobId: job.jobId,
     runName: run.runName,
     matrix: run.matrix,
     outcome: run.outcome ?? 'failure',

@@ -49,6 +49,7 @@ export {
   checkout,
   detachAt,
   type DiffApplyCheck,
+  discardChanges,
   disposeCheckout,
   findCommitsByTrailer,
   listFiles,

@@ -91,7 +91,7 @@ export async function moveToNewTip(dir: string, repoUrl: string, branch: string,
 }
 
 /** Puts the work tree back at HEAD: changed files restored, untracked and ignored ones removed. */
-async function discardChanges(dir: string, options: GitOptions = {}): Promise<void> {
+export async function discardChanges(dir: string, options: GitOptions = {}): Promise<void> {
   await runGit(dir, ['reset', '-q', '--hard'], options);
   await runGit(dir, ['clean', '-q', '-ffdx'], options);
 }

@@ -1,23 +1,31 @@
 /**
- * The workflow-run test stage: the jobs the target's event (a push unless it chose another) starts in the workflow files the patch changes run with act in the
- * sandbox, once on the unpatched checkout and once on the patched one. A job that passed before and fails after
- * fails the stage, naming the job, the step and its log; jobs already red and jobs act cannot run here are
- * reported.
+ * The workflow-run test stage: the jobs the target's event (a push unless it chose another) starts in the workflow
+ * files the patch affects run with act in the sandbox, once on the unpatched checkout and once on the patched one.
+ * Affected are the workflow files it changes, those calling a reusable workflow it changes and those using a local
+ * action it changes (ci-run/affected.ts). A job that passed before and fails after fails the stage, naming the job,
+ * the step and its log; jobs already red and jobs act cannot run here are reported.
  */
 import path from 'node:path';
-import { workflowFileKind } from '../analysis/parse';
-import { type ActBinary, type CiRunComparison, compareCiRuns, type JobComparison, type JobOutcome, type JobRunResult, planCiRun, runPlannedJobs } from '../ci-run';
+import { type ActBinary, affectedWorkflows, type CiRunComparison, compareCiRuns, type JobComparison, type JobOutcome, type JobRunResult, planCiRun, runPlannedJobs } from '../ci-run';
 import { DEFAULT_EVENT } from '../ci-run/plan';
 import type { Target } from '../domain/types';
-import { applyDiff, type ChangedFile, changedFiles } from '../git';
+import { applyDiff, changedFiles, discardChanges } from '../git';
 import { type SandboxConfig, SandboxUnavailableError } from '../sandbox';
 import { commandOutputForPeople } from '../security/redact';
 import { boundLog, listedInSummary } from './stages';
 
 export interface WorkflowRunContext {
-  /** A checkout of the target branch, unpatched: the jobs run on it, then the stage applies the diff and runs them again. */
+  /**
+   * A checkout of the target branch, unpatched and clean (the stage applies the diff to see what it affects and
+   * resets the work tree after): the jobs run on it, then the stage applies the diff and runs them again.
+   */
   dir: string;
   diff: string;
+  /**
+   * `workflowRunEvent`: the event whose jobs run (default push); `workflowRunCalledWorkflows`: whether a job calling
+   * a reusable workflow runs, with the called workflow's jobs, and a changed reusable workflow makes its callers run
+   * (default true).
+   */
   target: Pick<Target, 'branch' | 'sandbox' | 'workflowRun' | 'workflowRunEvent' | 'workflowRunCalledWorkflows'>;
   sandbox: SandboxConfig;
   /** act, or why it is unavailable (the stage is then skipped). */
@@ -41,11 +49,22 @@ function skipped(reason: string): WorkflowRunOutcome {
   return { passed: true, summary: `skipped: ${reason}`, log: `skipped: ${reason}`, details: { status: 'skipped', reason } };
 }
 
-function workflowPaths(changes: readonly ChangedFile[], side: 'oldPath' | 'newPath'): string[] {
-  return changes.flatMap((change) => {
-    const filePath = change[side];
-    return filePath !== null && workflowFileKind(filePath) === 'workflow' ? [filePath] : [];
-  });
+/**
+ * The workflow files both runs run: those the patch affects without it (its old paths, in the unpatched checkout)
+ * and with it (its new paths, in the patched one). Each run takes all of them, so a workflow affected on one side
+ * only (one using an action whose script the patch deletes) is still compared. The checkout is put back unpatched.
+ */
+async function workflowsToRun(context: WorkflowRunContext): Promise<string[]> {
+  const changes = changedFiles(context.diff);
+  const affected = (side: 'oldPath' | 'newPath'): string[] =>
+    affectedWorkflows({ checkoutDir: context.dir, changedPaths: changes.flatMap((change) => change[side] ?? []), runCalledWorkflows: context.target.workflowRunCalledWorkflows ?? true });
+  const before = affected('oldPath');
+  await applyDiff(context.dir, context.diff, { signal: context.signal });
+  try {
+    return [...new Set([...before, ...affected('newPath')])].sort();
+  } finally {
+    await discardChanges(context.dir, { signal: context.signal });
+  }
 }
 
 /** A run as the details keep it: every step's outcome and duration, the log excerpt of failed steps only. */
@@ -112,21 +131,26 @@ function comparisonSummary(comparison: CiRunComparison): string {
 }
 
 /**
- * Runs the stage on the unpatched checkout `context.dir` (which it leaves patched). Skipped (passed, with the
- * reason) when the target switched it off, the patch changes no workflow, act is unavailable or the sandbox
- * does not work on this worker. Summary and log have the target's declared variables redacted.
+ * Runs the stage on the unpatched checkout `context.dir` (which it leaves patched when it ran jobs). Skipped
+ * (passed, with the reason) when the target switched it off, the patch affects no workflow, act is unavailable or
+ * the sandbox does not work on this worker. Summary and log have the target's declared variables redacted.
  */
 export async function runWorkflowRunStage(context: WorkflowRunContext): Promise<WorkflowRunOutcome> {
   if (context.target.workflowRun === false) return skipped('the target has workflowRun: false');
-  const changes = changedFiles(context.diff);
-  const afterPaths = workflowPaths(changes, 'newPath');
-  if (afterPaths.length === 0) return skipped('the patch changes no workflow file, so no job runs differently');
+  const workflows = await workflowsToRun(context);
+  if (workflows.length === 0) return skipped('the patch changes no workflow, called workflow or local action that a workflow uses');
   if (!context.act.available) return skipped(`act is unavailable: ${context.act.reason}`);
   const act = context.act;
   const event = context.target.workflowRunEvent ?? DEFAULT_EVENT;
   const startedAt = Date.now();
-  const run = async (side: 'without' | 'with', paths: readonly string[], deadline: number): Promise<JobOutcome[]> => {
-    const plan = planCiRun({ checkoutDir: context.dir, workflowPaths: paths, event, actionMirrorDir: context.actionMirrorDir });
+  const run = async (side: 'without' | 'with', deadline: number): Promise<JobOutcome[]> => {
+    const plan = planCiRun({
+      checkoutDir: context.dir,
+      workflowPaths: workflows,
+      actionMirrorDir: context.actionMirrorDir,
+      event,
+      runCalledWorkflows: context.target.workflowRunCalledWorkflows ?? true,
+    });
     return runPlannedJobs({
       actPath: act.path,
       checkoutDir: context.dir,
@@ -144,20 +168,20 @@ export async function runWorkflowRunStage(context: WorkflowRunContext): Promise<
   let before: JobOutcome[];
   let after: JobOutcome[];
   try {
-    before = await run('without', workflowPaths(changes, 'oldPath'), startedAt + context.timeoutMs / 2);
+    before = await run('without', startedAt + context.timeoutMs / 2);
     await applyDiff(context.dir, context.diff, { signal: context.signal });
-    after = await run('with', afterPaths, startedAt + context.timeoutMs);
+    after = await run('with', startedAt + context.timeoutMs);
   } catch (error) {
     if (error instanceof SandboxUnavailableError) return skipped(`the sandbox is unavailable: ${error.message}`);
     throw error;
   }
   const comparison = compareCiRuns(before, after);
-  if (comparison.jobs.length === 0) return skipped(`no job of the changed workflows runs on ${event}, the event the target's jobs are run for`);
+  if (comparison.jobs.length === 0) return skipped(`no job of the affected workflows runs on ${event}, the event the target's jobs are run for`);
   const beforeByJob = new Map(before.map((outcome) => [`${outcome.workflowPath}\n${outcome.jobId}`, outcome]));
   const declared = context.target.sandbox.env;
   const details = {
     status: 'ran',
-    workflows: afterPaths,
+    workflows,
     blocking: comparison.blocking,
     durationMs: Date.now() - startedAt,
     jobs: comparison.jobs.map((job) => ({

@@ -2,7 +2,6 @@
  * Real act (built into .tools/bin on first use), real git checkouts and the real sandbox: a target's jobs run
  * without and with a patch and are compared. Skipped with a notice only when act cannot be built on this machine.
  */
-import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -14,7 +13,7 @@ import { runPlannedJobs } from '../../src/ci-run/invoke';
 import { planCiRun } from '../../src/ci-run/plan';
 import { loadConfig } from '../../src/config';
 import type { SandboxSettings } from '../../src/domain/types';
-import { GREET_ACTION } from '../support/ci-run-fixtures';
+import { committedCheckout, GREET_ACTION } from '../support/ci-run-fixtures';
 
 jest.setTimeout(25 * 60_000);
 
@@ -73,16 +72,7 @@ function sandboxSettings(env: Record<string, string> = {}): SandboxSettings {
 }
 
 function checkout(name: string, files: Record<string, string>): string {
-  const dir = path.join(scratch, name);
-  for (const [file, text] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-    writeFileSync(path.join(dir, file), text);
-  }
-  const git = (...args: string[]) => execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { stdio: 'pipe' });
-  git('init', '-q', '-b', 'main');
-  git('add', '-A');
-  git('commit', '-qm', name);
-  return dir;
+  return committedCheckout(path.join(scratch, name), files);
 }
 
 async function runAll(checkoutDir: string, settings = sandboxSettings(), timeoutMs = 5 * 60_000): Promise<JobOutcome[]> {

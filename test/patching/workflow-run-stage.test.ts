@@ -3,15 +3,14 @@
  * passes, one that breaks a step fails the stage naming the job and the step, and the stage is skipped with its
  * reason when the target switched it off or act is unavailable. Skipped with a notice only where act cannot be built.
  */
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type ActBinary, resolveActBinary } from '../../src/ci-run';
 import { loadConfig } from '../../src/config';
 import type { Target } from '../../src/domain/types';
 import { runWorkflowRunStage, type WorkflowRunContext } from '../../src/patching/workflow-run-stage';
-import { GREET_ACTION } from '../support/ci-run-fixtures';
+import { committedCheckout, git, GREET_ACTION, writeFiles } from '../support/ci-run-fixtures';
 
 jest.setTimeout(25 * 60_000);
 
@@ -46,44 +45,42 @@ let scratch: string;
 let act: ActBinary;
 let checkoutCount = 0;
 
-function git(dir: string, ...args: string[]): string {
-  return execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { encoding: 'utf8', stdio: 'pipe' });
-}
-
 const BASE_FILES: Record<string, string> = { [WORKFLOW]: BASE_WORKFLOW, '.github/actions/greet/action.yml': GREET_ACTION, 'README.md': 'a target\n' };
 
-/** A fresh unpatched checkout of `files`, and the diff that turns its workflow into `patchedWorkflow`. */
-function checkoutAndDiff(patchedWorkflow: string, files: Record<string, string>): { dir: string; diff: string } {
+/** A fresh unpatched checkout of `files`, and the diff that changes it as `patchedFiles` say. */
+function checkoutAndDiff(files: Record<string, string>, patchedFiles: Record<string, string>): { dir: string; diff: string } {
   checkoutCount += 1;
-  const dir = path.join(scratch, `checkout-${checkoutCount}`);
-  for (const [file, text] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-    writeFileSync(path.join(dir, file), text);
-  }
-  git(dir, 'init', '-q', '-b', 'main');
+  const dir = committedCheckout(path.join(scratch, `checkout-${checkoutCount}`), files);
+  writeFiles(dir, patchedFiles);
   git(dir, 'add', '-A');
-  git(dir, 'commit', '-qm', 'base');
-  writeFileSync(path.join(dir, WORKFLOW), patchedWorkflow);
-  const diff = git(dir, 'diff');
-  git(dir, 'checkout', '--', WORKFLOW);
+  const diff = git(dir, 'diff', '--cached');
+  git(dir, 'reset', '-q', '--hard');
   return { dir, diff };
 }
 
-function context(patchedWorkflow: string, target: Partial<Target> = {}, actBinary: ActBinary = act, files = BASE_FILES): WorkflowRunContext {
-  const { dir, diff } = checkoutAndDiff(patchedWorkflow, files);
+/** The stage's context for a patch of BASE_FILES (or `options.files`) that changes them as `patchedFiles` say. */
+function context(
+  patchedFiles: Record<string, string>,
+  target: Partial<Target> = {},
+  options: Partial<Pick<WorkflowRunContext, 'act'>> & { files?: Record<string, string> } = {},
+): WorkflowRunContext {
+  const { files = BASE_FILES, ...stageOptions } = options;
+  const { dir, diff } = checkoutAndDiff(files, patchedFiles);
   return {
     dir,
     diff,
     target: { branch: 'main', sandbox: { network: false, env: {} }, ...target },
     sandbox: loadConfig({ SANDBOX_DIR: path.join(scratch, 'sandbox') }).sandbox,
-    act: actBinary,
+    act,
     timeoutMs: 10 * 60_000,
+    ...stageOptions,
   };
 }
 
-function patched(from: string, to: string): string {
+/** BASE_WORKFLOW with `from` replaced by `to`, as the patched files of context(). */
+function patched(from: string, to: string): Record<string, string> {
   if (!BASE_WORKFLOW.includes(from)) throw new Error(`the workflow has no ${from}`);
-  return BASE_WORKFLOW.replace(from, to);
+  return { [WORKFLOW]: BASE_WORKFLOW.replace(from, to) };
 }
 
 beforeAll(async () => {
@@ -114,7 +111,7 @@ describe('the workflow-run stage', () => {
     expect(outcome).toMatchObject({ passed: true, summary: '2 job(s) run without and with the patch: 1 passed, 1 failing before and after (not blocking)' });
     expect(outcome.details).toMatchObject({ status: 'ran', workflows: [WORKFLOW], blocking: false, jobs: [{ jobId: 'build', verdict: 'passed' }, { jobId: 'red', verdict: 'still-failing' }] });
     expect(outcome.log).toContain('ci.yml red: fails without and with the patch (not blocking)');
-    expect(readFileSync(path.join(stage.dir, WORKFLOW), 'utf8')).toBe(harmless);
+    expect(readFileSync(path.join(stage.dir, WORKFLOW), 'utf8')).toBe(harmless[WORKFLOW]);
   });
 
   actIt('fails when a job that passed without the patch fails with it, naming the job, the step and its log', async () => {
@@ -137,7 +134,7 @@ describe('the workflow-run stage', () => {
   });
 
   it('is skipped with the reason when act is unavailable', async () => {
-    const outcome = await runWorkflowRunStage(context(patched('exit 3', 'exit 4'), {}, { available: false, reason: 'act is not installed at /x/act' }));
+    const outcome = await runWorkflowRunStage(context(patched('exit 3', 'exit 4'), {}, { act: { available: false, reason: 'act is not installed at /x/act' } }));
     expect(outcome).toMatchObject({ passed: true, summary: 'skipped: act is unavailable: act is not installed at /x/act' });
   });
 
@@ -154,11 +151,11 @@ jobs:
           test "$GITHUB_BASE_REF" = main
 `;
     const files = { ...BASE_FILES, [WORKFLOW]: pullRequestWorkflow };
-    const broken = pullRequestWorkflow.replace('test "$GITHUB_BASE_REF" = main', 'test "$GITHUB_BASE_REF" = other');
-    const outcome = await runWorkflowRunStage(context(broken, { workflowRunEvent: 'pull_request' }, act, files));
+    const broken = { [WORKFLOW]: pullRequestWorkflow.replace('test "$GITHUB_BASE_REF" = main', 'test "$GITHUB_BASE_REF" = other') };
+    const outcome = await runWorkflowRunStage(context(broken, { workflowRunEvent: 'pull_request' }, { files }));
     expect(outcome).toMatchObject({ passed: false, details: { jobs: [{ jobId: 'check', verdict: 'broken', brokenSteps: [{ stepName: 'event' }] }] } });
-    const onPush = await runWorkflowRunStage(context(broken, {}, act, files));
-    expect(onPush).toMatchObject({ passed: true, summary: "skipped: no job of the changed workflows runs on push, the event the target's jobs are run for" });
+    const onPush = await runWorkflowRunStage(context(broken, {}, { files }));
+    expect(onPush).toMatchObject({ passed: true, summary: "skipped: no job of the affected workflows runs on push, the event the target's jobs are run for" });
   });
 
   actIt('does not let the checkout choose its own variables, secrets or inputs through act\'s default files', async () => {
@@ -184,7 +181,96 @@ jobs:
       '.secrets': 'GITHUB_TOKEN=from-the-checkout\nOTHER=from-the-checkout\n',
       '.input': 'who=from-the-checkout\n',
     };
-    const outcome = await runWorkflowRunStage(context(readsFiles.replace('name: defaults', 'name: defaults again'), {}, act, files));
+    const outcome = await runWorkflowRunStage(context({ [WORKFLOW]: readsFiles.replace('name: defaults', 'name: defaults again') }, {}, { files }));
     expect(outcome).toMatchObject({ passed: true, details: { jobs: [{ jobId: 'files', verdict: 'passed' }] } });
+  });
+});
+
+describe('the workflow-run stage on reusable workflows and local actions', () => {
+  const CALLER = '.github/workflows/caller.yml';
+  const REUSABLE = '.github/workflows/reusable.yml';
+  const LINT = '.github/workflows/lint.yml';
+  const REUSABLE_WORKFLOW = `on:
+  workflow_call:
+    inputs:
+      who: { type: string, required: true }
+jobs:
+  inner:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - name: hello
+        run: echo "hello \${{ inputs.who }}"
+      - uses: ./.github/actions/check
+`;
+  // The local action runs a script of its folder: a patch changing only the script changes what the jobs do.
+  const FILES: Record<string, string> = {
+    [CALLER]: 'on: push\njobs:\n  call:\n    uses: ./.github/workflows/reusable.yml\n    with:\n      who: world\n',
+    [REUSABLE]: REUSABLE_WORKFLOW,
+    [LINT]: 'on: push\njobs:\n  lint:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - uses: ./.github/actions/check\n',
+    '.github/workflows/manual.yml': 'on: workflow_dispatch\njobs:\n  by-hand:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo by hand\n',
+    '.github/actions/check/action.yml': 'name: check\nruns:\n  using: composite\n  steps:\n    - run: bash "$GITHUB_ACTION_PATH/check.sh"\n      shell: bash\n',
+    '.github/actions/check/check.sh': 'echo "check ok"\n',
+    'README.md': 'a target\n',
+  };
+  const reusable = (from: string, to: string): Record<string, string> => {
+    if (!REUSABLE_WORKFLOW.includes(from)) throw new Error(`the reusable workflow has no ${from}`);
+    return { [REUSABLE]: REUSABLE_WORKFLOW.replace(from, to) };
+  };
+
+  actIt('runs the callers of a reusable workflow the patch changes, which pass without and with it', async () => {
+    const outcome = await runWorkflowRunStage(context(reusable('    runs-on: ubuntu-latest\n', '    runs-on: ubuntu-latest\n    timeout-minutes: 5\n'), {}, { files: FILES }));
+    expect(outcome).toMatchObject({ passed: true, summary: '1 job(s) run without and with the patch: 1 passed' });
+    expect(outcome.details).toMatchObject({
+      workflows: [CALLER, REUSABLE],
+      jobs: [{ workflowPath: CALLER, jobId: 'call', verdict: 'passed', after: [{ runName: 'call/reusable.yml/inner', outcome: 'success' }] }],
+    });
+  });
+
+  actIt('fails when a patch of the reusable workflow alone breaks a step, naming the calling job and the step', async () => {
+    const outcome = await runWorkflowRunStage(context(reusable('echo "hello', 'exit 9; echo "hello'), {}, { files: FILES }));
+    expect(outcome.passed).toBe(false);
+    expect(outcome.summary).toMatch(/^1 job\(s\) that passed without the patch fail with it: job caller\.yml call fails with the patch at step "hello"/);
+    expect(outcome.log).toContain('--- step "hello" failed in call/reusable.yml/inner ---');
+  });
+
+  actIt('runs every workflow using a local action whose script alone the patch breaks, directly or through a call', async () => {
+    const outcome = await runWorkflowRunStage(context({ '.github/actions/check/check.sh': 'echo "check broken"; exit 4\n' }, {}, { files: FILES }));
+    expect(outcome.passed).toBe(false);
+    expect(outcome.details).toMatchObject({
+      workflows: [CALLER, LINT, REUSABLE],
+      jobs: [
+        { jobId: 'call', verdict: 'broken', brokenSteps: [{ runName: 'call/reusable.yml/inner', stepName: './.github/actions/check' }] },
+        { jobId: 'lint', verdict: 'broken', brokenSteps: [{ runName: 'lint.yml/lint', stepName: './.github/actions/check' }] },
+      ],
+    });
+    expect(outcome.log).toContain('check broken');
+  });
+
+  actIt('runs the workflows using a local action whose action.yml alone the patch breaks', async () => {
+    const outcome = await runWorkflowRunStage(context({ '.github/actions/greet/action.yml': GREET_ACTION.replace('echo "hi', 'exit 5; echo "hi') }));
+    expect(outcome.passed).toBe(false);
+    expect(outcome.summary).toMatch(/job ci\.yml build fails with the patch at step "\.\/\.github\/actions\/greet"/);
+  });
+
+  actIt('reports a calling job as not runnable, with the reason, when calls are switched off for the target', async () => {
+    const outcome = await runWorkflowRunStage(context({ [CALLER]: `${FILES[CALLER] ?? ''}# reviewed\n` }, { workflowRunCalledWorkflows: false }, { files: FILES }));
+    expect(outcome).toMatchObject({ passed: true, summary: '1 job(s) run without and with the patch: 0 passed, 1 not runnable here' });
+    expect(outcome.log).toContain('caller.yml call: not runnable here: it calls a reusable workflow, and running called workflows is switched off for the target');
+  });
+
+  actIt('runs the jobs of the target\'s event', async () => {
+    const manual = { '.github/workflows/manual.yml': `${FILES['.github/workflows/manual.yml'] ?? ''}# reviewed\n` };
+    expect(await runWorkflowRunStage(context(manual, {}, { files: FILES }))).toMatchObject({ summary: "skipped: no job of the affected workflows runs on push, the event the target's jobs are run for" });
+    const outcome = await runWorkflowRunStage(context(manual, { workflowRunEvent: 'workflow_dispatch' }, { files: FILES }));
+    expect(outcome).toMatchObject({ passed: true, summary: '1 job(s) run without and with the patch: 1 passed', details: { jobs: [{ jobId: 'by-hand', verdict: 'passed' }] } });
+  });
+
+  it('is skipped with the reason when the patch affects no workflow', async () => {
+    const stage = context({ 'README.md': 'changed\n', '.github/actions/unused/action.yml': 'name: unused\nruns:\n  using: composite\n  steps: []\n' }, {}, { files: FILES });
+    const outcome = await runWorkflowRunStage(stage);
+    expect(outcome).toMatchObject({ passed: true, summary: 'skipped: the patch changes no workflow, called workflow or local action that a workflow uses' });
+    // Put back as it was: the stage applied the diff only to see what it affects.
+    expect(readFileSync(path.join(stage.dir, 'README.md'), 'utf8')).toBe('a target\n');
   });
 });

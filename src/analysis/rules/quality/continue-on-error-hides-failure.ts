@@ -1,5 +1,6 @@
 import { isScalar, type Node } from 'yaml';
 import { jobsOf, mapGet, rootMap, type Rule, type RuleContext, scalarText, type StepView, stepsOf, stepsOfJob } from '../../rule';
+import { escapeRegExp } from '../../../util/regexp';
 
 /** `continue-on-error: true` written literally (an expression such as `${{ matrix.experimental }}` is deliberate). */
 function literalTrue(node: Node | undefined): boolean {
@@ -12,10 +13,6 @@ function literalTrue(node: Node | undefined): boolean {
  */
 const BEST_EFFORT =
   /\b(c?cache|caches|upload|uploads|push|publish|log|logs|dump|clean|cleanup|clear|remove|delete|notify|notification|comment|label|labels|labeler|summary|report|debug|print|collect|artifacts?|save|restore|stats|telemetry)\b/i;
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
 
 /** The source text of a node, for searching references in everything written after a step. */
 function sourceOf(ctx: RuleContext, node: Node | undefined): string {

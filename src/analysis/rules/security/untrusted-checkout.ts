@@ -1,6 +1,7 @@
 import { checkoutForkGuard, untrustedCheckoutTriggers } from '../../knowledge/untrusted-contexts';
 import { jobsOf, mapGet, type Rule, scalarText, stepsOfJob, type StepView } from '../../rule';
 import { withInput } from '../../security-sites';
+import { escapeRegExp } from '../../../util/regexp';
 import {
   admittedTriggers,
   locateInScalar,
@@ -28,7 +29,7 @@ function laterRunner(steps: StepView[], checkout: StepView): StepView | undefine
   const path = scalarText(withInput(checkout.node, 'path'))?.trim().replace(/^\.\//, '').replace(/\/+$/, '');
   const later = steps.filter((step) => step.index > checkout.index && runsWorkspaceCode(step));
   if (path === undefined || path === '' || path === '.') return later[0];
-  const pathPattern = new RegExp(`(^|[^\\w.-])${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^\\w-])`);
+  const pathPattern = new RegExp(`(^|[^\\w.-])${escapeRegExp(path)}($|[^\\w-])`);
   const mentionsPath = (text: string | undefined): boolean => text !== undefined && pathPattern.test(text);
   return later.find(
     (step) =>
