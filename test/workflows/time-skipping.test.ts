@@ -27,18 +27,24 @@ describe('on the time-skipping server', () => {
     await db?.drop();
   });
 
+  /** A worker with the real activities on `taskQueue` of the time-skipping server. */
+  function lifecycleWorker(taskQueue: string): Promise<Worker> {
+    const state = sharedTestState();
+    const config = loadConfig({ DATA_DIR: state.scratch, ALLOW_LOCAL_REPOS: 'true' });
+    return Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: { codePath: state.workflowBundlePath },
+      activities: createActivities({ config, pool: db.pool, logger: pino({ level: 'silent' }) }),
+    });
+  }
+
   test('a patch nobody approves expires after its 3-day deadline', async () => {
     const state = sharedTestState();
     const fixtures = patchFixtures(db, state.scratch);
     const targets = await fixtures.createTargets(1);
     const spec = await fixtures.spec(targets, { approval: { quorum: 1, timeoutSeconds: 3 * 86_400 } });
-    const config = loadConfig({ DATA_DIR: state.scratch, ALLOW_LOCAL_REPOS: 'true' });
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue: 'time-skipping',
-      workflowBundle: { codePath: state.workflowBundlePath },
-      activities: createActivities({ config, pool: db.pool, logger: pino({ level: 'silent' }) }),
-    });
+    const worker = await lifecycleWorker('time-skipping');
     const result = await worker.runUntil(async () => {
       const handle = await env.client.workflow.start(patchLifecycleWorkflow, { taskQueue: 'time-skipping', workflowId: `patch-${spec.id}`, args: [spec] });
       const started = await env.currentTimeMs();
@@ -64,13 +70,7 @@ describe('on the time-skipping server', () => {
       ...(await fixtures.spec(targets, { rollout: { waves: [{ percent: 100 }], health: { intervalSeconds: 1, windowSeconds: 1, failureThreshold: 1 }, allowUnmonitored: true, parallelism: 1 } })),
       quietWindows: [{ days, start: '00:00', end: '24:00' }],
     };
-    const config = loadConfig({ DATA_DIR: state.scratch, ALLOW_LOCAL_REPOS: 'true' });
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue: 'time-skipping-quiet',
-      workflowBundle: { codePath: state.workflowBundlePath },
-      activities: createActivities({ config, pool: db.pool, logger: pino({ level: 'silent' }) }),
-    });
+    const worker = await lifecycleWorker('time-skipping-quiet');
     await worker.runUntil(async () => {
       const handle = await env.client.workflow.start(patchLifecycleWorkflow, { taskQueue: 'time-skipping-quiet', workflowId: `patch-${spec.id}`, args: [spec] });
       for (let i = 0; i < 600 && (await handle.query(patchStatusQuery)).status !== 'awaiting_approval'; i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
