@@ -49,6 +49,7 @@ const settingsSchema = z.object({
   TEMPORAL_TEST_SERVER_PATH: optionalText,
   TEMPORAL_DEV_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
+  TEMPORAL_UI_URL: url.refine((value) => /^https?:\/\//.test(value), 'must be an http:// or https:// URL').optional(),
 
   DATABASE_URL: url.refine((value) => /^postgres(ql)?:\/\//.test(value), 'must be a postgres:// URL').optional(),
   DATABASE_OWNER_URL: url.refine((value) => /^postgres(ql)?:\/\//.test(value), 'must be a postgres:// URL').optional(),
@@ -119,6 +120,8 @@ export interface Config {
     testServerPath: string | undefined;
     devPort: number;
     uiPort: number;
+    /** Base URL of the Web UI that reports link to, without a trailing slash. */
+    uiUrl: string;
   };
   database: {
     /** Undefined: the all-in-one starter runs embedded PostgreSQL. The service's own (least-privilege) role. */
@@ -235,6 +238,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       testServerPath: s.TEMPORAL_TEST_SERVER_PATH,
       devPort: s.TEMPORAL_DEV_PORT,
       uiPort: s.TEMPORAL_UI_PORT,
+      // Unset: the embedded dev server's UI, where `npm start` serves it.
+      uiUrl: (s.TEMPORAL_UI_URL ?? `http://127.0.0.1:${s.TEMPORAL_UI_PORT}`).replace(/\/+$/, ''),
     },
     database: { url: s.DATABASE_URL, ownerUrl: s.DATABASE_OWNER_URL, embeddedPort: s.EMBEDDED_PG_PORT, poolSize: s.DATABASE_POOL_SIZE },
     auth: {

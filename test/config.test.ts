@@ -36,9 +36,17 @@ describe('loadConfig', () => {
     ['JWT_JWKS_URL', 'not a url'],
     ['ACTIONS_GIT_BASE_URL', 'ext::sh -c touch% /tmp/pwned'],
     ['ACTIONS_GIT_BASE_URL', 'ftp://mirror.example'],
+    ['TEMPORAL_UI_URL', 'javascript:alert(1)'],
+    ['TEMPORAL_UI_URL', 'temporal-ui:8080'],
   ])('an invalid %s is reported by name', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^invalid setting ${variable}: `));
+  });
+
+  test('the Web UI reports link to is the embedded one unless TEMPORAL_UI_URL says otherwise', () => {
+    expect(loadConfig({}).temporal.uiUrl).toBe('http://127.0.0.1:8233');
+    expect(loadConfig({ TEMPORAL_UI_PORT: '9233' }).temporal.uiUrl).toBe('http://127.0.0.1:9233');
+    expect(loadConfig({ TEMPORAL_UI_URL: 'https://temporal.example.com/ui/' }).temporal.uiUrl).toBe('https://temporal.example.com/ui');
   });
 
   test('external servers switch the embedded parts off', () => {

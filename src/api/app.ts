@@ -16,6 +16,7 @@ import { analysisRoutes } from './routes/analyses';
 import { auditRoutes } from './routes/audit';
 import { healthRoutes } from './routes/health';
 import { patchRoutes } from './routes/patches';
+import { reportRoutes } from './routes/reports';
 import { targetRoutes } from './routes/targets';
 
 export interface ApiDeps {
@@ -53,6 +54,7 @@ export function createApp(deps: ApiDeps): Express {
   api.use(analysisRoutes(deps));
   api.use(patchRoutes(deps));
   api.use(auditRoutes(deps));
+  api.use(reportRoutes(deps));
   app.use('/api/v1', api);
 
   app.use(notFoundHandler);

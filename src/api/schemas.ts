@@ -233,3 +233,24 @@ export const rejectPatchSchema = z.object({ reason: reasonText }).strict();
 export const pausePatchSchema = z.object({ reason: reasonText.optional() }).strict();
 export const resumePatchSchema = z.object({}).strict();
 export const abortPatchSchema = z.object({ reason: reasonText }).strict();
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reports (issue 11)
+// ---------------------------------------------------------------------------------------------------------------
+
+/** `?format=`: a report as JSON or Markdown, chosen in the URL (a link in a browser or a chat cannot set Accept). */
+export const reportQuery = z
+  .object({ format: z.enum(['json', 'md'], { error: 'must be json or md' }).optional() })
+  .strict();
+
+/** `?days=`: how far back a score history reaches. */
+export const scoreHistoryQuery = z
+  .object({
+    days: z
+      .string()
+      .regex(/^\d{1,3}$/, 'must be a whole number of days from 1 to 365')
+      .transform(Number)
+      .pipe(z.number().min(1, 'must be at least 1 day').max(365, 'must be at most 365 days'))
+      .default(90),
+  })
+  .strict();

@@ -24,7 +24,7 @@ interface AddedBlock {
 }
 
 /** The path a diff's file section writes, without git's `b/` (or, for a deletion, `a/`) prefix. */
-function patchedPath(newFileName: string | undefined, oldFileName: string | undefined): string {
+export function patchedPath(newFileName: string | undefined, oldFileName: string | undefined): string {
   const name = newFileName && newFileName !== '/dev/null' ? newFileName : (oldFileName ?? '');
   return /^[ab]\//.test(name) ? name.slice(2) : name;
 }
