@@ -101,7 +101,8 @@ function tests(doc: MarkdownDocument, report: PatchReport): void {
 function approval(doc: MarkdownDocument, report: PatchReport): void {
   const { approval: spec } = report;
   doc.add('## Approval', '');
-  doc.add(`Required: ${spec.quorum} Guardian approval(s) within ${durationText(spec.timeoutSeconds * 1000)}; ${spec.approvals} given, quorum ${spec.quorumMet ? 'met' : 'not met'}.`, '');
+  const groups = spec.distinctGroups ? ', each from a group not yet represented' : '';
+  doc.add(`Required: ${spec.quorum} Guardian approval(s)${groups} within ${durationText(spec.timeoutSeconds * 1000)}; ${spec.approvals} counted, quorum ${spec.quorumMet ? 'met' : 'not met'}.`, '');
   if (spec.reasons.length > 0) doc.add('Why this quorum:', '', ...spec.reasons.map((reason) => `- ${inlineText(reason)}`), '');
   doc.table(['Guardian', 'Decision', 'At', 'Comment'], spec.decisions.map((decision) => [inlineText(decision.guardian), code(decision.decision), timeText(decision.at), inlineText(decision.comment ?? '')]));
 }

@@ -4,7 +4,6 @@
  * the API serves it as JSON and as Markdown (patch-report-markdown.ts), and a console can render the same model.
  */
 import type { Pool } from 'pg';
-import { z } from 'zod';
 import type { ApprovalRecord, ApprovalSpec, DeploymentStatus, PatchStatus, PatchType, ResolvedFinding, TestStage } from '../domain/types';
 import type { HealthSample } from '../health/types';
 import { healthSampleCounts, type HealthSampleCounts } from '../store/health-samples';
@@ -13,6 +12,7 @@ import { getPatch, type PatchDetail, type PatchTransition } from '../store/patch
 import { type ScorePoint, scoresAround, type ScoreWindow } from '../store/scores';
 import { type DiffStats, diffStats } from './diff-stats';
 import { type Excerpt, headExcerpt, tailExcerpt } from './excerpt';
+import { countedApprovals } from '../workflows/approval-quorum';
 import { type WorkflowRunJob, workflowRunJobs } from './workflow-run-jobs';
 
 /** Characters of a stage's log a report keeps (its end) and of each diff (its start). */
@@ -60,6 +60,9 @@ export interface ReportApproval {
   timeoutSeconds: number;
   /** Why the quorum is what it is, when the patch's approval spec says. */
   reasons: string[];
+  /** Whether only approvals of Guardians from groups not yet represented count. */
+  distinctGroups: boolean;
+  /** Approvals that count towards the quorum. */
   approvals: number;
   quorumMet: boolean;
   /** Oldest first. */
@@ -139,17 +142,17 @@ export function workflowUiUrl(ui: TemporalUi, workflowId: string): string {
   return `${ui.url}/namespaces/${encodeURIComponent(ui.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }
 
-// Another engineer adds `reasons` to ApprovalSpec; patches stored before (or without) it have none.
-const approvalReasons = z.object({ reasons: z.array(z.string()) });
-
 function approvalOf(patch: PatchDetail): ReportApproval {
   const spec: ApprovalSpec = patch.approval;
-  const parsed = approvalReasons.safeParse(spec);
-  const approvals = patch.approvals.filter((decision) => decision.decision === 'approved').length;
+  const distinctGroups = spec.distinctGroups === true;
+  // Counted as the lifecycle counts them: with distinct groups, only approvers adding a group not yet represented.
+  const approvals = countedApprovals(patch.approvals, distinctGroups);
   return {
     quorum: spec.quorum,
     timeoutSeconds: spec.timeoutSeconds,
-    reasons: parsed.success ? parsed.data.reasons : [],
+    // Patches created before quorums were computed have no reasons.
+    reasons: spec.reasons ?? [],
+    distinctGroups,
     approvals,
     quorumMet: approvals >= spec.quorum,
     decisions: patch.approvals,

@@ -206,6 +206,17 @@ describe('report routes', () => {
       expect(outsideCodeBlocks(markdown)).not.toContain('<');
     });
 
+    test('a distinct-groups quorum counts approvers as the lifecycle does: two of one group count once', async () => {
+      const id = await storedPatch({}, { quorum: 2, timeoutSeconds: 3600, distinctGroups: true, reasons: ['changes permissions'] });
+      const at = new Date().toISOString();
+      await saveApproval(api.db.pool, id, { guardian: 'sam', decision: 'approved', comment: null, at, groups: ['sre'] });
+      await saveApproval(api.db.pool, id, { guardian: 'sue', decision: 'approved', comment: null, at, groups: ['sre'] });
+      expect((await get(`/patches/${id}/report`)).body.approval).toMatchObject({ quorum: 2, distinctGroups: true, approvals: 1, quorumMet: false });
+      expect((await get(`/patches/${id}/report?format=md`)).text).toContain('Required: 2 Guardian approval(s), each from a group not yet represented within 1 h 0 min; 1 counted, quorum not met.');
+      await saveApproval(api.db.pool, id, { guardian: 'sec', decision: 'approved', comment: null, at, groups: ['security'] });
+      expect((await get(`/patches/${id}/report`)).body.approval).toMatchObject({ approvals: 2, quorumMet: true });
+    });
+
     test('a huge diff is trimmed and the Markdown stays under the pull request body limit', async () => {
       const hunk = Array.from({ length: 20_000 }, (_, index) => `+line ${index} with \`\`\` and | and <b>`).join('\n');
       const diff = `diff --git a/big.yml b/big.yml\n--- a/big.yml\n+++ b/big.yml\n@@ -0,0 +1,20000 @@\n${hunk}\n`;
@@ -289,7 +300,7 @@ describe('report routes', () => {
       expect(alpha).toMatchObject({ score: { score: 70 }, previousScore: { score: 70 }, trend: 0, openFindings: { total: 2, bySeverity: { high: 1, medium: 1 }, byCategory: { security: 1, efficiency: 1 } }, deployments: { kept: 0, reverted: 1, failed: 0 } });
       expect(report.targets.find((row) => row.target.name === 'org/beta|`<b>`')).toMatchObject({ score: null, trend: null, openFindings: { total: 0 } });
       expect(report.openFindings.byCategoryAndSeverity.security.high).toBe(1);
-      expect(report.patches.byStatus).toMatchObject({ rolled_back: 1, pending: 2 });
+      expect(report.patches.byStatus).toMatchObject({ rolled_back: 1, pending: 3 });
       expect(report.rollouts).toEqual({ ended: 1, deployed: 0, rolledBack: 1, failed: 0, cancelled: 0, successRate: 0 });
       // The failing sample 30 s ago, the rollback completed 10 s ago.
       expect(report.rollbacks).toMatchObject({ rolledBack: 1, measured: 1, targetsReverted: 2 });

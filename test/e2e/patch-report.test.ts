@@ -15,6 +15,7 @@ import type { FleetReport } from '../../src/reports/fleet-report';
 import type { PatchReport } from '../../src/reports/patch-report';
 import type { DailyScore } from '../../src/store/scores';
 import { ensureSearchAttributes } from '../../src/temporal/search-attributes';
+import { approveUpdate } from '../../src/workflows/patch-lifecycle';
 import { approveWhenReady, createLifecycleHarness, type LifecycleHarness } from '../support/lifecycle';
 
 jest.setTimeout(240_000);
@@ -60,7 +61,9 @@ describe('the reports of a patch that was rolled back', () => {
           });
         expect(created.status).toBe(202);
         const handle = h.client.workflow.getHandle(`patch-${String(created.body.id)}`);
+        // The timeout fix is unsafe: two Guardians.
         await approveWhenReady(handle);
+        await handle.executeUpdate(approveUpdate, { args: [{ guardian: 'gus', comment: null }] });
         await handle.result();
         // The canary stayed reverted meanwhile: an analysis after its revert does not count as "after".
         await analyze(canary.id);
@@ -84,7 +87,13 @@ describe('the reports of a patch that was rolled back', () => {
       expect(run.passed).toBe(true);
       expect(run.durationMs).toBeGreaterThanOrEqual(0);
     }
-    expect(report.approval).toMatchObject({ quorum: 1, approvals: 1, quorumMet: true, reasons: [], decisions: [expect.objectContaining({ guardian: 'gina', decision: 'approved' })] });
+    expect(report.approval).toMatchObject({
+      quorum: 2,
+      approvals: 2,
+      quorumMet: true,
+      reasons: expect.arrayContaining([expect.stringContaining('unsafe')]),
+      decisions: [expect.objectContaining({ guardian: 'gina', decision: 'approved' }), expect.objectContaining({ guardian: 'gus', decision: 'approved' })],
+    });
     expect(report.rollout.waves.map((wave) => [wave.wave, wave.percent, wave.deployments.map((deployment) => [deployment.target.name, deployment.status])])).toEqual([
       [1, 50, [[canary.name, 'reverted']]],
       [2, 100, [[second.name, 'reverted']]],
