@@ -70,7 +70,15 @@ describe('worker crash during deployment', () => {
 
   test('killed while act runs a job of the workflow-run stage: act dies with the worker, the stage is retried and reports once', async () => {
     const jobId = `slow-${randomUUID().slice(0, 8)}`;
-    const workflow = `${CI_WORKFLOW}  ${jobId}:\n    runs-on: ubuntu-latest\n    steps:\n      - run: sleep 4\n`;
+    // Longer than the wait for act to go below: act ending on its own would prove nothing.
+    const workflow = `${CI_WORKFLOW}  ${jobId}:\n    runs-on: ubuntu-latest\n    steps:\n      - run: sleep 12\n`;
+    // The worker processes of other tests poll the same task queue: only the one killed here may run the job.
+    for (const child of children.splice(0)) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    }
     const [target] = await h.createTargets(1, { files: { '.github/workflows/ci.yml': workflow, Makefile: 'all:\n\ttrue\n' } });
     const spec = await h.spec([target!], { diff: insertIntoBuildJob('timeout-minutes: 15') });
     const handle = await h.start(spec);
