@@ -93,6 +93,11 @@ export interface Target {
   workflowRunEvent?: string;
   /** Whether jobs that call reusable workflows run them (act runs the called jobs); absent means on. */
   workflowRunCalledWorkflows?: boolean;
+  /**
+   * Kubernetes-style labels (`team: payments`) that agent policies select targets by. Absent in target snapshots
+   * taken before labels existed.
+   */
+  labels?: Record<string, string>;
   createdBy: string;
   createdAt: string;
 }
@@ -168,6 +173,26 @@ export interface ApprovalSpec {
   timeoutSeconds: number;
 }
 
+export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+
+/** A weekly UTC window in which nothing is deployed: `start` and `end` are `HH:MM`, `end` may be `24:00`. */
+export interface QuietWindow {
+  days: Weekday[];
+  start: string;
+  end: string;
+}
+
+/**
+ * An agent policy's floor under the approvals a patch needs: `minimumSafe` when every fix is safe, `minimumRisky`
+ * otherwise; `distinctGroups` asks for Guardians of distinct groups.
+ */
+export interface ApprovalMinimums {
+  minimumSafe?: number;
+  minimumRisky?: number;
+  distinctGroups?: boolean;
+}
+
 /**
  * Where the lifecycle's activities get the diff: the text itself (runs started before diffs were passed by
  * reference), or its SHA-256, by which they read it from the read model (stored once, with the patch).
@@ -213,6 +238,8 @@ export interface PatchSpec {
   targets: Target[];
   rollout: RolloutSpec;
   approval: ApprovalSpec;
+  /** Weekly UTC windows in which the rollout deploys nothing (patches proposed under an agent policy). */
+  quietWindows?: QuietWindow[];
 }
 
 /** The stages that check the patched tree itself (src/patching/stages.ts). */
