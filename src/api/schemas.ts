@@ -3,7 +3,7 @@
  * at all are refused earlier, for every field at once (validation.ts); these schemas say which fields are one line.
  */
 import { z } from 'zod';
-import { PATCH_STATUSES, PATCH_TYPES } from '../domain/types';
+import { DEFAULT_APPROVAL_TIMEOUT_SECONDS, PATCH_STATUSES, PATCH_TYPES } from '../domain/types';
 import { type RepoUrlPolicy, repoUrlProblem } from '../git/repo-url';
 import { commitSubjectProblem, isValidBranchName } from '../git/validate';
 import { RUNNABLE_EVENTS } from '../ci-run/events';
@@ -74,7 +74,7 @@ const MAX_DIFF_CHARS = 512 * 1024;
 const approvalSchema = z
   .object({
     quorum: z.number().int().min(1).max(10).default(1),
-    timeoutSeconds: z.number().int().min(60).max(MAX_APPROVAL_TIMEOUT_SECONDS).default(259_200),
+    timeoutSeconds: z.number().int().min(60).max(MAX_APPROVAL_TIMEOUT_SECONDS).default(DEFAULT_APPROVAL_TIMEOUT_SECONDS),
   })
   .strict()
   .prefault({});

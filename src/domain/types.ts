@@ -167,6 +167,9 @@ export interface RolloutSpec {
   parallelism: number;
 }
 
+/** How long a patch waits for its approvals unless the request says otherwise: 3 days. */
+export const DEFAULT_APPROVAL_TIMEOUT_SECONDS = 259_200;
+
 export interface ApprovalSpec {
   /** Distinct guardians, other than the author, who must approve. */
   quorum: number;
