@@ -52,7 +52,6 @@ export const targetSelectorSchema = z.union(
       .object({
         nameGlob: z
           .string()
-          .trim()
           .min(1)
           .max(MAX_GLOB_CHARS)
           .regex(/^[A-Za-z0-9_.\-/*?[\]{},!]+$/, 'must be a glob over target names (letters, digits, "_", ".", "-", "/" and the glob characters * ? [ ] { } , !)')

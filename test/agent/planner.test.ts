@@ -36,7 +36,7 @@ const T = 'missing-job-timeout';
 const C = 'checkout-persisted-credentials';
 const fleet = [target('a', [finding(T, 'fa1'), finding(C, 'fa2')]), target('b', [finding(T, 'fb1'), finding(C, 'fb2')])];
 
-function plan(overrides: Partial<PlannerInput> & { policy?: Partial<PlannerPolicy> } = {}) {
+function plan(overrides: Omit<Partial<PlannerInput>, 'policy'> & { policy?: Partial<PlannerPolicy> } = {}) {
   const { policy, ...rest } = overrides;
   return planCycle({ scanned: fleet, covered: [], rejected: [], currentFixes: [], openAgentPatches: 0, ...rest, policy: { ...POLICY, ...policy } });
 }
@@ -60,7 +60,7 @@ describe('planCycle', () => {
     ['no room: nothing', { openAgentPatches: 9 }, []],
     ['an empty scan proposes nothing', { scanned: [] }, []],
   ] as const)('%s', (_name, input, expected) => {
-    expect(shape(plan(input as Partial<PlannerInput>))).toEqual(expected);
+    expect(shape(plan(input as Omit<Partial<PlannerInput>, 'policy'> & { policy?: Partial<PlannerPolicy> }))).toEqual(expected);
   });
 
   test('every eligible finding is counted once: proposed, covered, rejected or over the limit', () => {
@@ -88,7 +88,7 @@ describe('planCycle', () => {
   });
 
   test('keys are stable across input order and differ with the policy, rule, targets or fingerprints', () => {
-    const key = (input: Partial<PlannerInput> & { policy?: Partial<PlannerPolicy> }) => plan(input).proposals.map((proposal) => proposal.idempotencyKey);
+    const key = (input: Omit<Partial<PlannerInput>, 'policy'> & { policy?: Partial<PlannerPolicy> }) => plan(input).proposals.map((proposal) => proposal.idempotencyKey);
     const base = key({});
     expect(key({ scanned: [...fleet].reverse() })).toEqual([...base]);
     expect(key({ policy: { id: 'p2' } })).not.toEqual(base);

@@ -108,7 +108,7 @@ describe('labels and selectors', () => {
   });
 
   test('selectors match the name glob and every label', () => {
-    const targets = [
+    const targets: Array<{ name: string; labels?: Record<string, string> }> = [
       { name: 'payments/api', labels: { team: 'payments', tier: '1' } },
       { name: 'payments/web', labels: { team: 'payments' } },
       { name: 'search/api', labels: { team: 'search', tier: '1' } },
