@@ -2,7 +2,8 @@
  * The agent end to end on a real Temporal dev server, a worker with the real activities, PostgreSQL and four bare
  * git repositories whose CI workflow has a fixable finding of two rules (missing-job-timeout, an unsafe fix, and
  * checkout-persisted-credentials). A policy over them (selected by label) runs a cycle through its schedule: one
- * campaign patch per rule. A Guardian approves one (deployed) and rejects the other; the next cycle proposes
+ * campaign patch per rule; a branch that moves meanwhile changes nothing (the open patches cover its findings).
+ * A Guardian approves one (deployed) and rejects the other; the next cycle proposes
  * nothing; a commit adding a job without a timeout to one target makes the following cycle propose exactly that,
  * and never the rejected fix again.
  */
@@ -68,15 +69,14 @@ describe('an agent policy over four repositories', () => {
     });
   }
 
-  /** Pushes a commit that adds a job without a timeout (and without a checkout) to the target's branch. */
-  function addJobWithoutTimeout(target: Target): void {
+  /** Pushes a commit to the target's branch that changes `file` (repository-relative) from its current text. */
+  function pushChange(target: Target, file: string, change: (current: string) => string): void {
     const work = mkdtempSync(path.join(h.scratch, 'push-'));
     const git = (args: string[]): string => execFileSync('git', args, { cwd: work, env: GIT_ENV, encoding: 'utf8' });
     git(['clone', '-q', target.repoUrl, '.']);
-    const file = path.join(work, '.github/workflows/ci.yml');
-    const current = execFileSync('git', ['show', 'HEAD:.github/workflows/ci.yml'], { cwd: work, encoding: 'utf8' });
-    writeFileSync(file, `${current}  lint:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make lint\n`);
-    git(['commit', '-qam', 'Add a lint job']);
+    const current = git(['show', `HEAD:${file}`]);
+    writeFileSync(path.join(work, file), change(current));
+    git(['commit', '-qam', `Change ${file}`]);
     git(['push', '-q', 'origin', 'HEAD:main']);
   }
 
@@ -134,13 +134,18 @@ describe('an agent policy over four repositories', () => {
         await Promise.all([waitForStatus(timeoutRun, 'awaiting_approval'), waitForStatus(checkoutRun, 'awaiting_approval')]);
         expect((await get(`/campaigns/${timeouts?.id}`)).body.counts).toMatchObject({ pending_approval: 4 });
 
+        // A target's branch moves while both wait: the open patches still cover its findings (by fingerprint).
+        pushChange(targets[1] as Target, 'Makefile', (current) => `${current}lint:\n\ttrue\n`);
+        const moved = await runCycle(policyId, 1);
+        expect(moved.counts).toMatchObject({ findingsEligible: 8, patchesProposed: 0, skipped: { covered: 8, rejected: 0, overLimit: 0 } });
+
         expect((await post(`/patches/${timeouts?.id}/approve`, guardian, { comment: 'timeouts are fine' })).status).toBe(200);
         expect((await post(`/patches/${checkout?.id}/reject`, guardian, { reason: 'we fetch tags later with these credentials' })).status).toBe(200);
         await waitForStatus(timeoutRun, 'deployed');
         await waitForStatus(checkoutRun, 'rejected');
 
         // Cycle 2: the timeouts are fixed, the rejected fix is remembered: nothing new.
-        const second = await runCycle(policyId, 1);
+        const second = await runCycle(policyId, 2);
         expect(second.counts).toMatchObject({ targetsScanned: 4, findingsEligible: 4, patchesProposed: 0, skipped: { covered: 0, rejected: 4, overLimit: 0 } });
         const fixed = (await get(`/campaigns/${timeouts?.id}`)).body;
         expect(fixed.counts).toMatchObject({ fixed: 4 });
@@ -149,8 +154,8 @@ describe('an agent policy over four repositories', () => {
 
         // A new job without a timeout on one target: the next cycle proposes exactly that finding.
         const [changed] = targets;
-        addJobWithoutTimeout(changed as Target);
-        const third = await runCycle(policyId, 2);
+        pushChange(changed as Target, '.github/workflows/ci.yml', (current) => `${current}  lint:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make lint\n`);
+        const third = await runCycle(policyId, 3);
         expect(third.counts).toMatchObject({ findingsEligible: 5, patchesProposed: 1, skipped: { covered: 0, rejected: 4, overLimit: 0 } });
         const proposed = (await get(`/patches/${third.patchIds[0]}`)).body;
         expect(proposed.targetIds).toEqual([changed?.id]);
