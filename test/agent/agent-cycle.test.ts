@@ -19,6 +19,7 @@ import { signToken } from '../../src/api/dev-tokens';
 import type { Target } from '../../src/domain/types';
 import { createTarget } from '../../src/store/targets';
 import { ensureSearchAttributes } from '../../src/temporal/search-attributes';
+import { agentCycleWorkflow } from '../../src/workflows/agent-cycle';
 import { createBareRepository } from '../support/git-fixtures';
 import { CI_WORKFLOW, createLifecycleHarness, type LifecycleHarness, until, waitForStatus } from '../support/lifecycle';
 
@@ -164,5 +165,27 @@ describe('an agent policy over four repositories', () => {
         expect(diffs[0]?.findings[0]?.line).toBeGreaterThan(10);
       })(),
     );
+  });
+
+  test('two cycles at once (a start beside the schedule) create each patch once', async () => {
+    await Promise.all([1, 2].map((n) => registerTarget(`overlap/repo-${n}`, { team: 'overlap' })));
+    const created = await post('/policies', admin, {
+      name: 'overlap',
+      targets: { labels: { team: 'overlap' } },
+      schedule: { interval: '24h' },
+      rules: ['missing-job-timeout', 'checkout-persisted-credentials'],
+      unsafe: true,
+      rollout: { waves: [{ percent: 100 }], health: { intervalSeconds: 1, windowSeconds: 1 } },
+    });
+    expect(created.status).toBe(201);
+    const policyId = String(created.body.id);
+    const results = await h.runWorker(
+      Promise.all(['a', 'b'].map((run) => h.client.workflow.execute(agentCycleWorkflow, { taskQueue: h.taskQueue, workflowId: `agent-cycle-${policyId}-${run}`, args: [{ policyId }] }))),
+    );
+    expect(results.map((result) => result.patchesProposed).reduce((total, count) => total + count, 0)).toBe(2);
+    const { rows } = await h.db.pool.query<{ patch_id: string }>('SELECT patch_id FROM agent_patches WHERE policy_id = $1', [policyId]);
+    expect(rows.map((row) => row.patch_id).sort()).toEqual(results.flatMap((result) => result.patchIds).sort());
+    // Each lifecycle was started once, by the cycle that created its patch.
+    for (const row of rows) expect((await h.client.workflow.getHandle(`patch-${row.patch_id}`).describe()).status.name).toBe('RUNNING');
   });
 });

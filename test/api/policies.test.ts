@@ -157,6 +157,11 @@ describe('policy API', () => {
     expect(await fileEvents()).toEqual(['policy.created', 'policy.created', 'policy.updated']);
     expect((await schedule(fromGit?.id ?? '').describe()).spec.intervals).toEqual([expect.objectContaining({ every: 12 * 3600 * 1000 })]);
 
+    // A schedule deleted behind the record's back (the Web UI) is derived again from the row at the next start.
+    await schedule(fromGit?.id ?? '').delete();
+    await prepareAgentPolicies(api.db.pool, temporal, undefined, logger);
+    expect((await schedule(fromGit?.id ?? '').describe()).spec.intervals).toEqual([expect.objectContaining({ every: 12 * 3600 * 1000 })]);
+
     writeFileSync(file, yaml('12h').replace('missing-job-timeout', 'missing-job-timout'));
     const error = await prepareAgentPolicies(api.db.pool, temporal, file, logger).then(() => undefined, (caught: unknown) => caught);
     expect(error).toBeInstanceOf(ConfigError);

@@ -23,8 +23,12 @@ import { uuidParam } from '../schemas';
 /** grpc.status.INVALID_ARGUMENT: Temporal refused the schedule itself. */
 const GRPC_INVALID_ARGUMENT = 3;
 
-const scheduleNoteSchema = z.object({ note: multiLine(500).optional() }).strict();
-const runSchema = z.object({}).strict();
+/** Pause and resume may say why (the schedule's note, as in the Web UI); run takes nothing. */
+const commandSchemas = {
+  pause: z.object({ note: multiLine(500).optional() }).strict(),
+  resume: z.object({ note: multiLine(500).optional() }).strict(),
+  run: z.object({}).strict(),
+} satisfies Record<ScheduleCommand, z.ZodType>;
 const cyclesQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) });
 
 /** Temporal's refusals and outages as problems; anything else stays an error. */
@@ -112,10 +116,11 @@ export function policyRoutes(deps: { pool: Pool; temporalClient: Client; config:
     res.status(204).end();
   });
 
-  for (const command of ['pause', 'resume', 'run'] as const satisfies readonly ScheduleCommand[]) {
+  for (const command of ['pause', 'resume', 'run'] as const) {
     router.post(`/policies/:id/${command}`, requireRole('admin'), async (req, res) => {
       const policy = await existing(req);
-      const note = command === 'run' ? (parseBody(runSchema, req.body ?? {}), undefined) : parseBody(scheduleNoteSchema, req.body ?? {}).note;
+      const body = parseBody(commandSchemas[command], req.body ?? {});
+      const note = 'note' in body ? body.note : undefined;
       const actor = actorOf(res);
       await auditBeforeEffect(deps.pool, req, res, { action: `policy.${command}_requested`, subjectType: 'policy', subjectId: policy.id, details: { name: policy.name, note: note ?? null } });
       const text = `${command} by ${actor.subject}${note ? `: ${note}` : ''}`;
