@@ -42,8 +42,11 @@ function scheduleParts(policy: Policy, taskQueue: string) {
   };
 }
 
-function within<T>(client: Client, call: () => Promise<T>): Promise<T> {
-  return client.connection.withDeadline(Date.now() + SCHEDULE_DEADLINE_MS, call);
+/** A read of the schedule's state must not hold up a page for long. */
+const DESCRIBE_DEADLINE_MS = 1_000;
+
+function within<T>(client: Client, call: () => Promise<T>, deadlineMs = SCHEDULE_DEADLINE_MS): Promise<T> {
+  return client.connection.withDeadline(Date.now() + deadlineMs, call);
 }
 
 /** Creates the policy's schedule, or brings the existing one up to date (keeping whether it is paused). */
@@ -75,10 +78,10 @@ export async function commandPolicySchedule(client: Client, policyId: string, co
   await within(client, () => (command === 'pause' ? handle.pause(note) : command === 'resume' ? handle.unpause(note) : handle.trigger(ScheduleOverlapPolicy.SKIP)));
 }
 
-/** What the schedule says now: paused or not, its next tick and its recent cycles; null when Temporal cannot tell. */
+/** What the schedule says now: paused or not (and why), its next tick; null when Temporal cannot tell within 1 s. */
 export async function describePolicySchedule(client: Client, policyId: string): Promise<{ paused: boolean; note: string | null; nextRunAt: string | null } | null> {
   try {
-    const description = await within(client, () => client.schedule.getHandle(policyScheduleId(policyId)).describe());
+    const description = await within(client, () => client.schedule.getHandle(policyScheduleId(policyId)).describe(), DESCRIBE_DEADLINE_MS);
     return { paused: description.state.paused, note: description.state.note ?? null, nextRunAt: description.info.nextActionTimes[0]?.toISOString() ?? null };
   } catch {
     return null;
