@@ -8,6 +8,7 @@
 import {
   ParentClosePolicy,
   proxyActivities,
+  setCurrentDetails,
   startChild,
   uuid4,
   WorkflowIdReusePolicy,
@@ -83,8 +84,11 @@ export async function agentCycleWorkflow(input: AgentCycleInput): Promise<AgentC
   const started = await bookkeeping.startAgentCycle({ policyId: input.policyId, cycleId, runId });
   if (started === null) return result(null, [], []);
   counts.targetsSelected = started.targets.length;
+  // The Web UI shows what the cycle is doing under the run's User Metadata.
+  setCurrentDetails(`scanning ${started.targets.length} target(s) of policy ${started.policyName}`);
   const analysisIds = await scan(started.targets.map((target) => target.id), started.author, counts);
 
+  setCurrentDetails(`planning from ${analysisIds.length} analysis(es)`);
   const plan = await fixing.planAgentCycle({ policyId: input.policyId, analysisIds });
   counts.findingsEligible = plan.counts.findingsEligible;
   counts.findingsProposed = plan.counts.findingsProposed;
@@ -93,7 +97,8 @@ export async function agentCycleWorkflow(input: AgentCycleInput): Promise<AgentC
   const patchIds: string[] = [];
   const refusals: string[] = [];
   const selectedTargetIds = started.targets.map((target) => target.id);
-  for (const proposal of plan.proposals) {
+  for (const [index, proposal] of plan.proposals.entries()) {
+    setCurrentDetails(`creating patch ${index + 1} of ${plan.proposals.length} (${proposal.ruleId ?? proposal.targets[0]?.targetName ?? ''})`);
     const proposed = proposal.targets.reduce((total, target) => total + target.fingerprints.length, 0);
     const created = await fixing.createAgentPatch({ policyId: input.policyId, cycleId, proposal, selectedTargetIds });
     if (created.kind === 'refused') {
@@ -124,6 +129,7 @@ export async function agentCycleWorkflow(input: AgentCycleInput): Promise<AgentC
     patchIds.push(created.patchId);
     counts.patchesProposed += 1;
   }
+  setCurrentDetails(`done: ${patchIds.length} patch(es) proposed`);
   await bookkeeping.finishAgentCycle({ cycleId, counts, patchIds });
   return result(started.policyName, patchIds, refusals);
 }
