@@ -119,6 +119,8 @@ describe('an agent policy over four repositories', () => {
         // Cycle 1: one campaign per rule across the four selected targets.
         const first = await runCycle(policyId, 0);
         expect(first.counts).toMatchObject({ targetsSelected: 4, targetsScanned: 4, findingsEligible: 8, patchesProposed: 2, skipped: { covered: 0, rejected: 0, overLimit: 0 } });
+        // The same counts are the cycle workflow's result.
+        expect(await h.client.workflow.getHandle(first.id).result()).toMatchObject({ ...first.counts, policyName: 'payments-hygiene', patchIds: first.patchIds });
         const campaigns = (await get('/campaigns')).body.items as Array<{ id: string; ruleId: string; counts: Record<string, number> }>;
         expect(campaigns.map((campaign) => campaign.ruleId).sort()).toEqual(['checkout-persisted-credentials', 'missing-job-timeout']);
         expect(campaigns.map((campaign) => campaign.id).sort()).toEqual([...first.patchIds].sort());
