@@ -94,6 +94,8 @@ const settingsSchema = z.object({
   ACT_ACTION_MIRROR_DIR: optionalText,
   // Both runs of the workflow-run stage share it; it runs inside a test activity that may take 20 minutes in all.
   WORKFLOW_RUN_TIMEOUT_SECONDS: seconds(10, 15 * 60).default(10 * 60),
+
+  AGENT_POLICY_FILE: optionalText,
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -184,6 +186,10 @@ export interface Config {
     /** Wall-clock budget of the workflow-run stage on one target: the runs without and with the patch together. */
     timeoutMs: number;
   };
+  agent: {
+    /** A YAML file of agent policies, created or updated by name when the API starts; undefined: none. */
+    policyFile: string | undefined;
+  };
 }
 
 export class ConfigError extends Error {
@@ -268,6 +274,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       actionMirrorDir: s.ACT_ACTION_MIRROR_DIR === undefined ? undefined : path.resolve(cwd, s.ACT_ACTION_MIRROR_DIR),
       timeoutMs: s.WORKFLOW_RUN_TIMEOUT_SECONDS * 1000,
     },
+    agent: { policyFile: s.AGENT_POLICY_FILE === undefined ? undefined : path.resolve(cwd, s.AGENT_POLICY_FILE) },
   };
 }
 

@@ -19,6 +19,7 @@ import { DEV_TOKEN_TTL, devTokens, ensureDevJwtSecret } from './api/dev-tokens';
 import { runEntryPoint } from './entry-point';
 import { acquireStarterLock } from './starter-lock';
 import { createLogger, installTemporalRuntime } from './logger';
+import { prepareAgentPolicies } from './agent/policies';
 import { checkpointLogFile, ensureCheckpointKey, startCheckpointWriter } from './audit/checkpoints';
 import { redactedUrl } from './store/db';
 import { embeddedPostgresDir, ensureEmbeddedAppRole, startEmbeddedPostgres } from './store/embedded-postgres';
@@ -128,6 +129,7 @@ async function main(): Promise<void> {
     const temporalClient = await connectClient(config.temporal, temporalServer.address);
     onStop('Temporal client', () => temporalClient.connection.close());
     await prepareNamespace(temporalClient, config, logger);
+    await prepareAgentPolicies(pool, { client: temporalClient, taskQueue: config.temporal.taskQueue }, config.agent.policyFile, logger);
 
     const workerConnection = await NativeConnection.connect(temporalConnectionOptions(config.temporal, temporalServer.address));
     onStop('worker connection', () => workerConnection.close());

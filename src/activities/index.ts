@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
+import { createAgentActivities } from './agent';
 import { createAnalysisActivities } from './analysis';
 import { createPatchActivities } from './patches';
 import { createReconcileActivities } from './reconcile';
@@ -15,6 +16,7 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createAnalysisActivities(deps),
+    ...createAgentActivities(deps),
     ...createPatchActivities(deps),
     ...createReconcileActivities(deps),
   };

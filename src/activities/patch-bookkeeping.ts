@@ -8,6 +8,7 @@ import { log } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import type { ApprovalRecord, PatchStatus } from '../domain/types';
 import type { HealthSample } from '../health/types';
+import { rememberRejectedFixes } from '../store/agent';
 import { appendAuditEvent } from '../store/audit';
 import { type DeploymentInput, recordPatchTransition, saveApproval, saveDeployment, saveHealthRound } from '../store/patches';
 
@@ -110,10 +111,16 @@ export function createPatchBookkeeping(pool: Pool) {
       });
     },
 
-    /** Records a guardian's decision and audits it as `patch.approved` / `patch.rejected`. */
+    /**
+     * Records a guardian's decision and audits it as `patch.approved` / `patch.rejected`; a rejected agent patch's
+     * fixes are remembered, so the agent does not propose them again.
+     */
     async recordApproval(input: RecordApprovalInput): Promise<void> {
       const { approval } = input;
       await saveApproval(pool, input.patchId, approval);
+      if (approval.decision === 'rejected') {
+        await rememberRejectedFixes(pool, { patchId: input.patchId, guardian: approval.guardian, reason: approval.comment, at: approval.at });
+      }
       await appendAuditEvent(pool, {
         actor: approval.guardian,
         roles: ['guardian'],

@@ -14,8 +14,10 @@ import { errorHandler, notFoundHandler } from './problem';
 import { refuseUnsafeText } from './validation';
 import { analysisRoutes } from './routes/analyses';
 import { auditRoutes } from './routes/audit';
+import { campaignRoutes } from './routes/campaigns';
 import { healthRoutes } from './routes/health';
 import { patchRoutes } from './routes/patches';
+import { policyRoutes } from './routes/policies';
 import { reportRoutes } from './routes/reports';
 import { targetRoutes } from './routes/targets';
 
@@ -53,6 +55,8 @@ export function createApp(deps: ApiDeps): Express {
   api.use(targetRoutes(deps));
   api.use(analysisRoutes(deps));
   api.use(patchRoutes(deps));
+  api.use(policyRoutes(deps));
+  api.use(campaignRoutes(deps));
   api.use(auditRoutes(deps));
   api.use(reportRoutes(deps));
   app.use('/api/v1', api);

@@ -3,6 +3,7 @@
  * PostgreSQL. Needs TEMPORAL_ADDRESS, DATABASE_URL and JWT_SECRET or JWT_JWKS_URL; with AUDIT_CHECKPOINT_KEY it
  * also signs audit checkpoints (into the table, DATA_DIR/audit-checkpoints.jsonl and the log).
  */
+import { prepareAgentPolicies } from '../agent/policies';
 import { checkpointLogFile, type CheckpointWriter, startCheckpointWriter } from '../audit/checkpoints';
 import { type Config, ConfigError, loadConfig } from '../config';
 import { runEntryPoint } from '../entry-point';
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
     logger.warn('AUDIT_CHECKPOINT_KEY is not set: no audit checkpoints are written, so a rewritten or shortened audit trail cannot be told from a genuine one.');
   }
   const temporalClient = await connectClient(config.temporal, temporalAddress);
+  await prepareAgentPolicies(pool, { client: temporalClient, taskQueue: config.temporal.taskQueue }, config.agent.policyFile, logger);
   const app = createApp({ config, pool, temporalClient, authenticator: createAuthenticator(config.auth), logger });
   const server = app.listen(config.api.port, config.api.host, () => logger.info({ port: config.api.port }, 'API listening'));
   await new Promise<void>((resolve) => {

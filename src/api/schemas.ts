@@ -3,13 +3,14 @@
  * at all are refused earlier, for every field at once (validation.ts); these schemas say which fields are one line.
  */
 import { z } from 'zod';
-import { DEFAULT_ERROR_THRESHOLD, PATCH_STATUSES, PATCH_TYPES, WEEKDAYS } from '../domain/types';
-import { quietUntil } from '../workflows/quiet-windows';
+import { DEFAULT_APPROVAL_TIMEOUT_SECONDS, PATCH_STATUSES, PATCH_TYPES } from '../domain/types';
 import { type RepoUrlPolicy, repoUrlProblem } from '../git/repo-url';
 import { commitSubjectProblem, isValidBranchName } from '../git/validate';
 import { RUNNABLE_EVENTS } from '../ci-run/events';
 import { healthCheckSchema } from '../health/schemas';
+import { quietWindowsSchema, rolloutSchema } from '../patching/rollout-schema';
 import { allRules } from '../analysis/rules';
+import { labelsSchema } from '../agent/target-selection';
 import { bidiControlProblem, multiLine, oneLine } from './validation';
 
 export const uuidParam = z.object({ id: z.uuid({ message: 'must be a UUID' }) });
@@ -49,9 +50,13 @@ export function createTargetSchema(repoUrls: RepoUrlPolicy) {
       workflowRun: z.boolean().default(true),
       workflowRunEvent: z.enum(RUNNABLE_EVENTS, { error: `must be one of GitHub's workflow events: ${RUNNABLE_EVENTS.join(', ')}` }).default('push'),
       workflowRunCalledWorkflows: z.boolean().default(true),
+      labels: labelsSchema.default({}),
     })
     .strict();
 }
+
+/** PUT /targets/:id/labels: the target's labels, replaced as a whole. */
+export const targetLabelsSchema = z.object({ labels: labelsSchema }).strict();
 
 export const startAnalysisSchema = z.union([
   z.object({ targetId: z.uuid() }).strict(),
@@ -66,70 +71,15 @@ const MAX_APPROVAL_TIMEOUT_SECONDS = 30 * 24 * 60 * 60;
 // Temporal caps a workflow's input at 2 MB; the diff travels inside the PatchSpec next to the target snapshots.
 const MAX_DIFF_CHARS = 512 * 1024;
 
-const wavesSchema = z
-  .array(z.object({ percent: z.number().gt(0, 'must be above 0').max(100) }).strict())
-  .min(1)
-  .max(20)
-  .refine((waves) => waves.every((wave, index) => index === 0 || wave.percent > (waves[index - 1]?.percent ?? 0)), {
-    message: 'wave percents are cumulative and must be strictly increasing',
-  })
-  .refine((waves) => waves.at(-1)?.percent === 100, { message: 'the last wave must be at 100 percent' });
-
-const healthSettingsSchema = z
-  .object({
-    intervalSeconds: z.number().int().min(1).max(3600).default(30),
-    windowSeconds: z.number().int().min(1).max(7 * 24 * 60 * 60).default(300),
-    failureThreshold: z.number().int().min(1).max(100).default(1),
-    errorThreshold: z.number().int().min(1).max(100).default(DEFAULT_ERROR_THRESHOLD),
-  })
-  .strict()
-  .refine((health) => health.windowSeconds >= health.intervalSeconds, {
-    message: 'windowSeconds must be at least intervalSeconds',
-    path: ['windowSeconds'],
-  });
-
-// `prefault({})` (not `default`) so that an omitted object still gets its fields' defaults.
-const rolloutSchema = z
-  .object({
-    waves: wavesSchema.default([{ percent: 10 }, { percent: 50 }, { percent: 100 }]),
-    health: healthSettingsSchema.prefault({}),
-    allowUnmonitored: z.boolean().default(false),
-    parallelism: z.number().int().min(1).max(16).default(4),
-  })
-  .strict()
-  .prefault({});
-
 const approvalSchema = z
   .object({
     quorum: z.number().int().min(1).max(10).default(1),
-    timeoutSeconds: z.number().int().min(60).max(MAX_APPROVAL_TIMEOUT_SECONDS).default(259_200),
+    timeoutSeconds: z.number().int().min(60).max(MAX_APPROVAL_TIMEOUT_SECONDS).default(DEFAULT_APPROVAL_TIMEOUT_SECONDS),
     // The least the patch needs: its changes may require more (src/patching/risk-quorum.ts).
     distinctGroups: z.boolean().optional(),
   })
   .strict()
   .prefault({});
-
-const timeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'must be a UTC time of day "HH:MM" from 00:00 to 24:00');
-
-/** A weekly UTC window in which nothing is deployed (src/workflows/quiet-windows.ts). */
-export const quietWindowSchema = z
-  .object({
-    days: z.array(z.enum(WEEKDAYS, { error: `must be days of the week: ${WEEKDAYS.join(', ')}` })).min(1).max(7).refine(distinct, { message: 'must not name a day twice' }),
-    start: timeOfDay,
-    end: timeOfDay,
-  })
-  .strict()
-  .refine((window) => window.start !== window.end || window.start === '00:00', { message: 'start and end are the same time: the window would last a whole day; say 00:00 to 24:00' });
-
-export const quietWindowsSchema = z
-  .array(quietWindowSchema)
-  .max(50)
-  .default([])
-  .refine((windows) => windows.length === 0 || quietUntil(Date.UTC(2026, 0, 4), windows) !== Number.POSITIVE_INFINITY, {
-    message: 'the quiet windows cover the whole week: no wave could ever be deployed',
-    // Zod runs refinements on arrays whose items failed; times that failed their own check are already reported.
-    when: (payload) => payload.issues.length === 0,
-  });
 
 const MAX_PATCH_TARGETS = 500;
 const MAX_RULE_ID_CHARS = 100;
@@ -218,7 +168,6 @@ export const createPatchSchema = z
     return { source: 'diff' as const, diff, title, type, targets, ...common };
   });
 
-export type CreatePatchRequest = z.infer<typeof createPatchSchema>;
 
 export const listPatchesQuery = z.object({
   status: z.enum(PATCH_STATUSES).optional(),

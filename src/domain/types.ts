@@ -95,6 +95,11 @@ export interface Target {
   workflowRunEvent?: string;
   /** Whether jobs that call reusable workflows run them (act runs the called jobs); absent means on. */
   workflowRunCalledWorkflows?: boolean;
+  /**
+   * Kubernetes-style labels (`team: payments`) that agent policies select targets by. Absent in target snapshots
+   * taken before labels existed.
+   */
+  labels?: Record<string, string>;
   createdBy: string;
   createdAt: string;
 }
@@ -164,6 +169,9 @@ export interface RolloutSpec {
   parallelism: number;
 }
 
+/** How long a patch waits for its approvals unless the request says otherwise: 3 days. */
+export const DEFAULT_APPROVAL_TIMEOUT_SECONDS = 259_200;
+
 export interface ApprovalSpec {
   /**
    * Distinct guardians, other than the author, who must approve: the larger of the requested quorum and the one
@@ -176,6 +184,16 @@ export interface ApprovalSpec {
   /** Why the quorum is what it is, for people. */
   reasons?: string[];
   /** Only approvals of Guardians from groups not yet represented count (src/workflows/approval-quorum.ts). */
+  distinctGroups?: boolean;
+}
+
+/**
+ * An agent policy's floor under the approvals a patch needs: `minimumSafe` when every fix is safe, `minimumRisky`
+ * otherwise; `distinctGroups` asks for Guardians of distinct groups.
+ */
+export interface ApprovalMinimums {
+  minimumSafe?: number;
+  minimumRisky?: number;
   distinctGroups?: boolean;
 }
 

@@ -2,7 +2,7 @@
  * How many Guardian approvals a patch needs, judged from what it changes, not only from what its author asked.
  * It lives in src/patching beside the safety report and the permission grants it reuses: like the test stages it
  * reads the changed files before and after the patch, but at creation, and it is pure, so the API computes it for
- * every new patch and a policy can call it later with its own minimums (QuorumPolicy).
+ * every new patch and an agent policy raises it with its own minimums (ApprovalMinimums).
  *
  * A patch is risky (2 approvals by default) when a fix it applies is `unsafe`; when it changes `permissions:`
  * anywhere (workflow or job level, added, removed or changed); when it adds a third-party action, reusable
@@ -16,7 +16,7 @@
 import { isScalar, type Node } from 'yaml';
 import { parseWorkflowFile, workflowFileKind } from '../analysis/parse';
 import { jobsOf, mapEntries, mapGet, mapPair, parseActionRef, rootMap, scalarText, stepsOf, triggersOf, type WorkflowFile } from '../analysis/rule';
-import type { ApprovalSpec, ResolvedFinding } from '../domain/types';
+import type { ApprovalMinimums, ApprovalSpec, ResolvedFinding } from '../domain/types';
 import { describeGrant, type PermissionGrant, readPermissionGrant } from './permissions';
 import type { PatchedFile } from './safety-report';
 
@@ -33,15 +33,6 @@ const PRIVILEGED_TRIGGERS = ['pull_request_target', 'workflow_run'] as const;
 const MAX_REASONS = 20;
 
 /** A policy's say on approvals (issue 11's agent policies): minimums above the defaults, and distinct groups. */
-export interface QuorumPolicy {
-  /** Approvals for a patch with nothing risky (at least 1). */
-  safe?: number;
-  /** Approvals for a risky patch (at least 2, and at least `safe`). */
-  risky?: number;
-  /** Approvals count only from Guardians of groups not yet represented. */
-  distinctGroups?: boolean;
-}
-
 /** A fix a generated patch applies, as far as the quorum cares. */
 export type AppliedFixSafety = Pick<ResolvedFinding, 'ruleId' | 'file' | 'fix' | 'safety'>;
 
@@ -61,7 +52,7 @@ export interface QuorumRequest {
   requested: number;
   /** Whether the request asks for Guardians of distinct groups. */
   distinctGroups?: boolean;
-  policy?: QuorumPolicy;
+  policy?: ApprovalMinimums;
 }
 
 export interface RequiredQuorum {
@@ -73,8 +64,8 @@ export interface RequiredQuorum {
 
 export function requiredQuorum(request: QuorumRequest): RequiredQuorum {
   const { policy = {} } = request;
-  const safe = Math.max(DEFAULT_QUORUM.safe, policy.safe ?? 0);
-  const risky = Math.max(DEFAULT_QUORUM.risky, safe, policy.risky ?? 0);
+  const safe = Math.max(DEFAULT_QUORUM.safe, policy.minimumSafe ?? 0);
+  const risky = Math.max(DEFAULT_QUORUM.risky, safe, policy.minimumRisky ?? 0);
   const risks = request.targets.flatMap(targetRisks);
   const computed = risks.length > 0 ? risky : safe;
   const quorum = Math.max(computed, request.requested);
@@ -93,7 +84,7 @@ export interface RequestedApproval {
 }
 
 /** The approval a new patch waits for: the request's timeout, and the quorum its changes require, with why. */
-export function approvalSpec(requested: RequestedApproval, targets: readonly TargetChanges[], policy?: QuorumPolicy): ApprovalSpec {
+export function approvalSpec(requested: RequestedApproval, targets: readonly TargetChanges[], policy?: ApprovalMinimums): ApprovalSpec {
   const required = requiredQuorum({ targets, requested: requested.quorum, distinctGroups: requested.distinctGroups === true, ...(policy ? { policy } : {}) });
   return {
     quorum: required.quorum,

@@ -25,6 +25,7 @@ interface TargetRow {
   workflow_run: boolean;
   workflow_run_event: string;
   workflow_run_called_workflows: boolean;
+  labels: Record<string, string>;
   created_by: string;
   created_at: Date;
 }
@@ -41,6 +42,7 @@ function fromRow(row: TargetRow): Target {
     workflowRun: row.workflow_run,
     workflowRunEvent: row.workflow_run_event,
     workflowRunCalledWorkflows: row.workflow_run_called_workflows,
+    labels: row.labels,
     createdBy: row.created_by,
     createdAt: row.created_at.toISOString(),
   };
@@ -50,11 +52,11 @@ export async function createTarget(pool: Queryable, input: NewTarget): Promise<T
   try {
     const { rows } = await pool.query<TargetRow>(
       `INSERT INTO targets (id, name, repo_url, branch, health_checks, verify_command, sandbox, workflow_run, workflow_run_event,
-         workflow_run_called_workflows, created_by)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *`,
+         workflow_run_called_workflows, labels, created_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
       [randomUUID(), input.name, input.repoUrl, input.branch, JSON.stringify(input.healthChecks),
         input.verifyCommand ? JSON.stringify(input.verifyCommand) : null, JSON.stringify(input.sandbox ?? DEFAULT_SANDBOX_SETTINGS),
-        input.workflowRun ?? true, input.workflowRunEvent ?? 'push', input.workflowRunCalledWorkflows ?? true, input.createdBy],
+        input.workflowRun ?? true, input.workflowRunEvent ?? 'push', input.workflowRunCalledWorkflows ?? true, JSON.stringify(input.labels ?? {}), input.createdBy],
     );
     return fromRow(rows[0] as TargetRow);
   } catch (error) {
@@ -78,4 +80,17 @@ export async function getTargets(pool: Pool, ids: readonly string[]): Promise<Ta
 export async function listTargets(pool: Pool, limit = 500): Promise<Target[]> {
   const { rows } = await pool.query<TargetRow>('SELECT * FROM targets ORDER BY name LIMIT $1', [limit]);
   return rows.map(fromRow);
+}
+
+/** Replaces a target's labels; the target before and after, or undefined when there is no such target. */
+export async function setTargetLabels(db: Queryable, id: string, labels: Record<string, string>): Promise<{ before: Target; after: Target } | undefined> {
+  const { rows } = await db.query<TargetRow & { previous_labels: Record<string, string> }>(
+    `UPDATE targets t SET labels = $2, updated_at = now() FROM (SELECT id, labels AS previous_labels FROM targets WHERE id = $1 FOR UPDATE) p
+      WHERE t.id = p.id RETURNING t.*, p.previous_labels`,
+    [id, JSON.stringify(labels)],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  const after = fromRow(row);
+  return { before: { ...after, labels: row.previous_labels }, after };
 }

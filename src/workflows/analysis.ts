@@ -5,11 +5,13 @@
 import { defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { AnalysisActivities, AnalysisSummary, AnalyzeTargetInput } from '../activities/analysis';
 
-const { analyzeTarget } = proxyActivities<AnalysisActivities>({
+/** One target's analysis: a checkout and the analyzer, retried a few times. */
+export const ANALYZING = {
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '1 minute',
   retry: { maximumAttempts: 3, initialInterval: '2s', nonRetryableErrorTypes: ['TargetNotFoundError', 'InvalidInputError'] },
-});
+};
+const { analyzeTarget } = proxyActivities<AnalysisActivities>(ANALYZING);
 const { completeFleetScan } = proxyActivities<AnalysisActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { maximumAttempts: 10 },

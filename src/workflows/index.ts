@@ -2,3 +2,4 @@
 export { analyzeTargetWorkflow, fleetScanWorkflow } from './analysis';
 export { patchLifecycleWorkflow } from './patch-lifecycle';
 export { compensatePatchWorkflow, reconcileWorkflow } from './reconcile';
+export { agentCycleWorkflow } from './agent-cycle';

@@ -78,6 +78,7 @@ describe('hostile strings in every string field of every POST route', () => {
   let guardian: string;
   let targetId: string;
   let patchId: string;
+  let policyId: string;
 
   beforeAll(async () => {
     const state = sharedTestState();
@@ -97,6 +98,9 @@ describe('hostile strings in every string field of every POST route', () => {
     patchId = created.body.id;
     // No worker runs here: with the run closed, every action the input lets through gets a quick 409.
     await client.workflow.getHandle(String(created.body.workflowId)).terminate('hostile-input test');
+    const policy = await request(api.app).post('/api/v1/policies').set('Authorization', `Bearer ${admin}`).send(policyBody());
+    expect(policy.status).toBe(201);
+    policyId = policy.body.id;
   }, 120_000);
 
   afterAll(async () => {
@@ -105,12 +109,13 @@ describe('hostile strings in every string field of every POST route', () => {
     await server.stop();
   });
 
-  async function counts(): Promise<Record<string, number>> {
-    const { rows } = await api.db.pool.query<{ targets: string; patches: string; approvals: string }>(
-      'SELECT (SELECT count(*) FROM targets) AS targets, (SELECT count(*) FROM patches) AS patches, (SELECT count(*) FROM approvals) AS approvals',
+  async function counts(): Promise<Record<string, number | string | null>> {
+    const { rows } = await api.db.pool.query<{ targets: string; patches: string; approvals: string; policies: string; labels: string }>(
+      `SELECT (SELECT count(*) FROM targets) AS targets, (SELECT count(*) FROM patches) AS patches, (SELECT count(*) FROM approvals) AS approvals,
+         (SELECT count(*) FROM agent_policies) AS policies, (SELECT md5(string_agg(labels::text, ',' ORDER BY id)) FROM targets) AS labels`,
     );
-    const row = rows[0] ?? { targets: '0', patches: '0', approvals: '0' };
-    return { targets: Number(row.targets), patches: Number(row.patches), approvals: Number(row.approvals) };
+    const row = rows[0] ?? { targets: '0', patches: '0', approvals: '0', policies: '0', labels: '' };
+    return { targets: Number(row.targets), patches: Number(row.patches), approvals: Number(row.approvals), policies: Number(row.policies), labels: row.labels };
   }
 
   let nameCounter = 0;
@@ -125,6 +130,16 @@ describe('hostile strings in every string field of every POST route', () => {
     sandbox: { network: false, env: { CI: 'true' } },
     workflowRunEvent: 'pull_request',
   });
+  let policyCounter = 0;
+  const policyBody = (): Body => ({
+    name: `hostile-${(policyCounter += 1)}`,
+    targets: { nameGlob: 'org/*', labels: { team: 'payments' } },
+    schedule: { cron: '0 3 * * mon' },
+    rules: ['missing-job-timeout'],
+    minSeverity: 'medium',
+    grouping: 'per-rule',
+    quietWindows: [{ days: ['sat'], start: '00:00', end: '24:00' }],
+  });
   const patchBody = (): Body => ({
     title: 'Pin permissions',
     type: 'security',
@@ -134,7 +149,7 @@ describe('hostile strings in every string field of every POST route', () => {
     quietWindows: [{ days: ['sat'], start: '00:00', end: '24:00' }],
   });
 
-  const routes: Array<{ route: string; token: () => string; body: () => Body; fields: Field[] }> = [
+  const routes: Array<{ route: string; method?: 'put'; token: () => string; body: () => Body; fields: Field[] }> = [
     {
       route: '/targets',
       token: () => admin,
@@ -152,8 +167,43 @@ describe('hostile strings in every string field of every POST route', () => {
         field('sandbox.env value', (b, v) => (b.sandbox = { env: { CI: v } })),
         field('sandbox.env name', (b, v) => (b.sandbox = { env: { [v]: 'true' } })),
         field('workflowRunEvent', (b, v) => (b.workflowRunEvent = v)),
+        field('labels value', (b, v) => (b.labels = { team: v })),
+        field('labels key', (b, v) => (b.labels = { [v]: 'payments' })),
       ],
     },
+    {
+      route: '/targets/{target}/labels',
+      method: 'put',
+      token: () => operator,
+      body: (): Body => ({ labels: { team: 'payments' } }),
+      fields: [field('labels value', (b, v) => (b.labels = { team: v })), field('labels key', (b, v) => (b.labels = { [v]: 'payments' }))],
+    },
+    {
+      route: '/policies',
+      token: () => admin,
+      body: policyBody,
+      fields: [
+        field('name', (b, v) => (b.name = v)),
+        field('targets', (b, v) => (b.targets = v)),
+        field('targets.nameGlob', (b, v) => (b.targets = { nameGlob: v })),
+        field('targets.labels value', (b, v) => (b.targets = { labels: { team: v } })),
+        field('targets.labels key', (b, v) => (b.targets = { labels: { [v]: 'payments' } })),
+        field('schedule.cron', (b, v) => (b.schedule = { cron: v })),
+        field('schedule.interval', (b, v) => (b.schedule = { interval: v })),
+        field('rules.0', (b, v) => (b.rules = [v])),
+        field('minSeverity', (b, v) => (b.minSeverity = v)),
+        field('grouping', (b, v) => (b.grouping = v)),
+        field('quietWindows.0.days.0', (b, v) => (b.quietWindows = [{ days: [v], start: '00:00', end: '24:00' }])),
+        field('quietWindows.0.start', (b, v) => (b.quietWindows = [{ days: ['sat'], start: v, end: '24:00' }])),
+        field('quietWindows.0.end', (b, v) => (b.quietWindows = [{ days: ['sat'], start: '00:00', end: v }])),
+      ],
+    },
+    ...(['pause', 'resume'] as const).map((command) => ({
+      route: `/policies/{policy}/${command}`,
+      token: () => admin,
+      body: (): Body => ({ note: 'freeze' }),
+      fields: [field('note', (b, v) => (b.note = v))],
+    })),
     {
       route: '/analyses',
       token: () => operator,
@@ -193,15 +243,14 @@ describe('hostile strings in every string field of every POST route', () => {
     })),
   ];
 
-  for (const { route, token, body, fields } of routes) {
+  for (const { route, method = 'post', token, body, fields } of routes) {
     for (const target of fields) {
-      test(`POST ${route}: ${target.name}`, async () => {
+      test(`${method.toUpperCase()} ${route}: ${target.name}`, async () => {
         await fc.assert(
           fc.asyncProperty(hostileText, async (text) => {
             const sent = target.set(body(), text);
             const before = await counts();
-            const res = await request(api.app)
-              .post(`/api/v1${route.replace('{patch}', patchId)}`)
+            const res = await request(api.app)[method](`/api/v1${route.replace('{patch}', patchId).replace('{policy}', policyId).replace('{target}', targetId)}`)
               .set('Authorization', `Bearer ${token()}`)
               .send(sent);
             expect(res.status).toBeLessThan(500);
@@ -216,6 +265,11 @@ describe('hostile strings in every string field of every POST route', () => {
               expect(stored.body.verifyCommand).toEqual(sent.verifyCommand);
               expect(stored.body.sandbox.env).toEqual((sent.sandbox as { env: Record<string, string> }).env);
               expect(stored.body.name).toBe(sent.name);
+              expect(stored.body.labels).toEqual(sent.labels);
+            } else if (route === '/policies') {
+              const stored = await request(api.app).get(`/api/v1/policies/${res.body.id}`).set('Authorization', `Bearer ${token()}`);
+              expect(stored.body.spec.targets).toEqual(sent.targets);
+              expect(stored.body.spec.quietWindows).toEqual(sent.quietWindows);
             }
           }),
           { numRuns: 25 },

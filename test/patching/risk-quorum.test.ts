@@ -7,9 +7,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Target } from '../../src/domain/types';
+import type { ApprovalMinimums, Target } from '../../src/domain/types';
 import { readTargetChanges } from '../../src/patching/patched-files';
-import { type AppliedFixSafety, approvalSpec, type QuorumPolicy, requiredQuorum } from '../../src/patching/risk-quorum';
+import { type AppliedFixSafety, approvalSpec, requiredQuorum } from '../../src/patching/risk-quorum';
 
 const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.invalid', GIT_CONFIG_GLOBAL: '/dev/null' };
 const CI = '.github/workflows/ci.yml';
@@ -42,7 +42,7 @@ interface QuorumCase {
   diff?: string;
   fixes?: AppliedFixSafety['safety'][];
   requested?: number;
-  policy?: QuorumPolicy;
+  policy?: ApprovalMinimums;
   /** The repository cannot be read. */
   unreachable?: boolean;
   quorum: number;
@@ -124,9 +124,9 @@ const CASES: QuorumCase[] = [
     reason: /triggered by workflow_run/,
   },
   { name: 'a new workflow triggered by pull_request_target', before: { [CI]: BASE }, after: { '.github/workflows/triage.yml': workflow({ on: '[pull_request_target]', steps: ['      - run: echo hi'] }) }, quorum: 2, reason: /triage\.yml is a workflow triggered by pull_request_target/ },
-  { name: 'policy minimums raise a risky patch to 3', before: { [CI]: BASE }, after: { [CI]: workflow({ permissions: ['permissions:', '  contents: write'] }) }, policy: { risky: 3 }, quorum: 3, reason: /the policy requires 3 approvals for a risky patch/ },
-  { name: 'policy minimums raise a safe patch to 3', before: { [CI]: BASE }, after: { [CI]: WITH_TIMEOUT }, policy: { safe: 3 }, quorum: 3, reason: /the policy requires 3 approvals for a safe patch/ },
-  { name: 'a policy cannot lower the defaults', before: { [CI]: BASE }, after: { [CI]: workflow({ permissions: [] }) }, policy: { safe: 0, risky: 1 }, quorum: 2, reason: /changes permissions/ },
+  { name: 'policy minimums raise a risky patch to 3', before: { [CI]: BASE }, after: { [CI]: workflow({ permissions: ['permissions:', '  contents: write'] }) }, policy: { minimumRisky: 3 }, quorum: 3, reason: /the policy requires 3 approvals for a risky patch/ },
+  { name: 'policy minimums raise a safe patch to 3', before: { [CI]: BASE }, after: { [CI]: WITH_TIMEOUT }, policy: { minimumSafe: 3 }, quorum: 3, reason: /the policy requires 3 approvals for a safe patch/ },
+  { name: 'a policy cannot lower the defaults', before: { [CI]: BASE }, after: { [CI]: workflow({ permissions: [] }) }, policy: { minimumSafe: 0, minimumRisky: 1 }, quorum: 2, reason: /changes permissions/ },
   { name: 'a requested 3 with all fixes safe', before: { [CI]: BASE }, after: { [CI]: WITH_TIMEOUT }, fixes: ['safe'], requested: 3, quorum: 3, reason: /the request asks for 3 approvals/ },
   { name: 'a requested 1 does not lower a risky patch', before: { [CI]: BASE }, after: { [CI]: workflow({ permissions: [] }) }, requested: 1, quorum: 2, reason: /changes permissions/ },
   // Hostile and unreadable patches.

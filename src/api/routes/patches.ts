@@ -6,40 +6,27 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { type Request, type Response, Router } from 'express';
-import {
-  type Client,
-  isGrpcDeadlineError,
-  isGrpcServiceError,
-  ServiceError,
-  WorkflowIdReusePolicy,
-  WorkflowNotFoundError,
-  type WorkflowHandle,
-  WorkflowUpdateFailedError,
-  WorkflowUpdateRPCTimeoutOrCancelledError,
-} from '@temporalio/client';
+import { type Client, WorkflowIdReusePolicy, WorkflowNotFoundError, type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { allowsLocalRepos, type Config } from '../../config';
-import { type Actor, type PatchSpec, type PatchState, type PatchStatus, type PatchType, type Target, TERMINAL_PATCH_STATUSES } from '../../domain/types';
-import { GitError, isValidBranchName, validateDiffPaths } from '../../git';
-import { repoUrlProblem } from '../../git/repo-url';
+import { type Actor, type PatchState, type PatchStatus, TERMINAL_PATCH_STATUSES } from '../../domain/types';
 import {
-  combinedDiff,
-  type GenerationEnvironment,
-  generatedDescription,
-  generatedTitle,
-  generateTargetDiffs,
-  loadFindingSources,
-  PatchGenerationRefused,
-  patchTypeFor,
-  type SkippedTarget,
-} from '../../patching/from-findings';
-import { readTargetChanges } from '../../patching/patched-files';
-import { approvalSpec, type TargetChanges } from '../../patching/risk-quorum';
+  lifecycleInput,
+  patchCreatedDetails,
+  PatchRefused,
+  PatchSourceUnavailable,
+  patchSpecFor,
+  patchWorkflowId,
+  planFromDiff,
+  planFromFindings,
+  storePatch,
+} from '../../patching/create-patch';
+import type { GenerationEnvironment } from '../../patching/from-findings';
 import { appendAuditEvent } from '../../store/audit';
-import { listTargetDiffs, type NewTargetDiff, saveTargetDiffs, type TargetDiff } from '../../store/patch-target-diffs';
-import { createPatch, getPatch, listPatches, type PatchDetail, recordPatchTransition } from '../../store/patches';
-import { getTargets } from '../../store/targets';
+import { listTargetDiffs, type TargetDiff } from '../../store/patch-target-diffs';
+import { getPatch, listPatches, type PatchDetail, recordPatchTransition } from '../../store/patches';
 import { taskQueueLiveness } from '../../store/worker-heartbeats';
+import { isTemporalUnavailable } from '../../temporal/errors';
 import {
   abortSignal,
   approveUpdate,
@@ -58,7 +45,6 @@ import {
   abortPatchSchema,
   approvePatchSchema,
   createPatchSchema,
-  type CreatePatchRequest,
   listPatchesQuery,
   pausePatchSchema,
   rejectPatchSchema,
@@ -70,8 +56,6 @@ import {
 const STATUS_QUERY_DEADLINE_MS = 1_000;
 /** Starting a workflow, an Update (which waits for a worker to run its validator) or a Signal. */
 const ACTION_DEADLINE_MS = 10_000;
-/** grpc.status.UNAVAILABLE; @grpc/grpc-js is not a direct dependency. */
-const GRPC_UNAVAILABLE = 14;
 
 type PatchAction = 'approve' | 'reject' | 'pause' | 'resume' | 'abort';
 
@@ -83,20 +67,6 @@ interface ActionContext {
   requestId: string;
   method: string;
   path: string;
-}
-
-/** What a patch is made of before it is stored: its diff (or per-target diffs) and the targets they go to. */
-interface PatchPlan {
-  title: string;
-  type: PatchType;
-  description: string | null;
-  diff: string;
-  targets: Target[];
-  /** Empty for a patch with one diff for every target. */
-  targetDiffs: NewTargetDiff[];
-  skippedTargets: SkippedTarget[];
-  /** What the patch does on each target: what its quorum is computed from. */
-  changes: TargetChanges[];
 }
 
 /** A target's own diff as GET /patches/:id shows it. */
@@ -117,13 +87,6 @@ function shownTargetDiff(entry: TargetDiff) {
 
 function isTerminal(status: PatchStatus): boolean {
   return TERMINAL_PATCH_STATUSES.includes(status);
-}
-
-/** Temporal did not answer in time or cannot be reached: worth a retry, not the caller's fault. */
-function isTemporalUnavailable(error: unknown): boolean {
-  if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcDeadlineError(error)) return true;
-  const grpcError = error instanceof ServiceError ? error.cause : error;
-  return isGrpcServiceError(grpcError) && Number(grpcError.code) === GRPC_UNAVAILABLE;
 }
 
 function temporalUnavailable(what: string): HttpProblem {
@@ -213,94 +176,24 @@ export function patchRoutes(deps: { pool: Pool; temporalClient: Client; config: 
   const repoUrls = { allowLocal: allowsLocalRepos(deps.config) };
   const generation: GenerationEnvironment = { workRoot: path.join(deps.config.dataDir, 'work'), git: { repoUrlPolicy: repoUrls }, actions: deps.config.actions };
 
-  /** Targets registered under other rules (before ALLOW_LOCAL_REPOS was turned off) are checked again. */
-  function refuseUnusableTargets(targets: readonly Target[], field: string): void {
-    const refused = targets.flatMap((target) => {
-      const problem = repoUrlProblem(target.repoUrl, repoUrls) ?? (isValidBranchName(target.branch) ? undefined : 'has a branch name git does not accept');
-      return problem ? [{ path: field, message: `Target ${target.name}: the repository URL ${problem}.` }] : [];
-    });
-    if (refused.length > 0) throw fieldProblems(refused);
-  }
-
-  /** A patch whose diff the caller wrote, for the targets the caller named. */
-  async function plannedFromDiff(body: Extract<CreatePatchRequest, { source: 'diff' }>): Promise<PatchPlan> {
-    const targets = await getTargets(deps.pool, body.targets);
-    const missing = body.targets.filter((id) => !targets.some((target) => target.id === id));
-    if (missing.length > 0) throw new HttpProblem(422, `No target ${missing.join(', ')}.`, { missingTargets: missing });
-    refuseUnusableTargets(targets, 'targets');
-    const diffCheck = validateDiffPaths(body.diff);
-    if (!diffCheck.ok) {
-      throw new HttpProblem(422, `The diff is refused: ${diffCheck.problems.map((p) => p.reason).join('; ')}.`, { diffProblems: diffCheck.problems });
-    }
-    const changes = await readTargetChanges(targets, body.diff, generation);
-    return { title: body.title, type: body.type, description: body.description ?? null, diff: body.diff, targets, targetDiffs: [], skippedTargets: [], changes };
-  }
-
-  /** A patch generated from analyses' findings: one diff per target, at the commit its analysis saw. */
-  async function plannedFromFindings(body: Extract<CreatePatchRequest, { source: 'findings' }>): Promise<PatchPlan> {
-    const { analysisIds, ...selection } = body.fromFindings;
-    let generated;
+  /** Runs a step of patch creation, turning its refusals into problems the caller can act on. */
+  async function refusalsAsProblems<T>(step: () => T | Promise<T>): Promise<T> {
     try {
-      const sources = await loadFindingSources(deps.pool, body.fromFindings);
-      refuseUnusableTargets(sources.map((source) => source.target), 'fromFindings.analysisIds');
-      generated = await generateTargetDiffs(sources, selection, generation);
+      return await step();
     } catch (error) {
-      if (error instanceof PatchGenerationRefused) throw new HttpProblem(422, error.message, error.details);
-      // A registered repository that cannot be read now is not the caller's mistake.
-      if (error instanceof GitError) throw new HttpProblem(502, `A target's repository could not be read to generate the patch: ${error.message}`);
+      if (error instanceof PatchRefused) throw error.errors ? fieldProblems(error.errors) : new HttpProblem(422, error.message, error.details);
+      if (error instanceof PatchSourceUnavailable) throw new HttpProblem(502, error.message);
       throw error;
     }
-    const { diffs, skipped } = generated;
-    if (diffs.length === 0) {
-      const reasons = skipped.map((entry) => `${entry.target}: ${entry.reason}`).join('; ');
-      throw new HttpProblem(422, `The patch would be empty: no target of analyses ${analysisIds.join(', ')} has a finding the fixer can fix (${reasons}).`, { skippedTargets: skipped });
-    }
-    const refusedDiffs = diffs.flatMap((entry) => {
-      const check = validateDiffPaths(entry.diff);
-      return check.ok ? [] : [`${entry.target.name}: ${check.problems.map((p) => p.reason).join('; ')}`];
-    });
-    if (refusedDiffs.length > 0) throw new HttpProblem(422, `A generated diff is refused: ${refusedDiffs.join('; ')}.`);
-    const findings = diffs.flatMap((entry) => entry.findings);
-    return {
-      title: body.title ?? generatedTitle(diffs),
-      type: body.type ?? patchTypeFor(findings),
-      description: body.description ?? generatedDescription(diffs, skipped),
-      diff: combinedDiff(diffs),
-      targets: diffs.map((entry) => entry.target),
-      targetDiffs: diffs.map(({ target: _target, files: _files, ...entry }) => entry),
-      skippedTargets: skipped,
-      changes: diffs.map((entry) => ({ target: entry.target.name, files: entry.files, fixes: entry.findings })),
-    };
   }
 
   router.post('/patches', requireRole('operator'), async (req, res) => {
     const body = parseBody(createPatchSchema, req.body);
     const actor = actorOf(res);
-    const plan = body.source === 'diff' ? await plannedFromDiff(body) : await plannedFromFindings(body);
-    const { targets } = plan;
-    const unmonitored = targets.filter((target) => target.healthChecks.length === 0 && !target.verifyCommand);
-    if (unmonitored.length > 0 && !body.rollout.allowUnmonitored) {
-      throw new HttpProblem(
-        422,
-        `Target(s) ${unmonitored.map((t) => t.name).join(', ')} have neither health checks nor a verifyCommand; set rollout.allowUnmonitored to deploy anyway.`,
-        { unmonitoredTargets: unmonitored.map((t) => t.id) },
-      );
-    }
-    const id = randomUUID();
-    const workflowId = `patch-${id}`;
-    const spec: PatchSpec = {
-      id,
-      title: plan.title,
-      type: plan.type,
-      description: plan.description,
-      author: actor.subject,
-      diff: plan.diff,
-      targets,
-      rollout: body.rollout,
-      approval: approvalSpec(body.approval, plan.changes),
-      ...(body.quietWindows.length > 0 ? { quietWindows: body.quietWindows } : {}),
-    };
-    const { diff: _diff, ...specWithoutDiff } = spec;
+    const plan = await refusalsAsProblems(() => (body.source === 'diff' ? planFromDiff(deps.pool, body, generation) : planFromFindings(deps.pool, body, generation)));
+    const spec = await refusalsAsProblems(() => patchSpecFor(plan, { author: actor.subject, rollout: body.rollout, approval: body.approval, quietWindows: body.quietWindows }));
+    const { id, targets } = spec;
+    const workflowId = patchWorkflowId(id);
     // Fingerprints are counted, not listed: a request may name thousands.
     const generatedFrom =
       body.source === 'findings'
@@ -310,25 +203,15 @@ export function patchRoutes(deps: { pool: Pool; temporalClient: Client; config: 
       deps.pool,
       req,
       res,
-      async (client) => {
-        const summary = await createPatch(client, { ...spec, workflowId });
-        await saveTargetDiffs(client, id, plan.targetDiffs);
-        return summary;
-      },
-      (created) => ({
-        action: 'patch.created',
-        subjectType: 'patch',
-        subjectId: id,
-        details: { title: spec.title, type: spec.type, targets: targets.map((target) => target.name), diffSha256: created.diffSha256, quorum: spec.approval.quorum, ...generatedFrom },
-      }),
+      (client) => storePatch(client, spec, plan),
+      (created) => ({ action: 'patch.created', subjectType: 'patch', subjectId: id, details: patchCreatedDetails(spec, created.diffSha256, generatedFrom) }),
     );
     try {
       await within(ACTION_DEADLINE_MS, () =>
         client.workflow.start(patchLifecycleWorkflow, {
           taskQueue: deps.config.temporal.taskQueue,
           workflowId,
-          // The diff is stored with the patch; the run carries its hash, so no event repeats it.
-          args: [{ ...specWithoutDiff, diffSha256: created.diffSha256 }],
+          args: [lifecycleInput(spec, created.diffSha256)],
           staticSummary: spec.title,
           typedSearchAttributes: patchStartSearchAttributes({ type: spec.type, targets }),
           workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,

@@ -6,9 +6,9 @@ import { HttpProblem } from '../problem';
 import { changeWithAudit } from '../request-audit';
 import { fieldProblems, parseBody, parseParams } from '../validation';
 import { healthCheckProblems } from '../../health/registration-problems';
-import { createTargetSchema, uuidParam } from '../schemas';
+import { createTargetSchema, targetLabelsSchema, uuidParam } from '../schemas';
 import { analysisHistory } from '../../store/analyses';
-import { createTarget, DuplicateTargetError, getTarget, listTargets } from '../../store/targets';
+import { createTarget, DuplicateTargetError, getTarget, listTargets, setTargetLabels } from '../../store/targets';
 
 export function targetRoutes(deps: { pool: Pool; config: Config }): Router {
   const router = Router();
@@ -40,13 +40,14 @@ export function targetRoutes(deps: { pool: Pool; config: Config }): Router {
             workflowRun: body.workflowRun,
             workflowRunEvent: body.workflowRunEvent,
             workflowRunCalledWorkflows: body.workflowRunCalledWorkflows,
+            labels: body.labels,
             createdBy: actor.subject,
           }),
         (created) => ({
           action: 'target.created',
           subjectType: 'target',
           subjectId: created.id,
-          details: { name: created.name, repoUrl: created.repoUrl, branch: created.branch, runsCommands, network: created.sandbox.network, workflowRun: created.workflowRun, workflowRunEvent: created.workflowRunEvent },
+          details: { name: created.name, repoUrl: created.repoUrl, branch: created.branch, runsCommands, network: created.sandbox.network, workflowRun: created.workflowRun, workflowRunEvent: created.workflowRunEvent, labels: created.labels },
         }),
       );
       res.status(201).location(`/api/v1/targets/${target.id}`).json(target);
@@ -54,6 +55,24 @@ export function targetRoutes(deps: { pool: Pool; config: Config }): Router {
       if (error instanceof DuplicateTargetError) throw new HttpProblem(409, error.message);
       throw error;
     }
+  });
+
+  // Labels decide which agent policies act on a target: operators set them, as they register targets.
+  router.put('/targets/:id/labels', requireRole('operator'), async (req, res) => {
+    const { id } = parseParams(uuidParam, req.params);
+    const body = parseBody(targetLabelsSchema, req.body);
+    const changed = await changeWithAudit(
+      deps.pool,
+      req,
+      res,
+      async (client) => {
+        const result = await setTargetLabels(client, id, body.labels);
+        if (!result) throw new HttpProblem(404, `No target ${id}.`);
+        return result;
+      },
+      ({ before, after }) => ({ action: 'target.labels_changed', subjectType: 'target', subjectId: id, details: { name: after.name, before: before.labels, after: after.labels } }),
+    );
+    res.json(changed.after);
   });
 
   router.get('/targets', requireRole('viewer'), async (_req, res) => {
