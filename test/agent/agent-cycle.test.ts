@@ -39,6 +39,7 @@ describe('an agent policy over four repositories', () => {
   let app: Express;
   let admin: string;
   let guardian: string;
+  let secondGuardian: string;
   let viewer: string;
 
   beforeAll(async () => {
@@ -46,7 +47,12 @@ describe('an agent policy over four repositories', () => {
     await ensureSearchAttributes(h.client, 'default');
     app = createApp({ config: h.config, pool: h.db.pool, temporalClient: h.client, authenticator: createAuthenticator(h.config.auth), logger: pino({ level: 'silent' }) });
     const secret = h.config.auth.jwtSecret ?? '';
-    [admin, guardian, viewer] = await Promise.all([signToken(secret, 'ada', ['admin']), signToken(secret, 'gus', ['guardian']), signToken(secret, 'vic', ['viewer'])]);
+    [admin, guardian, secondGuardian, viewer] = await Promise.all([
+      signToken(secret, 'ada', ['admin']),
+      signToken(secret, 'gus', ['guardian']),
+      signToken(secret, 'gwen', ['guardian']),
+      signToken(secret, 'vic', ['viewer']),
+    ]);
   }, 120_000);
 
   afterAll(async () => {
@@ -127,7 +133,8 @@ describe('an agent policy over four repositories', () => {
         const timeouts = campaigns.find((campaign) => campaign.ruleId === 'missing-job-timeout');
         const checkout = campaigns.find((campaign) => campaign.ruleId === 'checkout-persisted-credentials');
         const timeoutPatch = (await get(`/patches/${timeouts?.id}`)).body;
-        expect(timeoutPatch).toMatchObject({ author: 'agent:payments-hygiene', targetIds: expect.arrayContaining(targets.map((target) => target.id)) });
+        // The timeout fix is unsafe: two Guardians must approve it.
+        expect(timeoutPatch).toMatchObject({ author: 'agent:payments-hygiene', targetIds: expect.arrayContaining(targets.map((target) => target.id)), approval: { quorum: 2 } });
         expect(timeoutPatch.targetIds).toHaveLength(4);
 
         const timeoutRun = h.client.workflow.getHandle(`patch-${timeouts?.id}`);
@@ -143,6 +150,7 @@ describe('an agent policy over four repositories', () => {
         expect(moved.counts).toMatchObject({ findingsEligible: 8, patchesProposed: 0, skipped: { covered: 8, rejected: 0, overLimit: 0 } });
 
         expect((await post(`/patches/${timeouts?.id}/approve`, guardian, { comment: 'timeouts are fine' })).status).toBe(200);
+        expect((await post(`/patches/${timeouts?.id}/approve`, secondGuardian, { comment: 'agreed' })).status).toBe(200);
         expect((await post(`/patches/${checkout?.id}/reject`, guardian, { reason: 'we fetch tags later with these credentials' })).status).toBe(200);
         await waitForStatus(timeoutRun, 'deployed');
         await waitForStatus(checkoutRun, 'rejected');

@@ -129,6 +129,7 @@ describe('hostile strings in every string field of every POST route', () => {
     verifyCommand: ['make', 'test'],
     sandbox: { network: false, env: { CI: 'true' } },
     workflowRunEvent: 'pull_request',
+    labels: { team: 'payments' },
   });
   let policyCounter = 0;
   const policyBody = (): Body => ({
