@@ -11,17 +11,13 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Express } from 'express';
-import pino from 'pino';
 import request from 'supertest';
-import { createApp } from '../../src/api/app';
-import { createAuthenticator } from '../../src/api/auth';
-import { signToken } from '../../src/api/dev-tokens';
 import type { Target } from '../../src/domain/types';
 import { createTarget } from '../../src/store/targets';
-import { ensureSearchAttributes } from '../../src/temporal/search-attributes';
 import { agentCycleWorkflow } from '../../src/workflows/agent-cycle';
 import { createBareRepository } from '../support/git-fixtures';
 import { CI_WORKFLOW, createLifecycleHarness, type LifecycleHarness, until, waitForStatus } from '../support/lifecycle';
+import { apiOverHarness } from '../support/harness-api';
 
 jest.setTimeout(300_000);
 
@@ -44,15 +40,9 @@ describe('an agent policy over four repositories', () => {
 
   beforeAll(async () => {
     h = await createLifecycleHarness();
-    await ensureSearchAttributes(h.client, 'default');
-    app = createApp({ config: h.config, pool: h.db.pool, temporalClient: h.client, authenticator: createAuthenticator(h.config.auth), logger: pino({ level: 'silent' }) });
-    const secret = h.config.auth.jwtSecret ?? '';
-    [admin, guardian, secondGuardian, viewer] = await Promise.all([
-      signToken(secret, 'ada', ['admin']),
-      signToken(secret, 'gus', ['guardian']),
-      signToken(secret, 'gwen', ['guardian']),
-      signToken(secret, 'vic', ['viewer']),
-    ]);
+    const api = await apiOverHarness(h);
+    app = api.app;
+    [admin, guardian, secondGuardian, viewer] = await Promise.all([api.token('ada', ['admin']), api.token('gus', ['guardian']), api.token('gwen', ['guardian']), api.token('vic', ['viewer'])]);
   }, 120_000);
 
   afterAll(async () => {

@@ -6,14 +6,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import type { Express } from 'express';
-import pino from 'pino';
 import request from 'supertest';
-import { createApp } from '../../src/api/app';
-import { createAuthenticator } from '../../src/api/auth';
-import { signToken } from '../../src/api/dev-tokens';
 import type { Finding } from '../../src/domain/types';
-import { ensureSearchAttributes } from '../../src/temporal/search-attributes';
 import { createLifecycleHarness, type LifecycleHarness, waitForStatus } from '../support/lifecycle';
+import { apiOverHarness } from '../support/harness-api';
 
 jest.setTimeout(240_000);
 
@@ -42,10 +38,9 @@ describe('a patch from findings through the API', () => {
 
   beforeAll(async () => {
     h = await createLifecycleHarness();
-    await ensureSearchAttributes(h.client, 'default');
-    app = createApp({ config: h.config, pool: h.db.pool, temporalClient: h.client, authenticator: createAuthenticator(h.config.auth), logger: pino({ level: 'silent' }) });
-    const secret = h.config.auth.jwtSecret ?? '';
-    [operator, guardian, secondGuardian] = await Promise.all([signToken(secret, 'olga', ['operator']), signToken(secret, 'gus', ['guardian']), signToken(secret, 'gwen', ['guardian'])]);
+    const api = await apiOverHarness(h);
+    app = api.app;
+    [operator, guardian, secondGuardian] = await Promise.all([api.token('olga', ['operator']), api.token('gus', ['guardian']), api.token('gwen', ['guardian'])]);
   }, 120_000);
 
   afterAll(async () => {

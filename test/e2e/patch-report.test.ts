@@ -5,18 +5,14 @@
  * story from the read model, in JSON and in Markdown.
  */
 import type { Express } from 'express';
-import pino from 'pino';
 import request from 'supertest';
-import { createApp } from '../../src/api/app';
-import { createAuthenticator } from '../../src/api/auth';
-import { signToken } from '../../src/api/dev-tokens';
 import { TEST_STAGES } from '../../src/domain/types';
 import type { FleetReport } from '../../src/reports/fleet-report';
 import type { PatchReport } from '../../src/reports/patch-report';
 import type { DailyScore } from '../../src/store/scores';
-import { ensureSearchAttributes } from '../../src/temporal/search-attributes';
 import { approveUpdate } from '../../src/workflows/patch-lifecycle';
 import { approveWhenReady, createLifecycleHarness, type LifecycleHarness } from '../support/lifecycle';
+import { apiOverHarness } from '../support/harness-api';
 
 jest.setTimeout(240_000);
 
@@ -28,10 +24,9 @@ describe('the reports of a patch that was rolled back', () => {
 
   beforeAll(async () => {
     h = await createLifecycleHarness();
-    await ensureSearchAttributes(h.client, 'default');
-    app = createApp({ config: h.config, pool: h.db.pool, temporalClient: h.client, authenticator: createAuthenticator(h.config.auth), logger: pino({ level: 'silent' }) });
-    const secret = h.config.auth.jwtSecret ?? '';
-    [operator, viewer] = await Promise.all([signToken(secret, 'olga', ['operator']), signToken(secret, 'vera', ['viewer'])]);
+    const api = await apiOverHarness(h);
+    app = api.app;
+    [operator, viewer] = await Promise.all([api.token('olga', ['operator']), api.token('vera', ['viewer'])]);
   }, 120_000);
 
   afterAll(async () => {
