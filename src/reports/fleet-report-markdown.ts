@@ -55,10 +55,34 @@ function rollouts(doc: MarkdownDocument, report: FleetReport): void {
   );
 }
 
+function campaigns(doc: MarkdownDocument, report: FleetReport): void {
+  doc.add('## Campaigns', '');
+  if (report.campaigns.length === 0) {
+    doc.add('No agent campaign yet.', '');
+    return;
+  }
+  doc.table(
+    ['Campaign', 'Rule', 'Policy', 'Status', 'Fixed', 'Pending', 'Deploying', 'Rolled back', 'Rejected', 'Not applicable', 'Findings before → after'],
+    report.campaigns.map((campaign) => [
+      inlineText(campaign.title),
+      code(campaign.ruleId),
+      inlineText(campaign.policyName),
+      code(campaign.status),
+      String(campaign.counts.fixed),
+      String(campaign.counts.pending_approval),
+      String(campaign.counts.deploying),
+      String(campaign.counts.rolled_back),
+      String(campaign.counts.rejected),
+      String(campaign.counts.not_applicable),
+      `${campaign.trend.before} → ${campaign.trend.after ?? 'not analysed since'}`,
+    ]),
+  );
+}
+
 export function fleetReportMarkdown(report: FleetReport): string {
   const doc = reportDocument();
   doc.add('# Fleet report', '');
-  for (const section of [targets, openFindings, patches, rollouts]) section(doc, report);
+  for (const section of [targets, openFindings, patches, rollouts, campaigns]) section(doc, report);
   doc.add(`_Generated ${timeText(report.generatedAt)} by workflow-patch-agent._`);
   return doc.render();
 }

@@ -7,8 +7,10 @@
  * so a new section (the agent's campaigns) is one more field, builder and renderer beside these.
  */
 import type { Pool } from 'pg';
+import { type Campaign, campaignOf } from '../agent/campaigns';
 import { CATEGORIES, type Category, PATCH_STATUSES, type PatchStatus, SEVERITIES, type Severity } from '../domain/types';
 import { deploymentCounts, endedRolloutCounts, openFindingCounts, patchCountsByStatus, rollbackTimes, type DeploymentCount, type FindingCount, type RollbackTimes } from '../store/fleet-stats';
+import { listCampaignFacts } from '../store/campaigns';
 import { latestScores, type LatestScores, type ScorePoint } from '../store/scores';
 import type { ReportTarget } from './patch-report';
 
@@ -38,8 +40,16 @@ export interface FleetReport {
   /** Patches that deployed something and have ended, by how they ended; successRate = deployed / ended. */
   rollouts: { ended: number; deployed: number; rolledBack: number; failed: number; cancelled: number; successRate: number | null };
   rollbacks: RollbackTimes & { targetsReverted: number };
+  /** The newest agent campaigns (one patch per rule across a policy's targets), each with its counts and trend. */
+  campaigns: FleetCampaign[];
   generatedAt: string;
 }
+
+/** A campaign as the fleet report lists it; GET /campaigns/:id has its targets. */
+export type FleetCampaign = Omit<Campaign, 'targets'>;
+
+/** Campaigns the fleet report lists, newest first. */
+const FLEET_REPORT_CAMPAIGNS = 50;
 
 function zeros<K extends string>(keys: readonly K[]): Record<K, number> {
   return Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>;
@@ -99,13 +109,14 @@ function byTarget<T extends { targetId: string }>(entries: readonly T[]): Map<st
 }
 
 export async function buildFleetReport(pool: Pool): Promise<FleetReport> {
-  const [scores, findings, byStatus, ended, deployments, rollbacks] = await Promise.all([
+  const [scores, findings, byStatus, ended, deployments, rollbacks, campaigns] = await Promise.all([
     latestScores(pool),
     openFindingCounts(pool),
     patchCountsByStatus(pool),
     endedRolloutCounts(pool),
     deploymentCounts(pool),
     rollbackTimes(pool),
+    listCampaignFacts(pool, FLEET_REPORT_CAMPAIGNS),
   ]);
   const [findingsByTarget, deploymentsByTarget] = [byTarget(findings), byTarget(deployments)];
   return {
@@ -114,6 +125,10 @@ export async function buildFleetReport(pool: Pool): Promise<FleetReport> {
     patches: patchesSection(byStatus),
     rollouts: rolloutsSection(ended),
     rollbacks: { ...rollbacks, targetsReverted: deployments.filter((entry) => entry.status === 'reverted').reduce((sum, entry) => sum + entry.count, 0) },
+    campaigns: campaigns.map((facts) => {
+      const { targets: _targets, ...campaign } = campaignOf(facts);
+      return campaign;
+    }),
     generatedAt: new Date().toISOString(),
   };
 }

@@ -152,6 +152,17 @@ describe('an agent policy over four repositories', () => {
         expect(fixed.counts).toMatchObject({ fixed: 4 });
         expect(fixed.trend).toEqual({ before: 4, after: 0 });
         expect((await get(`/campaigns/${checkout?.id}`)).body.counts).toMatchObject({ rejected: 4 });
+        // The fleet report lists both campaigns with their counts and trend.
+        const fleet = (await get('/reports/fleet')).body;
+        expect(fleet.campaigns).toEqual(
+          expect.arrayContaining([
+            expect.objectContaining({ id: timeouts?.id, ruleId: 'missing-job-timeout', counts: expect.objectContaining({ fixed: 4 }), trend: { before: 4, after: 0 } }),
+            expect.objectContaining({ id: checkout?.id, ruleId: 'checkout-persisted-credentials', counts: expect.objectContaining({ rejected: 4 }) }),
+          ]),
+        );
+        const fleetMarkdown = (await get('/reports/fleet?format=md')).text;
+        expect(fleetMarkdown).toContain('## Campaigns');
+        expect(fleetMarkdown).toMatch(/\| `missing-job-timeout` \| payments\\-hygiene \| `deployed` \| 4 \|/);
 
         // A new job without a timeout on one target: the next cycle proposes exactly that finding.
         const [changed] = targets;
