@@ -56,7 +56,9 @@ export function inlineText(text: string): string {
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
-    .replace(MARKUP_CHARACTERS, '\\$&');
+    .replace(MARKUP_CHARACTERS, '\\$&')
+    // A report pasted into a pull request must not notify people or teams: a zero-width space breaks `@name`.
+    .replace(/@(?=[\w-])/g, '@&#8203;');
 }
 
 /** A token the service made (a commit hash, an id, a stage name) as code; anything else is escaped as text. */
