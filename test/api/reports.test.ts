@@ -284,7 +284,8 @@ describe('report routes', () => {
           if ([...accept].every((character) => character >= ' ' && character <= '~')) req = req.set('Accept', accept);
           const res = await req;
           expect(res.status).toBeLessThan(500);
-          if (res.status >= 400) expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+          // Over 16 KiB of request line and headers, Node answers 431 itself, before the app sees the request.
+          if (res.status >= 400 && res.status !== 431) expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
         }),
         { numRuns: 150 },
       );
