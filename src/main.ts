@@ -16,6 +16,7 @@ import { type Config, loadConfig } from './config';
 import { createApp } from './api/app';
 import { createAuthenticator } from './api/auth';
 import { DEV_TOKEN_TTL, devTokens, ensureDevJwtSecret } from './api/dev-tokens';
+import { answerClientErrors } from './api/problem';
 import { runEntryPoint } from './entry-point';
 import { acquireStarterLock } from './starter-lock';
 import { createLogger, installTemporalRuntime } from './logger';
@@ -149,6 +150,7 @@ async function main(): Promise<void> {
       const listening = app.listen(config.api.port, config.api.host, () => resolve(listening));
       listening.once('error', reject);
     });
+    answerClientErrors(server);
     onStop(
       'API server',
       () =>

@@ -12,6 +12,7 @@ import { openServiceDatabase } from '../store/service-database';
 import { connectClient } from '../temporal/connection';
 import { createApp } from './app';
 import { createAuthenticator } from './auth';
+import { answerClientErrors } from './problem';
 
 function requireExternal(config: Config): { temporalAddress: string; databaseUrl: string } {
   if (!config.temporal.address) throw new ConfigError('TEMPORAL_ADDRESS', 'required for the API alone (npm start runs everything embedded)');
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
   await prepareAgentPolicies(pool, { client: temporalClient, taskQueue: config.temporal.taskQueue }, config.agent.policyFile, logger);
   const app = createApp({ config, pool, temporalClient, authenticator: createAuthenticator(config.auth), logger });
   const server = app.listen(config.api.port, config.api.host, () => logger.info({ port: config.api.port }, 'API listening'));
+  answerClientErrors(server);
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       server.close(() => resolve());

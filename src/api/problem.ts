@@ -2,6 +2,8 @@
  * RFC 9457 problem details. Routes throw HttpProblem; the error handler renders every error as
  * application/problem+json, never with a stack trace.
  */
+import type { Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 
@@ -17,6 +19,7 @@ const titles: Record<number, string> = {
   409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
+  431: 'Request Header Fields Too Large',
   422: 'Unprocessable Content',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
@@ -121,4 +124,21 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     logger.error({ err: error, requestId: res.getHeader('x-request-id') }, 'unhandled error in request');
     sendProblem(res, new HttpProblem(500, 'An unexpected error occurred; it has been logged.'), req.originalUrl);
   };
+}
+
+/**
+ * Requests Node's HTTP parser refuses before the app sees them (a request line and headers over its 16 KiB limit,
+ * bytes that are not HTTP) get a problem too, instead of Node's bare status line.
+ */
+export function answerClientErrors(server: Server): void {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const detail = status === 431 ? 'The request line and headers are longer than the server accepts (16 KiB).' : 'The request is not valid HTTP/1.1.';
+    const body = JSON.stringify({ type: 'about:blank', title: titles[status], status, detail });
+    socket.end(`HTTP/1.1 ${status} ${titles[status]}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
 }
