@@ -75,11 +75,11 @@ function checkout(name: string, files: Record<string, string>): string {
   return committedCheckout(path.join(scratch, name), files);
 }
 
-async function runAll(checkoutDir: string, settings = sandboxSettings(), timeoutMs = 5 * 60_000): Promise<JobOutcome[]> {
-  if (actPath === undefined) throw new Error('act is unavailable');
+async function runAll(checkoutDir: string, settings = sandboxSettings(), timeoutMs = 5 * 60_000, runner = actPath): Promise<JobOutcome[]> {
+  if (runner === undefined) throw new Error('act is unavailable');
   const plan = planCiRun({ checkoutDir, workflowPaths: [WORKFLOW], actionMirrorDir: mirrorDir });
   const config = loadConfig({ SANDBOX_DIR: path.join(scratch, 'sandbox') }).sandbox;
-  return runPlannedJobs({ actPath, checkoutDir, plan, branch: 'main', actionMirrorDir: mirrorDir, settings, config, timeoutMs });
+  return runPlannedJobs({ actPath: runner, checkoutDir, plan, branch: 'main', actionMirrorDir: mirrorDir, settings, config, timeoutMs });
 }
 
 function patched(replace: [string, string][]): Record<string, string> {
@@ -228,11 +228,17 @@ jobs:
   });
 
   actIt('carries act\'s error into a job it did not run, and names it when the job passed before', async () => {
-    // A run killed before act reports anything: no run of the job in its log.
-    const after = await runAll(path.join(scratch, 'before'), sandboxSettings(), 1);
+    // An act that fails before it runs anything (here a stand-in that only complains): no run of the job in its log.
+    const failingAct = path.join(scratch, 'failing-act');
+    writeFileSync(failingAct, '#!/bin/sh\necho "act: the workflow cannot be read" >&2\nexit 3\n', { mode: 0o755 });
+    const after = await runAll(path.join(scratch, 'before'), sandboxSettings(), 60_000, failingAct);
     const build = after.find((job) => job.jobId === 'build');
     expect(build?.runnable && build.runs).toEqual([
-      expect.objectContaining({ runName: 'ci.yml/build', outcome: 'failure', steps: [expect.objectContaining({ stepId: '--act--', logExcerpt: expect.stringContaining('act timed out') })] }),
+      expect.objectContaining({
+        runName: 'ci.yml/build',
+        outcome: 'failure',
+        steps: [expect.objectContaining({ stepId: '--act--', logExcerpt: 'act ended with 3 without running the job\nact: the workflow cannot be read' })],
+      }),
     ]);
     const comparison = compareCiRuns(before, after);
     expect(comparison.jobs.find((job) => job.jobId === 'build')).toMatchObject({ verdict: 'broken', brokenSteps: [{ stepName: '(act did not run the job)' }] });
