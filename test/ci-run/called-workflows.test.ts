@@ -12,7 +12,7 @@ import type { JobOutcome } from '../../src/ci-run/compare';
 import { runPlannedJobs } from '../../src/ci-run/invoke';
 import { type CiRunPlan, planCiRun, type PlanOptions } from '../../src/ci-run/plan';
 import { loadConfig } from '../../src/config';
-import { committedCheckout, GREET_ACTION, writeFiles } from '../support/ci-run-fixtures';
+import { committedCheckout, GREET_ACTION, itWithAct, writeFiles } from '../support/ci-run-fixtures';
 
 jest.setTimeout(25 * 60_000);
 
@@ -107,16 +107,7 @@ afterAll(() => {
   if (scratch !== undefined && existsSync(scratch)) rmSync(scratch, { recursive: true, force: true });
 });
 
-/** Skips (with the reason on the console) rather than fails where act cannot be built. */
-function actIt(name: string, test: () => Promise<void>): void {
-  it(name, async () => {
-    if (actPath === undefined) {
-      console.warn(`SKIPPED (act unavailable: ${unavailableReason}): ${name}`);
-      return;
-    }
-    await test();
-  });
-}
+const actIt = (name: string, test: () => Promise<void>): void => itWithAct(name, () => (actPath === undefined ? unavailableReason : undefined), test);
 
 describe('jobs that call reusable workflows', () => {
   it('plans a calling job with the runner labels, secrets and calls of every job it runs, and the mirrored workflow', () => {

@@ -13,7 +13,7 @@ import { runPlannedJobs } from '../../src/ci-run/invoke';
 import { planCiRun } from '../../src/ci-run/plan';
 import { loadConfig } from '../../src/config';
 import type { SandboxSettings } from '../../src/domain/types';
-import { committedCheckout, GREET_ACTION } from '../support/ci-run-fixtures';
+import { committedCheckout, GREET_ACTION, itWithAct } from '../support/ci-run-fixtures';
 
 jest.setTimeout(25 * 60_000);
 
@@ -113,16 +113,7 @@ afterAll(() => {
   if (scratch !== undefined && existsSync(scratch)) rmSync(scratch, { recursive: true, force: true });
 });
 
-/** Skips (with the reason on the console) rather than fails where act cannot be built. */
-function actIt(name: string, test: () => void | Promise<void>): void {
-  it(name, async () => {
-    if (actPath === undefined) {
-      console.warn(`SKIPPED (act unavailable: ${unavailableReason}): ${name}`);
-      return;
-    }
-    await test();
-  });
-}
+const actIt = (name: string, test: () => void | Promise<void>): void => itWithAct(name, () => (actPath === undefined ? unavailableReason : undefined), test);
 
 describe('running the target\'s CI jobs with act', () => {
   actIt('plans the push jobs: runner labels, the mirrored action, and a job whose action is not mirrored as not runnable', () => {

@@ -10,7 +10,7 @@ import { type ActBinary, resolveActBinary } from '../../src/ci-run';
 import { loadConfig } from '../../src/config';
 import type { Target } from '../../src/domain/types';
 import { runWorkflowRunStage, type WorkflowRunContext } from '../../src/patching/workflow-run-stage';
-import { committedCheckout, git, GREET_ACTION, writeFiles } from '../support/ci-run-fixtures';
+import { committedCheckout, git, GREET_ACTION, itWithAct, writeFiles } from '../support/ci-run-fixtures';
 
 jest.setTimeout(25 * 60_000);
 
@@ -92,16 +92,7 @@ beforeAll(async () => {
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-/** Skips (with the reason on the console) rather than fails where act cannot be built. */
-function actIt(name: string, test: () => Promise<void>): void {
-  it(name, async () => {
-    if (!act.available) {
-      console.warn(`SKIPPED (act unavailable: ${act.reason}): ${name}`);
-      return;
-    }
-    await test();
-  });
-}
+const actIt = (name: string, test: () => Promise<void>): void => itWithAct(name, () => (act.available ? undefined : act.reason), test);
 
 describe('the workflow-run stage', () => {
   actIt('passes a patch that keeps the jobs green, reports the job already red, and leaves the checkout patched', async () => {

@@ -35,3 +35,18 @@ export function committedCheckout(dir: string, files: Record<string, string>): s
   git(dir, 'commit', '-qm', path.basename(dir));
   return dir;
 }
+
+/**
+ * A test that skips, with the reason on the console, rather than fails where act cannot be built. `unavailable`
+ * says why act is missing when the test runs (undefined: act is there).
+ */
+export function itWithAct(name: string, unavailable: () => string | undefined, test: () => void | Promise<void>): void {
+  it(name, async () => {
+    const reason = unavailable();
+    if (reason !== undefined) {
+      console.warn(`SKIPPED (act unavailable: ${reason}): ${name}`);
+      return;
+    }
+    await test();
+  });
+}
