@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_ERROR_THRESHOLD, WEEKDAYS } from '../domain/types';
-import { quietUntil } from '../workflows/quiet-windows';
+import { isTimeOfDay, quietUntil } from '../workflows/quiet-windows';
 import '../util/validation-messages';
 
 const wavesSchema = z
@@ -40,7 +40,7 @@ export const rolloutSchema = z
   .strict()
   .prefault({});
 
-const timeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'must be a UTC time of day "HH:MM" from 00:00 to 24:00');
+const timeOfDay = z.string().refine(isTimeOfDay, 'must be a UTC time of day "HH:MM" from 00:00 to 24:00');
 
 /** A weekly UTC window in which nothing is deployed (src/workflows/quiet-windows.ts). */
 const quietWindowSchema = z

@@ -8,12 +8,15 @@ const MINUTE_MS = 60_000;
 const DAY_MS = 24 * 60 * MINUTE_MS;
 const WEEK_MS = 7 * DAY_MS;
 
+/** Whether `time` is a time of day "HH:MM" from 00:00 to 24:00 (the end of the day). */
+export function isTimeOfDay(time: string): boolean {
+  return /^([01]\d|2[0-3]):[0-5]\d$|^24:00$/.test(time);
+}
+
 /** Minutes since midnight of "HH:MM" (00:00 to 24:00). */
 export function minutesOf(time: string): number {
-  const match = /^([01]\d|2[0-4]):([0-5]\d)$/.exec(time);
-  const minutes = match === null ? Number.NaN : Number(match[1]) * 60 + Number(match[2]);
-  if (!(minutes <= 24 * 60)) throw new RangeError(`${time} is not a time of day between 00:00 and 24:00`);
-  return minutes;
+  if (!isTimeOfDay(time)) throw new RangeError(`${time} is not a time of day between 00:00 and 24:00`);
+  return Number(time.slice(0, 2)) * 60 + Number(time.slice(3, 5));
 }
 
 /** The window's occurrences as [start, end) in ms from the start of the week (Sunday 00:00 UTC). */
