@@ -23,10 +23,11 @@ import {
   PushRejectedError,
   RevertConflictError,
 } from './errors';
-import { type GitOptions, gitText, repoUrlPolicyOf, runGit } from './git-cli';
+import { DEFAULT_IDENTITY, type GitOptions, gitText, repoUrlPolicyOf, runGit } from './git-cli';
 import {
   applyDiff,
   cloneBranch,
+  fetchBranchTip,
   findCommitsByTrailers,
   moveToNewTip,
   trackingRef,
@@ -59,6 +60,12 @@ interface LandingInput extends GitOptions {
   maxAttempts?: number;
   /** Called after the commit is made and before it is pushed: a last check that may refuse (throw), and a test seam. */
   beforePush?: (attempt: PushAttempt) => Promise<void>;
+}
+
+/** A commit proposed on a branch of its own (a pull request's head), made on the tip of `branch`. */
+export interface SideBranchInput {
+  /** The branch the commit is pushed to; it must not exist yet, or hold this very proposal. */
+  headBranch: string;
 }
 
 export interface DeployPatchInput extends LandingInput {
@@ -174,8 +181,14 @@ async function pushWithLease(dir: string, branch: string, commitSha: string, exp
  * Clones once, then per attempt: (after the first, fetch the moved tip and reset to it), let `attempt` decide
  * (done, or a commit to push), push with the tip as lease. Stops on success, on a `done` answer or on a hard refusal.
  */
-async function landOnBranch<T>(input: LandingInput, purpose: string, attempt: (context: AttemptContext) => Promise<AttemptOutcome<T>>): Promise<T> {
+async function landOnBranch<T>(
+  input: LandingInput & Partial<SideBranchInput>,
+  purpose: string,
+  attempt: (context: AttemptContext) => Promise<AttemptOutcome<T>>,
+): Promise<T> {
   const maxAttempts = assertLandingInput(input);
+  if (input.headBranch !== undefined) assertBranchName(input.headBranch);
+  const pushTo = input.headBranch ?? input.branch;
   return withWorkDir(input.workRoot, purpose, async (dir) => {
     let tipSha = await cloneBranch(dir, input.repoUrl, input.branch, input);
     let lastRefusal = '';
@@ -184,7 +197,8 @@ async function landOnBranch<T>(input: LandingInput, purpose: string, attempt: (c
       const outcome = await attempt({ dir, tipSha, attempt: number });
       if ('done' in outcome) return outcome.done;
       await input.beforePush?.({ attempt: number, dir, commitSha: outcome.commitSha, expectedTipSha: tipSha });
-      const pushed = await pushWithLease(dir, input.branch, outcome.commitSha, tipSha, input);
+      // A side branch must not exist yet (an empty lease): one that appeared meanwhile is inspected by the next attempt.
+      const pushed = await pushWithLease(dir, pushTo, outcome.commitSha, input.headBranch === undefined ? tipSha : '', input);
       if (pushed.ok) return outcome.landed(number);
       if (pushed.reason === 'remote-rejected') throw new PushRejectedError('remote-rejected', pushed.detail, number);
       lastRefusal = pushed.detail;
@@ -229,6 +243,23 @@ export async function deployPatch(input: DeployPatchInput): Promise<DeployResult
   });
 }
 
+/**
+ * Stages and commits the revert of `patch` on the work tree's HEAD; undefined when the work tree already has none
+ * of the patch's changes (other commits undid them).
+ */
+async function commitRevert(dir: string, patch: TrailerCommit, trailers: readonly [string, string][], options: GitOptions): Promise<string | undefined> {
+  // A merge has no single change to undo, and reverting a root commit would delete every file.
+  if (patch.parentShas.length !== 1) throw new GitStateError(`patch commit ${patch.sha} has ${patch.parentShas.length} parents`);
+  const reverted = await runGit(dir, ['revert', '--no-commit', patch.sha], options, { okExitCodes: [0, 1] });
+  if (reverted.exitCode !== 0) {
+    const conflicted = await gitText(dir, ['diff', '--name-only', '--diff-filter=U', '-z'], options);
+    throw new RevertConflictError(patch.sha, conflicted.split('\0').filter(Boolean), reverted.stderr);
+  }
+  const staged = await runGit(dir, ['diff', '--cached', '--quiet'], options, { okExitCodes: [0, 1] });
+  if (staged.exitCode === 0) return undefined;
+  return commit(dir, `Revert "${patch.subject}"\n\nThis reverts commit ${patch.sha}.\n`, trailers, options);
+}
+
 /** Reverts the commit that deployed the patch, once per branch; see the module comment for the guarantees. */
 export async function revertPatch(input: RevertPatchInput): Promise<RevertResult> {
   const trailers = trailerLines(REVERTS_PATCH_ID_TRAILER, input.patchId, input.trailers);
@@ -239,20 +270,65 @@ export async function revertPatch(input: RevertPatchInput): Promise<RevertResult
       return { done: { status: 'reverted', revertSha: revert.sha, revertedSha: patch?.sha ?? null, previousTipSha, reused: true, attempts: attempt } };
     }
     if (!patch) return { done: { status: 'nothing-to-revert', reason: 'no-patch-commit', patchCommitSha: null } };
-    // A merge has no single change to undo, and reverting a root commit would delete every file.
-    if (patch.parentShas.length !== 1) throw new GitStateError(`patch commit ${patch.sha} has ${patch.parentShas.length} parents`);
-    const reverted = await runGit(dir, ['revert', '--no-commit', patch.sha], input, { okExitCodes: [0, 1] });
-    if (reverted.exitCode !== 0) {
-      const conflicted = await gitText(dir, ['diff', '--name-only', '--diff-filter=U', '-z'], input);
-      throw new RevertConflictError(patch.sha, conflicted.split('\0').filter(Boolean), reverted.stderr);
-    }
-    const staged = await runGit(dir, ['diff', '--cached', '--quiet'], input, { okExitCodes: [0, 1] });
-    if (staged.exitCode === 0) return { done: { status: 'nothing-to-revert', reason: 'changes-already-undone', patchCommitSha: patch.sha } };
-    const message = `Revert "${patch.subject}"\n\nThis reverts commit ${patch.sha}.\n`;
-    const revertSha = await commit(dir, message, trailers, input);
+    const revertSha = await commitRevert(dir, patch, trailers, input);
+    if (revertSha === undefined) return { done: { status: 'nothing-to-revert', reason: 'changes-already-undone', patchCommitSha: patch.sha } };
     return {
       commitSha: revertSha,
       landed: (attempts) => ({ status: 'reverted', revertSha, revertedSha: patch.sha, previousTipSha: tipSha, reused: false, attempts }),
     };
+  });
+}
+
+/** Where a change proposed on a side branch (a pull request's head) stands. */
+export type BranchProposal =
+  /** The commit is the head branch's tip: pushed now, or found there from an earlier attempt (`reused`). */
+  | { status: 'proposed'; commitSha: string; baseSha: string; reused: boolean }
+  /** The base branch already has the change (the pull request was merged, or the commit landed otherwise). */
+  | { status: 'on-base'; commitSha: string }
+  /** The head branch's tip is not a commit this module made for the patch: someone changed it; it is left alone. */
+  | { status: 'taken-over'; tipSha: string };
+
+/** The side branch's tip as a proposal of this module (its trailer, its committer), or undefined when absent. */
+async function existingProposal(dir: string, input: LandingInput & SideBranchInput, trailerKey: string, patchId: string): Promise<BranchProposal | undefined> {
+  const tip = await fetchBranchTip(dir, input.repoUrl, input.headBranch, { key: trailerKey, value: patchId }, input);
+  if (!tip) return undefined;
+  const ours = tip.carriesTrailer && tip.committerEmail === (input.identity ?? DEFAULT_IDENTITY).email && tip.parentShas.length === 1;
+  if (!ours) return { status: 'taken-over', tipSha: tip.sha };
+  return { status: 'proposed', commitSha: tip.sha, baseSha: tip.parentShas[0] ?? '', reused: true };
+}
+
+/**
+ * Commits the patch on the tip of `branch` and pushes it to `headBranch` (which must not exist), once: a head
+ * branch already holding the proposal is reused, one holding anything else is reported, never overwritten.
+ */
+export async function proposePatch(input: DeployPatchInput & SideBranchInput): Promise<BranchProposal> {
+  changedFiles(input.diff);
+  const subjectProblem = commitSubjectProblem(input.subject);
+  if (subjectProblem) throw new InvalidInputError(`the commit subject ${subjectProblem}`);
+  const trailers = trailerLines(PATCH_ID_TRAILER, input.patchId, input.trailers);
+  return landOnBranch<BranchProposal>(input, 'propose', async ({ dir, tipSha }) => {
+    const { patch, revert } = await patchMarkers(dir, input.branch, input.patchId, input);
+    if (revert) throw new PatchRevertedError(input.patchId, revert.sha);
+    if (patch) return { done: { status: 'on-base', commitSha: patch.sha } };
+    const existing = await existingProposal(dir, input, PATCH_ID_TRAILER, input.patchId);
+    if (existing) return { done: existing };
+    await applyDiff(dir, input.diff, input);
+    const commitSha = await commit(dir, input.subject, trailers, input);
+    return { commitSha, landed: () => ({ status: 'proposed', commitSha, baseSha: tipSha, reused: false }) };
+  });
+}
+
+/** The revert of the patch proposed on `headBranch`, like proposePatch; `nothing-to-revert` when the base has no patch commit or its changes are gone. */
+export async function proposeRevert(input: RevertPatchInput & SideBranchInput): Promise<BranchProposal | { status: 'nothing-to-revert' }> {
+  const trailers = trailerLines(REVERTS_PATCH_ID_TRAILER, input.patchId, input.trailers);
+  return landOnBranch<BranchProposal | { status: 'nothing-to-revert' }>(input, 'propose-revert', async ({ dir, tipSha }) => {
+    const { patch, revert } = await patchMarkers(dir, input.branch, input.patchId, input);
+    if (revert) return { done: { status: 'on-base', commitSha: revert.sha } };
+    if (!patch) return { done: { status: 'nothing-to-revert' } };
+    const existing = await existingProposal(dir, input, REVERTS_PATCH_ID_TRAILER, input.patchId);
+    if (existing) return { done: existing };
+    const commitSha = await commitRevert(dir, patch, trailers, input);
+    if (commitSha === undefined) return { done: { status: 'nothing-to-revert' } };
+    return { commitSha, landed: () => ({ status: 'proposed', commitSha, baseSha: tipSha, reused: false }) };
   });
 }

@@ -12,16 +12,20 @@ export {
   validateDiffPaths,
 } from './diff-paths';
 export {
+  type BranchProposal,
   DEFAULT_MAX_ATTEMPTS,
   deployPatch,
   type DeployPatchInput,
   type DeployResult,
   PATCH_ID_TRAILER,
+  proposePatch,
+  proposeRevert,
   type PushAttempt,
   REVERTS_PATCH_ID_TRAILER,
   revertPatch,
   type RevertPatchInput,
   type RevertResult,
+  type SideBranchInput,
   type Trailers,
 } from './deploy';
 export {

@@ -324,3 +324,31 @@ export async function findCommitsByTrailer(dir: string, key: string, value: stri
   const [commits = []] = await findCommitsByTrailers(dir, [key], value, options);
   return commits;
 }
+
+/** The tip of a branch fetched beside the clone, and whether it carries the trailer `key: value`. */
+export interface BranchTip {
+  sha: string;
+  parentShas: string[];
+  committerEmail: string;
+  carriesTrailer: boolean;
+}
+
+/** Fetches `branch` into its tracking ref and describes its tip; undefined when the branch does not exist. */
+export async function fetchBranchTip(dir: string, repoUrl: string, branch: string, trailer: { key: string; value: string }, options: GitOptions): Promise<BranchTip | undefined> {
+  assertBranchName(branch);
+  assertTrailerKey(trailer.key);
+  try {
+    await fetchRef(dir, ['fetch', '-q', '--no-tags', '--depth=2', 'origin', `+refs/heads/${branch}:${trackingRef(branch)}`], repoUrl, branch, options);
+  } catch (error) {
+    if (error instanceof RefNotFoundError) return undefined;
+    throw error;
+  }
+  const format = `--format=%H%x1f%P%x1f%ce%x1f%(trailers:key=${trailer.key},valueonly,unfold,separator=%x1d)`;
+  const [sha = '', parents = '', committerEmail = '', values = ''] = (await gitText(dir, ['log', '-n1', format, trackingRef(branch), '--'], options)).split('\x1f');
+  return {
+    sha,
+    parentShas: parents.split(' ').filter(Boolean),
+    committerEmail,
+    carriesTrailer: values.split('\x1d').some((candidate) => candidate.trim() === trailer.value),
+  };
+}
