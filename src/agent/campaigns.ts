@@ -57,6 +57,8 @@ export interface Campaign {
 
 function stateOf(patchStatus: PatchStatus, inPatch: boolean, findingsBefore: number | null, deployment: DeploymentStatus | undefined): CampaignTargetState {
   if (!inPatch) return findingsBefore === 0 ? 'not_applicable' : 'excluded';
+  // The target's team closed the pull request (or took its branch over).
+  if (deployment === 'declined') return 'rejected';
   switch (patchStatus) {
     case 'rejected':
       return 'rejected';

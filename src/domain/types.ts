@@ -2,6 +2,7 @@
  * Domain types shared by the analyzer, the patch lifecycle, the store and the API.
  * Declared once here and imported everywhere; zod schemas at the boundaries derive from these values.
  */
+import type { MergeMethod } from '../forges/forge';
 import type { HealthCheck } from '../health/schemas';
 import type { HealthSample } from '../health/types';
 
@@ -74,6 +75,34 @@ export interface SandboxSettings {
 
 export const DEFAULT_SANDBOX_SETTINGS: SandboxSettings = { network: false, env: {} };
 
+/** Where a target's repository lives on a forge, for pull-request delivery and `ci-status` health checks. */
+export interface ForgeLink {
+  /** The name of a forge credential (FORGE_CREDENTIALS_FILE); it decides the server. */
+  credential: string;
+  /** `owner/name` on that forge. */
+  repository: string;
+}
+
+export const DEFAULT_CHECKS_TIMEOUT_SECONDS = 1800;
+export const DEFAULT_PULL_REQUEST_LABELS = ['workflow-patch-agent'];
+
+/** Delivery through a pull request per target and wave, merged once its checks pass (the quorum is met before any wave). */
+export interface PullRequestDelivery {
+  mode: 'pull-request';
+  mergeMethod: MergeMethod;
+  labels: string[];
+  /** What must pass on the pull request's head commit before the merge. */
+  requiredChecks: string[] | 'all-required';
+  checksTimeoutSeconds: number;
+  /** Also post an approving review as the bot before merging (some branch protections require one). */
+  approve: boolean;
+  /** How a merged patch is undone: a revert pull request, merged; or the revert pushed to the branch directly. */
+  revert: 'pull-request' | 'push';
+}
+
+/** `push`: the patch commit is pushed to the target branch (targets without a delivery field too). */
+export type Delivery = { mode: 'push' } | PullRequestDelivery;
+
 /** A repository the service analyzes and deploys patches to. */
 export interface Target {
   id: string;
@@ -100,6 +129,10 @@ export interface Target {
    * taken before labels existed.
    */
   labels?: Record<string, string>;
+  /** Absent in snapshots taken before forges existed, and for targets not on a forge. */
+  forge?: ForgeLink;
+  /** Absent means push. */
+  delivery?: Delivery;
   createdBy: string;
   createdAt: string;
 }
@@ -288,7 +321,8 @@ export interface ApprovalRecord {
   groups?: string[];
 }
 
-export const DEPLOYMENT_STATUSES = ['pending', 'deploying', 'deployed', 'failed', 'reverting', 'reverted', 'revert_failed', 'skipped'] as const;
+/** `declined`: a person closed the patch's pull request, or pushed to its branch; the target is left as they chose. */
+export const DEPLOYMENT_STATUSES = ['pending', 'deploying', 'deployed', 'failed', 'reverting', 'reverted', 'revert_failed', 'skipped', 'declined'] as const;
 export type DeploymentStatus = (typeof DEPLOYMENT_STATUSES)[number];
 
 export interface TargetDeployment {
@@ -303,6 +337,13 @@ export interface TargetDeployment {
   error: string | null;
   /** Newest last; bounded to the last few rounds. */
   lastSamples: HealthSample[];
+  /** The pull request that delivered (or proposed) the patch, for targets delivered by pull request. */
+  pullRequest?: PullRequestLink;
+}
+
+export interface PullRequestLink {
+  number: number;
+  url: string;
 }
 
 /** The full state of a patch lifecycle, as the `status` query returns it. */

@@ -89,10 +89,36 @@ export const commandCheckSchema = z.object({
   timeoutMs: timeoutMsSchema,
 });
 
-export const healthCheckSchema = z.discriminatedUnion('type', [httpCheckSchema, commandCheckSchema]);
+/** One activity attempt waits at most this long, within the health activity's 15 minutes. */
+export const MAX_CI_STATUS_TIMEOUT_SECONDS = 840;
+const CHECK_NAME_PATTERN = /^[^\p{Cc}]{1,255}$/u;
+
+/** Status contexts or check-run names to wait for, or every check branch protection requires. */
+export const wantedChecksSchema = z
+  .union([
+    z.literal('all-required'),
+    z.array(z.string().regex(CHECK_NAME_PATTERN, 'must be a status context or check name: 1 to 255 characters, no line breaks or control characters')).min(1).max(50),
+  ])
+  .default('all-required');
+
+/**
+ * The forge's CI verdict on the deployed commit (the target needs a forge): the named status contexts or check
+ * runs, or every check branch protection requires, must succeed within `timeoutSeconds`; pending waits, a failure or
+ * the time running out is a failed sample. Checks already failing on the commit before the patch do not count.
+ */
+export const ciStatusCheckSchema = z
+  .object({
+    type: z.literal('ci-status'),
+    checks: wantedChecksSchema,
+    timeoutSeconds: z.number().int().min(10).max(MAX_CI_STATUS_TIMEOUT_SECONDS).default(600),
+  })
+  .strict();
+
+export const healthCheckSchema = z.discriminatedUnion('type', [httpCheckSchema, commandCheckSchema, ciStatusCheckSchema]);
 
 export type HttpCheck = z.infer<typeof httpCheckSchema>;
 export type CommandCheck = z.infer<typeof commandCheckSchema>;
+export type CiStatusCheck = z.infer<typeof ciStatusCheckSchema>;
 export type HealthCheck = z.infer<typeof healthCheckSchema>;
 /** What a client may send: defaults not yet applied. */
 export type HealthCheckInput = z.input<typeof healthCheckSchema>;

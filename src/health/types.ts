@@ -3,7 +3,7 @@
  * these values from activities and evaluates them (see evaluate.ts).
  */
 
-export type HealthCheckType = 'http' | 'command';
+export type HealthCheckType = 'http' | 'command' | 'ci-status';
 
 /** One measurement of one check on one target. */
 export interface HealthSample {

@@ -5,7 +5,7 @@
  */
 import type { Excerpt } from './excerpt';
 import { code, durationText, fencedBlock, inlineText, link, type MarkdownDocument, reportDocument, timeText } from './markdown';
-import type { PatchReport, ReportDiff, ReportScore, ReportTestRun } from './patch-report';
+import type { PatchReport, ReportDeployment, ReportDiff, ReportScore, ReportTestRun } from './patch-report';
 
 function trimmedNote(excerpt: Excerpt, part: 'first' | 'last'): string[] {
   if (!excerpt.truncated) return [];
@@ -107,6 +107,16 @@ function approval(doc: MarkdownDocument, report: PatchReport): void {
   doc.table(['Guardian', 'Decision', 'At', 'Comment'], spec.decisions.map((decision) => [inlineText(decision.guardian), code(decision.decision), timeText(decision.at), inlineText(decision.comment ?? '')]));
 }
 
+/** The pull request (and its revert's), with what its checks said before the merge. */
+function pullRequestCell(deployment: Pick<ReportDeployment, 'pullRequest' | 'revertPullRequest' | 'note'>): string {
+  const parts = [
+    deployment.pullRequest ? link(`#${deployment.pullRequest.number}`, deployment.pullRequest.url) : '',
+    deployment.revertPullRequest ? `reverted by ${link(`#${deployment.revertPullRequest.number}`, deployment.revertPullRequest.url)}` : '',
+    deployment.note ? inlineText(deployment.note) : '',
+  ];
+  return parts.filter((part) => part !== '').join('; ');
+}
+
 function rollout(doc: MarkdownDocument, report: PatchReport): void {
   doc.add('## Rollout', '');
   const { waves, transitions } = report.rollout;
@@ -114,7 +124,7 @@ function rollout(doc: MarkdownDocument, report: PatchReport): void {
     doc.add('Nothing was deployed.', '');
   } else {
     doc.table(
-      ['Wave', 'Target', 'Status', 'Deployed', 'Commit', 'Health samples', 'First failing sample', 'Reverted', 'Revert commit'],
+      ['Wave', 'Target', 'Status', 'Deployed', 'Commit', 'Pull request', 'Health samples', 'First failing sample', 'Reverted', 'Revert commit'],
       waves.flatMap((wave) =>
         wave.deployments.map(({ health, ...deployment }) => [
           `${wave.wave}${wave.percent === null ? '' : ` (${wave.percent} %)`}`,
@@ -122,6 +132,7 @@ function rollout(doc: MarkdownDocument, report: PatchReport): void {
           code(deployment.status) + (deployment.error ? `: ${inlineText(deployment.error)}` : ''),
           timeText(deployment.deployedAt),
           deployment.deployedCommit === null ? '' : code(deployment.deployedCommit.slice(0, 12)),
+          pullRequestCell(deployment),
           `${health.samples} (${health.failed} failed, ${health.errors} not taken)`,
           timeText(health.firstFailureAt),
           timeText(deployment.revertedAt),

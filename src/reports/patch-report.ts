@@ -4,7 +4,7 @@
  * the API serves it as JSON and as Markdown (patch-report-markdown.ts), and a console can render the same model.
  */
 import type { Pool } from 'pg';
-import type { ApprovalRecord, ApprovalSpec, DeploymentStatus, PatchStatus, PatchType, ResolvedFinding, TestStage } from '../domain/types';
+import type { ApprovalRecord, ApprovalSpec, DeploymentStatus, PatchStatus, PatchType, PullRequestLink, ResolvedFinding, TestStage } from '../domain/types';
 import type { HealthSample } from '../health/types';
 import { healthSampleCounts, type HealthSampleCounts } from '../store/health-samples';
 import { listTargetDiffs } from '../store/patch-target-diffs';
@@ -78,6 +78,11 @@ export interface ReportDeployment {
   revertedAt: string | null;
   revertCommit: string | null;
   error: string | null;
+  /** Targets delivered by pull request: the patch's pull request, and the revert's. */
+  pullRequest: PullRequestLink | null;
+  revertPullRequest: PullRequestLink | null;
+  /** What the pull request's checks said before the merge (e.g. checks already failing before the patch). */
+  note: string | null;
   health: HealthSampleCounts & { /** Newest last. */ recent: HealthSample[] };
 }
 
@@ -214,6 +219,9 @@ export async function buildPatchReport(pool: Pool, id: string, ui: TemporalUi): 
         revertedAt: deployment.revertedAt,
         revertCommit: deployment.revertCommit,
         error: deployment.error,
+        pullRequest: deployment.pullRequest ?? null,
+        revertPullRequest: deployment.revertPullRequest ?? null,
+        note: deployment.note ?? null,
         health: { ...(sampleCounts.get(deployment.targetId) ?? noSamples), recent: deployment.lastSamples },
       })),
   }));

@@ -13,6 +13,7 @@ import {
   type PatchSpec,
   type PatchStatus,
   type PatchType,
+  type PullRequestLink,
   type RolloutSpec,
   type StageResult,
   type Target,
@@ -55,6 +56,10 @@ export interface TestRun extends StageResult {
 }
 
 export interface PatchDeployment extends TargetDeployment {
+  /** The pull request that reverted the patch on a target delivered by pull request. */
+  revertPullRequest?: PullRequestLink;
+  /** What the pull request's checks said before the merge (checks already failing before the patch, ...). */
+  note?: string;
   deployedAt: string | null;
   revertedAt: string | null;
   updatedAt: string;
@@ -175,6 +180,9 @@ interface DeploymentRow {
   previous_commit: string | null;
   revert_commit: string | null;
   error: string | null;
+  pull_request: PullRequestLink | null;
+  revert_pull_request: PullRequestLink | null;
+  note: string | null;
   deployed_at: Date | null;
   reverted_at: Date | null;
   updated_at: Date;
@@ -279,6 +287,9 @@ export async function getPatch(pool: Pool, id: string): Promise<PatchDetail | un
       previousCommit: deployment.previous_commit,
       revertCommit: deployment.revert_commit,
       error: deployment.error,
+      ...(deployment.pull_request ? { pullRequest: deployment.pull_request } : {}),
+      ...(deployment.revert_pull_request ? { revertPullRequest: deployment.revert_pull_request } : {}),
+      ...(deployment.note ? { note: deployment.note } : {}),
       lastSamples: samplesByTarget.get(deployment.target_id) ?? [],
       deployedAt: deployment.deployed_at?.toISOString() ?? null,
       revertedAt: deployment.reverted_at?.toISOString() ?? null,
@@ -368,6 +379,10 @@ export interface DeploymentInput {
   deployedCommit?: string;
   previousCommit?: string;
   revertCommit?: string;
+  /** Like the commits, kept when not given. */
+  pullRequest?: PullRequestLink;
+  revertPullRequest?: PullRequestLink;
+  note?: string;
   /** The workflow step that wrote it; a lower one than the stored row's is ignored. Older runs write 0. */
   seq?: number;
 }
@@ -380,21 +395,29 @@ export interface DeploymentInput {
 export async function saveDeployment(pool: Pool, input: DeploymentInput): Promise<void> {
   await pool.query(
     `INSERT INTO deployments (patch_id, target_id, wave, status, error, deployed_commit, previous_commit, revert_commit,
-       deployed_at, reverted_at, seq)
+       deployed_at, reverted_at, seq, pull_request, revert_pull_request, note)
      VALUES ($1, $2, $3, $4::text, $5, $6, $7, $8,
-       CASE WHEN $4::text = 'deployed' THEN now() END, CASE WHEN $4::text = 'reverted' THEN now() END, $9)
+       CASE WHEN $4::text = 'deployed' THEN now() END, CASE WHEN $4::text = 'reverted' THEN now() END, $9, $10, $11, $12)
      ON CONFLICT (patch_id, target_id) DO UPDATE SET wave = EXCLUDED.wave, status = EXCLUDED.status, error = EXCLUDED.error,
        deployed_commit = COALESCE(EXCLUDED.deployed_commit, deployments.deployed_commit),
        previous_commit = COALESCE(EXCLUDED.previous_commit, deployments.previous_commit),
        revert_commit = COALESCE(EXCLUDED.revert_commit, deployments.revert_commit),
        deployed_at = COALESCE(deployments.deployed_at, EXCLUDED.deployed_at),
        reverted_at = COALESCE(deployments.reverted_at, EXCLUDED.reverted_at),
+       pull_request = COALESCE(EXCLUDED.pull_request, deployments.pull_request),
+       revert_pull_request = COALESCE(EXCLUDED.revert_pull_request, deployments.revert_pull_request),
+       note = COALESCE(EXCLUDED.note, deployments.note),
        seq = EXCLUDED.seq,
        updated_at = now()
      WHERE deployments.seq <= EXCLUDED.seq`,
     [input.patchId, input.targetId, input.wave, input.status, input.error ?? null, input.deployedCommit ?? null,
-      input.previousCommit ?? null, input.revertCommit ?? null, input.seq ?? 0],
+      input.previousCommit ?? null, input.revertCommit ?? null, input.seq ?? 0, jsonOrNull(input.pullRequest), jsonOrNull(input.revertPullRequest),
+      input.note ?? null],
   );
+}
+
+function jsonOrNull(value: object | undefined): string | null {
+  return value === undefined ? null : JSON.stringify(value);
 }
 
 /** Health samples kept per patch and target in the read model (the newest; the audit trail keeps every round). */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import type { Queryable } from './db';
-import { DEFAULT_SANDBOX_SETTINGS, type SandboxSettings, type Target } from '../domain/types';
+import { DEFAULT_SANDBOX_SETTINGS, type Delivery, type ForgeLink, type SandboxSettings, type Target } from '../domain/types';
 import type { HealthCheck } from '../health/schemas';
 
 /** A target to register; without sandbox settings its commands get no network and no variables. */
@@ -26,6 +26,8 @@ interface TargetRow {
   workflow_run_event: string;
   workflow_run_called_workflows: boolean;
   labels: Record<string, string>;
+  forge: ForgeLink | null;
+  delivery: Delivery;
   created_by: string;
   created_at: Date;
 }
@@ -43,6 +45,8 @@ function fromRow(row: TargetRow): Target {
     workflowRunEvent: row.workflow_run_event,
     workflowRunCalledWorkflows: row.workflow_run_called_workflows,
     labels: row.labels,
+    ...(row.forge ? { forge: row.forge } : {}),
+    delivery: row.delivery,
     createdBy: row.created_by,
     createdAt: row.created_at.toISOString(),
   };
@@ -52,11 +56,12 @@ export async function createTarget(pool: Queryable, input: NewTarget): Promise<T
   try {
     const { rows } = await pool.query<TargetRow>(
       `INSERT INTO targets (id, name, repo_url, branch, health_checks, verify_command, sandbox, workflow_run, workflow_run_event,
-         workflow_run_called_workflows, labels, created_by)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
+         workflow_run_called_workflows, labels, created_by, forge, delivery)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING *`,
       [randomUUID(), input.name, input.repoUrl, input.branch, JSON.stringify(input.healthChecks),
         input.verifyCommand ? JSON.stringify(input.verifyCommand) : null, JSON.stringify(input.sandbox ?? DEFAULT_SANDBOX_SETTINGS),
-        input.workflowRun ?? true, input.workflowRunEvent ?? 'push', input.workflowRunCalledWorkflows ?? true, JSON.stringify(input.labels ?? {}), input.createdBy],
+        input.workflowRun ?? true, input.workflowRunEvent ?? 'push', input.workflowRunCalledWorkflows ?? true, JSON.stringify(input.labels ?? {}), input.createdBy,
+        input.forge ? JSON.stringify(input.forge) : null, JSON.stringify(input.delivery ?? { mode: 'push' })],
     );
     return fromRow(rows[0] as TargetRow);
   } catch (error) {
