@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import type { ForgeCredentialSources } from './forges/credentials';
 import { repoUrlProblem } from './git/repo-url';
 import './util/validation-messages';
 
@@ -96,6 +97,11 @@ const settingsSchema = z.object({
   WORKFLOW_RUN_TIMEOUT_SECONDS: seconds(10, 15 * 60).default(10 * 60),
 
   AGENT_POLICY_FILE: optionalText,
+
+  FORGE_CREDENTIALS_FILE: optionalText,
+  FORGE_CREDENTIALS: optionalText,
+  // How often pull requests and commit checks are asked about while the service waits for them.
+  FORGE_POLL_INTERVAL_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -190,6 +196,11 @@ export interface Config {
     /** A YAML file of agent policies, created or updated by name when the API starts; undefined: none. */
     policyFile: string | undefined;
   };
+  forges: {
+    /** Where the named forge credentials are (src/forges/credentials.ts); read by loadForgeCredentials. */
+    credentials: ForgeCredentialSources;
+    pollIntervalMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -275,6 +286,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       timeoutMs: s.WORKFLOW_RUN_TIMEOUT_SECONDS * 1000,
     },
     agent: { policyFile: s.AGENT_POLICY_FILE === undefined ? undefined : path.resolve(cwd, s.AGENT_POLICY_FILE) },
+    forges: {
+      credentials: { file: s.FORGE_CREDENTIALS_FILE === undefined ? undefined : path.resolve(cwd, s.FORGE_CREDENTIALS_FILE), inline: s.FORGE_CREDENTIALS },
+      pollIntervalMs: s.FORGE_POLL_INTERVAL_MS,
+    },
   };
 }
 

@@ -6,7 +6,7 @@
  */
 import { log } from '@temporalio/activity';
 import type { Pool } from 'pg';
-import type { ApprovalRecord, PatchStatus } from '../domain/types';
+import type { ApprovalRecord, DeploymentStatus, PatchStatus } from '../domain/types';
 import type { HealthSample } from '../health/types';
 import { rememberRejectedFixes } from '../store/agent';
 import { appendAuditEvent } from '../store/audit';
@@ -57,11 +57,14 @@ export async function bestEffort(what: string, write: () => Promise<void>): Prom
 /** The deployment row, plus the audit event of a deploy (`deployment.deployed`) or revert (`deployment.reverted`). */
 export async function storeDeployment(pool: Pool, input: RecordDeploymentInput): Promise<void> {
   await saveDeployment(pool, input);
+  const audited = DEPLOYMENT_AUDIT_ACTIONS[input.status];
+  if (audited === undefined) return;
+  const { action, key } = audited;
   const deployed = input.status === 'deployed';
-  if (!deployed && input.status !== 'reverted' && input.status !== 'skipped') return;
+  const pullRequest = input.revertPullRequest ?? input.pullRequest;
   await appendAuditEvent(pool, {
     actor: LIFECYCLE_ACTOR,
-    action: deployed ? 'deployment.deployed' : 'deployment.reverted',
+    action,
     subjectType: 'patch',
     subjectId: input.patchId,
     details: {
@@ -69,11 +72,22 @@ export async function storeDeployment(pool: Pool, input: RecordDeploymentInput):
       targetName: input.targetName ?? null,
       wave: input.wave,
       status: input.status,
-      ...(deployed ? { commitSha: input.deployedCommit ?? null, previousCommit: input.previousCommit ?? null } : { revertCommit: input.revertCommit ?? null }),
+      ...(deployed ? { commitSha: input.deployedCommit ?? null, previousCommit: input.previousCommit ?? null } : {}),
+      ...(input.status === 'reverted' || input.status === 'skipped' ? { revertCommit: input.revertCommit ?? null } : {}),
+      ...(input.status === 'declined' ? { reason: input.error ?? null } : {}),
+      ...(pullRequest ? { pullRequest: pullRequest.url } : {}),
     },
-    idempotencyKey: `patch:${input.patchId}:${deployed ? 'deploy' : 'revert'}:${input.targetId}`,
+    idempotencyKey: `patch:${input.patchId}:${key}:${input.targetId}`,
   });
 }
+
+/** The deployment statuses the audit trail records, as what, and the key that makes a repeated write one event. */
+const DEPLOYMENT_AUDIT_ACTIONS: Partial<Record<DeploymentStatus, { action: string; key: string }>> = {
+  deployed: { action: 'deployment.deployed', key: 'deploy' },
+  reverted: { action: 'deployment.reverted', key: 'revert' },
+  skipped: { action: 'deployment.reverted', key: 'revert' },
+  declined: { action: 'deployment.declined', key: 'decline' },
+};
 
 /** One round of a target's samples and its `health.sampled` audit event. */
 export async function storeHealthRound(pool: Pool, input: RecordHealthRoundInput): Promise<void> {

@@ -11,20 +11,23 @@
 import path from 'node:path';
 import { ApplicationFailure, cancellationSignal, heartbeat } from '@temporalio/activity';
 import { resolveActBinary } from '../ci-run';
-import { type DiffSource, type ResolvedFinding, type StageResult, type StageVerdict, type Target, type TestStage } from '../domain/types';
+import { type DiffSource, type PullRequestLink, type ResolvedFinding, type StageResult, type StageVerdict, type Target, type TestStage } from '../domain/types';
 import { allowsLocalRepos } from '../config';
+import { deliver, undo } from '../delivery';
+import { DeliveryError } from '../delivery/errors';
+import { ForgeDirectory } from '../forges';
+import { ForgeError } from '../forges/forge';
 import {
   type Checkout,
   checkout,
-  deployPatch,
   detachAt,
   disposeCheckout,
   GitError,
   type GitOptions,
   OperationAbortedError,
   PatchRevertedError,
-  revertPatch,
 } from '../git';
+import { ciStatusCheckLabel, runCiStatusCheck } from '../health/ci-status-check';
 import { AddressPolicy } from '../health/address-policy';
 import { commandCheckLabel, runCommandCheck } from '../health/command-check';
 import { healthSecretEnvironment } from '../health/header-secrets';
@@ -32,6 +35,8 @@ import { HealthCheckConfigError, httpCheckLabel, resolveHttpCheck, runHttpCheck 
 import type { HealthCheck } from '../health/schemas';
 import type { HealthSample } from '../health/types';
 import { fixCommit, nothingToFixReason, resolvedFindings } from '../patching/from-findings';
+import { buildPatchReport } from '../reports/patch-report';
+import { patchReportMarkdown } from '../reports/patch-report-markdown';
 import { runStage, type StageReport, VERIFY_COMMAND_TIMEOUT_MS } from '../patching/stages';
 import { runWorkflowRunStage } from '../patching/workflow-run-stage';
 import { hasRevertMarker, loadDiff, saveRevertMarker } from '../store/patch-artifacts';
@@ -73,6 +78,10 @@ export interface DeployTargetResult {
   previousCommit: string;
   /** True when the branch already had the patch commit (an earlier attempt pushed it). */
   reused: boolean;
+  /** Set when a person closed the target's pull request or pushed to its branch: nothing was merged (commitSha is ''). */
+  declined?: string;
+  /** The pull request of a target delivered by pull request. */
+  pullRequest?: PullRequestLink;
 }
 
 export interface CheckTargetHealthInput {
@@ -92,11 +101,16 @@ export interface RevertTargetInput {
   target: Target;
   wave: number;
   seq?: number;
+  /** The patch's title and why it is rolled back, for the revert pull request (absent in runs before pull requests). */
+  title?: string;
+  reason?: string;
 }
 
 export interface RevertTargetResult {
   status: 'reverted' | 'nothing-to-revert';
   revertCommit: string | null;
+  /** The revert pull request, or the patch's pull request closed unmerged. */
+  pullRequest?: PullRequestLink;
 }
 
 /** Runs `work` while heartbeating its current step, so a stuck or lost worker is noticed. */
@@ -114,18 +128,20 @@ async function heartbeating<T>(work: (progress: (step: string) => void) => Promi
   }
 }
 
-/** Turns git errors a retry cannot fix into non-retryable failures typed by their class name. */
+/** Turns git, forge and delivery errors a retry cannot fix into non-retryable failures typed by their class name. */
 async function gitOperation<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
     // A cancelled activity rethrows as is: the SDK reports the cancellation itself.
-    if (error instanceof GitError && !error.retryable && !(error instanceof OperationAbortedError)) {
-      throw ApplicationFailure.nonRetryable(error.message, error.name);
-    }
+    const final = (error instanceof GitError && !(error instanceof OperationAbortedError)) || error instanceof ForgeError || error instanceof DeliveryError;
+    if (final && !error.retryable) throw ApplicationFailure.nonRetryable(error.message, error.name);
     throw error;
   }
 }
+
+/** A revert pull request's merge may wait this long for checks branch protection requires. */
+const REVERT_MERGE_TIMEOUT_MS = 5 * 60_000;
 
 /** A fresh checkout of the target's branch, moved to `commit`, removed after `use`. */
 async function withCheckoutAt<T>(target: Target, commit: string, workRoot: string, git: GitOptions, use: (dir: string) => Promise<T>): Promise<T> {
@@ -146,7 +162,7 @@ type StageSubject = { diff: string; claims?: readonly ResolvedFinding[]; details
 
 /** A sample for a check that could not run at all: an error, counted apart from failures. */
 function notRun(check: HealthCheck, detail: string): HealthSample {
-  const label = check.type === 'http' ? httpCheckLabel(check) : commandCheckLabel(check);
+  const label = check.type === 'http' ? httpCheckLabel(check) : check.type === 'command' ? commandCheckLabel(check) : ciStatusCheckLabel(check);
   return { ok: false, error: true, checkType: check.type, check: label, detail, latencyMs: 0, at: new Date().toISOString() };
 }
 
@@ -155,6 +171,8 @@ export function createPatchActivities({ pool, config }: ActivityDeps) {
   const repoUrlPolicy = { allowLocal: allowsLocalRepos(config) };
   const healthSecrets = healthSecretEnvironment(config.health, process.env);
   const healthAddressPolicy = new AddressPolicy(config.health);
+  const forges = ForgeDirectory.load(config.forges.credentials);
+  const { pollIntervalMs } = config.forges;
 
   /** One round of the target's checks; see checkTargetHealth. */
   async function sampleTarget(input: CheckTargetHealthInput, signal: AbortSignal, progress: (step: string) => void): Promise<HealthSample[]> {
@@ -175,6 +193,10 @@ export function createPatchActivities({ pool, config }: ActivityDeps) {
           samples.push(dir === undefined ? notRun(check, 'no checkout to run the command in') : await runCommandCheck(check, inCheckout(dir)));
           continue;
         }
+        if (check.type === 'ci-status') {
+          samples.push(await ciStatusSample(check, target, commit, signal, progress));
+          continue;
+        }
         try {
           samples.push(await runHttpCheck(resolveHttpCheck(check, { target: target.name, commit, patchId }, healthSecrets), { signal, addressPolicy: healthAddressPolicy }));
         } catch (error) {
@@ -186,6 +208,22 @@ export function createPatchActivities({ pool, config }: ActivityDeps) {
     };
     const needsCheckout = target.healthChecks.some((check) => check.type === 'command');
     return needsCheckout ? withCheckoutAt(target, commit, workRoot, { signal, repoUrlPolicy }, runChecks) : runChecks(undefined);
+  }
+
+  /** A ci-status sample of the deployed commit on the target's forge; an error sample when the target has none. */
+  async function ciStatusSample(check: Extract<HealthCheck, { type: 'ci-status' }>, target: Target, commit: string, signal: AbortSignal, progress: (step: string) => void): Promise<HealthSample> {
+    if (!target.forge) return notRun(check, 'the target names no forge to read CI results from');
+    const problem = forges.problem(target.forge, target.repoUrl);
+    if (problem !== undefined) return notRun(check, problem);
+    const forge = forges.open(target.forge, target.repoUrl);
+    return runCiStatusCheck(check, { forge, commit, branch: target.branch, pollIntervalMs, signal, beforePoll: async () => progress('waiting for the CI results of the deployed commit') });
+  }
+
+  /** The patch report in Markdown: a pull request's description. */
+  async function pullRequestBody(patchId: string): Promise<string> {
+    const report = await buildPatchReport(pool, patchId, { url: config.temporal.uiUrl, namespace: config.temporal.namespace });
+    if (!report) throw new Error(`patch ${patchId} is not in the read model yet`);
+    return patchReportMarkdown(report);
   }
 
   /** The diff of an input: given, or read from the read model by its hash. */
@@ -295,22 +333,34 @@ export function createPatchActivities({ pool, config }: ActivityDeps) {
         if (await hasRevertMarker(pool, input.patchId, target.id)) throw new PatchRevertedError(input.patchId, 'a revert that found nothing to undo');
       };
       await gitOperation(refuseIfReverted);
-      const deployed = await heartbeating(() =>
+      const delivered = await heartbeating((progress) =>
         gitOperation(() =>
-          deployPatch({
-            repoUrl: target.repoUrl,
-            branch: target.branch,
-            workRoot,
-            diff,
+          deliver({
+            target,
             patchId: input.patchId,
-            subject: input.title,
-            trailers: { 'Approved-by': input.approvedBy },
+            workRoot,
+            git: { repoUrlPolicy },
+            forges,
+            pollIntervalMs,
             signal,
-            repoUrlPolicy,
+            progress,
+            diff,
+            title: input.title,
+            approvedBy: input.approvedBy,
             beforePush: refuseIfReverted,
+            pullRequestBody: () => pullRequestBody(input.patchId),
           }),
         ),
       );
+      const seq = input.seq === undefined ? {} : { seq: input.seq };
+      if (delivered.kind === 'declined') {
+        const { reason, pullRequest } = delivered;
+        await bestEffort(`the declined deployment to ${target.name}`, () =>
+          storeDeployment(pool, { patchId: input.patchId, targetId: target.id, targetName: target.name, wave: input.wave, status: 'declined', error: reason, ...(pullRequest ? { pullRequest } : {}), ...seq }),
+        );
+        return { commitSha: '', previousCommit: '', reused: false, declined: reason, ...(pullRequest ? { pullRequest } : {}) };
+      }
+      const pullRequest = delivered.pullRequest ? { pullRequest: delivered.pullRequest } : {};
       await bestEffort(`the deployment to ${target.name}`, () =>
         storeDeployment(pool, {
           patchId: input.patchId,
@@ -318,12 +368,14 @@ export function createPatchActivities({ pool, config }: ActivityDeps) {
           targetName: target.name,
           wave: input.wave,
           status: 'deployed',
-          deployedCommit: deployed.commitSha,
-          previousCommit: deployed.previousTipSha,
-          ...(input.seq === undefined ? {} : { seq: input.seq }),
+          deployedCommit: delivered.commitSha,
+          previousCommit: delivered.previousCommit,
+          ...(delivered.checks ? { note: `checks before the merge: ${delivered.checks}` } : {}),
+          ...pullRequest,
+          ...seq,
         }),
       );
-      return { commitSha: deployed.commitSha, previousCommit: deployed.previousTipSha, reused: deployed.reused };
+      return { commitSha: delivered.commitSha, previousCommit: delivered.previousCommit, reused: delivered.reused, ...pullRequest };
     },
 
     /**
@@ -348,11 +400,26 @@ export function createPatchActivities({ pool, config }: ActivityDeps) {
     async revertTarget(input: RevertTargetInput): Promise<RevertTargetResult> {
       const { target } = input;
       const signal = cancellationSignal();
-      const reverted = await heartbeating(() =>
-        gitOperation(() => revertPatch({ repoUrl: target.repoUrl, branch: target.branch, workRoot, patchId: input.patchId, signal, repoUrlPolicy })),
+      const reverted = await heartbeating((progress) =>
+        gitOperation(() =>
+          undo({
+            target,
+            patchId: input.patchId,
+            workRoot,
+            git: { repoUrlPolicy },
+            forges,
+            pollIntervalMs,
+            signal,
+            progress,
+            title: input.title ?? `patch ${input.patchId}`,
+            reason: input.reason ?? 'the patch is rolled back',
+            mergeTimeoutMs: REVERT_MERGE_TIMEOUT_MS,
+          }),
+        ),
       );
       if (reverted.status === 'nothing-to-revert') await saveRevertMarker(pool, input.patchId, target.id);
-      const revertCommit = reverted.status === 'reverted' ? reverted.revertSha : null;
+      const { revertCommit } = reverted;
+      const pullRequest = reverted.pullRequest ? { pullRequest: reverted.pullRequest } : {};
       await bestEffort(`the revert on ${target.name}`, () =>
         storeDeployment(pool, {
           patchId: input.patchId,
@@ -361,10 +428,11 @@ export function createPatchActivities({ pool, config }: ActivityDeps) {
           wave: input.wave,
           status: reverted.status === 'reverted' ? 'reverted' : 'skipped',
           ...(revertCommit === null ? {} : { revertCommit }),
+          ...(reverted.status === 'reverted' && reverted.pullRequest ? { revertPullRequest: reverted.pullRequest } : {}),
           ...(input.seq === undefined ? {} : { seq: input.seq }),
         }),
       );
-      return { status: reverted.status, revertCommit };
+      return { status: reverted.status, revertCommit, ...pullRequest };
     },
   };
 }

@@ -7,7 +7,10 @@ import { DEFAULT_APPROVAL_TIMEOUT_SECONDS, PATCH_STATUSES, PATCH_TYPES } from '.
 import { type RepoUrlPolicy, repoUrlProblem } from '../git/repo-url';
 import { commitSubjectProblem, isValidBranchName } from '../git/validate';
 import { RUNNABLE_EVENTS } from '../ci-run/events';
-import { healthCheckSchema } from '../health/schemas';
+import { DEFAULT_CHECKS_TIMEOUT_SECONDS, DEFAULT_PULL_REQUEST_LABELS } from '../domain/types';
+import { CREDENTIAL_NAME_PATTERN } from '../forges/credentials';
+import { MERGE_METHODS } from '../forges/forge';
+import { healthCheckSchema, wantedChecksSchema } from '../health/schemas';
 import { quietWindowsSchema, rolloutSchema } from '../patching/rollout-schema';
 import { allRules } from '../analysis/rules';
 import { labelsSchema } from '../agent/target-selection';
@@ -28,6 +31,39 @@ const sandboxSchema = z
       .default({}),
   })
   .strict();
+
+const forgeLinkSchema = z
+  .object({
+    credential: z.string().regex(CREDENTIAL_NAME_PATTERN, 'must name a forge credential configured on the server (letters, digits, ".", "_" and "-")'),
+    repository: z
+      .string()
+      .max(200)
+      .regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must look like owner/name (letters, digits, ".", "_" and "-")')
+      .refine((name) => name.split('/').every((part) => part !== '.' && part !== '..'), 'must not use "." or ".." as the owner or the name'),
+  })
+  .strict();
+
+const MAX_CHECKS_TIMEOUT_SECONDS = 6 * 60 * 60;
+
+const deliverySchema = z
+  .discriminatedUnion('mode', [
+    z.object({ mode: z.literal('push') }).strict(),
+    z
+      .object({
+        mode: z.literal('pull-request'),
+        mergeMethod: z.enum(MERGE_METHODS).default('merge'),
+        labels: z
+          .array(z.string().regex(/^[^\p{Cc},]{1,50}$/u, 'must be a label name: 1 to 50 characters, no commas, line breaks or control characters'))
+          .max(10)
+          .default(DEFAULT_PULL_REQUEST_LABELS),
+        requiredChecks: wantedChecksSchema,
+        checksTimeoutSeconds: z.number().int().min(10).max(MAX_CHECKS_TIMEOUT_SECONDS).default(DEFAULT_CHECKS_TIMEOUT_SECONDS),
+        approve: z.boolean().default(false),
+        revert: z.enum(['pull-request', 'push']).default('pull-request'),
+      })
+      .strict(),
+  ])
+  .default({ mode: 'push' });
 
 /** The target body; the repository URL rules depend on the server (local repositories). */
 export function createTargetSchema(repoUrls: RepoUrlPolicy) {
@@ -51,8 +87,16 @@ export function createTargetSchema(repoUrls: RepoUrlPolicy) {
       workflowRunEvent: z.enum(RUNNABLE_EVENTS, { error: `must be one of GitHub's workflow events: ${RUNNABLE_EVENTS.join(', ')}` }).default('push'),
       workflowRunCalledWorkflows: z.boolean().default(true),
       labels: labelsSchema.default({}),
+      forge: forgeLinkSchema.optional(),
+      delivery: deliverySchema,
     })
-    .strict();
+    .strict()
+    .superRefine((target, context) => {
+      if (target.forge !== undefined) return;
+      if (target.delivery.mode === 'pull-request') context.addIssue({ code: 'custom', path: ['forge'], message: 'is required for pull-request delivery: name the credential and the repository (owner/name) on the forge' });
+      const ciStatus = target.healthChecks.findIndex((check) => check.type === 'ci-status');
+      if (ciStatus >= 0) context.addIssue({ code: 'custom', path: ['healthChecks', ciStatus], message: 'a ci-status check reads the forge: the target needs `forge`' });
+    });
 }
 
 /** PUT /targets/:id/labels: the target's labels, replaced as a whole. */

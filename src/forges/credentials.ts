@@ -83,7 +83,7 @@ const entrySchema = z
   .strict();
 type Entry = z.infer<typeof entrySchema>;
 
-const documentSchema = z.record(z.string().regex(CREDENTIAL_NAME_PATTERN, 'credential names are letters, digits, ".", "_" and "-" (at most 64)'), entrySchema);
+const documentSchema = z.record(z.string(), entrySchema);
 
 /** The secret of one of the three sources set, read now; undefined when none is set. */
 function readSecret(what: string, inline: string | undefined, envName: string | undefined, file: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
@@ -164,6 +164,7 @@ export function loadForgeCredentials(sources: ForgeCredentialSources, env: NodeJ
       throw new ForgeCredentialsError(`${origin}: ${issue?.path.join('.') || 'document'}: ${issue?.message ?? 'invalid'}`);
     }
     for (const [name, entry] of Object.entries(parsed.data)) {
+      if (!CREDENTIAL_NAME_PATTERN.test(name)) throw new ForgeCredentialsError(`${origin}: "${name}": credential names are letters, digits, ".", "_" and "-" (at most 64)`);
       if (credentials.has(name)) throw new ForgeCredentialsError(`credential ${name} is defined twice (${origin})`);
       credentials.set(name, credentialOf(name, entry, env));
     }

@@ -10,14 +10,14 @@ import { failureMessage, REVERTING, reverting } from './lifecycle-activities';
 import type { LifecycleRun } from './lifecycle-run';
 
 /** Reverts one deployment; returns why it failed, or undefined. */
-async function revertOne(run: LifecycleRun, deployment: TargetDeployment): Promise<string | undefined> {
+async function revertOne(run: LifecycleRun, deployment: TargetDeployment, reason: string): Promise<string | undefined> {
   const target = run.target(deployment.targetId);
   if (!target) return undefined;
   run.updateDeployment(deployment, { status: 'reverting' });
   try {
     const result = await reverting.revertTarget.executeWithOptions(
       { ...REVERTING, summary: `revert ${target.name} (wave ${deployment.wave})` },
-      [{ patchId: run.input.id, target, wave: deployment.wave, seq: run.nextDeploymentSeq() }],
+      [{ patchId: run.input.id, target, wave: deployment.wave, seq: run.nextDeploymentSeq(), title: run.input.title, reason }],
     );
     run.updateDeployment(deployment, { status: result.status === 'reverted' ? 'reverted' : 'skipped', revertCommit: result.revertCommit, error: null });
     return undefined;
@@ -34,10 +34,11 @@ export async function compensate(run: LifecycleRun, reason: string): Promise<voi
     const waves = [...new Set(run.state.deployments.map((deployment) => deployment.wave))].sort((a, b) => b - a);
     const failures: string[] = [];
     for (const wave of waves) {
-      const inWave = run.state.deployments.filter((deployment) => deployment.wave === wave && deployment.status !== 'reverted' && deployment.status !== 'skipped');
+      // A declined target was left as a person chose (their pull request closed, their branch): nothing to undo.
+      const inWave = run.state.deployments.filter((deployment) => deployment.wave === wave && !['reverted', 'skipped', 'declined'].includes(deployment.status));
       run.showStep(`rolling back wave ${wave} (${inWave.length} target(s))`);
       for (let start = 0; start < inWave.length; start += run.input.rollout.parallelism) {
-        const outcomes = await Promise.all(inWave.slice(start, start + run.input.rollout.parallelism).map((deployment) => revertOne(run, deployment)));
+        const outcomes = await Promise.all(inWave.slice(start, start + run.input.rollout.parallelism).map((deployment) => revertOne(run, deployment, reason)));
         failures.push(...outcomes.filter((outcome): outcome is string => outcome !== undefined));
       }
     }

@@ -4,6 +4,7 @@
  */
 import { ActivityCancellationType, ActivityFailure, proxyActivities } from '@temporalio/workflow';
 import type { PatchActivities } from '../activities/patches';
+import type { Target } from '../domain/types';
 
 /**
  * Read-model and audit writes: retried for up to 15 minutes (a database restart), then reported in the state.
@@ -43,6 +44,16 @@ export const DEPLOYING = {
   },
 };
 export const deploying = proxyActivities<PatchActivities>(DEPLOYING);
+
+/** Room beyond a pull request's checks wait for pushing, opening and merging it. */
+const PULL_REQUEST_MARGIN_SECONDS = 15 * 60;
+
+/** A deploy by pull request waits for the pull request's checks, so its time limits grow with the target's. */
+export function deployOptions(target: Target): typeof DEPLOYING {
+  if (target.delivery?.mode !== 'pull-request') return DEPLOYING;
+  const seconds = target.delivery.checksTimeoutSeconds + PULL_REQUEST_MARGIN_SECONDS;
+  return { ...DEPLOYING, startToCloseTimeout: `${seconds} seconds`, scheduleToCloseTimeout: `${seconds * 3} seconds` };
+}
 
 /** A round that cannot run twice in a row is an error sample, counted against the error limit. */
 export const CHECKING = { startToCloseTimeout: '15 minutes', heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: { maximumAttempts: 2 } };

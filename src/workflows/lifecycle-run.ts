@@ -166,7 +166,7 @@ export class LifecycleRun {
     Object.assign(deployment, change);
     this.deploymentSeq += 1;
     const seq = this.deploymentSeq;
-    const { targetId, targetName, wave, status, error, deployedCommit, previousCommit, revertCommit } = deployment;
+    const { targetId, targetName, wave, status, error, deployedCommit, previousCommit, revertCommit, pullRequest } = deployment;
     this.record(`the ${status} deployment of ${targetName}`, () =>
       bookkeeping.recordDeployment({
         patchId: this.input.id,
@@ -178,6 +178,7 @@ export class LifecycleRun {
         ...(deployedCommit === null ? {} : { deployedCommit }),
         ...(previousCommit === null ? {} : { previousCommit }),
         ...(revertCommit === null ? {} : { revertCommit }),
+        ...(pullRequest ? { pullRequest } : {}),
         seq,
       }),
     );

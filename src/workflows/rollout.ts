@@ -9,7 +9,7 @@ import { condition, isCancellation, patched, workflowInfo } from '@temporalio/wo
 import { DEFAULT_ERROR_THRESHOLD, type Target, type TargetDeployment } from '../domain/types';
 import { countRound, judgeStreaks } from '../health/streaks';
 import type { HealthSample } from '../health/types';
-import { bookkeeping, CHECKING, checking, DEPLOYING, deploying, failureMessage } from './lifecycle-activities';
+import { bookkeeping, CHECKING, checking, deploying, deployOptions, failureMessage } from './lifecycle-activities';
 import type { LifecycleRun, RolloutPosition } from './lifecycle-run';
 import { quietUntil } from './quiet-windows';
 import { planWaves } from './rollout-plan';
@@ -84,10 +84,16 @@ async function deployWave(run: LifecycleRun, wave: readonly Target[], waveNumber
         run.updateDeployment(deployment, {});
         try {
           const result = await deploying.deployTarget.executeWithOptions(
-            { ...DEPLOYING, summary: `deploy ${target.name} (wave ${waveNumber} of ${waveCount})` },
+            { ...deployOptions(target), summary: `deploy ${target.name} (wave ${waveNumber} of ${waveCount})` },
             [{ patchId: run.input.id, title: run.input.title, target, wave: waveNumber, approvedBy: run.approvers(), seq: run.nextDeploymentSeq(), ...run.diffSource }],
           );
-          run.updateDeployment(deployment, { status: 'deployed', deployedCommit: result.commitSha, previousCommit: result.previousCommit });
+          const pullRequest = result.pullRequest ? { pullRequest: result.pullRequest } : {};
+          if (result.declined !== undefined) {
+            // A person closed the pull request or took its branch over: their choice stands, the rollout goes on.
+            run.updateDeployment(deployment, { status: 'declined', error: result.declined, ...pullRequest });
+            return undefined;
+          }
+          run.updateDeployment(deployment, { status: 'deployed', deployedCommit: result.commitSha, previousCommit: result.previousCommit, ...pullRequest });
           if (isMonitored(target)) position.watched.push(target.id);
           return undefined;
         } catch (error) {

@@ -86,7 +86,10 @@ describe('hostile strings in every string field of every POST route', () => {
     server = await startDevServer({ cliPath: state.temporalCli, dbFile: path.join(state.scratch, `hostile-${port}.db`), port, uiPort: await freePort(), namespace: 'default' });
     client = new Client({ connection: await Connection.connect({ address: server.address }) });
     await ensureSearchAttributes(client, 'default');
-    api = await createTestApi({ temporalClient: client, env: { TEMPORAL_TASK_QUEUE: `hostile-${randomUUID()}` } });
+    api = await createTestApi({
+      temporalClient: client,
+      env: { TEMPORAL_TASK_QUEUE: `hostile-${randomUUID()}`, FORGE_CREDENTIALS: 'gitea-bot: { forge: gitea, baseUrl: "https://git.example.com", token: not-a-real-token }' },
+    });
     [admin, operator, guardian] = await Promise.all([api.token(['admin'], 'ada'), api.token(['operator'], 'olga'), api.token(['guardian'], 'gus')]);
     const target = await storedTarget(api.db, 'org/hostile');
     targetId = target.id;
@@ -130,6 +133,8 @@ describe('hostile strings in every string field of every POST route', () => {
     sandbox: { network: false, env: { CI: 'true' } },
     workflowRunEvent: 'pull_request',
     labels: { team: 'payments' },
+    forge: { credential: 'gitea-bot', repository: 'org/repo' },
+    delivery: { mode: 'pull-request', mergeMethod: 'squash', labels: ['wpa'], requiredChecks: ['ci/test'] },
   });
   let policyCounter = 0;
   const policyBody = (): Body => ({
@@ -170,6 +175,15 @@ describe('hostile strings in every string field of every POST route', () => {
         field('workflowRunEvent', (b, v) => (b.workflowRunEvent = v)),
         field('labels value', (b, v) => (b.labels = { team: v })),
         field('labels key', (b, v) => (b.labels = { [v]: 'payments' })),
+        field('forge.credential', (b, v) => (b.forge = { credential: v, repository: 'org/repo' })),
+        field('forge.repository', (b, v) => (b.forge = { credential: 'gitea-bot', repository: v })),
+        field('delivery.mode', (b, v) => (b.delivery = { mode: v })),
+        field('delivery.mergeMethod', (b, v) => (b.delivery = { mode: 'pull-request', mergeMethod: v })),
+        field('delivery.labels.0', (b, v) => (b.delivery = { mode: 'pull-request', labels: [v] })),
+        field('delivery.requiredChecks', (b, v) => (b.delivery = { mode: 'pull-request', requiredChecks: v })),
+        field('delivery.requiredChecks.0', (b, v) => (b.delivery = { mode: 'pull-request', requiredChecks: [v] })),
+        field('delivery.revert', (b, v) => (b.delivery = { mode: 'pull-request', revert: v })),
+        field('healthChecks.0 ci-status checks.0', (b, v) => (b.healthChecks = [{ type: 'ci-status', checks: [v] }])),
       ],
     },
     {

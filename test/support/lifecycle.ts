@@ -136,8 +136,11 @@ export function patchFixtures(db: TestDatabase, scratch: string, healthUrl = 'ht
   };
 }
 
-/** `dynamicConfig`: values for the dev server (e.g. a small history limit that forces hand-overs). */
-export async function createLifecycleHarness(options: { dynamicConfig?: Record<string, unknown> } = {}): Promise<LifecycleHarness> {
+/**
+ * `dynamicConfig`: values for the dev server (e.g. a small history limit that forces hand-overs); `env`: more
+ * settings of the worker's configuration (forge credentials).
+ */
+export async function createLifecycleHarness(options: { dynamicConfig?: Record<string, unknown>; env?: Record<string, string> } = {}): Promise<LifecycleHarness> {
   const state = sharedTestState();
   const scratch = mkdtempSync(path.join(state.scratch, 'lifecycle-'));
   chmodSync(scratch, 0o755);
@@ -155,7 +158,7 @@ export async function createLifecycleHarness(options: { dynamicConfig?: Record<s
     startDevServer({ cliPath: state.temporalCli, dbFile: path.join(scratch, 'temporal.db'), port, uiPort: await freePort(), namespace: 'default', ...(options.dynamicConfig ? { dynamicConfig: options.dynamicConfig } : {}) }),
   ]);
   const taskQueue = `lifecycle-${randomUUID()}`;
-  const config = loadConfig({ DATABASE_URL: db.url, TEMPORAL_ADDRESS: server.address, TEMPORAL_TASK_QUEUE: taskQueue, DATA_DIR: scratch, JWT_SECRET: 'x'.repeat(32), ALLOW_LOCAL_REPOS: 'true', ACTIONS_GIT_BASE_URL: NO_ACTION_REPOSITORIES_URL });
+  const config = loadConfig({ DATABASE_URL: db.url, TEMPORAL_ADDRESS: server.address, TEMPORAL_TASK_QUEUE: taskQueue, DATA_DIR: scratch, JWT_SECRET: 'x'.repeat(32), ALLOW_LOCAL_REPOS: 'true', ACTIONS_GIT_BASE_URL: NO_ACTION_REPOSITORIES_URL, ...options.env });
   const client = new Client({ connection: await Connection.connect({ address: server.address }) });
   const nativeConnection = await NativeConnection.connect({ address: server.address });
   const logger = pino({ level: 'silent' });

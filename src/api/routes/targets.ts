@@ -5,6 +5,7 @@ import { actorOf, hasRole, requireRole } from '../auth';
 import { HttpProblem } from '../problem';
 import { changeWithAudit } from '../request-audit';
 import { fieldProblems, parseBody, parseParams } from '../validation';
+import { ForgeDirectory } from '../../forges';
 import { healthCheckProblems } from '../../health/registration-problems';
 import { createTargetSchema, targetLabelsSchema, uuidParam } from '../schemas';
 import { analysisHistory } from '../../store/analyses';
@@ -12,6 +13,8 @@ import { createTarget, DuplicateTargetError, getTarget, listTargets, setTargetLa
 
 export function targetRoutes(deps: { pool: Pool; config: Config }): Router {
   const router = Router();
+  // Loaded once: a target may only name a credential the servers have, on the server its repository is on.
+  const forges = ForgeDirectory.load(deps.config.forges.credentials);
 
   router.post('/targets', requireRole('operator'), async (req, res) => {
     const body = parseBody(createTargetSchema({ allowLocal: allowsLocalRepos(deps.config) }), req.body);
@@ -19,6 +22,8 @@ export function targetRoutes(deps: { pool: Pool; config: Config }): Router {
     if (healthProblems.length > 0) {
       throw fieldProblems(healthProblems.map((problem) => ({ path: 'healthChecks', message: `${problem.charAt(0).toUpperCase()}${problem.slice(1)}.` })));
     }
+    const forgeProblem = body.forge === undefined ? undefined : forges.problem(body.forge, body.repoUrl);
+    if (forgeProblem !== undefined) throw fieldProblems([{ path: 'forge.credential', message: `${forgeProblem.charAt(0).toUpperCase()}${forgeProblem.slice(1)}.` }]);
     const actor = actorOf(res);
     const runsCommands = body.verifyCommand !== undefined || body.healthChecks.some((check) => check.type === 'command');
     if ((runsCommands || body.sandbox !== undefined) && !hasRole(actor, 'admin')) {
@@ -41,13 +46,15 @@ export function targetRoutes(deps: { pool: Pool; config: Config }): Router {
             workflowRunEvent: body.workflowRunEvent,
             workflowRunCalledWorkflows: body.workflowRunCalledWorkflows,
             labels: body.labels,
+            ...(body.forge ? { forge: body.forge } : {}),
+            delivery: body.delivery,
             createdBy: actor.subject,
           }),
         (created) => ({
           action: 'target.created',
           subjectType: 'target',
           subjectId: created.id,
-          details: { name: created.name, repoUrl: created.repoUrl, branch: created.branch, runsCommands, network: created.sandbox.network, workflowRun: created.workflowRun, workflowRunEvent: created.workflowRunEvent, labels: created.labels },
+          details: { name: created.name, repoUrl: created.repoUrl, branch: created.branch, runsCommands, network: created.sandbox.network, workflowRun: created.workflowRun, workflowRunEvent: created.workflowRunEvent, labels: created.labels, forge: created.forge ?? null, delivery: created.delivery?.mode ?? 'push' },
         }),
       );
       res.status(201).location(`/api/v1/targets/${target.id}`).json(target);
