@@ -1,3 +1,11 @@
+/**
+ * Packages published only as ES modules that the code under test imports: @octokit's (the GitHub adapter's client)
+ * and the three they import that have no CommonJS build. Node 20.19+ loads them with require() at run time, but
+ * jest's own module loader cannot, so jest compiles these (and what an @octokit package nests in its own
+ * node_modules: @octokit/request's content-type 3) to CommonJS. Everything else in node_modules stays as it is.
+ */
+const esModulePackages = ['@octokit/', 'before-after-hook/', 'universal-user-agent/', 'universal-github-app-jwt/'];
+
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
@@ -7,7 +15,10 @@ module.exports = {
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/faults/'],
   transform: {
     '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
+    '/node_modules/.+\\.js$': ['@swc/jest', { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
   },
+  // Ignored: a file whose innermost node_modules folder is neither one of those packages nor inside an @octokit one.
+  transformIgnorePatterns: [`(?<!/node_modules/@octokit/[^/]+)/node_modules/(?!${esModulePackages.join('|')})(?!.*/node_modules/)`],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 60_000,
