@@ -3,12 +3,12 @@
  * `go install` on first use (like the Temporal binaries, nothing is downloaded but Go modules through the Go module
  * proxy). When act cannot be had, the result says why in one sentence, and the workflow-run stage is skipped with it.
  */
-import { constants as fsConstants } from 'node:fs';
-import { access, chmod, copyFile, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pickEnv, runProcess } from '../process/run-command';
 import { sharedRoot } from '../store/postgres-server';
 import { withFileLock } from '../util/file-lock';
+import { findGo, GO_ENV_NAMES, isExecutable } from '../util/go-toolchain';
 import { projectRoot } from '../util/project-root';
 
 export const ACT_MODULE = 'github.com/nektos/act';
@@ -19,10 +19,6 @@ const BUILD_TIMEOUT_MS = 20 * 60_000;
 /** Longer than a build may take, so a second worker waits for the first instead of taking its lock over. */
 const BUILD_LOCK_STALE_MS = BUILD_TIMEOUT_MS + 60_000;
 const VERSION_TIMEOUT_MS = 30_000;
-/** Where go is looked for besides the PATH: the official tarball's place. */
-const GO_FALLBACK_PATHS = ['/usr/local/go/bin/go'];
-/** What `go install` needs of the worker's environment: its tool and cache locations and proxy settings, no secrets. */
-const GO_ENV_NAMES = ['PATH', 'HOME', 'GOPATH', 'GOCACHE', 'GOMODCACHE', 'GOPROXY', 'GONOSUMDB', 'GOPRIVATE', 'GOSUMDB', 'HTTPS_PROXY', 'HTTP_PROXY', 'NO_PROXY'];
 
 export type ActBinary = { available: true; path: string } | { available: false; reason: string };
 
@@ -38,24 +34,6 @@ export interface ResolveActOptions {
 
 export function actBinaryPath(root = projectRoot()): string {
   return path.join(root, '.tools', 'bin', 'act');
-}
-
-async function isExecutable(file: string): Promise<boolean> {
-  try {
-    await access(file, fsConstants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function findGo(explicit: string | undefined): Promise<string | undefined> {
-  if (explicit !== undefined) return (await isExecutable(explicit)) ? explicit : undefined;
-  const onPath = (process.env.PATH ?? '').split(path.delimiter).filter((dir) => dir !== '').map((dir) => path.join(dir, 'go'));
-  for (const candidate of [...onPath, ...GO_FALLBACK_PATHS]) {
-    if (await isExecutable(candidate)) return candidate;
-  }
-  return undefined;
 }
 
 /** The version `act --version` prints ("act version 0.2.89"), or why it could not be read. */

@@ -1,6 +1,6 @@
 /**
  * Starts what the suites share, once per `jest` run: one embedded PostgreSQL (each suite makes its own database),
- * the Temporal binaries and act (installed into .tools/ on first use) and the prebuilt workflow bundle.
+ * the Temporal binaries, act and Gitea (installed into .tools/ on first use) and the prebuilt workflow bundle.
  */
 import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
@@ -9,6 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { resolveActBinary } from '../../src/ci-run';
+import { resolveGiteaBinary } from '../../src/forges/gitea-binary';
 import { startEmbeddedPostgres } from '../../src/store/embedded-postgres';
 import { resolveTemporalExecutable } from '../../src/temporal/binaries';
 import { freePort } from '../../src/util/free-port';
@@ -38,6 +39,13 @@ async function installAct(): Promise<void> {
   if (!act.available) console.warn(`act is unavailable, the act tests will skip: ${act.reason}`);
 }
 
+/** Builds Gitea when missing, before any suite: the Gitea suites never build it themselves. */
+async function installGitea(): Promise<void> {
+  const gitea = await resolveGiteaBinary({ log: (line) => console.log(line) });
+  // Not fatal: the Gitea suites skip with this reason where Gitea cannot be built.
+  if (!gitea.available) console.warn(`gitea is unavailable, the Gitea tests will skip: ${gitea.reason}`);
+}
+
 export default async function globalSetup(): Promise<void> {
   await installSystemPackages();
   const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'wpa-test-'));
@@ -51,6 +59,7 @@ export default async function globalSetup(): Promise<void> {
       fs.writeFile(workflowBundlePath, code),
     ),
     installAct(),
+    installGitea(),
   ]);
   const state: SharedTestState = { scratch, adminDatabaseUrl: database.url, postgresDataDir: path.join(scratch, 'pg'), temporalCli, temporalTestServer, workflowBundlePath };
   process.env[TEST_ENV] = JSON.stringify(state);
