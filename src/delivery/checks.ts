@@ -4,6 +4,7 @@
  * failed before the patch does not block it, and the verdict says so; a check not reported yet is pending.
  */
 import { setTimeout as delay } from 'node:timers/promises';
+import picomatch from 'picomatch';
 import { type CheckState, type CommitCheck, type Forge, ForgeError } from '../forges/forge';
 
 /** Named checks (status contexts or check-run names), or `all-required`. */
@@ -24,12 +25,22 @@ export interface ChecksVerdict {
 
 /**
  * The names to wait for: the given ones; for `all-required`, those branch protection requires, else (nothing
- * required, or the protection cannot be read) every check reported on the commit.
+ * required, or the protection cannot be read) every check reported on the commit. Gitea's required contexts are
+ * glob patterns (`ci/*`; `*` when every status must pass): each stands for the reported checks it matches, or
+ * for itself, still pending, while none does.
  */
 export function wantedNames(wanted: WantedChecks, required: readonly string[] | undefined, reported: readonly CommitCheck[]): string[] {
   if (wanted !== 'all-required') return [...wanted];
-  if (required !== undefined && required.length > 0) return [...required];
-  return [...new Set(reported.map((check) => check.name))].sort();
+  const reportedNames = [...new Set(reported.map((check) => check.name))].sort();
+  if (required === undefined || required.length === 0) return reportedNames;
+  const names = required.flatMap((entry) => {
+    if (!/[*?[]/.test(entry)) return [entry];
+    // bash: a single `*` also crosses `/`, as Gitea's globs do.
+    const matcher = picomatch(entry, { bash: true, dot: true });
+    const matches = reportedNames.filter((name) => matcher(name));
+    return matches.length > 0 ? matches : [entry];
+  });
+  return [...new Set(names)];
 }
 
 function stateOf(name: string, checks: readonly CommitCheck[]): CheckState | undefined {

@@ -48,11 +48,11 @@ describe('targets delivered by pull request', () => {
   it.each([
     ['pull-request delivery without a forge', { delivery: { mode: 'pull-request' } }, 'forge', /required for pull-request delivery/],
     ['a ci-status check without a forge', { healthChecks: [{ type: 'ci-status' }] }, 'healthChecks.0', /needs `forge`/],
-    ['an unknown credential', { forge: { credential: 'nobody', repository: 'org/api' } }, 'forge.credential', /no forge credential named "nobody".*known: gh, gitea-bot/],
+    ['an unknown credential', { forge: { credential: 'nobody', repository: 'org/api' } }, 'forge.credential', /No forge credential named "nobody" is configured on this server \(known: gh, gitea-bot\)/],
     ['a repository on another server than the credential', { forge: { credential: 'gh', repository: 'org/api' } }, 'forge.credential', /must be on the credential's git server https:\/\/github.com\//],
     ['a repository name with a path', { forge: { credential: 'gitea-bot', repository: 'org/../x' } }, 'forge.repository', /owner\/name/],
     ['a dot-dot owner', { forge: { credential: 'gitea-bot', repository: '../api' } }, 'forge.repository', /"\." or "\.\."/],
-    ['an unknown merge method', { forge: { credential: 'gitea-bot', repository: 'org/api' }, delivery: { mode: 'pull-request', mergeMethod: 'octopus' } }, 'delivery.mergeMethod', /merge, squash, rebase/],
+    ['an unknown merge method', { forge: { credential: 'gitea-bot', repository: 'org/api' }, delivery: { mode: 'pull-request', mergeMethod: 'octopus' } }, 'delivery.mergeMethod', /one of "merge", "squash", "rebase"/],
     ['a checks time limit of a week', { forge: { credential: 'gitea-bot', repository: 'org/api' }, delivery: { mode: 'pull-request', checksTimeoutSeconds: 604800 } }, 'delivery.checksTimeoutSeconds', /21600/],
     ['a label with a comma', { forge: { credential: 'gitea-bot', repository: 'org/api' }, delivery: { mode: 'pull-request', labels: ['a,b'] } }, 'delivery.labels.0', /no commas/],
     ['an unknown delivery field', { forge: { credential: 'gitea-bot', repository: 'org/api' }, delivery: { mode: 'pull-request', force: true } }, 'delivery', /force/],

@@ -12,6 +12,13 @@ describe('wantedNames', () => {
     expect(wantedNames('all-required', [], [check('b', 'success'), check('a', 'pending'), check('a', 'success', 'check-run')])).toEqual(['a', 'b']);
     expect(wantedNames('all-required', undefined, [check('a', 'success')])).toEqual(['a']);
   });
+  it('expands the glob patterns Gitea requires into the reported checks they match, or keeps them pending', () => {
+    const reported = [check('ci/test', 'success'), check('ci/lint/go', 'pending'), check('deploy', 'success')];
+    expect(wantedNames('all-required', ['ci/*', 'sign-off'], reported)).toEqual(['ci/lint/go', 'ci/test', 'sign-off']);
+    expect(wantedNames('all-required', ['*'], reported)).toEqual(['ci/lint/go', 'ci/test', 'deploy']);
+    expect(wantedNames('all-required', ['*'], [])).toEqual(['*']);
+    expect(judgeChecks(wantedNames('all-required', ['*'], []), [], []).state).toBe('pending');
+  });
 });
 
 describe('judgeChecks', () => {

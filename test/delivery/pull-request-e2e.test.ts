@@ -147,7 +147,7 @@ describe('pull-request delivery on a real Gitea', () => {
     if (!first || !second || !third) throw new Error('three targets expected');
     verdicts.set(second.repository.name, 'failure');
     const spec = await h.spec(targets, {
-      rollout: { waves: [{ percent: 34 }, { percent: 100 }], health: { intervalSeconds: 1, windowSeconds: 2, failureThreshold: 1 }, allowUnmonitored: false, parallelism: 4 },
+      rollout: { waves: [{ percent: 33 }, { percent: 100 }], health: { intervalSeconds: 1, windowSeconds: 2, failureThreshold: 1 }, allowUnmonitored: false, parallelism: 4 },
     });
     const handle = await h.start(spec);
     const state = await h.runWorker(
@@ -191,6 +191,7 @@ describe('pull-request delivery on a real Gitea', () => {
     const targets = await giteaTargets(4, { mergeMethod: 'squash' });
     const [closedByPerson, changedByPerson] = targets;
     if (!closedByPerson || !changedByPerson) throw new Error('targets expected');
+    await server().addCollaborator(closedByPerson.repository, person, 'write');
     verdicts.set(closedByPerson.repository.name, 'none');
     verdicts.set(changedByPerson.repository.name, 'none');
     const spec = await h.spec(targets, {
