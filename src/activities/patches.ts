@@ -216,7 +216,7 @@ export function createPatchActivities({ pool, config }: ActivityDeps) {
     const problem = forges.problem(target.forge, target.repoUrl);
     if (problem !== undefined) return notRun(check, problem);
     const forge = forges.open(target.forge, target.repoUrl);
-    return runCiStatusCheck(check, { forge, commit, branch: target.branch, pollIntervalMs, signal, beforePoll: async () => progress('waiting for the CI results of the deployed commit') });
+    return runCiStatusCheck(check, { forge, commit, branch: target.branch, pollIntervalMs, signal, beforePoll: () => Promise.resolve(progress('waiting for the CI results of the deployed commit')) });
   }
 
   /** The patch report in Markdown: a pull request's description. */
