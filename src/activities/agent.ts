@@ -36,6 +36,7 @@ import { withTransaction } from '../store/db';
 import { getPolicy } from '../store/policies';
 import { getTargets, listTargets } from '../store/targets';
 import type { PatchLifecycleInput } from '../workflows/lifecycle-run';
+import { ForgeDirectory } from '../forges';
 import type { ActivityDeps } from './index';
 
 /** Targets a policy may act on per cycle (the read model lists at most this many). */
@@ -92,10 +93,12 @@ async function policyOf(pool: Pool, policyId: string): Promise<Policy> {
 }
 
 export function createAgentActivities({ pool, config }: ActivityDeps) {
+  const forges = ForgeDirectory.load(config.forges.credentials);
   const generation: GenerationEnvironment = {
     workRoot: path.join(config.dataDir, 'work'),
     git: { repoUrlPolicy: { allowLocal: allowsLocalRepos(config) } },
     actions: config.actions,
+    gitAccess: (target) => forges.gitAccess(target),
   };
 
   /** The fix the fixer would apply now to each scanned finding that has a rejected fix (to see whether it changed). */

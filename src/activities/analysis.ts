@@ -12,6 +12,7 @@ import type { Analysis } from '../domain/types';
 import { checkout, disposeCheckout } from '../git';
 import { completeAnalysis, completeFleetScan, failAnalysis, getAnalysis, startAnalysis } from '../store/analyses';
 import { getTarget } from '../store/targets';
+import { ForgeDirectory } from '../forges';
 import type { ActivityDeps } from './index';
 
 export interface AnalyzeTargetInput {
@@ -25,6 +26,7 @@ export type AnalysisSummary = Pick<Analysis, 'id' | 'targetId' | 'status' | 'sco
 
 export function createAnalysisActivities({ pool, config }: ActivityDeps) {
   const workRoot = path.join(config.dataDir, 'work');
+  const forges = ForgeDirectory.load(config.forges.credentials);
   return {
     async analyzeTarget(input: AnalyzeTargetInput): Promise<AnalysisSummary> {
       const target = await getTarget(pool, input.targetId);
@@ -32,7 +34,8 @@ export function createAnalysisActivities({ pool, config }: ActivityDeps) {
       await startAnalysis(pool, { id: input.analysisId, targetId: target.id, requestedBy: input.requestedBy, fleetScanId: input.fleetScanId });
       heartbeat('checking out');
       try {
-        const clone = await checkout(target.repoUrl, target.branch, workRoot, { repoUrlPolicy: { allowLocal: allowsLocalRepos(config) } });
+        const access = await forges.gitAccess(target);
+        const clone = await checkout(target.repoUrl, target.branch, workRoot, { repoUrlPolicy: { allowLocal: allowsLocalRepos(config) }, config: access });
         try {
           const { view } = await repositoryViewAt(clone.dir, undefined);
           heartbeat('analyzing');

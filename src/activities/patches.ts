@@ -183,7 +183,7 @@ export function createPatchActivities({ pool, config }: ActivityDeps) {
       if (verifyCommand.length === 0) return [];
       progress('running the verify command on the deployed commit');
       const verify = { type: 'command', argv: verifyCommand, timeoutMs: VERIFY_COMMAND_TIMEOUT_MS } as const;
-      return withCheckoutAt(target, commit, workRoot, { signal, repoUrlPolicy }, async (dir) => [await runCommandCheck(verify, inCheckout(dir))]);
+      return withCheckoutAt(target, commit, workRoot, { signal, repoUrlPolicy, config: await forges.gitAccess(target) }, async (dir) => [await runCommandCheck(verify, inCheckout(dir))]);
     }
     const runChecks = async (dir: string | undefined): Promise<HealthSample[]> => {
       const samples: HealthSample[] = [];
@@ -207,7 +207,7 @@ export function createPatchActivities({ pool, config }: ActivityDeps) {
       return samples;
     };
     const needsCheckout = target.healthChecks.some((check) => check.type === 'command');
-    return needsCheckout ? withCheckoutAt(target, commit, workRoot, { signal, repoUrlPolicy }, runChecks) : runChecks(undefined);
+    return needsCheckout ? withCheckoutAt(target, commit, workRoot, { signal, repoUrlPolicy, config: await forges.gitAccess(target) }, runChecks) : runChecks(undefined);
   }
 
   /** A ci-status sample of the deployed commit on the target's forge; an error sample when the target has none. */
@@ -276,7 +276,7 @@ export function createPatchActivities({ pool, config }: ActivityDeps) {
     const report = await heartbeating((progress) =>
       gitOperation(async (): Promise<StageReport> => {
         progress(`checking out ${input.target.name}`);
-        const clone = await checkout(input.target.repoUrl, input.target.branch, workRoot, { signal, repoUrlPolicy });
+        const clone = await checkout(input.target.repoUrl, input.target.branch, workRoot, { signal, repoUrlPolicy, config: await forges.gitAccess(input.target) });
         try {
           const subject = await subjectOf(clone, signal, progress);
           if ('refused' in subject) {

@@ -3,7 +3,7 @@
  * Which server a credential's secret goes to is the credential's business (credentials.ts), so a target can only
  * pick a credential, and its repository URL must be on that credential's git server.
  */
-import type { ForgeLink } from '../domain/types';
+import type { ForgeLink, Target } from '../domain/types';
 import { DeliveryConfigError } from '../delivery/errors';
 import { type ForgeCredential, type ForgeCredentialSources, loadForgeCredentials } from './credentials';
 import type { Forge, GitCredentials, RepositoryName } from './forge';
@@ -23,6 +23,9 @@ export function repositoryName(text: string): RepositoryName {
 }
 
 export class ForgeDirectory {
+  /** One adapter per credential and repository: a GitHub App's installation token and a Gitea login are reused. */
+  private readonly opened = new Map<string, Forge>();
+
   constructor(private readonly credentials: ReadonlyMap<string, ForgeCredential>) {}
 
   static load(sources: ForgeCredentialSources): ForgeDirectory {
@@ -53,8 +56,23 @@ export class ForgeDirectory {
 
   open(link: ForgeLink, repoUrl: string): Forge {
     const credential = this.credential(link, repoUrl);
+    const key = `${credential.name}\n${link.repository}`;
+    const known = this.opened.get(key);
+    if (known) return known;
     const repository = repositoryName(link.repository);
-    return credential.forge === 'gitea' ? createGiteaForge({ credential, repository }) : createGithubForge({ credential, repository });
+    const forge = credential.forge === 'gitea' ? createGiteaForge({ credential, repository }) : createGithubForge({ credential, repository });
+    this.opened.set(key, forge);
+    return forge;
+  }
+
+  /**
+   * git configuration that lets clones and fetches of a target on a forge read a private repository; none for a
+   * target without a usable forge link (its clones go unauthenticated, as before).
+   */
+  async gitAccess(target: Pick<Target, 'forge' | 'repoUrl'>): Promise<Record<string, string>> {
+    if (!target.forge || this.problem(target.forge, target.repoUrl) !== undefined) return {};
+    const forge = this.open(target.forge, target.repoUrl);
+    return this.gitConfig(target.forge, target.repoUrl, await forge.gitCredentials());
   }
 
   /**

@@ -79,6 +79,8 @@ export interface FixEnvironment {
 /** Where checkouts go, how git runs (hardened environment, repository URL policy) and where actions are listed. */
 export interface GenerationEnvironment extends FixEnvironment {
   workRoot: string;
+  /** git configuration that lets a target's clone read it (its forge credential), when it has one. */
+  gitAccess?: (target: Target) => Promise<Record<string, string>>;
 }
 
 /** The patch type each finding category calls for. */
@@ -205,7 +207,8 @@ async function generateForSource(source: FindingSource, selection: FindingSelect
   if (!source.findings.some((finding) => finding.fixable)) return skipped(`analysis ${analysis.id} has no fixable finding`);
   let clone;
   try {
-    clone = await checkout(target.repoUrl, target.branch, env.workRoot, env.git);
+    const access = (await env.gitAccess?.(target)) ?? {};
+    clone = await checkout(target.repoUrl, target.branch, env.workRoot, { ...env.git, config: { ...env.git.config, ...access } });
   } catch (error) {
     if (error instanceof RefNotFoundError) return skipped(`the branch ${target.branch} no longer exists`);
     throw error;

@@ -99,12 +99,13 @@ describe('pull-request delivery on a real Gitea', () => {
   });
 
   /** Protected repositories on Gitea, registered as targets delivered by pull request and watched by their CI status. */
-  async function giteaTargets(count: number, overrides: Partial<PullRequestDelivery> = {}): Promise<Array<Target & { repository: RepositoryName }>> {
+  async function giteaTargets(count: number, overrides: Partial<PullRequestDelivery> = {}, options: { private?: boolean } = {}): Promise<Array<Target & { repository: RepositoryName }>> {
     const targets: Array<Target & { repository: RepositoryName }> = [];
     for (let index = 0; index < count; index += 1) {
       const name = `fleet-${(repoCounter += 1)}`;
       const { repository } = await server().createRepository(server().admin, name, FILES);
       await server().protectBranch(repository, 'main', [CI_CONTEXT]);
+      if (options.private === true) await server().api('PATCH', repoPath(repository), { private: true });
       watched.push(repository);
       const target = await createTarget(h.db.pool, {
         name: `${repository.owner}/${name}`,
@@ -129,7 +130,9 @@ describe('pull-request delivery on a real Gitea', () => {
 
   function patchCommits(repository: RepositoryName, patchId: string): string[] {
     const dir = mkdtempSync(path.join(h.scratch, 'inspect-'));
-    execFileSync('git', ['clone', '-q', `${server().url}/${repository.owner}/${repository.name}.git`, dir]);
+    const { login, token } = server().admin;
+    const auth = `http.extraHeader=Authorization: Basic ${Buffer.from(`${login}:${token}`).toString('base64')}`;
+    execFileSync('git', ['-c', auth, 'clone', '-q', `${server().url}/${repository.owner}/${repository.name}.git`, dir]);
     return execFileSync('git', ['log', '--format=%H %(trailers:key=Patch-Id,valueonly,separator=%x2C)', 'main'], { cwd: dir, encoding: 'utf8' })
       .split('\n')
       .filter((line) => line.includes(patchId))
@@ -233,7 +236,8 @@ describe('pull-request delivery on a real Gitea', () => {
   });
 
   itWithGitea('creates no duplicate branch, pull request or merge when the worker is killed while waiting for checks and while merging', gitea.unavailable, async () => {
-    const targets = await giteaTargets(2);
+    // Private: every clone (tests, the deploy, the health loop) reads them with the forge credential.
+    const targets = await giteaTargets(2, {}, { private: true });
     for (const target of targets) verdicts.set(target.repository.name, 'none');
     const spec = await h.spec(targets, {
       rollout: { waves: [{ percent: 100 }], health: { intervalSeconds: 1, windowSeconds: 2, failureThreshold: 1 }, allowUnmonitored: false, parallelism: 4 },

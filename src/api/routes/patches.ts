@@ -37,6 +37,7 @@ import {
   resumeUpdate,
 } from '../../workflows/patch-lifecycle';
 import { patchStartSearchAttributes } from '../../workflows/search-attributes';
+import { ForgeDirectory } from '../../forges';
 import { actorOf, requireRole } from '../auth';
 import { HttpProblem } from '../problem';
 import { auditBeforeEffect, changeWithAudit } from '../request-audit';
@@ -174,7 +175,13 @@ export function patchRoutes(deps: { pool: Pool; temporalClient: Client; config: 
   }
 
   const repoUrls = { allowLocal: allowsLocalRepos(deps.config) };
-  const generation: GenerationEnvironment = { workRoot: path.join(deps.config.dataDir, 'work'), git: { repoUrlPolicy: repoUrls }, actions: deps.config.actions };
+  const forges = ForgeDirectory.load(deps.config.forges.credentials);
+  const generation: GenerationEnvironment = {
+    workRoot: path.join(deps.config.dataDir, 'work'),
+    git: { repoUrlPolicy: repoUrls },
+    actions: deps.config.actions,
+    gitAccess: (target) => forges.gitAccess(target),
+  };
 
   /** Runs a step of patch creation, turning its refusals into problems the caller can act on. */
   async function refusalsAsProblems<T>(step: () => T | Promise<T>): Promise<T> {
