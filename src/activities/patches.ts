@@ -13,7 +13,7 @@ import { ApplicationFailure, cancellationSignal, heartbeat } from '@temporalio/a
 import { resolveActBinary } from '../ci-run';
 import { type DiffSource, type PullRequestLink, type ResolvedFinding, type StageResult, type StageVerdict, type Target, type TestStage } from '../domain/types';
 import { allowsLocalRepos } from '../config';
-import { deliver, undo } from '../delivery';
+import { deliver, type DeliveryContext, undo } from '../delivery';
 import { DeliveryError } from '../delivery/errors';
 import { ForgeDirectory } from '../forges';
 import { ForgeError } from '../forges/forge';
@@ -219,6 +219,11 @@ export function createPatchActivities({ pool, config }: ActivityDeps) {
     return runCiStatusCheck(check, { forge, commit, branch: target.branch, pollIntervalMs, signal, beforePoll: () => Promise.resolve(progress('waiting for the CI results of the deployed commit')) });
   }
 
+  /** What delivery needs to reach a target (src/delivery). */
+  function deliveryContext(target: Target, patchId: string, signal: AbortSignal, progress: (step: string) => void): DeliveryContext {
+    return { target, patchId, workRoot, git: { repoUrlPolicy }, forges, pollIntervalMs, signal, progress };
+  }
+
   /** The patch report in Markdown: a pull request's description. */
   async function pullRequestBody(patchId: string): Promise<string> {
     const report = await buildPatchReport(pool, patchId, { url: config.temporal.uiUrl, namespace: config.temporal.namespace });
@@ -336,14 +341,7 @@ export function createPatchActivities({ pool, config }: ActivityDeps) {
       const delivered = await heartbeating((progress) =>
         gitOperation(() =>
           deliver({
-            target,
-            patchId: input.patchId,
-            workRoot,
-            git: { repoUrlPolicy },
-            forges,
-            pollIntervalMs,
-            signal,
-            progress,
+            ...deliveryContext(target, input.patchId, signal, progress),
             diff,
             title: input.title,
             approvedBy: input.approvedBy,
@@ -403,14 +401,7 @@ export function createPatchActivities({ pool, config }: ActivityDeps) {
       const reverted = await heartbeating((progress) =>
         gitOperation(() =>
           undo({
-            target,
-            patchId: input.patchId,
-            workRoot,
-            git: { repoUrlPolicy },
-            forges,
-            pollIntervalMs,
-            signal,
-            progress,
+            ...deliveryContext(target, input.patchId, signal, progress),
             title: input.title ?? `patch ${input.patchId}`,
             reason: input.reason ?? 'the patch is rolled back',
             mergeTimeoutMs: REVERT_MERGE_TIMEOUT_MS,
