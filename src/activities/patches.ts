@@ -420,6 +420,8 @@ export function createPatchActivities({ pool, config }: ActivityDeps) {
           status: reverted.status === 'reverted' ? 'reverted' : 'skipped',
           ...(revertCommit === null ? {} : { revertCommit }),
           ...(reverted.status === 'reverted' && reverted.pullRequest ? { revertPullRequest: reverted.pullRequest } : {}),
+          // The patch's own pull request, closed unmerged: the deploy that opened it may have failed before saying so.
+          ...(reverted.status === 'nothing-to-revert' && reverted.pullRequest ? { pullRequest: reverted.pullRequest, note: 'pull request closed without merging by the rollback' } : {}),
           ...(input.seq === undefined ? {} : { seq: input.seq }),
         }),
       );

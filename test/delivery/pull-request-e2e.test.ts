@@ -188,6 +188,8 @@ describe('pull-request delivery on a real Gitea', () => {
     );
     expect(stored.rows[0]?.pull_request?.url).toMatch(/\/pulls\/1$/);
     expect(stored.rows[0]?.revert_pull_request?.url).toMatch(/\/pulls\/2$/);
+    const closed = await h.db.pool.query<{ pull_request: { url: string } | null; note: string | null }>('SELECT pull_request, note FROM deployments WHERE patch_id = $1 AND target_id = $2', [spec.id, second.id]);
+    expect(closed.rows[0]).toMatchObject({ pull_request: { url: expect.stringMatching(/\/pulls\/1$/) }, note: 'pull request closed without merging by the rollback' });
   });
 
   itWithGitea('reports a pull request a person closed, and a branch a person pushed to, as declined and delivers the rest', gitea.unavailable, async () => {
