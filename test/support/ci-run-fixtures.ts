@@ -2,6 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { itWhenAvailable } from './tool-tests';
 
 /** A local composite action the act tests' workflows call (`uses: ./.github/actions/greet`). */
 export const GREET_ACTION = `name: greet
@@ -36,17 +37,7 @@ export function committedCheckout(dir: string, files: Record<string, string>): s
   return dir;
 }
 
-/**
- * A test that skips, with the reason on the console, rather than fails where act cannot be built. `unavailable`
- * says why act is missing when the test runs (undefined: act is there).
- */
+/** A test that skips where act cannot be built (see itWhenAvailable). */
 export function itWithAct(name: string, unavailable: () => string | undefined, test: () => void | Promise<void>): void {
-  it(name, async () => {
-    const reason = unavailable();
-    if (reason !== undefined) {
-      console.warn(`SKIPPED (act unavailable: ${reason}): ${name}`);
-      return;
-    }
-    await test();
-  });
+  itWhenAvailable('act', name, unavailable, test);
 }

@@ -17,6 +17,7 @@ import { GITEA_RUNTIME_FOLDERS, resolveGiteaBinary } from '../../src/forges/gite
 import { pickEnv, runProcess } from '../../src/process/run-command';
 import { freePort } from '../../src/util/free-port';
 import { writeFiles } from './ci-run-fixtures';
+import { itWhenAvailable } from './tool-tests';
 
 export interface GiteaPerson {
   login: string;
@@ -381,14 +382,7 @@ export function useGiteaServer(): { server: () => GiteaServer; unavailable: () =
   };
 }
 
-/** A test that skips, with the reason on the console, rather than fails where Gitea cannot be built. */
+/** A test that skips where Gitea cannot be built (see itWhenAvailable). */
 export function itWithGitea(name: string, unavailable: () => string | undefined, test: () => void | Promise<void>, timeoutMs?: number): void {
-  it(name, async () => {
-    const reason = unavailable();
-    if (reason !== undefined) {
-      console.warn(`SKIPPED (gitea unavailable: ${reason}): ${name}`);
-      return;
-    }
-    await test();
-  }, timeoutMs);
+  itWhenAvailable('gitea', name, unavailable, test, timeoutMs);
 }
