@@ -148,14 +148,24 @@ function basicAuth(login: string, secret: string): string {
   return `Basic ${Buffer.from(`${login}:${secret}`).toString('base64')}`;
 }
 
+/** Signals the process group led by `pid`; a group that is gone already is no error. */
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
+
 /** Stops a process group: SIGTERM, then SIGKILL when it is still there after the grace period. */
 async function stopGroup(child: ChildProcess): Promise<void> {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const pid = child.pid;
+  if (pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  process.kill(-child.pid, 'SIGTERM');
+  signalGroup(pid, 'SIGTERM');
   const stopped = await Promise.race([exited.then(() => true), delay(STOP_GRACE_MS).then(() => false)]);
   if (!stopped) {
-    process.kill(-child.pid, 'SIGKILL');
+    signalGroup(pid, 'SIGKILL');
     await exited;
   }
 }
