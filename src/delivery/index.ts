@@ -4,7 +4,7 @@
  * `deliver` and `undo`; which way is the target's business.
  */
 import type { PullRequestDelivery, PullRequestLink, Target } from '../domain/types';
-import type { ForgeDirectory } from '../forges';
+import type { Forge, ForgeDirectory } from '../forges';
 import { deployPatch, type GitOptions, type PushAttempt, revertPatch } from '../git';
 import { DeliveryConfigError } from './errors';
 import { deliverByPullRequest, undoByPullRequest } from './pull-request';
@@ -48,7 +48,7 @@ export interface Undone {
 }
 
 /** The target's pull-request settings with its forge open and git authenticated to it; undefined for push targets. */
-async function pullRequestSetup(context: DeliveryContext): Promise<{ delivery: PullRequestDelivery; forge: ReturnType<ForgeDirectory['open']>; config: Record<string, string> } | undefined> {
+async function pullRequestSetup(context: DeliveryContext): Promise<{ delivery: PullRequestDelivery; forge: Forge; config: Record<string, string> } | undefined> {
   const { target } = context;
   if (target.delivery?.mode !== 'pull-request') return undefined;
   if (!target.forge) throw new DeliveryConfigError(`target ${target.name} is delivered by pull request but names no forge`);

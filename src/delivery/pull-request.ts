@@ -11,7 +11,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { PullRequestDelivery, PullRequestLink } from '../domain/types';
 import { type Forge, ForgeError, type MergeMethod, type PullRequest } from '../forges/forge';
-import { type DeployPatchInput, proposePatch, proposeRevert, revertPatch, type RevertPatchInput } from '../git';
+import { type DeployPatchInput, PATCH_ID_TRAILER, proposePatch, proposeRevert, REVERTS_PATCH_ID_TRAILER, revertPatch, type RevertPatchInput, trailerBlock } from '../git';
 import { type ChecksVerdict, waitForChecks } from './checks';
 import { ChecksFailedError, ChecksTimedOutError, MergeRefusedError, RevertBranchTakenError } from './errors';
 
@@ -71,14 +71,6 @@ function changedReason(pr: PullRequest, expected: string): string {
 function mergeText(method: MergeMethod, pr: PullRequest, subject: string, trailers: readonly string[]): { title: string; message: string } {
   if (method === 'squash') return { title: subject, message: trailers.join('\n') };
   return { title: `Merge pull request #${pr.number} from ${pr.headBranch}`, message: subject };
-}
-
-function trailerText(git: { patchId: string; trailers?: DeployPatchInput['trailers'] }, key: string): string[] {
-  const lines = [`${key}: ${git.patchId}`];
-  for (const [name, values] of Object.entries(git.trailers ?? {})) {
-    for (const value of typeof values === 'string' ? [values] : values) lines.push(`${name}: ${value}`);
-  }
-  return lines;
 }
 
 /** The merged pull request as an outcome; the previous tip is the merge commit's first parent. */
@@ -169,7 +161,7 @@ export async function deliverByPullRequest(input: PullRequestDeployInput): Promi
     });
     assertChecksPassed(pr, verdict, delivery.checksTimeoutSeconds);
     const review = delivery.approve ? await approveAsBot(forge, pr, git) : '';
-    const merged = await mergeUntil(forge, pr, delivery.mergeMethod, mergeText(delivery.mergeMethod, pr, git.subject, trailerText(git, 'Patch-Id')), Math.max(deadline, Date.now() + 60_000), input);
+    const merged = await mergeUntil(forge, pr, delivery.mergeMethod, mergeText(delivery.mergeMethod, pr, git.subject, trailerBlock(PATCH_ID_TRAILER, git.patchId, git.trailers)), Math.max(deadline, Date.now() + 60_000), input);
     return await mergedOutcome(forge, merged, false, [verdict.summary, review].filter((part) => part !== '').join('; '));
   } catch (error) {
     if (error instanceof Declined) {
@@ -236,7 +228,7 @@ export async function undoByPullRequest(input: PullRequestUndoInput): Promise<Pu
   if (proposal.status === 'on-base') return { status: 'reverted', revertCommit: proposal.commitSha };
   const body = `Rolls back ${proposed ? `#${proposed.number}` : `patch ${git.patchId}`}: ${input.reason}`;
   const pr = await openPullRequest(forge, head, git.branch, `Revert "${input.title}"`, body);
-  const text = mergeText(delivery.mergeMethod, pr, `Revert "${input.title}"`, trailerText(git, 'Reverts-Patch-Id'));
+  const text = mergeText(delivery.mergeMethod, pr, `Revert "${input.title}"`, trailerBlock(REVERTS_PATCH_ID_TRAILER, git.patchId, git.trailers));
   let reverted: PullRequest;
   try {
     reverted = pr.state === 'merged' ? pr : await mergeUntil(forge, pr, delivery.mergeMethod, text, Date.now() + input.mergeTimeoutMs, input);

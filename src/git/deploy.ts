@@ -136,6 +136,11 @@ function trailerLines(keyName: string, patchId: string, extra: Trailers | undefi
   return lines;
 }
 
+/** The trailer lines a commit of this module carries (`Patch-Id: <id>`, then the extra ones), validated the same way. */
+export function trailerBlock(keyName: typeof PATCH_ID_TRAILER | typeof REVERTS_PATCH_ID_TRAILER, patchId: string, extra: Trailers | undefined): string[] {
+  return trailerLines(keyName, patchId, extra).map(([key, value]) => `${key}: ${value}`);
+}
+
 function assertLandingInput(input: LandingInput): number {
   assertRepoUrl(input.repoUrl, repoUrlPolicyOf(input));
   assertBranchName(input.branch);

@@ -26,6 +26,7 @@ export {
   type RevertPatchInput,
   type RevertResult,
   type SideBranchInput,
+  trailerBlock,
   type Trailers,
 } from './deploy';
 export {
