@@ -5,7 +5,7 @@
  * health endpoint per target whose answers the benchmark sets.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -218,15 +218,27 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
   }
 }
 
+/** Answers that say "try again with the same X-Request-Id" (Temporal did not confirm in time on a busy machine). */
+const RETRIED_STATUSES = [503];
+const ATTEMPTS = 5;
+
 function createApi(url: string, tokens: Record<Role, string>): BenchApi {
   const request = async (method: string, route: string, options: { role?: Role; body?: unknown } = {}): Promise<ApiAnswer> => {
-    const response = await fetch(`${url}${route}`, {
-      method,
-      headers: { authorization: `Bearer ${tokens[options.role ?? 'admin']}`, ...(options.body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text.length > 0 && (response.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text };
+    const requestId = randomUUID();
+    for (let attempt = 1; ; attempt += 1) {
+      const response = await fetch(`${url}${route}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${tokens[options.role ?? 'admin']}`,
+          'x-request-id': requestId,
+          ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+      });
+      const text = await response.text();
+      if (RETRIED_STATUSES.includes(response.status) && attempt < ATTEMPTS) continue;
+      return { status: response.status, body: text.length > 0 && (response.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text };
+    }
   };
   return {
     url,
