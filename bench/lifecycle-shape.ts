@@ -6,7 +6,7 @@
 import type { temporal } from '@temporalio/proto';
 import type { LifecycleShape, SkeletonStep } from '../src/workflows/lifecycle-skeleton';
 
-type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+export type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
 function eventId(event: HistoryEvent): number {
   return Number(event.eventId ?? 0);
@@ -55,4 +55,38 @@ export function lifecycleShape(events: readonly HistoryEvent[]): LifecycleShape 
 /** The activity types a shape uses (the baseline worker registers a no-op under each). */
 export function shapeActivityTypes(shapes: readonly LifecycleShape[]): string[] {
   return [...new Set(shapes.flatMap((shape) => shape.steps.flatMap((step) => step.activities.map((activity) => activity.type))))];
+}
+
+/** Time spent per activity type in a history: waiting for a worker (scheduled to started) and running. */
+export interface ActivityTime {
+  type: string;
+  count: number;
+  queuedMs: number;
+  runningMs: number;
+}
+
+function millis(event: HistoryEvent | undefined): number {
+  const time = event?.eventTime;
+  return time ? Number(time.seconds ?? 0) * 1000 + Math.round((time.nanos ?? 0) / 1e6) : 0;
+}
+
+/** Sums, per activity type, how long the activities of these histories waited and ran. */
+export function activityTimes(histories: ReadonlyArray<readonly HistoryEvent[]>): ActivityTime[] {
+  const totals = new Map<string, ActivityTime>();
+  for (const events of histories) {
+    const byId = new Map(events.map((event) => [eventId(event), event]));
+    for (const event of events) {
+      const completed = event.activityTaskCompletedEventAttributes;
+      if (!completed) continue;
+      const scheduled = byId.get(Number(completed.scheduledEventId ?? 0));
+      const started = byId.get(Number(completed.startedEventId ?? 0));
+      const type = scheduled?.activityTaskScheduledEventAttributes?.activityType?.name ?? 'unknown';
+      const total = totals.get(type) ?? { type, count: 0, queuedMs: 0, runningMs: 0 };
+      total.count += 1;
+      total.queuedMs += millis(started) - millis(scheduled);
+      total.runningMs += millis(event) - millis(started);
+      totals.set(type, total);
+    }
+  }
+  return [...totals.values()].sort((a, b) => b.runningMs - a.runningMs);
 }

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { PatchStatus } from '../src/domain/types';
 import { approveSkeletonSignal, type LifecycleShape, lifecycleSkeletonWorkflow } from '../src/workflows/lifecycle-skeleton';
-import { lifecycleShape, shapeActivityTypes } from './lifecycle-shape';
+import { activityTimes, type HistoryEvent, lifecycleShape, shapeActivityTypes } from './lifecycle-shape';
 import { type ComparedFigure, comparedTable } from './report';
 import type { BenchContext } from './run';
 import { BENCH_DIFF, BENCH_WORKFLOW, BENCH_WORKFLOW_PATH, type BenchStack, type BenchTarget, createBareRepository, startBenchStack } from './stack';
@@ -169,13 +169,14 @@ export async function runLifecycleBench(context: BenchContext): Promise<string> 
         reverted: detail.deployments.filter((deployment) => deployment.status === 'reverted').length,
       });
     }
-    const shapeOf = async (patch: PatchRun | undefined): Promise<LifecycleShape> => {
+    const histories = new Map<string, HistoryEvent[]>();
+    for (const patch of runs) histories.set(patch.id, (await stack.client.workflow.getHandle(patch.workflowId).fetchHistory()).events ?? []);
+    const shapeOf = (patch: PatchRun | undefined): LifecycleShape => {
       if (!patch) throw new Error('bench: no patch of that kind ran');
-      const history = await stack.client.workflow.getHandle(patch.workflowId).fetchHistory();
-      return lifecycleShape(history.events ?? []);
+      return lifecycleShape(histories.get(patch.id) ?? []);
     };
-    const healthyShape = await shapeOf(runs.find((patch) => !patch.failing && patch.status === 'deployed'));
-    const failingShape = await shapeOf(runs.find((patch) => patch.failing && patch.status === 'rolled_back'));
+    const healthyShape = shapeOf(runs.find((patch) => !patch.failing && patch.status === 'deployed'));
+    const failingShape = shapeOf(runs.find((patch) => patch.failing && patch.status === 'rolled_back'));
     context.log('bench: lifecycle: Temporal alone');
     const temporalMs = await runSkeletons(stack, runs.map((patch) => (patch.failing ? failingShape : healthyShape)));
     context.log('bench: lifecycle: git alone');
@@ -200,6 +201,14 @@ export async function runLifecycleBench(context: BenchContext): Promise<string> 
       'Temporal alone: the same command shapes (read from a deployed and a rolled-back history of this run, activities that do nothing). Git alone: the same commits and reverts by a script (clone, apply, commit, push, revert, push), twice the cores at a time.',
       '',
       comparedTable(figures),
+      '',
+      'Where the lifecycles spent their activity time (summed over all patches; queued: scheduled until a worker started it):',
+      '',
+      '| activity | count | queued, mean | running, mean | running, total |',
+      '| --- | --- | --- | --- | --- |',
+      ...activityTimes([...histories.values()]).map(
+        (time) => `| \`${time.type}\` | ${time.count} | ${(time.queuedMs / time.count).toFixed(0)} ms | ${(time.runningMs / time.count).toFixed(0)} ms | ${(time.runningMs / 1000).toFixed(1)} s |`,
+      ),
       '',
     ].join('\n');
   } finally {
