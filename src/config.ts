@@ -75,7 +75,7 @@ const settingsSchema = z.object({
     .refine((value) => value !== 1, 'must be 0 (no cache) or at least 2')
     .default(DEFAULT_MAX_CACHED_WORKFLOWS),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(1000).default(40),
-  // Reverts of one wave run in parallel: 100 targets must fit at once.
+  // A wave of 100 targets must be revertible at once.
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(100),
   RECONCILE_INTERVAL_SECONDS: seconds(5, 3600).default(60),
 
