@@ -6,6 +6,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { analysisBenchMarkdown, runAnalysisBench } from './analysis';
+import { memoryBenchMarkdown, runMemoryBench } from './memory';
 import { machineDescription, withSection } from './report';
 
 const repoRoot = process.cwd();
@@ -34,6 +35,11 @@ const benchmarks: Benchmark[] = [
       if (!existsSync(corpusDir)) return Promise.resolve({ skipped: `corpus not found at ${corpusDir}` });
       return Promise.resolve(analysisBenchMarkdown(runAnalysisBench({ corpusDir, warmup: 2, repetitions: 5 }), context.machine));
     },
+  },
+  {
+    name: 'memory',
+    heading: 'Worker memory',
+    run: async (context) => memoryBenchMarkdown(await runMemoryBench(context), context.machine),
   },
 ];
 
