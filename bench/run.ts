@@ -7,6 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { analysisBenchMarkdown, runAnalysisBench } from './analysis';
 import { runLifecycleBench } from './lifecycle';
+import { memoryBenchMarkdown, runMemoryBench } from './memory';
 import { machineDescription, withSection } from './report';
 
 const repoRoot = process.cwd();
@@ -37,6 +38,11 @@ const benchmarks: Benchmark[] = [
     },
   },
   { name: 'lifecycle', heading: 'Lifecycle overhead', run: runLifecycleBench },
+  {
+    name: 'memory',
+    heading: 'Worker memory',
+    run: async (context) => memoryBenchMarkdown(await runMemoryBench(context), context.machine),
+  },
 ];
 
 function parseArguments(argv: readonly string[]): { full: boolean; only: Set<string> | undefined } {
