@@ -6,6 +6,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { analysisBenchMarkdown, runAnalysisBench } from './analysis';
+import { runApiBench } from './api';
 import { machineDescription, withSection } from './report';
 
 const repoRoot = process.cwd();
@@ -35,6 +36,7 @@ const benchmarks: Benchmark[] = [
       return Promise.resolve(analysisBenchMarkdown(runAnalysisBench({ corpusDir, warmup: 2, repetitions: 5 }), context.machine));
     },
   },
+  { name: 'api', heading: 'API', run: (context) => runApiBench(context) },
 ];
 
 function parseArguments(argv: readonly string[]): { full: boolean; only: Set<string> | undefined } {
