@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { analysisBenchMarkdown, runAnalysisBench } from './analysis';
 import { runLifecycleBench } from './lifecycle';
 import { memoryBenchMarkdown, runMemoryBench } from './memory';
+import { runApiBench } from './api';
 import { machineDescription, withSection } from './report';
 
 const repoRoot = process.cwd();
@@ -43,6 +44,7 @@ const benchmarks: Benchmark[] = [
     heading: 'Worker memory',
     run: async (context) => memoryBenchMarkdown(await runMemoryBench(context), context.machine),
   },
+  { name: 'api', heading: 'API', run: runApiBench },
 ];
 
 function parseArguments(argv: readonly string[]): { full: boolean; only: Set<string> | undefined } {

@@ -78,6 +78,8 @@ export interface ApiAnswer {
 /** The API as people use it: JSON over HTTP with a bearer token of the role. */
 export interface BenchApi {
   url: string;
+  /** The Authorization header of a caller with the role, for clients of the bench's own (load generators). */
+  authorization(role: Role): string;
   request(method: string, route: string, options?: { role?: Role; body?: unknown }): Promise<ApiAnswer>;
   /** Like request, but an answer outside 2xx throws with the problem it names. */
   call<T>(method: string, route: string, options?: { role?: Role; body?: unknown }): Promise<T>;
@@ -242,6 +244,7 @@ function createApi(url: string, tokens: Record<Role, string>): BenchApi {
   };
   return {
     url,
+    authorization: (role) => `Bearer ${tokens[role]}`,
     request,
     async call<T>(method: string, route: string, options: { role?: Role; body?: unknown } = {}): Promise<T> {
       const answer = await request(method, route, options);
