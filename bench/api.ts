@@ -3,7 +3,7 @@
  * approvals, deployments and health samples, written by the store functions the lifecycle's activities use),
  * GET /api/v1/patches measured one request at a time next to the baselines of the same run: GET /healthz (HTTP and
  * express alone) and GET /whoami (plus JWT verification) over the same connection, and the list's query through a
- * pool of the bench's own. Then reads (a list, then one patch, in turn) at a fixed overall rate with autocannon,
+ * pool of the bench's own. Then reads (a list, then one patch, in turn) at a fixed overall rate (an open-loop generator of its own),
  * next to GET /healthz at the same rate.
  */
 import { randomUUID } from 'node:crypto';
