@@ -19,7 +19,7 @@ import {
 import type { HealthStreaks } from '../health/streaks';
 import { bookkeeping, failureMessage } from './lifecycle-activities';
 import type { AbortInput } from './patch-messages';
-import { patchStatusKey, patchTargetsKey, patchTypeKey } from './search-attributes';
+import { indexedTargetNames, patchStatusKey, patchTargetsKey, patchTypeKey } from './search-attributes';
 
 /** What a run starts from: the spec with its diff (older callers), or with the diff's hash (the API). */
 export type PatchLifecycleInput = Omit<PatchSpec, 'diff'> & DiffSource;
@@ -88,7 +88,7 @@ export class LifecycleRun {
     this.targetsById = new Map(input.targets.map((target) => [target.id, target]));
     this.index([
       { key: patchTypeKey, value: input.type },
-      { key: patchTargetsKey, value: input.targets.map((target) => target.name) },
+      { key: patchTargetsKey, value: indexedTargetNames(input.targets.map((target) => target.name)) },
       { key: patchStatusKey, value: this.state.status },
     ]);
   }
