@@ -7,6 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { analysisBenchMarkdown, runAnalysisBench } from './analysis';
 import { runLifecycleBench } from './lifecycle';
+import { runRollbackBench } from './rollback';
 import { machineDescription, withSection } from './report';
 
 const repoRoot = process.cwd();
@@ -37,6 +38,7 @@ const benchmarks: Benchmark[] = [
     },
   },
   { name: 'lifecycle', heading: 'Lifecycle overhead', run: runLifecycleBench },
+  { name: 'rollback', heading: 'Rollback', run: runRollbackBench },
 ];
 
 function parseArguments(argv: readonly string[]): { full: boolean; only: Set<string> | undefined } {
