@@ -9,6 +9,7 @@ import { analysisBenchMarkdown, runAnalysisBench } from './analysis';
 import { runLifecycleBench } from './lifecycle';
 import { memoryBenchMarkdown, runMemoryBench } from './memory';
 import { runApiBench } from './api';
+import { runRollbackBench } from './rollback';
 import { machineDescription, withSection } from './report';
 
 const repoRoot = process.cwd();
@@ -45,6 +46,7 @@ const benchmarks: Benchmark[] = [
     run: async (context) => memoryBenchMarkdown(await runMemoryBench(context), context.machine),
   },
   { name: 'api', heading: 'API', run: runApiBench },
+  { name: 'rollback', heading: 'Rollback', run: runRollbackBench },
 ];
 
 function parseArguments(argv: readonly string[]): { full: boolean; only: Set<string> | undefined } {

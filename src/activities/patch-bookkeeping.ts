@@ -152,6 +152,14 @@ export function createPatchBookkeeping(pool: Pool) {
       await storeDeployment(pool, input);
     },
 
+    /**
+     * recordDeployment for many deployments in one activity (a wave's reverts): one task instead of one per target.
+     * A retry writes them all again, which changes nothing (rows keyed by seq, audit events by key).
+     */
+    async recordDeployments(inputs: RecordDeploymentInput[]): Promise<void> {
+      for (const input of inputs) await storeDeployment(pool, input);
+    },
+
     /** Stores a round of health samples the workflow already evaluated. */
     async recordHealthRound(input: RecordHealthRoundInput): Promise<void> {
       await storeHealthRound(pool, input);

@@ -200,7 +200,20 @@ export interface RolloutSpec {
   allowUnmonitored: boolean;
   /** Targets deployed at the same time within a wave. */
   parallelism: number;
+  /**
+   * Targets reverted at the same time within a wave when the patch is rolled back (a new revert starts as soon as
+   * one ends); absent on patches created before it existed, which use DEFAULT_REVERT_PARALLELISM.
+   */
+  revertParallelism?: number;
 }
+
+/**
+ * Reverts in flight per wave unless the rollout says otherwise: a rollback is undone in seconds, not at the pace of
+ * the deploy, and a worker's 100 activity slots leave room for the bookkeeping beside it.
+ */
+export const DEFAULT_REVERT_PARALLELISM = 16;
+/** The most reverts in flight per wave a rollout may ask for: each holds a worker activity slot and a git clone. */
+export const MAX_REVERT_PARALLELISM = 64;
 
 /** How long a patch waits for its approvals unless the request says otherwise: 3 days. */
 export const DEFAULT_APPROVAL_TIMEOUT_SECONDS = 259_200;

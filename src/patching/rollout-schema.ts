@@ -3,7 +3,7 @@
  * `quietWindows` of POST /patches and the defaults of agent policies share them, so both refuse and default the same way.
  */
 import { z } from 'zod';
-import { DEFAULT_ERROR_THRESHOLD, WEEKDAYS } from '../domain/types';
+import { DEFAULT_ERROR_THRESHOLD, DEFAULT_REVERT_PARALLELISM, MAX_REVERT_PARALLELISM, WEEKDAYS } from '../domain/types';
 import { isTimeOfDay, quietUntil } from '../workflows/quiet-windows';
 import '../util/validation-messages';
 
@@ -36,6 +36,7 @@ export const rolloutSchema = z
     health: healthSettingsSchema.prefault({}),
     allowUnmonitored: z.boolean().default(false),
     parallelism: z.number().int().min(1).max(16).default(4),
+    revertParallelism: z.number().int().min(1).max(MAX_REVERT_PARALLELISM).default(DEFAULT_REVERT_PARALLELISM),
   })
   .strict()
   .prefault({});

@@ -16,10 +16,11 @@ import {
   type TargetDeployment,
   TERMINAL_PATCH_STATUSES,
 } from '../domain/types';
+import type { RecordDeploymentInput } from '../activities/patch-bookkeeping';
 import type { HealthStreaks } from '../health/streaks';
 import { bookkeeping, failureMessage } from './lifecycle-activities';
 import type { AbortInput } from './patch-messages';
-import { patchStatusKey, patchTargetsKey, patchTypeKey } from './search-attributes';
+import { indexedTargetNames, patchStatusKey, patchTargetsKey, patchTypeKey } from './search-attributes';
 
 /** What a run starts from: the spec with its diff (older callers), or with the diff's hash (the API). */
 export type PatchLifecycleInput = Omit<PatchSpec, 'diff'> & DiffSource;
@@ -88,7 +89,7 @@ export class LifecycleRun {
     this.targetsById = new Map(input.targets.map((target) => [target.id, target]));
     this.index([
       { key: patchTypeKey, value: input.type },
-      { key: patchTargetsKey, value: input.targets.map((target) => target.name) },
+      { key: patchTargetsKey, value: indexedTargetNames(input.targets.map((target) => target.name)) },
       { key: patchStatusKey, value: this.state.status },
     ]);
   }
@@ -164,24 +165,34 @@ export class LifecycleRun {
   /** Updates a deployment in the state and records it, numbered so that no older write wins. */
   updateDeployment(deployment: TargetDeployment, change: Partial<TargetDeployment>): void {
     Object.assign(deployment, change);
+    const row = this.deploymentRow(deployment);
+    this.record(`the ${row.status} deployment of ${row.targetName}`, () => bookkeeping.recordDeployment(row));
+  }
+
+  /** Records the deployments as they are in the state with one bookkeeping write, each numbered like updateDeployment. */
+  recordDeployments(deployments: readonly TargetDeployment[]): void {
+    if (deployments.length === 0) return;
+    const rows = deployments.map((deployment) => this.deploymentRow(deployment));
+    this.record(`the deployments of ${rows.map((row) => `${row.targetName} (${row.status})`).join(', ')}`, () => bookkeeping.recordDeployments(rows));
+  }
+
+  /** The read-model row of a deployment with the next number. */
+  private deploymentRow(deployment: TargetDeployment): RecordDeploymentInput {
     this.deploymentSeq += 1;
-    const seq = this.deploymentSeq;
     const { targetId, targetName, wave, status, error, deployedCommit, previousCommit, revertCommit, pullRequest } = deployment;
-    this.record(`the ${status} deployment of ${targetName}`, () =>
-      bookkeeping.recordDeployment({
-        patchId: this.input.id,
-        targetId,
-        targetName,
-        wave,
-        status,
-        error,
-        ...(deployedCommit === null ? {} : { deployedCommit }),
-        ...(previousCommit === null ? {} : { previousCommit }),
-        ...(revertCommit === null ? {} : { revertCommit }),
-        ...(pullRequest ? { pullRequest } : {}),
-        seq,
-      }),
-    );
+    return {
+      patchId: this.input.id,
+      targetId,
+      targetName,
+      wave,
+      status,
+      error,
+      ...(deployedCommit === null ? {} : { deployedCommit }),
+      ...(previousCommit === null ? {} : { previousCommit }),
+      ...(revertCommit === null ? {} : { revertCommit }),
+      ...(pullRequest ? { pullRequest } : {}),
+      seq: this.deploymentSeq,
+    };
   }
 
   /** The number the next deploy or revert activity writes its deployment row with. */

@@ -80,6 +80,7 @@ describe('the policy schema', () => {
     ['a selector of nothing', { targets: {} }, 'targets: must name a nameGlob, labels or both'],
     ['a selector with a bad label key', { targets: { labels: { 'bad key': 'x' } } }, 'targets.labels.bad key: the label key "bad key"'],
     ['a bad rollout', { rollout: { waves: [{ percent: 50 }] } }, 'rollout.waves: the last wave must be at 100 percent'],
+    ['a revert parallelism above 64', { rollout: { revertParallelism: 65 } }, 'rollout.revertParallelism'],
     ['an unknown field', { autoApprove: true }, ''],
   ])('refuses %s', (_name, change, expected) => {
     const issue = firstIssue({ ...VALID, ...change });

@@ -84,6 +84,7 @@ describe('patch API', () => {
         health: { intervalSeconds: 30, windowSeconds: 300, failureThreshold: 1, errorThreshold: 4 },
         allowUnmonitored: false,
         parallelism: 4,
+        revertParallelism: 16,
       });
       expect(parsed.approval).toEqual({ quorum: 1, timeoutSeconds: 259_200 });
       expect(parsed.quietWindows).toEqual([]);
@@ -119,6 +120,10 @@ describe('patch API', () => {
       ['an interval of 0', { rollout: { health: { intervalSeconds: 0 } } }, 'rollout.health.intervalSeconds'],
       ['a window shorter than the interval', { rollout: { health: { intervalSeconds: 60, windowSeconds: 30 } } }, 'rollout.health.windowSeconds'],
       ['a parallelism of 17', { rollout: { parallelism: 17 } }, 'rollout.parallelism'],
+      ['a revert parallelism of 0', { rollout: { revertParallelism: 0 } }, 'rollout.revertParallelism'],
+      ['a revert parallelism of 65', { rollout: { revertParallelism: 65 } }, 'rollout.revertParallelism'],
+      ['a revert parallelism of 2.5', { rollout: { revertParallelism: 2.5 } }, 'rollout.revertParallelism'],
+      ['a revert parallelism given as text', { rollout: { revertParallelism: '16' } }, 'rollout.revertParallelism'],
       ['a quorum of 0', { approval: { quorum: 0 } }, 'approval.quorum'],
       ['a quorum of 11', { approval: { quorum: 11 } }, 'approval.quorum'],
       ['an approval timeout under a minute', { approval: { timeoutSeconds: 59 } }, 'approval.timeoutSeconds'],

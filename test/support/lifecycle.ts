@@ -14,13 +14,14 @@ import pino from 'pino';
 import { createActivities } from '../../src/activities';
 import { loadConfig, type Config } from '../../src/config';
 import { NO_ACTION_REPOSITORIES_URL } from './git-fixtures';
-import type { PatchSpec, Target } from '../../src/domain/types';
+import type { PatchSpec, PatchState, Target } from '../../src/domain/types';
 import { createPatch } from '../../src/store/patches';
 import { createTarget } from '../../src/store/targets';
 import { type DevServer, startDevServer } from '../../src/temporal/dev-server';
 import { freePort } from '../../src/util/free-port';
 import { workerTuning } from '../../src/worker';
 import { approveUpdate, patchLifecycleWorkflow, patchStatusQuery } from '../../src/workflows/patch-lifecycle';
+import { START_OF_ROLLOUT } from '../../src/workflows/rollout';
 import { patchStartSearchAttributes } from '../../src/workflows/search-attributes';
 import { createTestDatabase, type TestDatabase } from './database';
 import { createBareRepository } from './git-fixtures';
@@ -59,7 +60,7 @@ export type PatchHandle = WorkflowHandle<typeof patchLifecycleWorkflow>;
  * The prefix of histories recorded now: the lifecycle version whose marker (`patched`) new runs carry. Histories
  * of earlier versions stay in test/replay under their own prefix, so every version still in flight is replayed.
  */
-const RECORDED_VERSION = 'v3';
+const RECORDED_VERSION = 'v4';
 
 /** Targets (bare repositories registered in the read model) and patch specs over them. */
 export interface PatchFixtures {
@@ -80,10 +81,15 @@ export interface LifecycleHarness extends PatchFixtures {
   health: Map<string, number>;
   healthUrl: string;
   start(spec: PatchSpec): Promise<PatchHandle>;
+  /**
+   * Starts a run at the start of its rollout, approved by `guardian`, the way a hand-over resumes one: for tests
+   * of deploys and rollbacks over more targets than testing each of them would allow.
+   */
+  startRollout(spec: PatchSpec, guardian?: string): Promise<PatchHandle>;
   /** Runs a worker with the configuration's tuning until `until` settles; a function gets the running worker. */
   runWorker<T>(until: Promise<T> | ((worker: Worker) => Promise<T>)): Promise<T>;
   /**
-   * With WPA_RECORD_HISTORIES=1, saves the run's event history as test/replay/v3-<name>.json for the replay test
+   * With WPA_RECORD_HISTORIES=1, saves the run's event history as test/replay/v4-<name>.json for the replay test
    * (run `WPA_RECORD_HISTORIES=1 npx jest test/workflows/patch-lifecycle` after a deliberate workflow change).
    */
   recordHistory(handle: PatchHandle, name: string): void;
@@ -179,6 +185,29 @@ export async function createLifecycleHarness(options: { dynamicConfig?: Record<s
         taskQueue,
         workflowId: `patch-${spec.id}`,
         args: [spec],
+        staticSummary: spec.title,
+        typedSearchAttributes: patchStartSearchAttributes(spec),
+      });
+    },
+    async startRollout(spec, guardian = 'gina') {
+      const state: PatchState = {
+        patchId: spec.id,
+        status: 'deploying',
+        statusReason: `approved by ${guardian}`,
+        currentStep: 'approved',
+        tests: [],
+        approvals: [{ guardian, decision: 'approved', comment: null, at: new Date().toISOString() }],
+        waves: [],
+        currentWave: 0,
+        paused: false,
+        deployments: [],
+        bookkeepingFailures: [],
+        handOvers: 0,
+      };
+      return client.workflow.start(patchLifecycleWorkflow, {
+        taskQueue,
+        workflowId: `patch-${spec.id}`,
+        args: [spec, { state, seq: 0, deploymentSeq: 0, abort: null, rollout: START_OF_ROLLOUT }],
         staticSummary: spec.title,
         typedSearchAttributes: patchStartSearchAttributes(spec),
       });

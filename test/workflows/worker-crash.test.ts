@@ -2,11 +2,13 @@
  * A worker process killed (SIGKILL) in the middle of a rollout: a new worker process picks the run up, the
  * interrupted deploy is retried, and every target ends with exactly one patch commit. Killed while act runs a
  * target's job in the workflow-run stage: the sandboxed act dies with it, the stage is retried and reports once.
+ * Killed in the middle of a parallel rollback: the next worker finishes it, and every target is reverted once.
  */
 import { randomUUID } from 'node:crypto';
 import { type ChildProcess, execFileSync } from 'node:child_process';
 import { approveUpdate, patchStatusQuery } from '../../src/workflows/patch-lifecycle';
 import { CI_WORKFLOW, createLifecycleHarness, insertIntoBuildJob, type LifecycleHarness } from '../support/lifecycle';
+import { revertTimeline } from '../support/revert-history';
 import { assertWorkerBuilt, spawnWorkerProcess } from '../support/worker-process';
 
 jest.setTimeout(240_000);
@@ -27,6 +29,16 @@ describe('worker crash during deployment', () => {
     const child = spawnWorkerProcess(h);
     children.push(child);
     return child;
+  }
+
+  /** Kills the worker processes of earlier tests, which poll the same task queue. */
+  async function killWorkerProcesses(): Promise<void> {
+    for (const child of children.splice(0)) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    }
   }
 
   async function deploymentRows(patchId: string): Promise<Array<{ wave: number; status: string }>> {
@@ -62,6 +74,37 @@ describe('worker crash during deployment', () => {
     for (const target of targets) expect(h.commitsWithTrailer(target, 'Patch-Id', spec.id)).toHaveLength(1);
   });
 
+  test('killed in the middle of a parallel rollback: the next worker finishes it, each target reverted exactly once', async () => {
+    const targets = await h.createTargets(12);
+    const spec = await h.spec(targets, {
+      rollout: { waves: [{ percent: 100 }], health: { intervalSeconds: 1, windowSeconds: 600, failureThreshold: 1 }, allowUnmonitored: false, parallelism: 12, revertParallelism: 4 },
+    });
+    h.health.set(targets[11]!.name, 503);
+    // The only worker until it is killed: the rollback must be interrupted, not finished by another test's worker.
+    await killWorkerProcesses();
+    const handle = await h.startRollout(spec);
+    const first = startWorkerProcess();
+    const reverted = async (): Promise<number> => (await deploymentRows(spec.id)).filter((row) => row.status === 'reverted').length;
+    for (let i = 0; i < 2400 && (await reverted()) < 2; i += 1) await new Promise((resolve) => setTimeout(resolve, 50));
+    first.kill('SIGKILL');
+    await new Promise((resolve) => first.once('exit', resolve));
+    const revertedBeforeTheKill = await reverted();
+    // Killed with the rollback under way: some targets reverted, others not yet.
+    expect(revertedBeforeTheKill).toBeGreaterThanOrEqual(2);
+    expect(revertedBeforeTheKill).toBeLessThan(12);
+
+    startWorkerProcess();
+    const result = await handle.result();
+    h.health.delete(targets[11]!.name);
+    expect(result.status).toBe('rolled_back');
+    for (const target of targets) expect(h.commitsWithTrailer(target, 'Reverts-Patch-Id', spec.id)).toHaveLength(1);
+    expect((await deploymentRows(spec.id)).map((row) => row.status)).toEqual(targets.map(() => 'reverted'));
+    // Interrupted reverts were retried as attempts of the same activity: one revert activity per target.
+    const { reverts, maxInFlight } = revertTimeline((await handle.fetchHistory()).events ?? []);
+    expect(reverts.map((revert) => revert.targetId).sort()).toEqual(targets.map((target) => target.id).sort());
+    expect(maxInFlight).toBeLessThanOrEqual(4);
+  });
+
   /** Command lines of running processes that contain `text` (act's argv names the job it runs). */
   function processesWith(text: string): string[] {
     const lines = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n');
@@ -73,12 +116,7 @@ describe('worker crash during deployment', () => {
     // Longer than the wait for act to go below: act ending on its own would prove nothing.
     const workflow = `${CI_WORKFLOW}  ${jobId}:\n    runs-on: ubuntu-latest\n    steps:\n      - run: sleep 12\n`;
     // The worker processes of other tests poll the same task queue: only the one killed here may run the job.
-    for (const child of children.splice(0)) {
-      if (child.exitCode !== null || child.signalCode !== null) continue;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
-      await exited;
-    }
+    await killWorkerProcesses();
     const [target] = await h.createTargets(1, { files: { '.github/workflows/ci.yml': workflow, Makefile: 'all:\n\ttrue\n' } });
     const spec = await h.spec([target!], { diff: insertIntoBuildJob('timeout-minutes: 15') });
     const handle = await h.start(spec);
