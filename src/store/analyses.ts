@@ -183,6 +183,17 @@ export async function createFleetScan(pool: Queryable, scan: { id: string; workf
   );
 }
 
+/**
+ * The ids of `count` targets of the scan from `offset` (0-based) on, in the order the scan was made with: what one
+ * batch of a batched scan analyzes, read here so no workflow input carries every target id.
+ */
+export async function fleetScanTargetSlice(pool: Pool, id: string, offset: number, count: number): Promise<string[] | undefined> {
+  const { rows } = await pool.query<{ target_ids: string[] | null }>('SELECT target_ids[$2:$3] AS target_ids FROM fleet_scans WHERE id = $1', [id, offset + 1, offset + count]);
+  const row = rows[0];
+  // PostgreSQL gives NULL, not an empty array, for a slice past the end.
+  return row ? (row.target_ids ?? []) : undefined;
+}
+
 export async function completeFleetScan(pool: Pool, id: string, failed: number): Promise<void> {
   await pool.query(`UPDATE fleet_scans SET status = $2, completed_at = now() WHERE id = $1`, [id, failed > 0 ? 'failed' : 'completed']);
 }

@@ -5,7 +5,8 @@ import type { Pool } from 'pg';
 import type { Config } from '../../config';
 import { createFleetScan, getAnalysis, getFindings, getFleetScan } from '../../store/analyses';
 import { getTarget, getTargets } from '../../store/targets';
-import { analyzeTargetWorkflow, fleetScanProgressQuery, fleetScanWorkflow } from '../../workflows/analysis';
+import { analyzeTargetWorkflow } from '../../workflows/analysis';
+import { fleetScanProgressQuery, fleetScanWorkflow } from '../../workflows/fleet-scan';
 import { actorOf, requireRole } from '../auth';
 import { HttpProblem } from '../problem';
 import { auditBeforeEffect, changeWithAudit } from '../request-audit';
@@ -66,7 +67,8 @@ export function analysisRoutes(deps: { pool: Pool; temporalClient: Client; confi
     await deps.temporalClient.workflow.start(fleetScanWorkflow, {
       taskQueue,
       workflowId,
-      args: [{ scanId, targetIds, requestedBy: actor.subject, concurrency: body.concurrency, analysisIds: targetIds.map(() => randomUUID()) }],
+      // The target ids stay in the read model (fleet_scans.target_ids): each batch reads its own slice.
+      args: [{ scanId, total: targetIds.length, requestedBy: actor.subject, concurrency: body.concurrency }],
       staticSummary: `fleet scan of ${targetIds.length} target(s)`,
     });
     res.status(202).location(`/api/v1/analyses/${scanId}`).json({ id: scanId, workflowId, status: 'running', total: targetIds.length });
