@@ -3,17 +3,20 @@
  * bare git repositories as targets, with small batches so a few dozen targets make several batches: every target
  * analyzed exactly once, a failing target counted without stopping the scan, the scan's history free of per-target
  * events, the progress query consistent while batches run and across continue-as-new, the read model's scan row
- * completed.
+ * completed. Through the API: a scan of the targets a selector picks, and the refusals at the door.
  */
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import type { Express } from 'express';
+import request from 'supertest';
 import type { Target } from '../../src/domain/types';
 import { createFleetScan, getFleetScan } from '../../src/store/analyses';
 import { createTarget } from '../../src/store/targets';
 import { type FleetScanInput, type FleetScanProgress, fleetScanProgressQuery, fleetScanWorkflow } from '../../src/workflows/fleet-scan';
-import { createLifecycleHarness, type LifecycleHarness } from '../support/lifecycle';
+import { apiOverHarness } from '../support/harness-api';
+import { createLifecycleHarness, type LifecycleHarness, until } from '../support/lifecycle';
 
 jest.setTimeout(300_000);
 
@@ -21,9 +24,15 @@ const { EventType } = temporal.api.enums.v1;
 
 describe('batched fleet scans', () => {
   let h: LifecycleHarness;
+  let app: Express;
+  let operator: string;
+  let viewer: string;
 
   beforeAll(async () => {
     h = await createLifecycleHarness();
+    const api = await apiOverHarness(h);
+    app = api.app;
+    [operator, viewer] = await Promise.all([api.token('olga', ['operator']), api.token('vic', ['viewer'])]);
   }, 120_000);
 
   afterAll(async () => {
@@ -160,5 +169,48 @@ describe('batched fleet scans', () => {
     const scan = await getFleetScan(h.db.pool, handle.workflowId.replace('fleet-scan-', ''));
     expect(scan?.status).toBe('completed');
     expect(scan?.analyses.map((analysis) => analysis.targetId).sort()).toEqual(targets.map((target) => target.id).sort());
+  });
+
+  describe('through the API', () => {
+    const post = (body: object) => request(app).post('/api/v1/analyses').set('Authorization', `Bearer ${operator}`).send(body);
+
+    test('a selector scans the targets it picks', async () => {
+      const team = `scan-${randomUUID().slice(0, 8)}`;
+      const picked = await Promise.all([1, 2, 3].map(async () => (await h.createTargets(1, { monitored: false }))[0] as Target));
+      for (const target of picked) await h.db.pool.query('UPDATE targets SET labels = $2 WHERE id = $1', [target.id, JSON.stringify({ team })]);
+      await h.createTargets(1, { monitored: false });
+
+      const started = await post({ targets: { labels: { team } }, concurrency: 2 });
+      expect(started.status).toBe(202);
+      expect(started.body.total).toBe(3);
+      const scan = await h.runWorker(
+        until('the scan to complete', async () => {
+          const body = (await request(app).get(`/api/v1/analyses/${String(started.body.id)}`).set('Authorization', `Bearer ${viewer}`)).body as { status: string; progress: FleetScanProgress; analyses: Array<{ targetId: string }> };
+          return body.status === 'completed' ? body : undefined;
+        }),
+      );
+      expect(scan.progress).toMatchObject({ total: 3, succeeded: 3, failed: 0, running: 0 });
+      expect(scan.analyses.map((analysis) => analysis.targetId).sort()).toEqual(picked.map((target) => target.id).sort());
+    });
+
+    test('refusals: a selector that picks nothing, 10,000 unknown ids (within the body limit), more than 10,000 ids', async () => {
+      const none = await post({ targets: { nameGlob: 'nothing-here/*' } });
+      expect(none.status).toBe(422);
+      expect(none.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(none.body.detail).toBe('targets selects no target: no registered target matches it.');
+
+      const unknown = Array.from({ length: 10_000 }, () => randomUUID());
+      const missing = await post({ targetIds: unknown });
+      expect(missing.status).toBe(422);
+      expect(missing.body.detail).toBe(`No target ${unknown.slice(0, 5).join(', ')} and 9995 more.`);
+
+      const tooMany = await post({ targetIds: [...unknown, randomUUID()] });
+      expect(tooMany.status).toBe(422);
+      expect(tooMany.body.detail).toBe('targetIds must have at most 10000 items.');
+
+      const neither = await post({ targets: 'some' });
+      expect(neither.status).toBe(422);
+      expect(neither.body.detail).toMatch(/^The request body must hold one of targetId/);
+    });
   });
 });
