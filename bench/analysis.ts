@@ -10,6 +10,7 @@ import { discoverRepository, repositoryFromFiles } from '../src/analysis/discove
 import { analyzeRepository } from '../src/analysis/engine';
 import { parseWorkflowFile } from '../src/analysis/parse';
 import { allRules } from '../src/analysis/rules';
+import { percentile } from './report';
 
 export interface AnalysisBenchOptions {
   corpusDir: string;
@@ -60,11 +61,6 @@ function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-}
-
-function percentile(values: number[], fraction: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)] ?? 0;
 }
 
 function timed(action: () => void): number {
@@ -190,13 +186,4 @@ export function analysisBenchMarkdown(result: AnalysisBenchResult, environment: 
     ...result.slowestRules.map((rule) => `| \`${rule.id}\` | ${rule.ms.toFixed(1)} |`),
     '',
   ].join('\n');
-}
-
-/** Replaces (or appends) the "## Analysis" section of a markdown document, leaving other sections alone. */
-export function withAnalysisSection(document: string, section: string): string {
-  const start = document.search(/^## Analysis$/m);
-  if (start < 0) return `${document.trimEnd()}\n\n${section}`;
-  const rest = document.slice(start + 1);
-  const next = rest.search(/^## /m);
-  return `${document.slice(0, start)}${section}${next < 0 ? '' : `\n${rest.slice(next)}`}`;
 }

@@ -20,6 +20,8 @@ const url = z.string().url();
 const list = z.string().transform((value) => value.split(',').map((item) => item.trim()).filter((item) => item.length > 0));
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const seconds = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** Waiting lifecycles kept in the worker's memory; README "Worker memory and the workflow cache" has the measurements. */
+const DEFAULT_MAX_CACHED_WORKFLOWS = 500;
 
 /** `address/prefix`, IPv4 or IPv6, e.g. `10.0.0.0/8` or `fd00::/8`. */
 export function isCidr(text: string): boolean {
@@ -64,6 +66,17 @@ const settingsSchema = z.object({
   JWT_MAX_LIFETIME_SECONDS: seconds(60, 366 * 24 * 3600).default(24 * 3600),
 
   WORKER_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(10),
+  // The SDK's own default grows with the heap limit (2,000+ workflows on a 4 GiB heap), not with what the host can spare.
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(100_000)
+    .refine((value) => value !== 1, 'must be 0 (no cache) or at least 2')
+    .default(DEFAULT_MAX_CACHED_WORKFLOWS),
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(1000).default(40),
+  // A wave of 100 targets must be revertible at once.
+  WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(100),
   RECONCILE_INTERVAL_SECONDS: seconds(5, 3600).default(60),
 
   ALLOW_LOCAL_REPOS: flag.optional(),
@@ -151,6 +164,12 @@ export interface Config {
     shutdownGraceSeconds: number;
     /** How often the reconcile schedule looks for patches whose lifecycle run ended without finishing. */
     reconcileIntervalSeconds: number;
+    /** Workflow runs kept in memory between their tasks (0: none); a run that is not must replay its history. */
+    maxCachedWorkflows: number;
+    /** Workflow tasks run at once; at most maxCachedWorkflows unless the cache is off. */
+    maxConcurrentWorkflowTasks: number;
+    /** Activities (tests, deploys, reverts, health samples) run at once. */
+    maxConcurrentActivities: number;
   };
   repositories: {
     /** Local paths and file:// URLs as repository URLs; undefined: the entry point decides (on only for npm start). */
@@ -231,6 +250,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (s.JWT_SECRET && s.JWT_JWKS_URL) {
     throw new ConfigError('JWT_JWKS_URL', 'set either JWT_SECRET or JWT_JWKS_URL, not both');
   }
+  if (s.WORKER_MAX_CACHED_WORKFLOWS > 0 && s.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS > s.WORKER_MAX_CACHED_WORKFLOWS) {
+    // A task in progress holds its run in the cache, so the SDK would quietly lower the task count to the cache size.
+    throw new ConfigError('WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', `must be at most WORKER_MAX_CACHED_WORKFLOWS (${s.WORKER_MAX_CACHED_WORKFLOWS}) unless the cache is off (0)`);
+  }
   const ownSetting = s.HEALTH_HEADER_ENV.find((name) => name in settingsSchema.shape);
   if (ownSetting) throw new ConfigError('HEALTH_HEADER_ENV', `${ownSetting} is a setting of this service and can never be sent in a health check`);
   const tlsFiles: TemporalTls = {
@@ -266,7 +289,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       audience: s.JWT_AUDIENCE,
       maxLifetimeSeconds: s.JWT_MAX_LIFETIME_SECONDS,
     },
-    worker: { shutdownGraceSeconds: s.WORKER_SHUTDOWN_GRACE_SECONDS, reconcileIntervalSeconds: s.RECONCILE_INTERVAL_SECONDS },
+    worker: {
+      shutdownGraceSeconds: s.WORKER_SHUTDOWN_GRACE_SECONDS,
+      reconcileIntervalSeconds: s.RECONCILE_INTERVAL_SECONDS,
+      maxCachedWorkflows: s.WORKER_MAX_CACHED_WORKFLOWS,
+      maxConcurrentWorkflowTasks: s.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+      maxConcurrentActivities: s.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    },
     repositories: { allowLocal: s.ALLOW_LOCAL_REPOS },
     sandbox: {
       allowUnsandboxed: s.ALLOW_UNSANDBOXED_COMMANDS,

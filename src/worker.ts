@@ -5,7 +5,7 @@
  * a heartbeat (src/worker-heartbeat.ts).
  */
 import path from 'node:path';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { createActivities } from './activities';
@@ -39,6 +39,17 @@ async function removeLeftoverWorkFolders(config: Config, logger: Logger): Promis
   if (removed.length > 0) logger.info({ removed }, `removed ${removed.length} work folder(s) left behind by worker processes that have ended`);
 }
 
+/** The configured bounds of the worker's memory and concurrency (README "Worker memory and the workflow cache"). */
+export function workerTuning(
+  config: Pick<Config, 'worker'>,
+): Pick<WorkerOptions, 'maxCachedWorkflows' | 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentActivityTaskExecutions'> {
+  return {
+    maxCachedWorkflows: config.worker.maxCachedWorkflows,
+    maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
+    maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
+  };
+}
+
 /** Removes the work folders of ended workers, then creates the worker; run it with runWorker. */
 export async function createWorker(deps: WorkerDeps): Promise<Worker> {
   const { config } = deps;
@@ -49,6 +60,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     taskQueue: config.temporal.taskQueue,
     ...(deps.workflowBundlePath ? { workflowBundle: { codePath: deps.workflowBundlePath } } : { workflowsPath: require.resolve('./workflows') }),
     activities: createActivities({ config, pool: deps.pool, logger: deps.logger }),
+    ...workerTuning(config),
     // In-flight activities (a deploy, a revert) get this long to finish before the process stops.
     shutdownGraceTime: `${config.worker.shutdownGraceSeconds}s`,
   });

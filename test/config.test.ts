@@ -38,6 +38,12 @@ describe('loadConfig', () => {
     ['ACTIONS_GIT_BASE_URL', 'ftp://mirror.example'],
     ['TEMPORAL_UI_URL', 'javascript:alert(1)'],
     ['TEMPORAL_UI_URL', 'temporal-ui:8080'],
+    ['WORKER_MAX_CACHED_WORKFLOWS', '1'],
+    ['WORKER_MAX_CACHED_WORKFLOWS', '-5'],
+    ['WORKER_MAX_CACHED_WORKFLOWS', 'lots'],
+    ['WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', '1'],
+    ['WORKER_MAX_CONCURRENT_ACTIVITIES', '0'],
+    ['WORKER_MAX_CONCURRENT_ACTIVITIES', '2.5'],
   ])('an invalid %s is reported by name', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^invalid setting ${variable}: `));
@@ -67,6 +73,24 @@ describe('loadConfig', () => {
   test('conflicting or incomplete settings name the variable to fix', () => {
     expect(() => loadConfig({ TEMPORAL_TLS_CLIENT_CERT_PATH: '/c.pem' })).toThrow(/TEMPORAL_TLS_CLIENT_KEY_PATH/);
     expect(() => loadConfig({ JWT_SECRET: 'x'.repeat(32), JWT_JWKS_URL: 'https://idp.example/jwks' })).toThrow(/JWT_JWKS_URL/);
+  });
+
+  test('the worker keeps a bounded workflow cache and room for 100 reverts at once by default', () => {
+    expect(loadConfig({}).worker).toMatchObject({ maxCachedWorkflows: 500, maxConcurrentWorkflowTasks: 40, maxConcurrentActivities: 100 });
+    expect(loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '0', WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '200' }).worker).toMatchObject({ maxCachedWorkflows: 0, maxConcurrentWorkflowTasks: 200 });
+  });
+
+  test('a worker setting that is not a whole number says what it got', () => {
+    expect(() => loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: 'lots' })).toThrow('invalid setting WORKER_MAX_CACHED_WORKFLOWS: must be a number, not text');
+    expect(() => loadConfig({ WORKER_MAX_CONCURRENT_ACTIVITIES: '2.5' })).toThrow('invalid setting WORKER_MAX_CONCURRENT_ACTIVITIES: must be a whole number, not 2.5');
+    expect(() => loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '1' })).toThrow('invalid setting WORKER_MAX_CACHED_WORKFLOWS: must be 0 (no cache) or at least 2');
+  });
+
+  test('the worker cannot run more workflow tasks at once than its cache holds', () => {
+    expect(() => loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '10' })).toThrow(
+      'invalid setting WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: must be at most WORKER_MAX_CACHED_WORKFLOWS (10) unless the cache is off (0)',
+    );
+    expect(loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '10', WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '10' }).worker.maxConcurrentWorkflowTasks).toBe(10);
   });
 
   test('the README documents every setting', () => {

@@ -14,6 +14,7 @@ import { healthCheckSchema, wantedChecksSchema } from '../health/schemas';
 import { quietWindowsSchema, rolloutSchema } from '../patching/rollout-schema';
 import { allRules } from '../analysis/rules';
 import { labelsSchema, targetSelectorSchema } from '../agent/target-selection';
+import type { PatchListPosition } from '../store/patches';
 import { bidiControlProblem, multiLine, oneLine } from './validation';
 
 export const uuidParam = z.object({ id: z.uuid({ message: 'must be a UUID' }) });
@@ -226,10 +227,35 @@ export const createPatchSchema = z
   });
 
 
+/**
+ * The patch list's page cursor: opaque to clients (base64url of `<created_at in microseconds>:<id>`), so that the
+ * position can change form without breaking them. Anything else is refused at the door with 400.
+ */
+const PATCH_CURSOR = /^(\d{1,16}):([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+const CURSOR_REFUSAL = 'must be the `next` of an earlier page of this list';
+
+export function encodePatchCursor(position: PatchListPosition): string {
+  return Buffer.from(`${position.createdAtMicros}:${position.id}`).toString('base64url');
+}
+
+const patchCursor = z
+  .string()
+  .max(96, CURSOR_REFUSAL)
+  .regex(/^[A-Za-z0-9_-]+$/, CURSOR_REFUSAL)
+  .transform((cursor, context): PatchListPosition => {
+    const match = PATCH_CURSOR.exec(Buffer.from(cursor, 'base64url').toString('latin1'));
+    if (!match?.[1] || !match[2] || !Number.isSafeInteger(Number(match[1]))) {
+      context.addIssue({ code: 'custom', message: CURSOR_REFUSAL });
+      return z.NEVER;
+    }
+    return { createdAtMicros: match[1], id: match[2] };
+  });
+
 export const listPatchesQuery = z.object({
   status: z.enum(PATCH_STATUSES).optional(),
   target: z.uuid({ message: 'must be a target id (UUID)' }).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: patchCursor.optional(),
 });
 
 const reasonText = multiLine(2000).pipe(z.string().min(1));

@@ -88,11 +88,47 @@ export interface PatchDetail extends PatchSummary {
   transitions: PatchTransition[];
 }
 
+/**
+ * Where a page of the list ends: the last patch's creation time (microseconds since the epoch, as PostgreSQL keeps
+ * it; a JavaScript Date would round it to milliseconds and skip or repeat patches) and id.
+ */
+export interface PatchListPosition {
+  createdAtMicros: string;
+  id: string;
+}
+
 export interface PatchListQuery {
   status?: PatchStatus;
   /** Only patches that include this target. */
   targetId?: string;
   limit: number;
+  /** Only patches listed after this position (older ones). */
+  after?: PatchListPosition;
+}
+
+/**
+ * A patch as lists show it: what tells patches apart and where they stand. The description (up to 10,000
+ * characters), the target ids (thousands on a fleet-wide patch), the rollout and the approval settings are shown by
+ * getPatch, so that a page's size depends on its length alone.
+ */
+export interface PatchListItem {
+  id: string;
+  workflowId: string;
+  title: string;
+  type: PatchType;
+  status: PatchStatus;
+  statusReason: string | null;
+  author: string;
+  targetCount: number;
+  diffSha256: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface PatchListPage {
+  items: PatchListItem[];
+  /** Where the next page starts; null on the last page. */
+  next: PatchListPosition | null;
 }
 
 interface PatchRow {
@@ -147,17 +183,66 @@ export async function createPatch(pool: Queryable, input: PatchSpec & { workflow
   return summaryFromRow(rows[0] as PatchRow);
 }
 
-/** Newest first. */
-export async function listPatches(pool: Pool, query: PatchListQuery): Promise<PatchSummary[]> {
+interface PatchListRow {
+  id: string;
+  workflow_id: string;
+  title: string;
+  type: PatchType;
+  status: PatchStatus;
+  status_reason: string | null;
+  author: string;
+  target_count: number;
+  diff_sha256: string;
+  created_at: Date;
+  created_at_micros: string;
+  updated_at: Date;
+}
+
+/**
+ * Newest first, a page at a time (keyset: each page continues after the last row of the one before, so patches
+ * created meanwhile neither shift nor repeat rows). Only the filters given become conditions, so that PostgreSQL
+ * can use the index for each: `patches_status_created` for a status, the GIN index on target_ids for a target.
+ */
+export async function listPatches(pool: Pool, query: PatchListQuery): Promise<PatchListPage> {
   // A malformed id matches no patch (and would make PostgreSQL reject the uuid cast).
-  if (query.targetId !== undefined && !UUID.test(query.targetId)) return [];
-  const { rows } = await pool.query<PatchRow>(
-    `SELECT ${SUMMARY_COLUMNS} FROM patches
-      WHERE ($1::text IS NULL OR status = $1) AND ($2::uuid IS NULL OR $2::uuid = ANY (target_ids))
-      ORDER BY created_at DESC, id DESC LIMIT $3`,
-    [query.status ?? null, query.targetId ?? null, query.limit],
+  if (query.targetId !== undefined && !UUID.test(query.targetId)) return { items: [], next: null };
+  if (query.after !== undefined && (!UUID.test(query.after.id) || !/^\d{1,16}$/.test(query.after.createdAtMicros))) return { items: [], next: null };
+  const conditions: string[] = [];
+  const values: unknown[] = [];
+  const parameter = (value: unknown): string => `$${values.push(value)}`;
+  if (query.status !== undefined) conditions.push(`status = ${parameter(query.status)}`);
+  if (query.targetId !== undefined) conditions.push(`target_ids @> ARRAY[${parameter(query.targetId)}::uuid]`);
+  if (query.after !== undefined) {
+    conditions.push(
+      `(created_at, id) < (timestamptz 'epoch' + ${parameter(query.after.createdAtMicros)}::bigint * interval '1 microsecond', ${parameter(query.after.id)}::uuid)`,
+    );
+  }
+  // One row more than asked tells whether another page follows.
+  const { rows } = await pool.query<PatchListRow>(
+    `SELECT id, workflow_id, title, type, status, status_reason, author, cardinality(target_ids) AS target_count, diff_sha256,
+            created_at, (extract(epoch FROM created_at) * 1000000)::bigint::text AS created_at_micros, updated_at
+       FROM patches ${conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : ''}
+      ORDER BY created_at DESC, id DESC LIMIT ${parameter(query.limit + 1)}`,
+    values,
   );
-  return rows.map(summaryFromRow);
+  const page = rows.slice(0, query.limit);
+  const last = page.at(-1);
+  return {
+    items: page.map((row) => ({
+      id: row.id,
+      workflowId: row.workflow_id,
+      title: row.title,
+      type: row.type,
+      status: row.status,
+      statusReason: row.status_reason,
+      author: row.author,
+      targetCount: row.target_count,
+      diffSha256: row.diff_sha256,
+      createdAt: row.created_at.toISOString(),
+      updatedAt: row.updated_at.toISOString(),
+    })),
+    next: rows.length > query.limit && last ? { createdAtMicros: last.created_at_micros, id: last.id } : null,
+  };
 }
 
 interface TestRunRow {

@@ -22,6 +22,8 @@ function typeOf(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'an object';
   if (typeof value === 'string') return 'text';
+  // A coerced setting that was not a number arrives as NaN; a fraction where a whole number belongs, as itself.
+  if (typeof value === 'number') return Number.isNaN(value) ? 'text' : String(value);
   return `a ${typeof value}`;
 }
 

@@ -304,6 +304,34 @@ describe('hostile strings in every string field of every POST route', () => {
     }
   }
 
+  test('GET /patches: a hostile or forged cursor is refused with 400, never a 5xx', async () => {
+    const anyId = fc.oneof(fc.uuid(), fc.constant('00000000-0000-0000-0000-000000000000'), hostileText);
+    const position = fc.oneof(fc.bigInt({ min: -(10n ** 20n), max: 10n ** 20n }).map(String), hostileText, fc.constantFrom('', '0', '9007199254740991', '9007199254740992', '1e15'));
+    const forged = fc.tuple(position, fc.constantFrom(':', '::', ';', ''), anyId).map(([at, separator, id]) => Buffer.from(`${at}${separator}${id}`).toString('base64url'));
+    // Every UTF-8 byte percent-encoded (a lone surrogate becomes U+FFFD, as a client would send it), or raw escapes.
+    const percentEncoded = (text: string): string => [...Buffer.from(text)].map((byte) => `%${byte.toString(16).padStart(2, '0')}`).join('');
+    const cursor = fc.oneof(
+      fc.oneof(hostileText, forged, fc.string({ unit: 'binary', maxLength: 200 })).map(percentEncoded),
+      fc.constantFrom('%', '%zz', '%ff%fe', '%00', '%e2%80%ae', '%5B%5D=x', '[]', '[a]=b'),
+    );
+    await fc.assert(
+      fc.asyncProperty(cursor, fc.constantFrom('', '&status=deployed', `&target=${targetId}`), async (value, filters) => {
+        const res = await request(api.app)
+          .get(`/api/v1/patches?cursor=${value}${filters}`)
+          .set('Authorization', `Bearer ${operator}`);
+        // 431: Node's HTTP server refuses a request line longer than its header limit (the 70,000-character piece).
+        expect([200, 400, 431]).toContain(res.status);
+        if (res.status === 400) {
+          expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+          expect(res.body.errors[0].path).toBe('query.cursor');
+        } else if (res.status === 200) {
+          expect(Array.isArray(res.body.items)).toBe(true);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   test('a title carrying a trailer line is refused and names the field', async () => {
     const res = await request(api.app)
       .post('/api/v1/patches')

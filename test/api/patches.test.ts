@@ -205,6 +205,65 @@ describe('patch API', () => {
       expect(patchIds(onMonitored)).not.toContain(deployedId);
     });
 
+    test('a list row is lean: a target count instead of ids, and no description, rollout or approval', async () => {
+      const items = (await get('/patches', viewer)).body.items as Array<Record<string, unknown>>;
+      const row = items.find((patch) => patch.id === pendingId) ?? {};
+      expect(row).toMatchObject({ id: pendingId, status: 'pending', targetCount: 2 });
+      expect(Object.keys(row).sort()).toEqual(['author', 'createdAt', 'diffSha256', 'id', 'status', 'statusReason', 'targetCount', 'title', 'type', 'updatedAt', 'workflowId']);
+    });
+
+    test('pages list every patch exactly once while new patches arrive, with filters kept across pages', async () => {
+      const existing = await Promise.all(Array.from({ length: 11 }, () => storedPatch('deployed', [unmonitored])));
+      const others = await Promise.all([storedPatch('pending', [unmonitored]), storedPatch('deployed', [verified])]);
+      const arrived: string[] = [];
+      const seen: string[] = [];
+      let route: string | null = `/patches?status=deployed&target=${unmonitored.id}&limit=3`;
+      let pages = 0;
+      while (route) {
+        const res = await get(route, viewer);
+        expect(res.status).toBe(200);
+        seen.push(...patchIds(res));
+        pages += 1;
+        // A newer patch matching the filters after every page: it must not push a listed one onto the next page.
+        arrived.push(await storedPatch('deployed', [unmonitored]));
+        const link: string | undefined = res.headers.link;
+        if (res.body.next === null) {
+          expect(link).toBeUndefined();
+          route = null;
+        } else {
+          expect(link).toBe(`</api/v1/patches?status=deployed&target=${unmonitored.id}&limit=3&cursor=${res.body.next}>; rel="next"`);
+          route = link?.replace(/^<\/api\/v1(.*)>; rel="next"$/, '$1') ?? null;
+        }
+      }
+      expect(pages).toBe(4);
+      expect(seen).toHaveLength(existing.length);
+      expect(new Set(seen)).toEqual(new Set(existing));
+      expect(seen.some((id) => arrived.includes(id) || others.includes(id))).toBe(false);
+      // The first page now starts with the arrivals, newest first.
+      expect(patchIds(await get(`/patches?status=deployed&target=${unmonitored.id}&limit=${arrived.length}`, viewer))).toEqual([...arrived].reverse());
+    });
+
+    test.each([
+      ['not base64url', 'a+b/c='],
+      ['base64url of something else', Buffer.from('hello').toString('base64url')],
+      ['a position without an id', Buffer.from('1700000000000000').toString('base64url')],
+      ['an id that is not a UUID', Buffer.from('1700000000000000:org/monitored').toString('base64url')],
+      ['a time past what a cursor can hold', Buffer.from(`99999999999999999:${randomUUID()}`).toString('base64url')],
+      ['a negative time', Buffer.from(`-1:${randomUUID()}`).toString('base64url')],
+      ['a very long value', 'A'.repeat(10_000)],
+      ['empty', ''],
+    ])('400 problem+json for a cursor that is %s', async (_name, cursor) => {
+      const res = await get(`/patches?cursor=${encodeURIComponent(cursor)}`, viewer);
+      expect(res.status).toBe(400);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.body.errors).toEqual([{ path: 'query.cursor', message: 'The query parameter cursor must be the `next` of an earlier page of this list.' }]);
+    });
+
+    test('400 for a cursor given twice', async () => {
+      const next = (await get('/patches?limit=1', viewer)).body.next as string;
+      expect((await get(`/patches?cursor=${next}&cursor=${next}`, viewer)).status).toBe(400);
+    });
+
     test('400 for an unknown status or a target that is not an id', async () => {
       expect((await get('/patches?status=done', viewer)).status).toBe(400);
       expect((await get('/patches?target=org/monitored', viewer)).status).toBe(400);

@@ -79,14 +79,54 @@ describe('patch read model', () => {
     const first = await createPatch(db.pool, spec([alpha]));
     const second = await createPatch(db.pool, spec([beta]));
     await recordPatchTransition(db.pool, { patchId: second.id, seq: 1, from: 'pending', to: 'testing', reason: null, at: new Date().toISOString() });
-    const all = await listPatches(db.pool, { limit: 100 });
-    expect(all.indexOf(all.find((p) => p.id === second.id)!)).toBeLessThan(all.indexOf(all.find((p) => p.id === first.id)!));
-    expect((await listPatches(db.pool, { status: 'testing', limit: 100 })).map((p) => p.id)).toEqual([second.id]);
-    const forAlpha = (await listPatches(db.pool, { targetId: alpha.id, limit: 100 })).map((p) => p.id);
+    const ids = async (query: Parameters<typeof listPatches>[1]): Promise<string[]> => (await listPatches(db.pool, query)).items.map((p) => p.id);
+    const all = await ids({ limit: 100 });
+    expect(all.indexOf(second.id)).toBeLessThan(all.indexOf(first.id));
+    expect(all.indexOf(second.id)).toBeGreaterThanOrEqual(0);
+    expect(await ids({ status: 'testing', limit: 100 })).toEqual([second.id]);
+    const forAlpha = await ids({ targetId: alpha.id, limit: 100 });
     expect(forAlpha).toContain(first.id);
     expect(forAlpha).not.toContain(second.id);
-    expect(await listPatches(db.pool, { limit: 1 })).toHaveLength(1);
-    expect(await listPatches(db.pool, { targetId: 'nope', limit: 10 })).toEqual([]);
+    expect(await ids({ limit: 1 })).toHaveLength(1);
+    expect(await listPatches(db.pool, { targetId: 'nope', limit: 10 })).toEqual({ items: [], next: null });
+  });
+
+  it('shows a list row without the patch details, counting its targets', async () => {
+    const created = await createPatch(db.pool, spec([alpha, beta], { description: 'long words' }));
+    const row = (await listPatches(db.pool, { limit: 100 })).items.find((p) => p.id === created.id);
+    expect(row).toEqual({
+      id: created.id,
+      workflowId: created.workflowId,
+      title: created.title,
+      type: created.type,
+      status: 'pending',
+      statusReason: null,
+      author: created.author,
+      targetCount: 2,
+      diffSha256: created.diffSha256,
+      createdAt: created.createdAt,
+      updatedAt: created.updatedAt,
+    });
+  });
+
+  it('pages by position: patches created in the same microsecond or microseconds apart are each listed once', async () => {
+    const created = await Promise.all(Array.from({ length: 7 }, () => createPatch(db.pool, spec([beta], { author: 'pager' }))));
+    // Three share one instant (the id orders them); the others are a microsecond apart, which a Date cannot tell.
+    const instants = ['2031-01-01 00:00:00.000001', '2031-01-01 00:00:00.000001', '2031-01-01 00:00:00.000001', '2031-01-01 00:00:00.000002',
+      '2031-01-01 00:00:00.000003', '2031-01-01 00:00:00.000004', '2031-01-01 00:00:00.000005'];
+    for (const [index, patch] of created.entries()) {
+      await db.pool.query("UPDATE patches SET created_at = $2::timestamp AT TIME ZONE 'UTC' WHERE id = $1", [patch.id, instants[index]]);
+    }
+    const seen: string[] = [];
+    let page = await listPatches(db.pool, { targetId: beta.id, status: 'pending', limit: 2 });
+    for (;;) {
+      seen.push(...page.items.filter((p) => p.author === 'pager').map((p) => p.id));
+      if (!page.next) break;
+      page = await listPatches(db.pool, { targetId: beta.id, status: 'pending', limit: 2, after: page.next });
+    }
+    expect(seen).toHaveLength(created.length);
+    expect(new Set(seen)).toEqual(new Set(created.map((p) => p.id)));
+    expect(page.items.length).toBeLessThanOrEqual(2);
   });
 
   it('keeps the newest status when transitions are retried or arrive late', async () => {

@@ -19,6 +19,7 @@ import { createPatch } from '../../src/store/patches';
 import { createTarget } from '../../src/store/targets';
 import { type DevServer, startDevServer } from '../../src/temporal/dev-server';
 import { freePort } from '../../src/util/free-port';
+import { workerTuning } from '../../src/worker';
 import { approveUpdate, patchLifecycleWorkflow, patchStatusQuery } from '../../src/workflows/patch-lifecycle';
 import { patchStartSearchAttributes } from '../../src/workflows/search-attributes';
 import { createTestDatabase, type TestDatabase } from './database';
@@ -79,7 +80,8 @@ export interface LifecycleHarness extends PatchFixtures {
   health: Map<string, number>;
   healthUrl: string;
   start(spec: PatchSpec): Promise<PatchHandle>;
-  runWorker<T>(until: Promise<T>): Promise<T>;
+  /** Runs a worker with the configuration's tuning until `until` settles; a function gets the running worker. */
+  runWorker<T>(until: Promise<T> | ((worker: Worker) => Promise<T>)): Promise<T>;
   /**
    * With WPA_RECORD_HISTORIES=1, saves the run's event history as test/replay/v3-<name>.json for the replay test
    * (run `WPA_RECORD_HISTORIES=1 npx jest test/workflows/patch-lifecycle` after a deliberate workflow change).
@@ -187,8 +189,9 @@ export async function createLifecycleHarness(options: { dynamicConfig?: Record<s
         taskQueue,
         workflowBundle: { codePath: state.workflowBundlePath },
         activities: createActivities({ config, pool: db.pool, logger }),
+        ...workerTuning(config),
       });
-      return worker.runUntil(until);
+      return worker.runUntil(typeof until === 'function' ? until(worker) : until);
     },
     recordHistory(handle, name) {
       if (process.env.WPA_RECORD_HISTORIES !== '1') return;

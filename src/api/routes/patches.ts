@@ -46,6 +46,7 @@ import {
   abortPatchSchema,
   approvePatchSchema,
   createPatchSchema,
+  encodePatchCursor,
   listPatchesQuery,
   pausePatchSchema,
   rejectPatchSchema,
@@ -246,9 +247,16 @@ export function patchRoutes(deps: { pool: Pool; temporalClient: Client; config: 
     });
   });
 
+  // Pages as GitHub's and Kubernetes' lists do: `next` (and a `Link: <...>; rel="next"` header) continues the list.
   router.get('/patches', requireRole('viewer'), async (req, res) => {
     const query = parseQuery(listPatchesQuery, req.query);
-    res.json({ items: await listPatches(deps.pool, { status: query.status, targetId: query.target, limit: query.limit }) });
+    const page = await listPatches(deps.pool, { status: query.status, targetId: query.target, limit: query.limit, after: query.cursor });
+    const next = page.next ? encodePatchCursor(page.next) : null;
+    if (next) {
+      const nextQuery = new URLSearchParams({ ...(query.status ? { status: query.status } : {}), ...(query.target ? { target: query.target } : {}), limit: String(query.limit), cursor: next });
+      res.setHeader('Link', `<${req.baseUrl}${req.path}?${nextQuery.toString()}>; rel="next"`);
+    }
+    res.json({ items: page.items, next });
   });
 
   router.get('/patches/:id', requireRole('viewer'), async (req, res) => {
