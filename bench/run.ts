@@ -9,6 +9,7 @@ import { analysisBenchMarkdown, runAnalysisBench } from './analysis';
 import { runLifecycleBench } from './lifecycle';
 import { memoryBenchMarkdown, runMemoryBench } from './memory';
 import { runApiBench } from './api';
+import { runFleetScanBench } from './fleet-scan';
 import { machineDescription, withSection } from './report';
 
 const repoRoot = process.cwd();
@@ -45,6 +46,7 @@ const benchmarks: Benchmark[] = [
     run: async (context) => memoryBenchMarkdown(await runMemoryBench(context), context.machine),
   },
   { name: 'api', heading: 'API', run: runApiBench },
+  { name: 'fleet-scan', heading: 'Fleet scan', run: runFleetScanBench },
 ];
 
 function parseArguments(argv: readonly string[]): { full: boolean; only: Set<string> | undefined } {
