@@ -10,6 +10,7 @@ import { runLifecycleBench } from './lifecycle';
 import { memoryBenchMarkdown, runMemoryBench } from './memory';
 import { runApiBench } from './api';
 import { runRollbackBench } from './rollback';
+import { runFleetScanBench } from './fleet-scan';
 import { machineDescription, withSection } from './report';
 
 const repoRoot = process.cwd();
@@ -47,6 +48,7 @@ const benchmarks: Benchmark[] = [
   },
   { name: 'api', heading: 'API', run: runApiBench },
   { name: 'rollback', heading: 'Rollback', run: runRollbackBench },
+  { name: 'fleet-scan', heading: 'Fleet scan', run: runFleetScanBench },
 ];
 
 function parseArguments(argv: readonly string[]): { full: boolean; only: Set<string> | undefined } {

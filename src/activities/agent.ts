@@ -20,7 +20,7 @@ import {
   storePatch,
 } from '../patching/create-patch';
 import { type FindingSource, type GenerationEnvironment, generateTargetDiffs } from '../patching/from-findings';
-import { getAnalysis, getFindings } from '../store/analyses';
+import { fleetScanAnalysisIds, getAnalysis, getFindings } from '../store/analyses';
 import {
   type AgentCycleCounts,
   coveredFindings,
@@ -58,11 +58,10 @@ export interface CycleStart {
   targets: Array<{ id: string; name: string }>;
 }
 
-export interface PlanCycleInput {
-  policyId: string;
-  /** The analyses of the scan's targets that succeeded. */
-  analysisIds: string[];
-}
+/** Where the cycle's analyses are: a fleet scan's that succeeded, or (cycles from before batched scans) listed. */
+export type ScanAnalyses = { fleetScanId: string } | { analysisIds: string[] };
+
+export type PlanCycleInput = { policyId: string } & ScanAnalyses;
 
 export interface CreateAgentPatchInput {
   policyId: string;
@@ -135,7 +134,8 @@ export function createAgentActivities({ pool, config }: ActivityDeps) {
       return heartbeating(async () => {
         const scanned: ScannedTarget[] = [];
         const targetIds: string[] = [];
-        for (const analysisId of input.analysisIds) {
+        const analysisIds = 'fleetScanId' in input ? await fleetScanAnalysisIds(pool, input.fleetScanId, 'succeeded') : input.analysisIds;
+        for (const analysisId of analysisIds) {
           const analysis = await getAnalysis(pool, analysisId);
           if (!analysis || analysis.status !== 'succeeded') continue;
           targetIds.push(analysis.targetId);

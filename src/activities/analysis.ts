@@ -10,7 +10,7 @@ import { analyzeRepository } from '../analysis/engine';
 import { allowsLocalRepos } from '../config';
 import type { Analysis } from '../domain/types';
 import { checkout, disposeCheckout } from '../git';
-import { completeAnalysis, completeFleetScan, failAnalysis, getAnalysis, startAnalysis } from '../store/analyses';
+import { completeAnalysis, completeFleetScan, createFleetScan, failAnalysis, fleetScanTargetSlice, getAnalysis, startAnalysis } from '../store/analyses';
 import { getTarget } from '../store/targets';
 import { ForgeDirectory } from '../forges';
 import type { ActivityDeps } from './index';
@@ -51,6 +51,18 @@ export function createAnalysisActivities({ pool, config }: ActivityDeps) {
       const stored = await getAnalysis(pool, input.analysisId);
       if (!stored) throw new Error(`analysis ${input.analysisId} vanished from the read model`);
       return { id: stored.id, targetId: stored.targetId, status: stored.status, score: stored.score, summary: stored.summary, commitSha: stored.commitSha };
+    },
+
+    /** Records a scan in the read model (idempotent: a retry keeps the first row). */
+    async recordFleetScan(input: { scanId: string; workflowId: string; targetIds: string[]; requestedBy: string }): Promise<void> {
+      await createFleetScan(pool, { id: input.scanId, workflowId: input.workflowId, targetIds: input.targetIds, requestedBy: input.requestedBy });
+    },
+
+    /** The target ids of one batch of a scan: `count` from `offset` (0-based) on. */
+    async fleetScanTargets(input: { scanId: string; offset: number; count: number }): Promise<string[]> {
+      const targetIds = await fleetScanTargetSlice(pool, input.scanId, input.offset, input.count);
+      if (targetIds === undefined) throw ApplicationFailure.nonRetryable(`fleet scan ${input.scanId} is not in the read model`, 'FleetScanNotFoundError');
+      return targetIds;
     },
 
     async completeFleetScan(input: { scanId: string; failed: number }): Promise<void> {

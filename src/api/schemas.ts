@@ -13,7 +13,7 @@ import { MERGE_METHODS } from '../forges/forge';
 import { healthCheckSchema, wantedChecksSchema } from '../health/schemas';
 import { quietWindowsSchema, rolloutSchema } from '../patching/rollout-schema';
 import { allRules } from '../analysis/rules';
-import { labelsSchema } from '../agent/target-selection';
+import { labelsSchema, targetSelectorSchema } from '../agent/target-selection';
 import type { PatchListPosition } from '../store/patches';
 import { bidiControlProblem, multiLine, oneLine } from './validation';
 
@@ -103,10 +103,23 @@ export function createTargetSchema(repoUrls: RepoUrlPolicy) {
 /** PUT /targets/:id/labels: the target's labels, replaced as a whole. */
 export const targetLabelsSchema = z.object({ labels: labelsSchema }).strict();
 
+/** The most targets one fleet scan analyzes: batched, a scan this size stays far from Temporal's history limits. */
+export const MAX_FLEET_SCAN_TARGETS = 10_000;
+const scanConcurrencySchema = z.number().int().min(1).max(16).default(4);
+
 export const startAnalysisSchema = z.union([
   z.object({ targetId: z.uuid() }).strict(),
-  z.object({ targetIds: z.array(z.uuid()).min(1).max(1000), concurrency: z.number().int().min(1).max(16).default(4) }).strict(),
-]);
+  z
+    .object({
+      // 10,000 ids are about 390 KB of JSON: within the API's 1 MiB body limit. A refinement rather than .max(), which
+      // zod reports inside this union only as "no form matches".
+      targetIds: z.array(z.uuid()).min(1).refine((ids) => ids.length <= MAX_FLEET_SCAN_TARGETS, `must have at most ${MAX_FLEET_SCAN_TARGETS} items`),
+      concurrency: scanConcurrencySchema,
+    })
+    .strict(),
+  // The whole fleet or part of it without listing ids: selected like an agent policy's targets.
+  z.object({ targets: targetSelectorSchema, concurrency: scanConcurrencySchema }).strict(),
+], { error: 'must hold one of targetId (a target\'s id), targetIds (a list of target ids) or targets ("all", or an object with nameGlob and/or labels)' });
 
 // ---------------------------------------------------------------------------------------------------------------
 // Patches (issue 4)

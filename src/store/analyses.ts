@@ -183,6 +183,28 @@ export async function createFleetScan(pool: Queryable, scan: { id: string; workf
   );
 }
 
+/**
+ * The ids of `count` targets of the scan from `offset` (0-based) on, in the order the scan was made with: what one
+ * batch of a batched scan analyzes, read here so no workflow input carries every target id.
+ */
+export async function fleetScanTargetSlice(pool: Pool, id: string, offset: number, count: number): Promise<string[] | undefined> {
+  const { rows } = await pool.query<{ target_ids: string[] | null }>('SELECT target_ids[$2:$3] AS target_ids FROM fleet_scans WHERE id = $1', [id, offset + 1, offset + count]);
+  const row = rows[0];
+  // PostgreSQL gives NULL, not an empty array, for a slice past the end.
+  return row ? (row.target_ids ?? []) : undefined;
+}
+
+/** The ids of the scan's analyses with `status`, in the order of the scan's targets. */
+export async function fleetScanAnalysisIds(pool: Pool, scanId: string, status: Analysis['status']): Promise<string[]> {
+  const { rows } = await pool.query<{ id: string }>(
+    `SELECT a.id FROM fleet_scans s CROSS JOIN LATERAL unnest(s.target_ids) WITH ORDINALITY AS t (target_id, position)
+       JOIN analyses a ON a.fleet_scan_id = s.id AND a.target_id = t.target_id
+      WHERE s.id = $1 AND a.status = $2 ORDER BY t.position, a.created_at`,
+    [scanId, status],
+  );
+  return rows.map((row) => row.id);
+}
+
 export async function completeFleetScan(pool: Pool, id: string, failed: number): Promise<void> {
   await pool.query(`UPDATE fleet_scans SET status = $2, completed_at = now() WHERE id = $1`, [id, failed > 0 ? 'failed' : 'completed']);
 }

@@ -87,6 +87,12 @@ export async function listTargets(pool: Pool, limit = 500): Promise<Target[]> {
   return rows.map(fromRow);
 }
 
+/** What a target selector looks at, of at most `limit` targets by name: lighter than whole targets for a large fleet. */
+export async function listTargetNamesAndLabels(pool: Pool, limit: number): Promise<Array<Pick<Target, 'id' | 'name' | 'labels'>>> {
+  const { rows } = await pool.query<Pick<TargetRow, 'id' | 'name' | 'labels'>>('SELECT id, name, labels FROM targets ORDER BY name LIMIT $1', [limit]);
+  return rows;
+}
+
 /** Replaces a target's labels; the target before and after, or undefined when there is no such target. */
 export async function setTargetLabels(db: Queryable, id: string, labels: Record<string, string>): Promise<{ before: Target; after: Target } | undefined> {
   const { rows } = await db.query<TargetRow & { previous_labels: Record<string, string> }>(

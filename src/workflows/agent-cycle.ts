@@ -1,12 +1,14 @@
 /**
  * One cycle of an agent policy, started by the policy's Temporal Schedule (`agent-<policy id>`) at every tick, or
  * on demand (POST /api/v1/policies/:id/run, `temporal schedule trigger`): select the policy's targets, analyze
- * them (bounded concurrency), plan the proposals (a pure planner behind an activity), create each patch
+ * them (a batched fleet scan as a child workflow, so a large fleet does not grow the cycle's history), plan the proposals (a pure planner behind an activity), create each patch
  * idempotently and start its lifecycle as a child workflow that outlives the cycle (ParentClosePolicy ABANDON),
  * then record the counts. A cycle that finds nothing new creates nothing. Deterministic: workflow code only.
  */
 import {
+  executeChild,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setCurrentDetails,
   startChild,
@@ -17,8 +19,10 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { AgentActivities } from '../activities/agent';
 import type { AnalysisActivities } from '../activities/analysis';
+import type { ScanAnalyses } from '../activities/agent';
 import type { AgentCycleCounts } from '../store/agent';
 import { ANALYZING } from './analysis';
+import { fleetScanWorkflow } from './fleet-scan';
 import { patchLifecycleWorkflow } from './patch-lifecycle';
 import { patchStartSearchAttributes } from './search-attributes';
 
@@ -34,8 +38,15 @@ const fixing = proxyActivities<AgentActivities>({
   retry: { maximumAttempts: 3, initialInterval: '5 seconds', nonRetryableErrorTypes: ['PolicyNotFoundError'] },
 });
 
+const scanBookkeeping = proxyActivities<AnalysisActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 10, maximumInterval: '30 seconds' },
+});
+
 /** Targets analyzed at the same time. */
 const SCAN_CONCURRENCY = 4;
+/** The marker of cycles that scan through a fleet scan child workflow rather than one activity per target here. */
+export const BATCHED_SCAN_PATCH = 'batched-fleet-scan';
 
 export interface AgentCycleInput {
   policyId: string;
@@ -55,7 +66,25 @@ function emptyCounts(): AgentCycleCounts {
   return { targetsSelected: 0, targetsScanned: 0, targetsFailed: 0, findingsEligible: 0, findingsProposed: 0, patchesProposed: 0, skipped: { covered: 0, rejected: 0, overLimit: 0, refused: 0 } };
 }
 
-/** Analyzes every target, SCAN_CONCURRENCY at a time; the ids of the analyses that succeeded. */
+/**
+ * Analyzes the targets in a fleet scan (recorded in the read model like one from the API, listed under its id) run
+ * as a child workflow; the planner reads the scan's analyses that succeeded from the read model.
+ */
+async function scanInBatches(targetIds: string[], requestedBy: string, policyName: string, counts: AgentCycleCounts): Promise<ScanAnalyses> {
+  const scanId = uuid4();
+  const workflowId = `fleet-scan-${scanId}`;
+  await scanBookkeeping.recordFleetScan({ scanId, workflowId, targetIds, requestedBy });
+  const progress = await executeChild(fleetScanWorkflow, {
+    workflowId,
+    args: [{ scanId, requestedBy, total: targetIds.length, concurrency: SCAN_CONCURRENCY }],
+    staticSummary: `fleet scan of ${targetIds.length} target(s) for policy ${policyName}`,
+  });
+  counts.targetsScanned = progress.succeeded;
+  counts.targetsFailed = progress.failed;
+  return { fleetScanId: scanId };
+}
+
+/** Cycles started before scans were batched: every target, SCAN_CONCURRENCY at a time; the ids of the analyses that succeeded. */
 async function scan(targetIds: readonly string[], requestedBy: string, counts: AgentCycleCounts): Promise<string[]> {
   const succeeded: string[] = [];
   let next = 0;
@@ -86,17 +115,20 @@ export async function agentCycleWorkflow(input: AgentCycleInput): Promise<AgentC
   counts.targetsSelected = started.targets.length;
   // The Web UI shows what the cycle is doing under the run's User Metadata.
   setCurrentDetails(`scanning ${started.targets.length} target(s) of policy ${started.policyName}`);
-  const analysisIds = await scan(started.targets.map((target) => target.id), started.author, counts);
+  const selectedTargetIds = started.targets.map((target) => target.id);
+  const analyses: ScanAnalyses =
+    selectedTargetIds.length > 0 && patched(BATCHED_SCAN_PATCH)
+      ? await scanInBatches(selectedTargetIds, started.author, started.policyName, counts)
+      : { analysisIds: await scan(selectedTargetIds, started.author, counts) };
 
-  setCurrentDetails(`planning from ${analysisIds.length} analysis(es)`);
-  const plan = await fixing.planAgentCycle({ policyId: input.policyId, analysisIds });
+  setCurrentDetails(`planning from ${counts.targetsScanned} analysis(es)`);
+  const plan = await fixing.planAgentCycle({ policyId: input.policyId, ...analyses });
   counts.findingsEligible = plan.counts.findingsEligible;
   counts.findingsProposed = plan.counts.findingsProposed;
   counts.skipped = { covered: plan.counts.findingsCovered, rejected: plan.counts.findingsRejectedBefore, overLimit: plan.counts.findingsOverLimit, refused: 0 };
 
   const patchIds: string[] = [];
   const refusals: string[] = [];
-  const selectedTargetIds = started.targets.map((target) => target.id);
   for (const [index, proposal] of plan.proposals.entries()) {
     setCurrentDetails(`creating patch ${index + 1} of ${plan.proposals.length} (${proposal.ruleId ?? proposal.targets[0]?.targetName ?? ''})`);
     const proposed = proposal.targets.reduce((total, target) => total + target.fingerprints.length, 0);

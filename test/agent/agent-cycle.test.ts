@@ -198,5 +198,13 @@ describe('an agent policy over four repositories', () => {
     expect(rows.map((row) => row.patch_id).sort()).toEqual(results.flatMap((result) => result.patchIds).sort());
     // Each lifecycle was started once, by the cycle that created its patch.
     for (const row of rows) expect((await h.client.workflow.getHandle(`patch-${row.patch_id}`).describe()).status.name).toBe('RUNNING');
+    // Each cycle scanned through a fleet scan child workflow, recorded in the read model: no event per target in the cycle.
+    for (const run of ['a', 'b']) {
+      const events = (await h.client.workflow.getHandle(`agent-cycle-${policyId}-${run}`).fetchHistory()).events ?? [];
+      expect(events.flatMap((event) => event.startChildWorkflowExecutionInitiatedEventAttributes?.workflowType?.name ?? [])).toContain('fleetScanWorkflow');
+      expect(events.flatMap((event) => event.activityTaskScheduledEventAttributes?.activityType?.name ?? [])).not.toContain('analyzeTarget');
+    }
+    const scans = await h.db.pool.query<{ status: string; targets: number }>(`SELECT status, cardinality(target_ids) AS targets FROM fleet_scans WHERE requested_by = 'agent:overlap'`);
+    expect(scans.rows).toEqual([{ status: 'completed', targets: 2 }, { status: 'completed', targets: 2 }]);
   });
 });

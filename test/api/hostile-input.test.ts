@@ -226,6 +226,17 @@ describe('hostile strings in every string field of every POST route', () => {
       fields: [field('targetId', (b, v) => (b.targetId = v)), field('targetIds.0', (b, v) => (b.targetIds = [v]))],
     },
     {
+      route: '/analyses',
+      token: () => operator,
+      body: (): Body => ({ targets: { nameGlob: 'org/*', labels: { team: 'payments' } } }),
+      fields: [
+        field('targets', (b, v) => (b.targets = v)),
+        field('targets.nameGlob', (b, v) => ((b.targets as Body).nameGlob = v)),
+        field('targets.labels value', (b, v) => ((b.targets as Body).labels = { team: v })),
+        field('targets.labels key', (b, v) => ((b.targets as Body).labels = { [v]: 'payments' })),
+      ],
+    },
+    {
       route: '/patches',
       token: () => operator,
       body: patchBody,

@@ -1,8 +1,9 @@
 /**
- * Replays recorded patch lifecycle histories (test/replay/*.json) against the current workflow code, so a change
- * that is not deterministic with respect to runs already in flight fails CI. Record new histories with
+ * Replays recorded histories (test/replay/*.json) against the current workflow code, so a change that is not
+ * deterministic with respect to runs already in flight fails CI. The patch lifecycle's are recorded with
  * `WPA_RECORD_HISTORIES=1 npx jest test/workflows/patch-lifecycle` only for a deliberate, versioned change
- * (use `patched()` for anything running in production).
+ * (use `patched()` for anything running in production); `fleet-scan-v1-*` and `agent-cycle-v1-*` are runs of the
+ * fleet scan and the agent cycle from before scans were batched (one activity per target in the workflow).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,7 +14,7 @@ import { sharedTestState } from '../support/shared-state';
 const REPLAY_DIR = path.join(__dirname, '..', 'replay');
 const histories = readdirSync(REPLAY_DIR).filter((file) => file.endsWith('.json')).sort();
 
-describe('replay of recorded patch lifecycle histories', () => {
+describe('replay of recorded histories', () => {
   test('there are recorded histories to replay', () => {
     expect(histories.length).toBeGreaterThanOrEqual(5);
   });
