@@ -64,18 +64,9 @@ async function revertOne(run: LifecycleRun, deployment: TargetDeployment, reason
   const target = run.target(deployment.targetId);
   if (!target) return undefined;
   run.updateDeployment(deployment, { status: 'reverting' });
-  try {
-    const result = await reverting.revertTarget.executeWithOptions(
-      { ...REVERTING, summary: `revert ${target.name} (wave ${deployment.wave})` },
-      [{ patchId: run.input.id, target, wave: deployment.wave, seq: run.nextDeploymentSeq(), title: run.input.title, reason }],
-    );
-    run.updateDeployment(deployment, { status: result.status === 'reverted' ? 'reverted' : 'skipped', revertCommit: result.revertCommit, error: null });
-    return undefined;
-  } catch (error) {
-    const message = failureMessage(error);
-    run.updateDeployment(deployment, { status: 'revert_failed', error: message });
-    return `${target.name}: ${message}`;
-  }
+  const failure = await revertDeployment(run, deployment, target, reason);
+  run.updateDeployment(deployment, {});
+  return failure;
 }
 
 /** The command sequence of runs without REVERT_POOL_PATCH: batches of `parallelism`, each waiting for its slowest. */
