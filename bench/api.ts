@@ -14,6 +14,7 @@ import type { PatchStatus, Target, TestStage } from '../src/domain/types';
 import { TEST_STAGES } from '../src/domain/types';
 import { createPatch, listPatches, recordPatchTransition, saveApproval, saveDeployment, saveHealthRound, saveTestRun } from '../src/store/patches';
 import { createTarget } from '../src/store/targets';
+import { inBoundedPool } from '../src/workflows/bounded-pool';
 import { comparedTable, percentile } from './report';
 import type { BenchContext } from './run';
 import { BENCH_DIFF, type BenchStack, startBenchStack } from './stack';
@@ -89,19 +90,6 @@ function targetCount(random: () => number, fleet: number): number {
   if (draw < 0.9) return 2 + Math.floor(random() * 4);
   if (draw < 0.98) return 6 + Math.floor(random() * 15);
   return Math.min(fleet, 50);
-}
-
-async function inBatches<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < items.length) {
-        const item = items[next] as T;
-        next += 1;
-        await work(item);
-      }
-    }),
-  );
 }
 
 const ROLLOUT = createPatchSchema.parse({ title: 'seed', type: 'bug_fix', targets: [randomUUID()], diff: BENCH_DIFF }).rollout;
@@ -200,7 +188,7 @@ async function seed(stack: BenchStack, options: ApiBenchOptions): Promise<Seeded
     return { index, status: pick(random, STATUS_MIX), targets: Array.from({ length: count }, (_unused, k) => fleet[(first + k) % fleet.length] as Target) };
   });
   const patchIds: string[] = [];
-  await inBatches(plans, SEED_CONCURRENCY, async (plan) => {
+  await inBoundedPool(plans, SEED_CONCURRENCY, async (plan) => {
     patchIds.push(await seedPatch(stack, plan.targets, plan.status, plan.index));
   });
   const named = new Map<string, number>();

@@ -10,6 +10,7 @@ import { allRules } from '../src/analysis/rules';
 import { repositoryViewAt } from '../src/analysis/checkout-view';
 import { analyzeRepository } from '../src/analysis/engine';
 import { checkout, disposeCheckout } from '../src/git';
+import { inBoundedPool } from '../src/workflows/bounded-pool';
 import type { FleetScanProgress, fleetScanWorkflow } from '../src/workflows/fleet-scan';
 import { FLEET_SCAN_BATCH_SIZE } from '../src/workflows/fleet-scan-batches';
 import type { HistoryEvent } from './lifecycle-shape';
@@ -66,21 +67,15 @@ async function scanThroughStack(stack: BenchStack): Promise<ScanRun> {
 /** The activity's work without Temporal and the read model: clone, read the CI files, analyze, remove the clone. */
 async function analysisAlone(targets: readonly BenchTarget[], workRoot: string): Promise<number> {
   const started = Date.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < targets.length) {
-        const target = targets[next++] as BenchTarget;
-        const clone = await checkout(target.repoPath, 'main', workRoot, { repoUrlPolicy: { allowLocal: true } });
-        try {
-          const { view } = await repositoryViewAt(clone.dir, undefined);
-          analyzeRepository(view, { rules: allRules });
-        } finally {
-          await disposeCheckout(clone.dir);
-        }
-      }
-    }),
-  );
+  await inBoundedPool(targets, CONCURRENCY, async (target) => {
+    const clone = await checkout(target.repoPath, 'main', workRoot, { repoUrlPolicy: { allowLocal: true } });
+    try {
+      const { view } = await repositoryViewAt(clone.dir, undefined);
+      analyzeRepository(view, { rules: allRules });
+    } finally {
+      await disposeCheckout(clone.dir);
+    }
+  });
   return Date.now() - started;
 }
 

@@ -4,20 +4,18 @@
  * same run: Temporal alone (the same command shape with activities that do nothing, read from the recorded
  * histories) and git alone (the same commits and reverts by a plain script over copies of the repositories).
  */
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { PatchStatus } from '../src/domain/types';
+import { inBoundedPool } from '../src/workflows/bounded-pool';
 import { approveSkeletonSignal, type LifecycleShape, lifecycleSkeletonWorkflow } from '../src/workflows/lifecycle-skeleton';
 import { activityTimes, type HistoryEvent, lifecycleShape, shapeActivityTypes } from './lifecycle-shape';
 import { type ComparedFigure, comparedTable } from './report';
 import type { BenchContext } from './run';
-import { BENCH_DIFF, BENCH_WORKFLOW, BENCH_WORKFLOW_PATH, type BenchStack, type BenchTarget, createBareRepository, startBenchStack } from './stack';
+import { BENCH_DIFF, BENCH_WORKFLOW, BENCH_WORKFLOW_PATH, type BenchStack, type BenchTarget, createBareRepository, gitCommand as git, startBenchStack } from './stack';
 
-const run = promisify(execFile);
 const TARGETS_PER_PATCH = 3;
 const FAILING_EVERY = 4;
 const FINISHED: readonly PatchStatus[] = ['deployed', 'rolled_back', 'failed', 'rejected', 'test_failed', 'expired', 'cancelled'];
@@ -36,25 +34,12 @@ interface PatchListItem {
   status: PatchStatus;
 }
 
-/** Runs `work` over the items, `limit` at a time. */
-export async function inPool<T>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const index = next++;
-        await work(items[index] as T, index);
-      }
-    }),
-  );
-}
-
 /** Creates the patches, approves each as soon as it waits, and returns when every one has finished. */
 async function runLifecycles(stack: BenchStack, runs: PatchRun[]): Promise<number> {
   const started = Date.now();
   const approved = new Set<string>();
   let created = 0;
-  const creating = inPool(runs, 8, async (patch, index) => {
+  const creating = inBoundedPool(runs, 8, async (patch, index) => {
     const answer = await stack.api.call<{ id: string; workflowId: string }>('POST', '/api/v1/patches', {
       role: 'operator',
       body: { title: `Add a job time limit (${index + 1})`, type: 'bug_fix', description: 'bench', targets: patch.targets.map((target) => target.id), diff: BENCH_DIFF, rollout: ROLLOUT },
@@ -113,10 +98,6 @@ async function runSkeletons(stack: BenchStack, shapes: LifecycleShape[]): Promis
   }
 }
 
-async function git(cwd: string, args: string[]): Promise<void> {
-  await run('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@localhost', ...args], { cwd });
-}
-
 /** The commits (and, for rolled-back patches, the reverts) the lifecycles made, by a plain script on fresh copies. */
 async function runGitAlone(dir: string, runs: readonly PatchRun[], deployedTargets: Map<string, { deployed: number; reverted: number }>): Promise<number> {
   const work = mkdtempSync(path.join(dir, 'git-alone-'));
@@ -129,7 +110,7 @@ async function runGitAlone(dir: string, runs: readonly PatchRun[], deployedTarge
   writeFileSync(diffFile, BENCH_DIFF);
   const started = Date.now();
   // Twice the cores: git waits on the disk as much as it computes.
-  await inPool(jobs, cpus().length * 2, async (job, index) => {
+  await inBoundedPool(jobs, cpus().length * 2, async (job, index) => {
     const checkout = path.join(work, `${job.name}-checkout`);
     mkdirSync(checkout);
     await git(work, ['clone', '-q', repos[index] ?? '', checkout]);

@@ -5,18 +5,15 @@
  * revert. Baseline of the same run (git alone): the same deploys and reverts by a plain script over the same
  * repositories, with the same parallelism.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { temporal } from '@temporalio/proto';
 import { DEFAULT_REVERT_PARALLELISM, type PatchStatus } from '../src/domain/types';
-import { inPool } from './lifecycle';
+import { inBoundedPool } from '../src/workflows/bounded-pool';
 import { type ComparedFigure, comparedTable, percentile } from './report';
 import type { BenchContext } from './run';
-import { BENCH_DIFF, type BenchStack, type BenchTarget, startBenchStack } from './stack';
+import { BENCH_DIFF, type BenchStack, type BenchTarget, gitCommand as git, startBenchStack } from './stack';
 
-const run = promisify(execFile);
 /** Deploys at once: the most the rollout allows. */
 const DEPLOY_PARALLELISM = 16;
 /** Issue #13's goal: 100 targets reverted within this long of the failing sample. */
@@ -101,10 +98,6 @@ async function rollBackOnce(stack: BenchStack, targets: readonly BenchTarget[], 
   };
 }
 
-async function git(cwd: string, args: string[]): Promise<void> {
-  await run('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@localhost', ...args], { cwd });
-}
-
 /**
  * The same deploys and reverts over the same repositories by a plain script: a pool of clone, apply, commit, push
  * (the time to the first push stands for the first deploy), then a pool of clone, revert, push.
@@ -116,7 +109,7 @@ async function gitAlone(dir: string, targets: readonly BenchTarget[], revertPara
     writeFileSync(diffFile, BENCH_DIFF);
     const started = Date.now();
     let firstDeployMs = Number.POSITIVE_INFINITY;
-    await inPool(targets, DEPLOY_PARALLELISM, async (target, index) => {
+    await inBoundedPool(targets, DEPLOY_PARALLELISM, async (target, index) => {
       const checkout = path.join(work, `deploy-${index}`);
       await git(work, ['clone', '-q', '--single-branch', '--branch=main', target.repoPath, checkout]);
       await git(checkout, ['apply', diffFile]);
@@ -125,7 +118,7 @@ async function gitAlone(dir: string, targets: readonly BenchTarget[], revertPara
       firstDeployMs = Math.min(firstDeployMs, Date.now() - started);
     });
     const reverting = Date.now();
-    await inPool(targets, revertParallelism, async (target, index) => {
+    await inBoundedPool(targets, revertParallelism, async (target, index) => {
       const checkout = path.join(work, `revert-${index}`);
       await git(work, ['clone', '-q', '--single-branch', '--branch=main', target.repoPath, checkout]);
       await git(checkout, ['revert', '--no-edit', 'HEAD']);

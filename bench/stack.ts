@@ -4,13 +4,14 @@
  * `npm run start:api` run them, so the worker's memory is its own), bare git repositories as targets and an HTTP
  * health endpoint per target whose answers the benchmark sets.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import type { Pool } from 'pg';
 import pino from 'pino';
@@ -131,6 +132,13 @@ const READY_TIMEOUT_MS = 120_000;
 
 function git(cwd: string, args: string[]): void {
   execFileSync('git', args, { cwd, stdio: 'ignore', env: { ...process.env, GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@localhost', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@localhost' } });
+}
+
+const execFileAsync = promisify(execFile);
+
+/** git as the baselines' plain scripts run it (an identity for commits and reverts). */
+export async function gitCommand(cwd: string, args: string[]): Promise<void> {
+  await execFileAsync('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@localhost', ...args], { cwd });
 }
 
 /** A bare repository on branch main holding `files`, made from a throwaway seed checkout. */

@@ -3,11 +3,11 @@
  * nothing waits for the slowest of a batch. Deterministic in workflow code (completions arrive in history order);
  * the results are in the items' order.
  */
-export async function inBoundedPool<T, R>(items: readonly T[], bound: number, work: (item: T) => Promise<R>): Promise<R[]> {
+export async function inBoundedPool<T, R>(items: readonly T[], bound: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results: R[] = [];
   let next = 0;
   const lane = async (): Promise<void> => {
-    for (let index = next++; index < items.length; index = next++) results[index] = await work(items[index] as T);
+    for (let index = next++; index < items.length; index = next++) results[index] = await work(items[index] as T, index);
   };
   await Promise.all(Array.from({ length: Math.min(Math.max(1, bound), items.length) }, lane));
   return results;
