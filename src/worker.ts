@@ -13,6 +13,7 @@ import { type Config, ConfigError, loadConfig } from './config';
 import { runEntryPoint } from './entry-point';
 import { removeStaleWorkDirs } from './git';
 import { createLogger, installTemporalRuntime } from './logger';
+import { useProcessSpawner } from './process/spawner';
 import { removeStaleRunDirs } from './sandbox/workspace';
 import { openServiceDatabase } from './store/service-database';
 import { connectClient, temporalConnectionOptions } from './temporal/connection';
@@ -68,6 +69,8 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
 
 /** Runs the worker until it stops, with a heartbeat while it polls: /readyz and the live patch state rely on it. */
 export async function runWorker(worker: Worker, deps: Pick<WorkerDeps, 'config' | 'pool' | 'logger'>): Promise<void> {
+  // git and sandboxed commands start from a small helper process: a fork of the worker itself freezes it.
+  const releaseSpawner = await useProcessSpawner();
   const heartbeat = startWorkerHeartbeat({
     pool: deps.pool,
     taskQueue: deps.config.temporal.taskQueue,
@@ -78,6 +81,7 @@ export async function runWorker(worker: Worker, deps: Pick<WorkerDeps, 'config' 
     await worker.run();
   } finally {
     await heartbeat.stop();
+    await releaseSpawner();
   }
 }
 

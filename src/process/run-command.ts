@@ -119,15 +119,43 @@ export function pickEnv(names: readonly string[]): Record<string, string> {
   return picked;
 }
 
+/** Something that runs processes for this one: the process spawner (src/process/spawner.ts) of a worker. */
+export interface ProcessLauncher {
+  run(argv: readonly string[], options: RunProcessOptions): Promise<ProcessResult>;
+}
+
+let launcher: ProcessLauncher | undefined;
+
+/**
+ * Routes every runProcess of this process through `next` (undefined: spawn here again). A worker does this because
+ * on Linux each spawn forks the calling process, freezing its event loop for a time that grows with its memory.
+ */
+export function routeProcessesThrough(next: ProcessLauncher | undefined): void {
+  launcher = next;
+}
+
 /**
  * Runs `argv[0]` with `argv.slice(1)` as arguments. Resolves for every outcome of the process itself (non-zero
  * exit, timeout, failure to start); rejects only when `signal` aborts the run or the arguments are unusable.
  */
 export function runProcess(argv: readonly string[], options: RunProcessOptions): Promise<ProcessResult> {
-  const [program, ...args] = argv;
-  if (program === undefined || program === '') return Promise.reject(new Error('runProcess: argv must not be empty'));
-  if (!(options.timeoutMs > 0)) return Promise.reject(new Error('runProcess: timeoutMs must be positive'));
-  if (options.signal?.aborted) return Promise.reject(toError(options.signal.reason));
+  const problem = argumentProblem(argv, options);
+  if (problem !== undefined) return Promise.reject(problem);
+  return launcher ? launcher.run(argv, options) : runProcessHere(argv, options);
+}
+
+function argumentProblem(argv: readonly string[], options: RunProcessOptions): Error | undefined {
+  if (argv[0] === undefined || argv[0] === '') return new Error('runProcess: argv must not be empty');
+  if (!(options.timeoutMs > 0)) return new Error('runProcess: timeoutMs must be positive');
+  if (options.signal?.aborted) return toError(options.signal.reason);
+  return undefined;
+}
+
+/** runProcess, spawning from this process whatever launcher is installed: what the process spawner itself runs. */
+export function runProcessHere(argv: readonly string[], options: RunProcessOptions, onStart?: (pid: number) => void): Promise<ProcessResult> {
+  const problem = argumentProblem(argv, options);
+  if (problem !== undefined) return Promise.reject(problem);
+  const [program = '', ...args] = argv;
 
   const maxBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
@@ -146,6 +174,7 @@ export function runProcess(argv: readonly string[], options: RunProcessOptions):
       stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       windowsHide: true,
     });
+    if (child.pid !== undefined) onStart?.(child.pid);
     const timers: NodeJS.Timeout[] = [];
     let timedOut = false;
     let aborted = false;

@@ -63,5 +63,8 @@ export default async function globalSetup(): Promise<void> {
   ]);
   const state: SharedTestState = { scratch, adminDatabaseUrl: database.url, postgresDataDir: path.join(scratch, 'pg'), temporalCli, temporalTestServer, workflowBundlePath };
   process.env[TEST_ENV] = JSON.stringify(state);
+  // The process spawner a worker forks in a suite runs from src/ (TypeScript), as the suites do.
+  const registerTs = path.join(__dirname, 'register-ts.js');
+  process.env.NODE_OPTIONS = [process.env.NODE_OPTIONS, `--require "${registerTs}"`].filter(Boolean).join(' ');
   setSharedState({ ...state, stopDatabase: database.stop });
 }

@@ -21,6 +21,7 @@ import { type DevServer, startDevServer } from '../../src/temporal/dev-server';
 import { freePort } from '../../src/util/free-port';
 import { workerTuning } from '../../src/worker';
 import { approveUpdate, patchLifecycleWorkflow, patchStatusQuery } from '../../src/workflows/patch-lifecycle';
+import { useProcessSpawner } from '../../src/process/spawner';
 import { START_OF_ROLLOUT } from '../../src/workflows/rollout';
 import { patchStartSearchAttributes } from '../../src/workflows/search-attributes';
 import { createTestDatabase, type TestDatabase } from './database';
@@ -220,7 +221,13 @@ export async function createLifecycleHarness(options: { dynamicConfig?: Record<s
         activities: createActivities({ config, pool: db.pool, logger }),
         ...workerTuning(config),
       });
-      return worker.runUntil(typeof until === 'function' ? until(worker) : until);
+      // As the service's runWorker: git and sandboxed commands go through the process spawner.
+      const releaseSpawner = await useProcessSpawner();
+      try {
+        return await worker.runUntil(typeof until === 'function' ? until(worker) : until);
+      } finally {
+        await releaseSpawner();
+      }
     },
     recordHistory(handle, name) {
       if (process.env.WPA_RECORD_HISTORIES !== '1') return;
