@@ -116,7 +116,11 @@ export interface BenchStack {
   restartWorker(env?: Record<string, string>): Promise<void>;
   createTargets(count: number, options?: { monitored?: boolean; prefix?: string }): Promise<BenchTarget[]>;
   /** Polls the patch until its status is one of `statuses`; returns when it got there (ms since the epoch). */
-  waitForPatch(id: string, statuses: readonly PatchStatus[], timeoutMs?: number): Promise<{ status: PatchStatus; at: number }>;
+  /**
+   * Polls GET /patches/:id (a workflow query while the patch runs) until it has one of the statuses. The interval
+   * (default 50 ms) is load on the worker: measurements taken from event times poll slower.
+   */
+  waitForPatch(id: string, statuses: readonly PatchStatus[], options?: { timeoutMs?: number; intervalMs?: number }): Promise<{ status: PatchStatus; at: number }>;
   stop(): Promise<void>;
 }
 
@@ -355,7 +359,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
         }
         return targets;
       },
-      async waitForPatch(id, statuses, timeoutMs = 600_000) {
+      async waitForPatch(id, statuses, { timeoutMs = 600_000, intervalMs = 50 } = {}) {
         return waitFor(
           `patch ${id} reaching ${statuses.join('/')}`,
           async () => {
@@ -363,7 +367,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
             return statuses.includes(patch.status) ? { status: patch.status, at: Date.now() } : undefined;
           },
           timeoutMs,
-          50,
+          intervalMs,
         );
       },
       stop,

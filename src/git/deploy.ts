@@ -26,10 +26,10 @@ import {
 import { DEFAULT_IDENTITY, type GitOptions, gitText, repoUrlPolicyOf, runGit } from './git-cli';
 import {
   applyDiff,
-  cloneBranch,
+  cloneBranchHistory,
   fetchBranchTip,
-  findCommitsByTrailers,
   moveToNewTip,
+  searchTrailers,
   trackingRef,
   type TrailerCommit,
   withWorkDir,
@@ -111,10 +111,23 @@ export type RevertResult =
 
 type AttemptOutcome<T> = { done: T } | { commitSha: string; landed: (attempts: number) => T };
 
+/** A commit and its tree: the branch tip an attempt commits on. */
+interface CommitAndTree {
+  sha: string;
+  treeSha: string;
+}
+
 interface AttemptContext {
   dir: string;
-  tipSha: string;
+  tip: CommitAndTree;
+  /** The newest commits of the branch carrying the patch's deploy and revert trailers. */
+  markers: PatchMarkers;
   attempt: number;
+}
+
+interface PatchMarkers {
+  patch?: TrailerCommit;
+  revert?: TrailerCommit;
 }
 
 /** The trailer lines of a commit: the idempotency key first, then the extra ones; refuses a second key. */
@@ -149,21 +162,27 @@ function assertLandingInput(input: LandingInput): number {
   return maxAttempts;
 }
 
+/** A line git's trailer parser takes for the start of a patch (`---` then a space or the line's end), unless --no-divider. */
+const DIVIDER_LINE = /^---(\s|$)/m;
+
 /**
- * Commits the index as the configured identity with `message` followed by the trailer paragraph, verbatim. Before
- * committing, git's own trailer parser must read back exactly the intended trailers: no text in `message` can add,
- * hide or alter one.
+ * Commits the index on `parent` as the configured identity with `message` followed by the trailer paragraph,
+ * verbatim; undefined when the index holds `parent`'s tree (nothing to commit). Before committing, git's own
+ * trailer parser must read back exactly the intended trailers, with and without the divider rule: no text in
+ * `message` can add, hide or alter one. (Without a divider line the two readings are the same: one is asked.)
+ * write-tree and commit-tree, not commit + rev-parse: fewer git processes, and the SHA comes back directly.
  */
-async function commit(dir: string, message: string, trailers: readonly [string, string][], options: GitOptions): Promise<string> {
+async function commit(dir: string, message: string, trailers: readonly [string, string][], parent: { sha: string; treeSha: string }, options: GitOptions): Promise<string | undefined> {
   const trailerText = trailers.map(([key, value]) => `${key}: ${value}`).join('\n');
   const full = `${message.trimEnd()}\n\n${trailerText}\n`;
-  const parsed = await gitText(dir, ['interpret-trailers', '--parse', '--no-divider'], options, { input: full });
-  const divided = await gitText(dir, ['interpret-trailers', '--parse'], options, { input: full });
-  if (parsed !== trailerText || divided !== trailerText) {
-    throw new InvalidInputError('the commit message would change the commit\'s trailers; refusing to commit it');
+  const readings = DIVIDER_LINE.test(full) ? [['--no-divider'], []] : [['--no-divider']];
+  for (const flags of readings) {
+    const parsed = await gitText(dir, ['interpret-trailers', '--parse', ...flags], options, { input: full });
+    if (parsed !== trailerText) throw new InvalidInputError('the commit message would change the commit\'s trailers; refusing to commit it');
   }
-  await runGit(dir, ['commit', '-q', '--no-verify', '--cleanup=verbatim', '-F', '-'], options, { input: full });
-  return gitText(dir, ['rev-parse', '--verify', 'HEAD'], options);
+  const treeSha = await gitText(dir, ['write-tree'], options);
+  if (treeSha === parent.treeSha) return undefined;
+  return gitText(dir, ['commit-tree', treeSha, '-p', parent.sha, '-F', '-'], options, { input: full });
 }
 
 type PushOutcome = { ok: true } | { ok: false; reason: 'branch-moved' | 'remote-rejected'; detail: string };
@@ -189,21 +208,24 @@ async function pushWithLease(dir: string, branch: string, commitSha: string, exp
 async function landOnBranch<T>(
   input: LandingInput & Partial<SideBranchInput>,
   purpose: string,
+  patchId: string,
   attempt: (context: AttemptContext) => Promise<AttemptOutcome<T>>,
 ): Promise<T> {
   const maxAttempts = assertLandingInput(input);
   if (input.headBranch !== undefined) assertBranchName(input.headBranch);
   const pushTo = input.headBranch ?? input.branch;
   return withWorkDir(input.workRoot, purpose, async (dir) => {
-    let tipSha = await cloneBranch(dir, input.repoUrl, input.branch, input);
+    await cloneBranchHistory(dir, input.repoUrl, input.branch, input);
     let lastRefusal = '';
     for (let number = 1; number <= maxAttempts; number++) {
-      if (number > 1) tipSha = await moveToNewTip(dir, input.repoUrl, input.branch, input);
-      const outcome = await attempt({ dir, tipSha, attempt: number });
+      if (number > 1) await moveToNewTip(dir, input.repoUrl, input.branch, input);
+      // One log gives the tip (HEAD: the clone's or the moved one) and the patch's markers.
+      const { tip, markers } = await patchMarkers(dir, input.branch, patchId, input);
+      const outcome = await attempt({ dir, tip, markers, attempt: number });
       if ('done' in outcome) return outcome.done;
-      await input.beforePush?.({ attempt: number, dir, commitSha: outcome.commitSha, expectedTipSha: tipSha });
+      await input.beforePush?.({ attempt: number, dir, commitSha: outcome.commitSha, expectedTipSha: tip.sha });
       // A side branch must not exist yet (an empty lease): one that appeared meanwhile is inspected by the next attempt.
-      const pushed = await pushWithLease(dir, pushTo, outcome.commitSha, input.headBranch === undefined ? tipSha : '', input);
+      const pushed = await pushWithLease(dir, pushTo, outcome.commitSha, input.headBranch === undefined ? tip.sha : '', input);
       if (pushed.ok) return outcome.landed(number);
       if (pushed.reason === 'remote-rejected') throw new PushRejectedError('remote-rejected', pushed.detail, number);
       lastRefusal = pushed.detail;
@@ -212,13 +234,12 @@ async function landOnBranch<T>(
   });
 }
 
-/** The newest commits carrying the patch's deploy and revert trailers on the fetched branch. */
-async function patchMarkers(dir: string, branch: string, patchId: string, options: GitOptions): Promise<{ patch?: TrailerCommit; revert?: TrailerCommit }> {
-  const [patches = [], reverts = []] = await findCommitsByTrailers(dir, [PATCH_ID_TRAILER, REVERTS_PATCH_ID_TRAILER], patchId, {
-    ...options,
-    ref: trackingRef(branch),
-  });
-  return { patch: patches[0], revert: reverts[0] };
+/** The fetched branch's tip, and the newest commits on it carrying the patch's deploy and revert trailers. */
+async function patchMarkers(dir: string, branch: string, patchId: string, options: GitOptions): Promise<{ tip: CommitAndTree; markers: PatchMarkers }> {
+  const search = await searchTrailers(dir, [PATCH_ID_TRAILER, REVERTS_PATCH_ID_TRAILER], patchId, { ...options, ref: trackingRef(branch) });
+  if (search.tip === undefined) throw new GitStateError(`branch ${branch} has no commits`);
+  const [patches = [], reverts = []] = search.found;
+  return { tip: search.tip, markers: { patch: patches[0], revert: reverts[0] } };
 }
 
 /** The first parent of a commit found by the trailer search (present: the clone is deeper than the search). */
@@ -235,16 +256,15 @@ export async function deployPatch(input: DeployPatchInput): Promise<DeployResult
   const subjectProblem = commitSubjectProblem(input.subject);
   if (subjectProblem) throw new InvalidInputError(`the commit subject ${subjectProblem}`);
   const trailers = trailerLines(PATCH_ID_TRAILER, input.patchId, input.trailers);
-  return landOnBranch<DeployResult>(input, 'deploy', async ({ dir, tipSha, attempt }) => {
-    const { patch, revert } = await patchMarkers(dir, input.branch, input.patchId, input);
+  return landOnBranch<DeployResult>(input, 'deploy', input.patchId, async ({ dir, tip, markers: { patch, revert }, attempt }) => {
     if (revert) throw new PatchRevertedError(input.patchId, revert.sha);
     if (patch) {
       const previousTipSha = firstParent(patch);
       return { done: { commitSha: patch.sha, previousTipSha, reused: true, attempts: attempt } };
     }
     await applyDiff(dir, input.diff, input);
-    const commitSha = await commit(dir, input.subject, trailers, input);
-    return { commitSha, landed: (attempts) => ({ commitSha, previousTipSha: tipSha, reused: false, attempts }) };
+    const commitSha = await commitChange(dir, input.subject, trailers, tip, input);
+    return { commitSha, landed: (attempts) => ({ commitSha, previousTipSha: tip.sha, reused: false, attempts }) };
   });
 }
 
@@ -252,7 +272,7 @@ export async function deployPatch(input: DeployPatchInput): Promise<DeployResult
  * Stages and commits the revert of `patch` on the work tree's HEAD; undefined when the work tree already has none
  * of the patch's changes (other commits undid them).
  */
-async function commitRevert(dir: string, patch: TrailerCommit, trailers: readonly [string, string][], options: GitOptions): Promise<string | undefined> {
+async function commitRevert(dir: string, patch: TrailerCommit, trailers: readonly [string, string][], tip: CommitAndTree, options: GitOptions): Promise<string | undefined> {
   // A merge has no single change to undo, and reverting a root commit would delete every file.
   if (patch.parentShas.length !== 1) throw new GitStateError(`patch commit ${patch.sha} has ${patch.parentShas.length} parents`);
   const reverted = await runGit(dir, ['revert', '--no-commit', patch.sha], options, { okExitCodes: [0, 1] });
@@ -260,26 +280,30 @@ async function commitRevert(dir: string, patch: TrailerCommit, trailers: readonl
     const conflicted = await gitText(dir, ['diff', '--name-only', '--diff-filter=U', '-z'], options);
     throw new RevertConflictError(patch.sha, conflicted.split('\0').filter(Boolean), reverted.stderr);
   }
-  const staged = await runGit(dir, ['diff', '--cached', '--quiet'], options, { okExitCodes: [0, 1] });
-  if (staged.exitCode === 0) return undefined;
-  return commit(dir, `Revert "${patch.subject}"\n\nThis reverts commit ${patch.sha}.\n`, trailers, options);
+  return commit(dir, `Revert "${patch.subject}"\n\nThis reverts commit ${patch.sha}.\n`, trailers, tip, options);
+}
+
+/** Commits the applied diff, which must change the tip's files. */
+async function commitChange(dir: string, subject: string, trailers: readonly [string, string][], tip: CommitAndTree, options: GitOptions): Promise<string> {
+  const commitSha = await commit(dir, subject, trailers, tip, options);
+  if (commitSha === undefined) throw new GitStateError(`the diff changes nothing on ${tip.sha}`);
+  return commitSha;
 }
 
 /** Reverts the commit that deployed the patch, once per branch; see the module comment for the guarantees. */
 export async function revertPatch(input: RevertPatchInput): Promise<RevertResult> {
   const trailers = trailerLines(REVERTS_PATCH_ID_TRAILER, input.patchId, input.trailers);
-  return landOnBranch<RevertResult>(input, 'revert', async ({ dir, tipSha, attempt }) => {
-    const { patch, revert } = await patchMarkers(dir, input.branch, input.patchId, input);
+  return landOnBranch<RevertResult>(input, 'revert', input.patchId, async ({ dir, tip, markers: { patch, revert }, attempt }) => {
     if (revert) {
       const previousTipSha = firstParent(revert);
       return { done: { status: 'reverted', revertSha: revert.sha, revertedSha: patch?.sha ?? null, previousTipSha, reused: true, attempts: attempt } };
     }
     if (!patch) return { done: { status: 'nothing-to-revert', reason: 'no-patch-commit', patchCommitSha: null } };
-    const revertSha = await commitRevert(dir, patch, trailers, input);
+    const revertSha = await commitRevert(dir, patch, trailers, tip, input);
     if (revertSha === undefined) return { done: { status: 'nothing-to-revert', reason: 'changes-already-undone', patchCommitSha: patch.sha } };
     return {
       commitSha: revertSha,
-      landed: (attempts) => ({ status: 'reverted', revertSha, revertedSha: patch.sha, previousTipSha: tipSha, reused: false, attempts }),
+      landed: (attempts) => ({ status: 'reverted', revertSha, revertedSha: patch.sha, previousTipSha: tip.sha, reused: false, attempts }),
     };
   });
 }
@@ -311,29 +335,27 @@ export async function proposePatch(input: DeployPatchInput & SideBranchInput): P
   const subjectProblem = commitSubjectProblem(input.subject);
   if (subjectProblem) throw new InvalidInputError(`the commit subject ${subjectProblem}`);
   const trailers = trailerLines(PATCH_ID_TRAILER, input.patchId, input.trailers);
-  return landOnBranch<BranchProposal>(input, 'propose', async ({ dir, tipSha }) => {
-    const { patch, revert } = await patchMarkers(dir, input.branch, input.patchId, input);
+  return landOnBranch<BranchProposal>(input, 'propose', input.patchId, async ({ dir, tip, markers: { patch, revert } }) => {
     if (revert) throw new PatchRevertedError(input.patchId, revert.sha);
     if (patch) return { done: { status: 'on-base', commitSha: patch.sha } };
     const existing = await existingProposal(dir, input, PATCH_ID_TRAILER, input.patchId);
     if (existing) return { done: existing };
     await applyDiff(dir, input.diff, input);
-    const commitSha = await commit(dir, input.subject, trailers, input);
-    return { commitSha, landed: () => ({ status: 'proposed', commitSha, baseSha: tipSha, reused: false }) };
+    const commitSha = await commitChange(dir, input.subject, trailers, tip, input);
+    return { commitSha, landed: () => ({ status: 'proposed', commitSha, baseSha: tip.sha, reused: false }) };
   });
 }
 
 /** The revert of the patch proposed on `headBranch`, like proposePatch; `nothing-to-revert` when the base has no patch commit or its changes are gone. */
 export async function proposeRevert(input: RevertPatchInput & SideBranchInput): Promise<BranchProposal | { status: 'nothing-to-revert' }> {
   const trailers = trailerLines(REVERTS_PATCH_ID_TRAILER, input.patchId, input.trailers);
-  return landOnBranch<BranchProposal | { status: 'nothing-to-revert' }>(input, 'propose-revert', async ({ dir, tipSha }) => {
-    const { patch, revert } = await patchMarkers(dir, input.branch, input.patchId, input);
+  return landOnBranch<BranchProposal | { status: 'nothing-to-revert' }>(input, 'propose-revert', input.patchId, async ({ dir, tip, markers: { patch, revert } }) => {
     if (revert) return { done: { status: 'on-base', commitSha: revert.sha } };
     if (!patch) return { done: { status: 'nothing-to-revert' } };
     const existing = await existingProposal(dir, input, REVERTS_PATCH_ID_TRAILER, input.patchId);
     if (existing) return { done: existing };
-    const commitSha = await commitRevert(dir, patch, trailers, input);
+    const commitSha = await commitRevert(dir, patch, trailers, tip, input);
     if (commitSha === undefined) return { done: { status: 'nothing-to-revert' } };
-    return { commitSha, landed: () => ({ status: 'proposed', commitSha, baseSha: tipSha, reused: false }) };
+    return { commitSha, landed: () => ({ status: 'proposed', commitSha, baseSha: tip.sha, reused: false }) };
   });
 }

@@ -72,11 +72,16 @@ async function fetchRef(dir: string, args: readonly string[], repoUrl: string, r
   }
 }
 
-/** Clones `branch`, checked out at its tip, into the empty folder `dir`; returns the tip SHA. */
-export async function cloneBranch(dir: string, repoUrl: string, branch: string, options: GitOptions): Promise<string> {
+/** Clones `branch`, checked out at its tip, into the empty folder `dir` (the tip is HEAD and the tracking ref). */
+export async function cloneBranchHistory(dir: string, repoUrl: string, branch: string, options: GitOptions): Promise<void> {
   // --no-local: the depth applies to repositories given as local paths too (git ignores it for URLs).
   const args = ['clone', '-q', '--no-local', '--no-tags', '--single-branch', `--branch=${branch}`, `--depth=${fetchDepth(options)}`, '--', repoUrl, '.'];
   await fetchRef(dir, args, repoUrl, branch, options);
+}
+
+/** cloneBranchHistory, returning the tip SHA. */
+export async function cloneBranch(dir: string, repoUrl: string, branch: string, options: GitOptions): Promise<string> {
+  await cloneBranchHistory(dir, repoUrl, branch, options);
   return gitText(dir, ['rev-parse', '--verify', 'HEAD'], options);
 }
 
@@ -291,32 +296,39 @@ export interface TrailerSearchOptions extends GitOptions {
   limit?: number;
 }
 
+/** What one trailer search read: the commits found per key, and the newest commit read (the tip of `ref`). */
+export interface TrailerSearch {
+  found: TrailerCommit[][];
+  tip?: { sha: string; treeSha: string };
+}
+
 /**
  * For each key, the commits among the last `limit` commits of `ref` whose message ends with the trailer
- * `key: value` (key case-insensitive, value exact), newest first. One `git log` for all keys.
+ * `key: value` (key case-insensitive, value exact), newest first; and the tip itself. One `git log` for all keys.
  */
-export async function findCommitsByTrailers(
-  dir: string,
-  keys: readonly string[],
-  value: string,
-  options: TrailerSearchOptions = {},
-): Promise<TrailerCommit[][]> {
+export async function searchTrailers(dir: string, keys: readonly string[], value: string, options: TrailerSearchOptions = {}): Promise<TrailerSearch> {
   keys.forEach(assertTrailerKey);
   const ref = options.ref ?? 'HEAD';
   assertRef(ref);
   const limit = options.limit ?? options.historyDepth ?? DEFAULT_HISTORY_DEPTH;
   const trailerFields = keys.map((key) => `%(trailers:key=${key},valueonly,unfold,separator=%x1d)%x1f`).join('');
-  const log = await gitText(dir, ['log', `-n${limit}`, `--format=%H%x1f%P%x1f${trailerFields}%s%x1e`, ref, '--'], options);
-  const found: TrailerCommit[][] = keys.map(() => []);
+  const log = await gitText(dir, ['log', `-n${limit}`, `--format=%H%x1f%T%x1f%P%x1f${trailerFields}%s%x1e`, ref, '--'], options);
+  const search: TrailerSearch = { found: keys.map(() => []) };
   for (const record of log.split('\x1e')) {
-    const [sha = '', parents = '', ...rest] = record.trim().split('\x1f');
+    const [sha = '', treeSha = '', parents = '', ...rest] = record.trim().split('\x1f');
     if (sha === '') continue;
+    search.tip ??= { sha, treeSha };
     const commit = { sha, parentShas: parents.split(' ').filter(Boolean), subject: rest.slice(keys.length).join('\x1f') };
     keys.forEach((_key, index) => {
-      if ((rest[index] ?? '').split('\x1d').some((candidate) => candidate.trim() === value)) found[index]?.push(commit);
+      if ((rest[index] ?? '').split('\x1d').some((candidate) => candidate.trim() === value)) search.found[index]?.push(commit);
     });
   }
-  return found;
+  return search;
+}
+
+/** searchTrailers' commits per key. */
+export async function findCommitsByTrailers(dir: string, keys: readonly string[], value: string, options: TrailerSearchOptions = {}): Promise<TrailerCommit[][]> {
+  return (await searchTrailers(dir, keys, value, options)).found;
 }
 
 /** The commits among the last `limit` commits of `ref` carrying the trailer `key: value`, newest first. */
