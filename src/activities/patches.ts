@@ -1,6 +1,6 @@
 /**
- * Patch lifecycle activities: thin adapters that run the test stages, deploy, health-check and revert targets
- * through the domain modules, plus the bookkeeping of patch-bookkeeping.ts. What they store besides their result
+ * Patch lifecycle activities: thin adapters that deploy, health-check and revert targets through the domain
+ * modules, plus the test stages of test-stages.ts and the bookkeeping of patch-bookkeeping.ts. What they store besides their result
  * (test logs, deployment rows, samples) is written best-effort: a database blip never turns a pushed commit or a
  * healthy sample into a failure; the workflow records the outcome again through its bookkeeping.
  *
@@ -9,24 +9,12 @@
  * (PatchDoesNotApplyError, PatchRevertedError, RevertConflictError, RefNotFoundError, PushRejectedError, ...).
  */
 import path from 'node:path';
-import { ApplicationFailure, cancellationSignal, heartbeat } from '@temporalio/activity';
-import { resolveActBinary } from '../ci-run';
-import { type DiffSource, type PullRequestLink, type ResolvedFinding, type StageResult, type StageVerdict, type Target, type TestStage } from '../domain/types';
+import { cancellationSignal } from '@temporalio/activity';
+import type { DiffSource, PullRequestLink, Target } from '../domain/types';
 import { allowsLocalRepos } from '../config';
 import { deliver, type DeliveryContext, undo } from '../delivery';
-import { DeliveryError } from '../delivery/errors';
 import { ForgeDirectory } from '../forges';
-import { ForgeError } from '../forges/forge';
-import {
-  type Checkout,
-  checkout,
-  detachAt,
-  disposeCheckout,
-  GitError,
-  type GitOptions,
-  OperationAbortedError,
-  PatchRevertedError,
-} from '../git';
+import { checkout, detachAt, disposeCheckout, type GitOptions, PatchRevertedError } from '../git';
 import { ciStatusCheckLabel, runCiStatusCheck } from '../health/ci-status-check';
 import { AddressPolicy } from '../health/address-policy';
 import { commandCheckLabel, runCommandCheck } from '../health/command-check';
@@ -34,30 +22,17 @@ import { healthSecretEnvironment } from '../health/header-secrets';
 import { HealthCheckConfigError, httpCheckLabel, resolveHttpCheck, runHttpCheck } from '../health/http-check';
 import type { HealthCheck } from '../health/schemas';
 import type { HealthSample } from '../health/types';
-import { fixCommit, nothingToFixReason, resolvedFindings } from '../patching/from-findings';
 import { buildPatchReport } from '../reports/patch-report';
 import { patchReportMarkdown } from '../reports/patch-report-markdown';
-import { runStage, type StageReport, VERIFY_COMMAND_TIMEOUT_MS } from '../patching/stages';
-import { runWorkflowRunStage } from '../patching/workflow-run-stage';
-import { hasRevertMarker, loadDiff, saveRevertMarker } from '../store/patch-artifacts';
-import { getTargetDiff, saveRegeneratedDiff, type TargetDiff } from '../store/patch-target-diffs';
-import { saveTestRun } from '../store/patches';
+import { VERIFY_COMMAND_TIMEOUT_MS } from '../patching/stages';
+import { hasRevertMarker, saveRevertMarker } from '../store/patch-artifacts';
+import { getTargetDiff } from '../store/patch-target-diffs';
 import type { ActivityDeps } from './index';
+import { gitOperation, heartbeating } from './activity-work';
 import { bestEffort, createPatchBookkeeping, storeDeployment, storeHealthRound } from './patch-bookkeeping';
+import { createTestStageActivities, diffOf } from './test-stages';
 
 export { LIFECYCLE_ACTOR } from './patch-bookkeeping';
-/** Heartbeats while an activity works; the SDK throttles them to the workflow's heartbeat timeout. */
-const HEARTBEAT_INTERVAL_MS = 5_000;
-
-/** The first version's test input, with the diff itself. */
-export interface RunTestStageInput {
-  patchId: string;
-  stage: TestStage;
-  target: Target;
-  diff: string;
-}
-
-export type TestTargetInput = { patchId: string; stage: TestStage; target: Target } & DiffSource;
 
 export type DeployTargetInput = {
   patchId: string;
@@ -113,33 +88,6 @@ export interface RevertTargetResult {
   pullRequest?: PullRequestLink;
 }
 
-/** Runs `work` while heartbeating its current step, so a stuck or lost worker is noticed. */
-async function heartbeating<T>(work: (progress: (step: string) => void) => Promise<T>): Promise<T> {
-  let step = 'starting';
-  heartbeat(step);
-  const timer = setInterval(() => heartbeat(step), HEARTBEAT_INTERVAL_MS);
-  try {
-    return await work((next) => {
-      step = next;
-      heartbeat(step);
-    });
-  } finally {
-    clearInterval(timer);
-  }
-}
-
-/** Turns git, forge and delivery errors a retry cannot fix into non-retryable failures typed by their class name. */
-async function gitOperation<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    // A cancelled activity rethrows as is: the SDK reports the cancellation itself.
-    const final = (error instanceof GitError && !(error instanceof OperationAbortedError)) || error instanceof ForgeError || error instanceof DeliveryError;
-    if (final && !error.retryable) throw ApplicationFailure.nonRetryable(error.message, error.name);
-    throw error;
-  }
-}
-
 /** A revert pull request's merge may wait this long for checks branch protection requires. */
 const REVERT_MERGE_TIMEOUT_MS = 5 * 60_000;
 
@@ -154,19 +102,14 @@ async function withCheckoutAt<T>(target: Target, commit: string, workRoot: strin
   }
 }
 
-/**
- * What a test stage runs on a target's fresh checkout: the diff and, for a patch generated from findings, the
- * findings it claims to resolve and what happened to it before the stage (regeneration); or why it cannot run.
- */
-type StageSubject = { diff: string; claims?: readonly ResolvedFinding[]; details?: Record<string, unknown> } | { refused: string; details: Record<string, unknown> };
-
 /** A sample for a check that could not run at all: an error, counted apart from failures. */
 function notRun(check: HealthCheck, detail: string): HealthSample {
   const label = check.type === 'http' ? httpCheckLabel(check) : check.type === 'command' ? commandCheckLabel(check) : ciStatusCheckLabel(check);
   return { ok: false, error: true, checkType: check.type, check: label, detail, latencyMs: 0, at: new Date().toISOString() };
 }
 
-export function createPatchActivities({ pool, config }: ActivityDeps) {
+export function createPatchActivities(deps: ActivityDeps) {
+  const { pool, config } = deps;
   const workRoot = path.join(config.dataDir, 'work');
   const repoUrlPolicy = { allowLocal: allowsLocalRepos(config) };
   const healthSecrets = healthSecretEnvironment(config.health, process.env);
@@ -231,100 +174,15 @@ export function createPatchActivities({ pool, config }: ActivityDeps) {
     return patchReportMarkdown(report);
   }
 
-  /** The diff of an input: given, or read from the read model by its hash. */
-  async function diffOf(source: DiffSource): Promise<string> {
-    if ('diff' in source) return source.diff;
-    const diff = await loadDiff(pool, source.diffSha256);
-    if (diff === undefined) throw ApplicationFailure.nonRetryable(`no patch with a diff of SHA-256 ${source.diffSha256} is stored`, 'DiffNotFoundError');
-    return diff;
-  }
-
-  /**
-   * A target's own diff at the checkout's tip. When the branch moved since the diff was made, the fixer makes it
-   * again at the tip with the same selection and the new diff replaces the stored one (deploys use it); when
-   * nothing of it applies there any more, the stage fails saying so.
-   */
-  async function ownDiffAt(patchId: string, own: TargetDiff, clone: Checkout, signal: AbortSignal, progress: (step: string) => void): Promise<StageSubject> {
-    if (clone.headSha === own.baseCommit) return { diff: own.diff, claims: own.findings };
-    progress(`the branch moved since the patch was made: fixing ${clone.headSha.slice(0, 12)} again`);
-    const moved = { from: own.baseCommit, to: clone.headSha };
-    const { outcome } = await fixCommit(clone.dir, undefined, own.selection, { git: { signal }, actions: config.actions });
-    if (outcome.diff === '') {
-      const reason = nothingToFixReason(outcome, own.selection);
-      return {
-        refused: `${own.targetName}'s branch moved from ${moved.from.slice(0, 12)} to ${moved.to.slice(0, 12)} since the patch was made, and nothing of the patch applies there any more: ${reason}`,
-        details: { regenerated: { ...moved, findings: 0 } },
-      };
-    }
-    const findings = resolvedFindings(outcome);
-    await saveRegeneratedDiff(pool, { patchId, targetId: own.targetId, ...moved, diff: outcome.diff, findings });
-    return { diff: outcome.diff, claims: findings, details: { regenerated: { ...moved, findings: findings.length } } };
-  }
-
-  /** The workflow-run stage on the unpatched checkout `dir`: the target's CI jobs run with act without and with the diff. */
-  async function workflowRunStage(dir: string, diff: string, target: Target, signal: AbortSignal, progress: (step: string) => void): Promise<StageReport> {
-    progress('running the workflow-run stage');
-    // Never built here: a build takes minutes of the activity's time; .ci/run and scripts/install-act.js build it.
-    const act = await resolveActBinary({ install: false });
-    const { actionMirrorDir, timeoutMs } = config.ciRun;
-    const outcome = await runWorkflowRunStage({ dir, diff, target, sandbox: config.sandbox, act, actionMirrorDir, timeoutMs, signal, progress });
-    return { stage: 'workflow-run', targetId: target.id, ...outcome };
-  }
-
-  /** Runs one test stage on a fresh checkout of the target and stores its result and log (best-effort). */
-  async function testOnCheckout(
-    input: { patchId: string; stage: TestStage; target: Target },
-    subjectOf: (clone: Checkout, signal: AbortSignal, progress: (step: string) => void) => Promise<StageSubject>,
-  ): Promise<StageResult> {
-    const signal = cancellationSignal();
-    const startedAt = new Date();
-    const report = await heartbeating((progress) =>
-      gitOperation(async (): Promise<StageReport> => {
-        progress(`checking out ${input.target.name}`);
-        const clone = await checkout(input.target.repoUrl, input.target.branch, workRoot, { signal, repoUrlPolicy, config: await forges.gitAccess(input.target) });
-        try {
-          const subject = await subjectOf(clone, signal, progress);
-          if ('refused' in subject) {
-            return { stage: input.stage, targetId: input.target.id, passed: false, summary: subject.refused, log: subject.refused, details: { commitSha: clone.headSha, ...subject.details } };
-          }
-          const report = input.stage === 'workflow-run'
-            ? await workflowRunStage(clone.dir, subject.diff, input.target, signal, progress)
-            : await runStage(input.stage, { dir: clone.dir, diff: subject.diff, claims: subject.claims, target: input.target, sandbox: config.sandbox, signal, progress });
-          return { ...report, details: { ...report.details, ...subject.details } };
-        } finally {
-          await disposeCheckout(clone.dir);
-        }
-      }),
-    );
-    await bestEffort(`the ${input.stage} test of ${input.target.name}`, () => saveTestRun(pool, { ...report, patchId: input.patchId, startedAt, finishedAt: new Date() }));
-    return { stage: report.stage, targetId: report.targetId, passed: report.passed, summary: report.summary, log: report.log };
-  }
-
   /** The diff a target gets: its own (a patch generated from findings), else the patch's. */
   async function deployedDiff(input: DeployTargetInput): Promise<string> {
     const own = await getTargetDiff(pool, input.patchId, input.target.id);
-    return own ? own.diff : diffOf(input);
+    return own ? own.diff : diffOf(pool, input);
   }
 
   return {
     ...createPatchBookkeeping(pool),
-
-    /** The first version's test stage: the diff in the input, the log in the result. */
-    async runTestStage(input: RunTestStageInput): Promise<StageResult> {
-      return testOnCheckout(input, () => Promise.resolve({ diff: input.diff }));
-    },
-
-    /**
-     * Runs one test stage on a fresh checkout of the target; the log stays in the read model. A target with its own
-     * diff (a patch generated from findings) is tested with it, made again first should its branch have moved.
-     */
-    async testTarget(input: TestTargetInput): Promise<StageVerdict> {
-      const own = await getTargetDiff(pool, input.patchId, input.target.id);
-      const { log: _log, ...verdict } = await testOnCheckout(input, async (clone, signal, progress) =>
-        own ? ownDiffAt(input.patchId, own, clone, signal, progress) : { diff: await diffOf(input) },
-      );
-      return verdict;
-    },
+    ...createTestStageActivities(deps),
 
     /**
      * Commits the target's diff (its own, or the patch's) on the target branch (once: a commit with the Patch-Id is reused). Refuses to push when a

@@ -52,6 +52,12 @@ export interface StageReport extends StageResult {
 
 type StageOutcome = Omit<StageReport, 'stage' | 'targetId'>;
 
+/**
+ * The checkout with the diff applied, read once for every tree stage (or the outcome that ends them all, such as
+ * a diff that does not apply). The stages only read it and the checkout (the verify command runs on a copy).
+ */
+export type PreparedTree = PatchedCheckout | StageOutcome;
+
 /** The files of one side of the patch: CI files and the changed files as text, and every path that exists. */
 interface TreeState {
   files: ReadonlyMap<string, string>;
@@ -90,7 +96,7 @@ function outcome(passed: boolean, summary: string, lines: readonly string[], det
  * Reads the checkout at HEAD, applies the diff to its work tree and reads the changed files again. Returns the
  * stage's failing outcome when the diff is unusable or does not apply.
  */
-async function patchCheckout(context: StageContext): Promise<PatchedCheckout | StageOutcome> {
+export async function prepareTree(context: StageContext): Promise<PreparedTree> {
   const { dir, diff, signal } = context;
   let changes: ChangedFile[];
   try {
@@ -401,7 +407,11 @@ function regressionStage(tree: PatchedCheckout): StageOutcome {
  * target's declared sandbox variables and recognized credentials redacted: any viewer may read them.
  */
 export async function runStage(stage: TreeStage, context: StageContext): Promise<StageReport> {
-  const patched = await patchCheckout(context);
+  return runStageOnTree(stage, await prepareTree(context), context);
+}
+
+/** One tree stage on a tree prepared from the same context (the checkout must outlive the call). */
+export async function runStageOnTree(stage: TreeStage, patched: PreparedTree, context: StageContext): Promise<StageReport> {
   let result: StageOutcome;
   if ('passed' in patched) result = patched;
   else {

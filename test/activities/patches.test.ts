@@ -117,11 +117,11 @@ describe('patch activities', () => {
   }
 
   /** Runs an activity in the SDK's activity context; collects its heartbeats. */
-  async function run<O>(call: (acts: PatchActivities) => Promise<O>, options: { sandbox?: SandboxConfig; heartbeats?: unknown[] } = {}): Promise<O> {
+  async function run<O>(call: (acts: PatchActivities) => Promise<O>, options: { sandbox?: SandboxConfig; heartbeats?: unknown[]; acts?: PatchActivities } = {}): Promise<O> {
     // Expected failures would otherwise be logged as warnings.
     const environment = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
     environment.on('heartbeat', (details: unknown) => options.heartbeats?.push(details));
-    const acts = activities(options.sandbox);
+    const acts = options.acts ?? activities(options.sandbox);
     return environment.run(() => call(acts));
   }
 
@@ -147,6 +147,28 @@ describe('patch activities', () => {
     expect(remote.workRootEntries()).toEqual([]);
     const stored = (await getPatch(db.pool, spec.id))?.tests;
     expect(stored).toEqual([{ ...result, details: expect.objectContaining({ commitSha: remote.tip() }), startedAt: expect.any(String), finishedAt: expect.any(String) }]);
+  });
+
+  it('runs the tree stages of a target that run at once on one checkout, patched once, and clones again for a later stage', async () => {
+    const spec = await patch([await target()], bumpDiff());
+    const acts = activities();
+    const stages = ['isolated', 'integration', 'safety', 'regression'] as const;
+    const heartbeats = stages.map((): unknown[] => []);
+    const results = await Promise.all(
+      stages.map((stage, index) => run((a) => a.runTestStage({ patchId: spec.id, stage, target: spec.targets[0]!, diff: spec.diff }), { acts, heartbeats: heartbeats[index]! })),
+    );
+    expect(results.map((result) => [result.stage, result.passed])).toEqual(stages.map((stage) => [stage, true]));
+    // Only the activity that prepared the checkout applied the diff; the others waited for it.
+    expect(heartbeats.filter((beats) => beats.includes('applying the diff'))).toHaveLength(1);
+    expect(remote.workRootEntries()).toEqual([]);
+    const stored = (await getPatch(db.pool, spec.id))?.tests ?? [];
+    expect(new Set(stored.map((test) => test.details.commitSha))).toEqual(new Set([remote.tip()]));
+    // Once they are done nothing is kept: a stage after the branch moved tests the new tip.
+    remote.commit(checkoutVersion('v5'), 'someone else bumps checkout');
+    expect(await run((a) => a.runTestStage({ patchId: spec.id, stage: 'isolated', target: spec.targets[0]!, diff: spec.diff }), { acts })).toMatchObject({
+      passed: false,
+      summary: expect.stringContaining('does not apply cleanly'),
+    });
   });
 
   it('returns a failing stage as a result and replaces it when the stage runs again', async () => {
