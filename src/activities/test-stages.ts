@@ -13,7 +13,7 @@ import { ForgeDirectory } from '../forges';
 import { type Checkout, checkout, disposeCheckout } from '../git';
 import { fixCommit, nothingToFixReason, resolvedFindings } from '../patching/from-findings';
 import { type PreparedTree, prepareTree, runStageOnTree, type StageContext, type StageReport } from '../patching/stages';
-import { runWorkflowRunStage } from '../patching/workflow-run-stage';
+import { runWorkflowRunStage, skipped, SWITCHED_OFF } from '../patching/workflow-run-stage';
 import { loadDiff } from '../store/patch-artifacts';
 import { getTargetDiff, saveRegeneratedDiff, type TargetDiff } from '../store/patch-target-diffs';
 import { saveTestRun } from '../store/patches';
@@ -139,6 +139,7 @@ export function createTestStageActivities({ pool, config }: ActivityDeps) {
       gitOperation(async (): Promise<StageReport> => {
         progress(`checking out ${target.name}`);
         if (stage === 'workflow-run') {
+          if (target.workflowRun === false) return { stage, targetId: target.id, ...skipped(SWITCHED_OFF) };
           const prepared = await prepareStageCheckout(input, subjectOf, signal, progress);
           try {
             return await stageReport(input, prepared, (diff) => workflowRunStage(prepared.clone.dir, diff, target, signal, progress));

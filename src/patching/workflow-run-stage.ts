@@ -45,7 +45,11 @@ export interface WorkflowRunOutcome {
   details: Record<string, unknown>;
 }
 
-function skipped(reason: string): WorkflowRunOutcome {
+/** Why the stage did not run on a target that switched it off: it needs no checkout to say so. */
+export const SWITCHED_OFF = 'the target has workflowRun: false';
+
+/** The passing outcome of a stage that did not run, with the reason. */
+export function skipped(reason: string): WorkflowRunOutcome {
   return { passed: true, summary: `skipped: ${reason}`, log: `skipped: ${reason}`, details: { status: 'skipped', reason } };
 }
 
@@ -136,7 +140,7 @@ function comparisonSummary(comparison: CiRunComparison): string {
  * the sandbox does not work on this worker. Summary and log have the target's declared variables redacted.
  */
 export async function runWorkflowRunStage(context: WorkflowRunContext): Promise<WorkflowRunOutcome> {
-  if (context.target.workflowRun === false) return skipped('the target has workflowRun: false');
+  if (context.target.workflowRun === false) return skipped(SWITCHED_OFF);
   const workflows = await workflowsToRun(context);
   if (workflows.length === 0) return skipped('the patch changes no workflow, called workflow or local action that a workflow uses');
   if (!context.act.available) return skipped(`act is unavailable: ${context.act.reason}`);

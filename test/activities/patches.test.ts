@@ -171,6 +171,14 @@ describe('patch activities', () => {
     });
   });
 
+  it('skips the workflow-run stage of a target that switched it off without cloning the target', async () => {
+    const spec = await patch([await target()], bumpDiff());
+    // A repository that does not exist: a clone would fail the activity.
+    const off = { ...spec.targets[0]!, repoUrl: `${remote.bare}-missing`, workflowRun: false };
+    const result = await run((a) => a.runTestStage({ patchId: spec.id, stage: 'workflow-run', target: off, diff: spec.diff }));
+    expect(result).toMatchObject({ stage: 'workflow-run', passed: true, summary: 'skipped: the target has workflowRun: false' });
+  });
+
   it('returns a failing stage as a result and replaces it when the stage runs again', async () => {
     const spec = await patch([await target()], bumpDiff());
     remote.commit(checkoutVersion('v5'), 'someone else bumps checkout');
