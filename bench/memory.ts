@@ -8,6 +8,7 @@
 import { loadConfig } from '../src/config';
 import { TERMINAL_PATCH_STATUSES } from '../src/domain/types';
 import { patchStatusQuery } from '../src/workflows/patch-lifecycle';
+import { inBoundedPool } from '../src/workflows/bounded-pool';
 import { comparedTable, type ComparedFigure, percentile } from './report';
 import type { BenchContext } from './run';
 import { BENCH_DIFF, type BenchStack, type BenchTarget, startBenchStack } from './stack';
@@ -20,14 +21,14 @@ interface MemoryBenchSizes {
 }
 
 const FULL_SIZES: MemoryBenchSizes = { waiting: [0, 500, 2000], approvals: 20 };
-// A waiting patch runs its test stages first: about 6 s of wall time per patch, 4 at a time, on a busy 2-core machine.
-// So the defaults take about 6 minutes, and --full about 3 hours.
+// A waiting patch runs its test stages first: about a second of wall time per patch, 16 at a time, on 2 cores. So
+// the defaults take about 3 minutes, and --full about an hour.
 const DEFAULT_SIZES: MemoryBenchSizes = { waiting: [0, 15, 40], approvals: 4 };
 /** The waiting patches of the memory figures share these targets: they are never approved, their tests only read them. */
 const SHARED_TARGETS = 5;
 /** Approvals of one kind and the other alternate, after one warm-up of each. */
 const WARM_UPS = 2;
-const SEEDING_CONCURRENCY = 4;
+const SEEDING_CONCURRENCY = 16;
 const LOADING_CONCURRENCY = 8;
 /** Large enough to hold every waiting patch of the full run. */
 const LARGE_CACHE = 10_000;
@@ -64,24 +65,10 @@ async function settledRss(stack: BenchStack): Promise<number> {
   return stack.worker().rssBytes();
 }
 
-/** Runs `task` over the items, `concurrency` at a time. */
-async function eachConcurrently<T>(items: readonly T[], concurrency: number, task: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-      while (next < items.length) {
-        const index = next;
-        next += 1;
-        await task(items[index] as T);
-      }
-    }),
-  );
-}
-
 /** Creates patches through the API until `count` are awaiting approval; returns their ids. */
 async function seedWaitingPatches(stack: BenchStack, targets: readonly BenchTarget[], first: number, count: number): Promise<string[]> {
   const ids: string[] = [];
-  await eachConcurrently(
+  await inBoundedPool(
     Array.from({ length: count }, (_, offset) => first + offset),
     SEEDING_CONCURRENCY,
     async (number) => {
@@ -97,7 +84,8 @@ async function seedWaitingPatches(stack: BenchStack, targets: readonly BenchTarg
           rollout: { waves: [{ percent: 100 }], health: { intervalSeconds: 1, windowSeconds: 1 } },
         },
       });
-      const reached = await stack.waitForPatch(patch.id, ['awaiting_approval', 'test_failed', 'failed']);
+      // Polled slowly: with many patches in flight a fast poll's queries would load the worker being measured.
+      const reached = await stack.waitForPatch(patch.id, ['awaiting_approval', 'test_failed', 'failed'], { intervalMs: 500 });
       if (reached.status !== 'awaiting_approval') throw new Error(`bench: patch ${patch.id} ended ${reached.status} instead of waiting for approval`);
       ids.push(patch.id);
     },
@@ -107,7 +95,7 @@ async function seedWaitingPatches(stack: BenchStack, targets: readonly BenchTarg
 
 /** Loads each patch's run into the worker: a query of a run that is not cached replays it into the cache. */
 async function loadIntoWorker(stack: BenchStack, patchIds: readonly string[]): Promise<void> {
-  await eachConcurrently(patchIds, LOADING_CONCURRENCY, async (id) => {
+  await inBoundedPool(patchIds, LOADING_CONCURRENCY, async (id) => {
     await stack.client.workflow.getHandle(`patch-${id}`).query(patchStatusQuery);
   });
 }
