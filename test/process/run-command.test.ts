@@ -1,25 +1,15 @@
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCommand, runProcess } from '../../src/process/run-command';
 import { useProcessSpawner } from '../../src/process/spawner';
+import { isLiveProcess } from '../support/processes';
 
 const node = process.execPath;
 const cwd = tmpdir();
 
-/** False once the process is gone or a zombie (containers may have no init to reap orphans). */
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
 async function waitUntilDead(pid: number): Promise<boolean> {
-  for (let tries = 0; tries < 50 && isAlive(pid); tries++) await new Promise((resolve) => setTimeout(resolve, 20));
-  return !isAlive(pid);
+  for (let tries = 0; tries < 50 && isLiveProcess(pid); tries++) await new Promise((resolve) => setTimeout(resolve, 20));
+  return !isLiveProcess(pid);
 }
 
 // Every behaviour holds alike whether the process is spawned here or by a worker's process spawner.

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { runProcess } from '../../src/process/run-command';
 import { ProcessSpawner, useProcessSpawner } from '../../src/process/spawner';
+import { isLiveProcess } from '../support/processes';
 
 const spawnerModule = require.resolve('../../src/process/spawner');
 const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
@@ -14,15 +15,6 @@ beforeEach(() => {
   scratch = mkdtempSync(join(tmpdir(), 'wpa-spawner-'));
 });
 afterEach(() => rmSync(scratch, { recursive: true, force: true }));
-
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 async function until<T>(probe: () => T | undefined, what: string): Promise<T> {
   for (let tries = 0; tries < 250; tries++) {
@@ -69,7 +61,7 @@ describe('ProcessSpawner', () => {
       const firstSpawner = spawner.pid;
       process.kill(firstSpawner!, 'SIGKILL');
       await expect(running).rejects.toThrow(/process spawner ended \(signal SIGKILL\) while sh ran; its outcome is unknown/);
-      await until(() => (isAlive(sleeper) ? undefined : true), 'the orphaned command to be killed');
+      await until(() => (isLiveProcess(sleeper) ? undefined : true), 'the orphaned command to be killed');
       const next = await spawner.run(['true'], { cwd: '/', env, timeoutMs: 10_000 });
       expect(next.exitCode).toBe(0);
       expect(spawner.pid).not.toBe(firstSpawner);
@@ -87,7 +79,7 @@ describe('ProcessSpawner', () => {
       const sleeper = await until(() => readPid(pidFile), 'the command to start');
       controller.abort(new Error('activity cancelled'));
       await expect(running).rejects.toThrow('activity cancelled');
-      await until(() => (isAlive(sleeper) ? undefined : true), 'the cancelled command to be killed');
+      await until(() => (isLiveProcess(sleeper) ? undefined : true), 'the cancelled command to be killed');
     } finally {
       await spawner.stop();
     }
@@ -110,9 +102,9 @@ describe('ProcessSpawner', () => {
     worker.stdout.on('data', (chunk: Buffer) => (printed += chunk.toString('utf8')));
     const sleeper = await until(() => readPid(pidFile), 'the command to start');
     const spawnerPid = Number(printed.trim());
-    expect(isAlive(spawnerPid)).toBe(true);
+    expect(isLiveProcess(spawnerPid)).toBe(true);
     worker.kill('SIGKILL');
-    await until(() => (isAlive(sleeper) || isAlive(spawnerPid) ? undefined : true), 'the spawner and its command to end');
+    await until(() => (isLiveProcess(sleeper) || isLiveProcess(spawnerPid) ? undefined : true), 'the spawner and its command to end');
   });
 
   it('does not keep an idle process alive', async () => {
@@ -136,6 +128,6 @@ describe('useProcessSpawner', () => {
     expect(await parentOfRun()).toBe(spawnerPid);
     await releaseSecond();
     expect(await parentOfRun()).toBe(process.pid);
-    expect(isAlive(spawnerPid)).toBe(false);
+    expect(isLiveProcess(spawnerPid)).toBe(false);
   });
 });
