@@ -172,7 +172,7 @@ const DIVIDER_LINE = /^---(\s|$)/m;
  * `message` can add, hide or alter one. (Without a divider line the two readings are the same: one is asked.)
  * write-tree and commit-tree, not commit + rev-parse: fewer git processes, and the SHA comes back directly.
  */
-async function commit(dir: string, message: string, trailers: readonly [string, string][], parent: { sha: string; treeSha: string }, options: GitOptions): Promise<string | undefined> {
+async function commit(dir: string, message: string, trailers: readonly [string, string][], parent: CommitAndTree, options: GitOptions): Promise<string | undefined> {
   const trailerText = trailers.map(([key, value]) => `${key}: ${value}`).join('\n');
   const full = `${message.trimEnd()}\n\n${trailerText}\n`;
   const readings = DIVIDER_LINE.test(full) ? [['--no-divider'], []] : [['--no-divider']];
