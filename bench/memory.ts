@@ -57,6 +57,15 @@ export interface MemoryBenchResult {
 }
 
 const mib = (bytes: number): number => bytes / MiB;
+
+/** Issue #13's goal, judged from the reading at 2,000 waiting patches (only --full gets there). */
+const GOAL_WAITING = 2000;
+const GOAL_BYTES = 1024 * MiB;
+function goalVerdict(growth: MemoryBenchResult['growth']): string {
+  const reading = growth.find(({ waiting }) => waiting >= GOAL_WAITING);
+  if (reading === undefined) return `Goal (issue #13): ${GOAL_WAITING} waiting patches under 1 GiB: not measured at this size (\`--full\` measures it).`;
+  return `Goal (issue #13): ${GOAL_WAITING} waiting patches under 1 GiB: ${reading.rssBytes < GOAL_BYTES ? 'met' : '**missed**'} (${mib(reading.rssBytes).toFixed(0)} MiB with ${reading.waiting} waiting).`;
+}
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The worker's RSS once it is idle for a moment (in-flight tasks and the heartbeat settle). */
@@ -199,6 +208,8 @@ export function memoryBenchMarkdown(result: MemoryBenchResult, machine: string):
     comparedTable(growthFigures),
     '',
     `Growth per waiting patch: ${perPatch.join(', ')}.`,
+    '',
+    goalVerdict(result.growth),
     '',
     'All the waiting patches loaded (queried) into a freshly started worker, with the default cache and with one that holds them all:',
     '',
