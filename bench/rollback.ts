@@ -156,7 +156,7 @@ function seconds(ms: number): number {
 
 export async function runRollbackBench(context: BenchContext): Promise<string> {
   // A 100-target patch is tested on every target first (minutes on 2 cores): fewer of them by default.
-  const sizes = [{ size: 100, patches: 1 }];
+  const sizes = context.full ? [{ size: 20, patches: 10 }, { size: 100, patches: 10 }] : [{ size: 20, patches: 3 }, { size: 100, patches: 2 }];
   const stack = await startBenchStack({ log: context.log });
   try {
     const lines: string[] = [];
