@@ -139,9 +139,18 @@ export function routeProcessesThrough(next: ProcessLauncher | undefined): void {
  * exit, timeout, failure to start); rejects only when `signal` aborts the run or the arguments are unusable.
  */
 export function runProcess(argv: readonly string[], options: RunProcessOptions): Promise<ProcessResult> {
+  if (launcher === undefined) return runProcessHere(argv, options);
   const problem = argumentProblem(argv, options);
-  if (problem !== undefined) return Promise.reject(problem);
-  return launcher ? launcher.run(argv, options) : runProcessHere(argv, options);
+  return problem === undefined ? launcher.run(argv, options) : Promise.reject(problem);
+}
+
+/** Kills the process group `pid` leads (runs are started as group leaders); a group with no members left is no error. */
+export function killProcessGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // ESRCH: the group has no members left.
+  }
 }
 
 function argumentProblem(argv: readonly string[], options: RunProcessOptions): Error | undefined {
@@ -182,12 +191,7 @@ export function runProcessHere(argv: readonly string[], options: RunProcessOptio
     let exit: { exitCode: number | null; signal: NodeJS.Signals | null } | undefined;
 
     const killGroup = (killSignal: NodeJS.Signals): void => {
-      if (child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, killSignal);
-      } catch {
-        // ESRCH: the group has no members left.
-      }
+      if (child.pid !== undefined) killProcessGroup(child.pid, killSignal);
     };
     const terminate = (): void => {
       killGroup('SIGTERM');

@@ -5,7 +5,7 @@
  * (the terminal's Ctrl-C reaches the whole group, and a worker drains its activities after it) and ends when the
  * worker disconnects, killing the process groups of what it still runs.
  */
-import { type ProcessResult, runProcessHere } from './run-command';
+import { killProcessGroup, type ProcessResult, runProcessHere } from './run-command';
 import type { SpawnerReply, SpawnerRequest, WireResult } from './spawner-protocol';
 
 const running = new Map<number, { controller: AbortController; pid?: number }>();
@@ -45,14 +45,7 @@ process.on('SIGINT', () => undefined);
 process.on('SIGTERM', () => undefined);
 
 process.on('disconnect', () => {
-  for (const { pid } of running.values()) {
-    if (pid === undefined) continue;
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      // ESRCH: that group has ended.
-    }
-  }
+  for (const { pid } of running.values()) if (pid !== undefined) killProcessGroup(pid, 'SIGKILL');
   process.exit(0);
 });
 

@@ -9,7 +9,7 @@
  * their process groups are killed. When the worker dies, the spawner kills what it still runs and ends.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { pickEnv, type ProcessLauncher, type ProcessResult, routeProcessesThrough, type RunProcessOptions } from './run-command';
+import { killProcessGroup, pickEnv, type ProcessLauncher, type ProcessResult, routeProcessesThrough, type RunProcessOptions } from './run-command';
 import type { SpawnerReply, SpawnerRequest, WireResult } from './spawner-protocol';
 
 /** How long the spawner may take to load and say it is ready. */
@@ -36,14 +36,6 @@ function fromWire(result: WireResult): ProcessResult {
   const converted: ProcessResult = { ...rest, stdout: asBuffer(stdout), stderr: asBuffer(stderr) };
   if (startError !== undefined) converted.startError = Object.assign(new Error(startError.message), startError.code === undefined ? {} : { code: startError.code });
   return converted;
-}
-
-function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // ESRCH: the group has ended.
-  }
 }
 
 export class ProcessSpawner implements ProcessLauncher {
@@ -145,7 +137,7 @@ export class ProcessSpawner implements ProcessLauncher {
         }
         for (const id of [...this.pending.keys()]) {
           this.settle(id, (run) => {
-            if (run.pid !== undefined) killGroup(run.pid);
+            if (run.pid !== undefined) killProcessGroup(run.pid, 'SIGKILL');
             run.reject(new Error(`the process spawner ended (${why}) while ${run.argv0} ran; its outcome is unknown`));
           });
         }
