@@ -9,8 +9,8 @@ import type { Pool } from 'pg';
 import type { ApprovalRecord, DeploymentStatus, PatchStatus } from '../domain/types';
 import type { HealthSample } from '../health/types';
 import { rememberRejectedFixes } from '../store/agent';
-import { appendAuditEvent } from '../store/audit';
-import { type DeploymentInput, recordPatchTransition, saveApproval, saveDeployment, saveHealthRound } from '../store/patches';
+import { appendAuditEvent, appendAuditEvents } from '../store/audit';
+import { type DeploymentInput, recordPatchTransition, saveApproval, saveDeployment, saveHealthRounds } from '../store/patches';
 
 /** The audit actor of what the lifecycle does on its own (people's decisions are recorded under their name). */
 export const LIFECYCLE_ACTOR = 'system:patch-lifecycle';
@@ -90,9 +90,14 @@ const DEPLOYMENT_AUDIT_ACTIONS: Partial<Record<DeploymentStatus, { action: strin
 };
 
 /** One round of a target's samples and its `health.sampled` audit event. */
-export async function storeHealthRound(pool: Pool, input: RecordHealthRoundInput): Promise<void> {
-  await saveHealthRound(pool, { patchId: input.patchId, targetId: input.target.id, wave: input.wave, round: input.round, samples: input.samples });
-  await appendAuditEvent(pool, {
+export function storeHealthRound(pool: Pool, input: RecordHealthRoundInput): Promise<void> {
+  return storeHealthRounds(pool, [input]);
+}
+
+/** A round of many targets' samples (a wave's), with one insert and one audit append of all their `health.sampled` events. */
+export async function storeHealthRounds(pool: Pool, inputs: readonly RecordHealthRoundInput[]): Promise<void> {
+  await saveHealthRounds(pool, inputs.map(({ patchId, target, wave, round, samples }) => ({ patchId, targetId: target.id, wave, round, samples })));
+  await appendAuditEvents(pool, inputs.map((input) => ({
     actor: LIFECYCLE_ACTOR,
     action: 'health.sampled',
     subjectType: 'patch',
@@ -106,7 +111,7 @@ export async function storeHealthRound(pool: Pool, input: RecordHealthRoundInput
       samples: input.samples.map(({ check, ok, detail, error }) => ({ check, ok, detail, ...(error ? { error } : {}) })),
     },
     idempotencyKey: `patch:${input.patchId}:health:${input.target.id}:${input.wave}:${input.round}`,
-  });
+  })));
 }
 
 export function createPatchBookkeeping(pool: Pool) {
@@ -163,6 +168,11 @@ export function createPatchBookkeeping(pool: Pool) {
     /** Stores a round of health samples the workflow already evaluated. */
     async recordHealthRound(input: RecordHealthRoundInput): Promise<void> {
       await storeHealthRound(pool, input);
+    },
+
+    /** recordHealthRound for every watched target of a round in one activity (one task, one insert, one audit append). */
+    async recordHealthRounds(inputs: RecordHealthRoundInput[]): Promise<void> {
+      await storeHealthRounds(pool, inputs);
     },
   };
 }

@@ -99,44 +99,72 @@ export function auditEventHash(event: Omit<AuditEvent, 'hash'>): string {
   return createHash('sha256').update(event.prevHash).update(canonicalize(event) ?? '').digest('hex');
 }
 
-/** Chains one event onto the head; `client` must be inside a transaction, which holds the chain lock until it ends. */
-async function appendInTransaction(client: PoolClient, input: AuditEventInput): Promise<AuditEvent> {
+const AUDIT_COLUMNS = 18;
+const INSERT_CHUNK_ROWS = 1_000;
+
+/**
+ * Chains events onto the head in order, under one lock, one head read and one insert; `client` must be inside a
+ * transaction, which holds the chain lock until it ends. An input whose idempotency key is stored already (or
+ * repeats an earlier input's) gets that event back instead of a new one.
+ */
+async function appendInTransaction(client: PoolClient, inputs: readonly AuditEventInput[]): Promise<AuditEvent[]> {
   await client.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_CHAIN_LOCK_KEY]);
-  if (input.idempotencyKey) {
-    const existing = await client.query<AuditRow>('SELECT * FROM audit_events WHERE idempotency_key = $1', [input.idempotencyKey]);
-    if (existing.rows[0]) return fromRow(existing.rows[0]);
+  const keys = [...new Set(inputs.flatMap((input) => (input.idempotencyKey ? [input.idempotencyKey] : [])))];
+  const byKey = new Map<string, AuditEvent>();
+  if (keys.length > 0) {
+    const existing = await client.query<AuditRow & { idempotency_key: string }>('SELECT * FROM audit_events WHERE idempotency_key = ANY($1)', [keys]);
+    for (const row of existing.rows) byKey.set(row.idempotency_key, fromRow(row));
   }
-  const head = await auditChainHead(client);
-  // Millisecond precision: what PostgreSQL stores must hash the same when read back.
-  const at = new Date(Math.floor((input.at ?? new Date()).getTime()));
-  const unhashed: Omit<AuditEvent, 'hash'> = {
-    seq: head.events + 1,
-    id: randomUUID(),
-    at: at.toISOString(),
-    actor: input.actor,
-    roles: [...(input.roles ?? [])],
-    action: input.action,
-    subjectType: input.subjectType ?? null,
-    subjectId: input.subjectId ?? null,
-    requestId: input.requestId ?? null,
-    ip: input.ip ?? null,
-    userAgent: input.userAgent ?? null,
-    method: input.method ?? null,
-    path: input.path ?? null,
-    status: input.status ?? null,
-    details: input.details ?? {},
-    prevHash: head.headHash,
-  };
-  const event: AuditEvent = { ...unhashed, hash: auditEventHash(unhashed) };
-  await client.query(
-    `INSERT INTO audit_events (seq, id, idempotency_key, at, actor, roles, action, subject_type, subject_id, request_id,
-       ip, user_agent, method, path, status, details, prev_hash, hash)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
-    [event.seq, event.id, input.idempotencyKey ?? null, event.at, event.actor, event.roles, event.action, event.subjectType,
+  let head = await auditChainHead(client);
+  const events: AuditEvent[] = [];
+  const values: unknown[] = [];
+  for (const input of inputs) {
+    const stored = input.idempotencyKey === undefined ? undefined : byKey.get(input.idempotencyKey);
+    if (stored) {
+      events.push(stored);
+      continue;
+    }
+    // Millisecond precision: what PostgreSQL stores must hash the same when read back.
+    const at = new Date(Math.floor((input.at ?? new Date()).getTime()));
+    const unhashed: Omit<AuditEvent, 'hash'> = {
+      seq: head.events + 1,
+      id: randomUUID(),
+      at: at.toISOString(),
+      actor: input.actor,
+      roles: [...(input.roles ?? [])],
+      action: input.action,
+      subjectType: input.subjectType ?? null,
+      subjectId: input.subjectId ?? null,
+      requestId: input.requestId ?? null,
+      ip: input.ip ?? null,
+      userAgent: input.userAgent ?? null,
+      method: input.method ?? null,
+      path: input.path ?? null,
+      status: input.status ?? null,
+      details: input.details ?? {},
+      prevHash: head.headHash,
+    };
+    const event: AuditEvent = { ...unhashed, hash: auditEventHash(unhashed) };
+    events.push(event);
+    if (input.idempotencyKey) byKey.set(input.idempotencyKey, event);
+    head = { events: event.seq, headHash: event.hash };
+    values.push(event.seq, event.id, input.idempotencyKey ?? null, event.at, event.actor, event.roles, event.action, event.subjectType,
       event.subjectId, event.requestId, event.ip, event.userAgent, event.method, event.path, event.status,
-      JSON.stringify(event.details), event.prevHash, event.hash],
-  );
-  return event;
+      JSON.stringify(event.details), event.prevHash, event.hash);
+  }
+  // PostgreSQL takes at most 65,535 parameters per statement.
+  for (let start = 0; start < values.length; start += INSERT_CHUNK_ROWS * AUDIT_COLUMNS) {
+    const chunk = values.slice(start, start + INSERT_CHUNK_ROWS * AUDIT_COLUMNS);
+    const rows = Array.from({ length: chunk.length / AUDIT_COLUMNS }, (_, row) =>
+      `(${Array.from({ length: AUDIT_COLUMNS }, (_, column) => `$${row * AUDIT_COLUMNS + column + 1}`).join(', ')})`);
+    await client.query(
+      `INSERT INTO audit_events (seq, id, idempotency_key, at, actor, roles, action, subject_type, subject_id, request_id,
+         ip, user_agent, method, path, status, details, prev_hash, hash)
+       VALUES ${rows.join(', ')}`,
+      chunk,
+    );
+  }
+  return events;
 }
 
 /**
@@ -145,8 +173,16 @@ async function appendInTransaction(client: PoolClient, input: AuditEventInput): 
  * lock is then held until that transaction ends, so append last and commit soon. (Outside a transaction the
  * lock would not hold, and a concurrent append would fail on the duplicate seq instead of forking the chain.)
  */
-export function appendAuditEvent(db: Pool | PoolClient, input: AuditEventInput): Promise<AuditEvent> {
-  return db instanceof Pool ? withTransaction(db, (client) => appendInTransaction(client, input)) : appendInTransaction(db, input);
+export async function appendAuditEvent(db: Pool | PoolClient, input: AuditEventInput): Promise<AuditEvent> {
+  const [event] = await appendAuditEvents(db, [input]);
+  if (!event) throw new Error('audit: an append returned no event');
+  return event;
+}
+
+/** appendAuditEvent for many events, chained in the given order in one transaction (one lock, one insert). */
+export function appendAuditEvents(db: Pool | PoolClient, inputs: readonly AuditEventInput[]): Promise<AuditEvent[]> {
+  if (inputs.length === 0) return Promise.resolve([]);
+  return db instanceof Pool ? withTransaction(db, (client) => appendInTransaction(client, inputs)) : appendInTransaction(db, inputs);
 }
 
 export interface AuditListQuery {

@@ -521,27 +521,48 @@ export interface HealthRoundInput {
  * Stores one round of a target's samples under the keys `<wave>:<round>:<index>`. A retried round replaces
  * its earlier attempt, so the read model shows the samples the workflow received.
  */
-export async function saveHealthRound(pool: Pool, input: HealthRoundInput): Promise<void> {
-  if (input.samples.length === 0) return;
-  const values: unknown[] = [];
-  const tuples = input.samples.map((sample, index) => {
-    values.push(input.patchId, input.targetId, input.wave, `${input.wave}:${input.round}:${index}`, sample.ok, sample.checkType,
-      sample.check, sample.detail, Math.round(sample.latencyMs), sample.status ?? null, sample.exitCode ?? null, sample.at, sample.error === true);
-    const base = index * 13;
-    return `(${Array.from({ length: 13 }, (_, k) => `$${base + k + 1}`).join(', ')})`;
-  });
-  await pool.query(
-    `INSERT INTO health_samples (patch_id, target_id, wave, sample_key, ok, check_type, check_label, detail, latency_ms,
-       status_code, exit_code, sampled_at, error) VALUES ${tuples.join(', ')}
-     ON CONFLICT (patch_id, target_id, sample_key) DO UPDATE SET ok = EXCLUDED.ok, check_type = EXCLUDED.check_type,
-       check_label = EXCLUDED.check_label, detail = EXCLUDED.detail, latency_ms = EXCLUDED.latency_ms,
-       status_code = EXCLUDED.status_code, exit_code = EXCLUDED.exit_code, sampled_at = EXCLUDED.sampled_at, error = EXCLUDED.error`,
-    values,
-  );
+export function saveHealthRound(pool: Pool, input: HealthRoundInput): Promise<void> {
+  return saveHealthRounds(pool, [input]);
+}
+
+const HEALTH_SAMPLE_COLUMNS = 13;
+/** Rows per insert: PostgreSQL takes at most 65,535 parameters per statement. */
+const HEALTH_SAMPLE_CHUNK_ROWS = 2_000;
+
+/** saveHealthRound for many rounds (a wave's targets) with one insert and one trim; a repeated sample key keeps the last. */
+export async function saveHealthRounds(pool: Pool, inputs: readonly HealthRoundInput[]): Promise<void> {
+  const rows = new Map<string, unknown[]>();
+  for (const input of inputs) {
+    input.samples.forEach((sample, index) => {
+      const key = `${input.wave}:${input.round}:${index}`;
+      rows.set(`${input.patchId} ${input.targetId} ${key}`, [input.patchId, input.targetId, input.wave, key, sample.ok, sample.checkType,
+        sample.check, sample.detail, Math.round(sample.latencyMs), sample.status ?? null, sample.exitCode ?? null, sample.at, sample.error === true]);
+    });
+  }
+  const all = [...rows.values()];
+  for (let start = 0; start < all.length; start += HEALTH_SAMPLE_CHUNK_ROWS) {
+    const chunk = all.slice(start, start + HEALTH_SAMPLE_CHUNK_ROWS);
+    const tuples = chunk.map((_, row) => `(${Array.from({ length: HEALTH_SAMPLE_COLUMNS }, (_, column) => `$${row * HEALTH_SAMPLE_COLUMNS + column + 1}`).join(', ')})`);
+    await pool.query(
+      `INSERT INTO health_samples (patch_id, target_id, wave, sample_key, ok, check_type, check_label, detail, latency_ms,
+         status_code, exit_code, sampled_at, error) VALUES ${tuples.join(', ')}
+       ON CONFLICT (patch_id, target_id, sample_key) DO UPDATE SET ok = EXCLUDED.ok, check_type = EXCLUDED.check_type,
+         check_label = EXCLUDED.check_label, detail = EXCLUDED.detail, latency_ms = EXCLUDED.latency_ms,
+         status_code = EXCLUDED.status_code, exit_code = EXCLUDED.exit_code, sampled_at = EXCLUDED.sampled_at, error = EXCLUDED.error`,
+      chunk.flat(),
+    );
+  }
   // A rollout watched (or paused) for days samples every round: only the newest samples of a target are kept.
-  await pool.query(
-    `DELETE FROM health_samples WHERE patch_id = $1 AND target_id = $2 AND sampled_at < (
-       SELECT sampled_at FROM health_samples WHERE patch_id = $1 AND target_id = $2 ORDER BY sampled_at DESC OFFSET $3 LIMIT 1)`,
-    [input.patchId, input.targetId, KEPT_SAMPLES_PER_TARGET - 1],
-  );
+  const byPatch = new Map<string, Set<string>>();
+  for (const input of inputs) if (input.samples.length > 0) byPatch.set(input.patchId, (byPatch.get(input.patchId) ?? new Set()).add(input.targetId));
+  for (const [patchId, targetIds] of byPatch) {
+    await pool.query(
+      `DELETE FROM health_samples h USING (
+         SELECT t.target_id, (SELECT s.sampled_at FROM health_samples s WHERE s.patch_id = $1 AND s.target_id = t.target_id
+                              ORDER BY s.sampled_at DESC OFFSET $3 LIMIT 1) AS oldest_kept
+         FROM unnest($2::uuid[]) AS t (target_id)) kept
+       WHERE h.patch_id = $1 AND h.target_id = kept.target_id AND h.sampled_at < kept.oldest_kept`,
+      [patchId, [...targetIds], KEPT_SAMPLES_PER_TARGET - 1],
+    );
+  }
 }

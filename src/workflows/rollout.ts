@@ -6,8 +6,9 @@
  * lifecycle hands over to a new run carrying the position.
  */
 import { condition, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
+import type { RecordHealthRoundInput } from '../activities/patch-bookkeeping';
 import { DEFAULT_ERROR_THRESHOLD, type Target, type TargetDeployment } from '../domain/types';
-import { countRound, judgeStreaks } from '../health/streaks';
+import { countRound, type HealthLimits, judgeStreaks } from '../health/streaks';
 import type { HealthSample } from '../health/types';
 import { bookkeeping, CHECKING, checking, deploying, deployOptions, failureMessage } from './lifecycle-activities';
 import type { LifecycleRun, RolloutPosition } from './lifecycle-run';
@@ -110,25 +111,92 @@ async function deployWave(run: LifecycleRun, wave: readonly Target[], waveNumber
   return undefined;
 }
 
-/** One round of every watched target's checks; a round that could not run at all is one error sample. */
-async function healthRound(run: LifecycleRun, position: RolloutPosition, waveNumber: number): Promise<Array<{ target: Target; samples: HealthSample[] }>> {
-  const watched = position.watched.flatMap((id) => run.target(id) ?? []);
-  return Promise.all(
-    watched.map(async (target) => {
-      const deployment = run.state.deployments.find((candidate) => candidate.targetId === target.id);
-      const commit = deployment?.deployedCommit ?? '';
-      const samples = await checking.checkTargetHealth
-        .executeWithOptions(
-          { ...CHECKING, summary: `health of ${target.name} (wave ${waveNumber}, round ${position.round})` },
-          [{ patchId: run.input.id, target, wave: waveNumber, commit, round: position.healthRound, record: false }],
-        )
-        .catch((error: unknown): HealthSample[] => {
-          if (isCancellation(error)) throw error;
-          return [{ ok: false, error: true, checkType: 'command', check: ACTIVITY_CHECK, detail: failureMessage(error), latencyMs: 0, at: new Date().toISOString() }];
-        });
-      return { target, samples };
-    }),
-  );
+/** The marker of runs whose health round ends as soon as a result crosses a limit and is recorded with one write. */
+export const HEALTH_ROUND_BATCH_PATCH = 'health-round-batch';
+
+interface RoundResult {
+  target: Target;
+  samples: HealthSample[];
+}
+
+/** One round of one watched target's checks; a round that could not run at all is one error sample. */
+async function checkTarget(run: LifecycleRun, position: RolloutPosition, waveNumber: number, target: Target): Promise<RoundResult> {
+  const deployment = run.state.deployments.find((candidate) => candidate.targetId === target.id);
+  const commit = deployment?.deployedCommit ?? '';
+  const samples = await checking.checkTargetHealth
+    .executeWithOptions(
+      { ...CHECKING, summary: `health of ${target.name} (wave ${waveNumber}, round ${position.round})` },
+      [{ patchId: run.input.id, target, wave: waveNumber, commit, round: position.healthRound, record: false }],
+    )
+    .catch((error: unknown): HealthSample[] => {
+      if (isCancellation(error)) throw error;
+      return [{ ok: false, error: true, checkType: 'command', check: ACTIVITY_CHECK, detail: failureMessage(error), latencyMs: 0, at: new Date().toISOString() }];
+    });
+  return { target, samples };
+}
+
+function watchedTargets(run: LifecycleRun, position: RolloutPosition): Target[] {
+  return position.watched.flatMap((id) => run.target(id) ?? []);
+}
+
+/**
+ * One round of every watched target's checks, results in arrival order, ending early when `decides` says a result
+ * settles the round (later results are not waited for).
+ */
+function healthRoundUntil(run: LifecycleRun, position: RolloutPosition, waveNumber: number, decides: (result: RoundResult) => boolean): Promise<RoundResult[]> {
+  const watched = watchedTargets(run, position);
+  if (watched.length === 0) return Promise.resolve([]);
+  return new Promise((resolve, reject) => {
+    const arrived: RoundResult[] = [];
+    let settled = false;
+    for (const target of watched) {
+      checkTarget(run, position, waveNumber, target).then(
+        (result) => {
+          if (settled) return;
+          arrived.push(result);
+          if (decides(result) || arrived.length === watched.length) {
+            settled = true;
+            resolve(arrived);
+          }
+        },
+        (error: unknown) => {
+          if (settled) return;
+          settled = true;
+          reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
+    }
+  });
+}
+
+/** Counts a target's round into the streaks and its recent samples; returns the round's read-model record. */
+function countResult(run: LifecycleRun, position: RolloutPosition, waveNumber: number, { target, samples }: RoundResult): RecordHealthRoundInput {
+  position.streaks = countRound(position.streaks, target.name, samples);
+  const deployment = run.state.deployments.find((candidate) => candidate.targetId === target.id);
+  if (deployment) deployment.lastSamples = [...deployment.lastSamples, ...samples].slice(-RECENT_SAMPLES * Math.max(1, samples.length));
+  return { patchId: run.input.id, target: { id: target.id, name: target.name }, wave: waveNumber, round: position.healthRound, commit: deployment?.deployedCommit ?? '', samples };
+}
+
+/**
+ * One health round, counted into the streaks and recorded. With HEALTH_ROUND_BATCH_PATCH the round ends at the
+ * first target whose streaks cross a limit and its samples are recorded with one write; before it, the round
+ * waited for every target and recorded each with a write of its own (in watched order).
+ */
+async function runHealthRound(run: LifecycleRun, position: RolloutPosition, waveNumber: number, limits: HealthLimits): Promise<void> {
+  if (patched(HEALTH_ROUND_BATCH_PATCH)) {
+    const records: RecordHealthRoundInput[] = [];
+    await healthRoundUntil(run, position, waveNumber, (result) => {
+      records.push(countResult(run, position, waveNumber, result));
+      return judgeStreaks({ [result.target.name]: position.streaks[result.target.name] ?? {} }, limits).failing;
+    });
+    if (records.length > 0) run.record(`health round ${position.healthRound} of wave ${waveNumber}`, () => bookkeeping.recordHealthRounds(records));
+    return;
+  }
+  const results = await Promise.all(watchedTargets(run, position).map((target) => checkTarget(run, position, waveNumber, target)));
+  for (const result of results) {
+    const record = countResult(run, position, waveNumber, result);
+    run.record(`health round ${position.healthRound} of ${result.target.name}`, () => bookkeeping.recordHealthRound(record));
+  }
 }
 
 /** Deploys and watches the waves from `from` on; see RolloutOutcome. */
@@ -162,14 +230,7 @@ export async function rollOut(run: LifecycleRun, from: RolloutPosition): Promise
       position.round += 1;
       position.healthRound += 1;
       run.showStep(`wave ${waveNumber} of ${waves.length}: health round ${position.round}${run.state.paused ? ' (paused)' : ''}`);
-      const results = await healthRound(run, position, waveNumber);
-      for (const { target, samples } of results) {
-        position.streaks = countRound(position.streaks, target.name, samples);
-        const deployment = run.state.deployments.find((candidate) => candidate.targetId === target.id);
-        if (deployment) deployment.lastSamples = [...deployment.lastSamples, ...samples].slice(-RECENT_SAMPLES * Math.max(1, samples.length));
-        const record = { patchId: run.input.id, target: { id: target.id, name: target.name }, wave: waveNumber, round: position.healthRound, commit: deployment?.deployedCommit ?? '', samples };
-        run.record(`health round ${position.healthRound} of ${target.name}`, () => bookkeeping.recordHealthRound(record));
-      }
+      await runHealthRound(run, position, waveNumber, limits);
       const verdict = judgeStreaks(position.streaks, limits);
       if (verdict.failing) return { kind: 'rollback', reason: `health failed in wave ${waveNumber}: ${verdict.reason}` };
       const abortedNow = abortedRollback(run);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { verifyAuditTrail } from '../../src/audit/verify';
-import { appendAuditEvent, auditEventHash, listAuditEvents } from '../../src/store/audit';
+import { appendAuditEvent, appendAuditEvents, auditEventHash, listAuditEvents } from '../../src/store/audit';
 import { withTransaction } from '../../src/store/db';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 
@@ -37,6 +37,27 @@ describe('audit trail', () => {
     const b = await appendAuditEvent(db.pool, { actor: 'worker', action: 'deployment.deployed', idempotencyKey: 'p1:t1:deploy' });
     expect(b).toEqual(a);
     expect(await listAuditEvents(db.pool)).toHaveLength(1);
+  });
+
+  test('a batch chains in its order under one append, concurrent with single appends; its idempotency keys hold within it and across appends', async () => {
+    const before = await appendAuditEvent(db.pool, { actor: 'worker', action: 'health.sampled', idempotencyKey: 'k0' });
+    // 2,500 events: more rows than one insert statement takes (PostgreSQL's 65,535 parameters).
+    const inputs = Array.from({ length: 2_500 }, (_, i) => ({ actor: 'worker', action: 'health.sampled', details: { i }, idempotencyKey: `k${i % 2_400}` }));
+    const [batch] = await Promise.all([
+      appendAuditEvents(db.pool, inputs),
+      ...Array.from({ length: 5 }, (_, i) => appendAuditEvent(db.pool, { actor: `u${i}`, action: 'http.request' })),
+    ]);
+    expect(batch).toHaveLength(2_500);
+    // k0 was stored before; k0..k99 repeat within the batch (inputs 2,400..2,499) and return the batch's first event.
+    expect(batch[0]).toEqual(before);
+    expect(batch[2_400]).toEqual(before);
+    expect(batch[2_401]).toEqual(batch[1]);
+    const added = batch.slice(1, 2_400);
+    expect(added.map((event) => event.details)).toEqual(Array.from({ length: 2_399 }, (_, i) => ({ i: i + 1 })));
+    added.slice(1).forEach((event, i) => expect(event.prevHash).toBe(added[i]?.hash));
+    const verification = await verifyAuditTrail({ pool: db.pool, key: undefined, checkpointFile: NO_CHECKPOINT_FILE, pageSize: 500 });
+    expect(verification).toMatchObject({ ok: true, events: 1 + 2_399 + 5, firstBrokenSeq: null });
+    expect(await appendAuditEvents(db.pool, [])).toEqual([]);
   });
 
   test('filters by subject', async () => {

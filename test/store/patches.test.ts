@@ -11,6 +11,7 @@ import {
   saveDeployment,
   KEPT_SAMPLES_PER_TARGET,
   saveHealthRound,
+  saveHealthRounds,
   saveTestRun,
 } from '../../src/store/patches';
 import { createTarget } from '../../src/store/targets';
@@ -224,6 +225,28 @@ describe('patch read model', () => {
     expect(alphaDeployment?.lastSamples.map((s) => s.at)).toEqual([at(9), at(10), at(11), at(20), at(20)]);
     expect(alphaDeployment?.lastSamples.at(-1)).toEqual({ ok: false, checkType: 'command', check: 'command make', detail: 'expected status 200, got 503', latencyMs: 12, exitCode: 2, at: at(20) });
     expect(betaDeployment?.lastSamples).toEqual([sample(true, at(21))]);
+  });
+
+  it('stores a round of many targets with one call: the same rows as one call per target, trimmed per target, a repeated key keeping the last', async () => {
+    const patch = await createPatch(db.pool, spec([alpha, beta]));
+    const at = (second: number): string => new Date(Date.UTC(2030, 0, 1) + second * 1000).toISOString();
+    // Alpha already holds KEPT_SAMPLES_PER_TARGET samples; the batch adds 3 more for it (one key twice) and 2 for beta.
+    await saveHealthRounds(db.pool, [{ patchId: patch.id, targetId: alpha.id, wave: 1, round: 1, samples: Array.from({ length: KEPT_SAMPLES_PER_TARGET }, (_, index) => sample(true, at(index))) }]);
+    await saveHealthRounds(db.pool, [
+      { patchId: patch.id, targetId: alpha.id, wave: 1, round: 2, samples: [sample(false, at(5_000)), sample(true, at(5_001)), sample(true, at(5_002))] },
+      { patchId: patch.id, targetId: beta.id, wave: 1, round: 2, samples: [sample(true, at(5_000)), sample(true, at(5_001))] },
+      { patchId: patch.id, targetId: alpha.id, wave: 1, round: 2, samples: [sample(true, at(5_003))] },
+      { patchId: patch.id, targetId: beta.id, wave: 1, round: 3, samples: [] },
+    ]);
+    const rows = async (targetId: string): Promise<Array<{ sample_key: string; ok: boolean; sampled_at: Date }>> =>
+      (await db.pool.query<{ sample_key: string; ok: boolean; sampled_at: Date }>('SELECT sample_key, ok, sampled_at FROM health_samples WHERE patch_id = $1 AND target_id = $2 ORDER BY sampled_at DESC', [patch.id, targetId])).rows;
+    const alphaRows = await rows(alpha.id);
+    expect(alphaRows).toHaveLength(KEPT_SAMPLES_PER_TARGET);
+    expect(alphaRows.slice(0, 3).map((row) => [row.sample_key, row.ok, row.sampled_at.toISOString()])).toEqual([
+      ['1:2:0', true, at(5_003)], ['1:2:2', true, at(5_002)], ['1:2:1', true, at(5_001)],
+    ]);
+    expect(alphaRows.at(-1)?.sampled_at.toISOString()).toBe(at(3));
+    expect((await rows(beta.id)).map((row) => row.sample_key)).toEqual(['1:2:1', '1:2:0']);
   });
 
   it('keeps only the newest KEPT_SAMPLES_PER_TARGET samples of a target', async () => {

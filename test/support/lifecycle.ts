@@ -61,7 +61,7 @@ export type PatchHandle = WorkflowHandle<typeof patchLifecycleWorkflow>;
  * The prefix of histories recorded now: the lifecycle version whose marker (`patched`) new runs carry. Histories
  * of earlier versions stay in test/replay under their own prefix, so every version still in flight is replayed.
  */
-const RECORDED_VERSION = 'v4';
+const RECORDED_VERSION = 'v5';
 
 /** Targets (bare repositories registered in the read model) and patch specs over them. */
 export interface PatchFixtures {
@@ -80,6 +80,8 @@ export interface LifecycleHarness extends PatchFixtures {
   scratch: string;
   /** Health answers by target name; unknown names answer 200. */
   health: Map<string, number>;
+  /** How long the health endpoint of a target (by name) waits before it answers; unknown names answer at once. */
+  healthDelayMs: Map<string, number>;
   healthUrl: string;
   start(spec: PatchSpec): Promise<PatchHandle>;
   /**
@@ -90,7 +92,7 @@ export interface LifecycleHarness extends PatchFixtures {
   /** Runs a worker with the configuration's tuning until `until` settles; a function gets the running worker. */
   runWorker<T>(until: Promise<T> | ((worker: Worker) => Promise<T>)): Promise<T>;
   /**
-   * With WPA_RECORD_HISTORIES=1, saves the run's event history as test/replay/v4-<name>.json for the replay test
+   * With WPA_RECORD_HISTORIES=1, saves the run's event history as test/replay/v5-<name>.json for the replay test
    * (run `WPA_RECORD_HISTORIES=1 npx jest test/workflows/patch-lifecycle` after a deliberate workflow change).
    */
   recordHistory(handle: PatchHandle, name: string): void;
@@ -155,10 +157,16 @@ export async function createLifecycleHarness(options: { dynamicConfig?: Record<s
   chmodSync(scratch, 0o755);
   const port = await freePort();
   const health = new Map<string, number>();
+  const healthDelayMs = new Map<string, number>();
   const healthServer: Server = createServer((req, res) => {
     const name = decodeURIComponent((req.url ?? '').replace(/^\/health\//, ''));
-    res.statusCode = health.get(name) ?? 200;
-    res.end(res.statusCode === 200 ? 'ok' : 'unhealthy');
+    const answer = (): void => {
+      res.statusCode = health.get(name) ?? 200;
+      res.end(res.statusCode === 200 ? 'ok' : 'unhealthy');
+    };
+    const delay = healthDelayMs.get(name);
+    if (delay === undefined) answer();
+    else setTimeout(answer, delay);
   });
   await new Promise<void>((resolve) => healthServer.listen(0, '127.0.0.1', resolve));
   const healthUrl = `http://127.0.0.1:${(healthServer.address() as AddressInfo).port}/health/{target}`;
@@ -180,6 +188,7 @@ export async function createLifecycleHarness(options: { dynamicConfig?: Record<s
     taskQueue,
     scratch,
     health,
+    healthDelayMs,
     healthUrl,
     async start(spec) {
       return client.workflow.start(patchLifecycleWorkflow, {
@@ -238,6 +247,7 @@ export async function createLifecycleHarness(options: { dynamicConfig?: Record<s
     async close() {
       await nativeConnection.close();
       await client.connection.close();
+      healthServer.closeAllConnections();
       await new Promise((resolve) => healthServer.close(resolve));
       await Promise.all([db.drop(), server.stop()]);
     },

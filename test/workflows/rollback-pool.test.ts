@@ -75,4 +75,45 @@ describe('rollback of many targets', () => {
     expect(whileFilling.length).toBeGreaterThan(10);
     expect(whileFilling.filter((point) => point.inFlight !== bound)).toEqual([]);
   });
+
+  test('a failing result ends the health round at once: the rollback starts before slower targets answer, and a round is one write', async () => {
+    const targets = await h.createTargets(4);
+    const [failing, ...slow] = targets;
+    const spec = await h.spec(targets, {
+      rollout: { waves: [{ percent: 100 }], health: { intervalSeconds: 1, windowSeconds: 60, failureThreshold: 1 }, allowUnmonitored: false, parallelism: 4 },
+    });
+    h.health.set(failing!.name, 503);
+    for (const target of slow) h.healthDelayMs.set(target.name, 1_500);
+    const handle = await h.startRollout(spec);
+    const result = await h.runWorker(handle.result());
+    h.health.delete(failing!.name);
+    for (const target of slow) h.healthDelayMs.delete(target.name);
+
+    expect(result.status).toBe('rolled_back');
+    expect(result.statusReason).toContain(failing!.name);
+    expectRevertedOnce(targets, spec.id, result);
+    const events = (await handle.fetchHistory()).events ?? [];
+    const activityIndexes = (type: string, kind: 'scheduled' | 'completed'): number[] => {
+      const scheduled = new Map<string, number>();
+      const indexes: number[] = [];
+      events.forEach((event, index) => {
+        if (event.activityTaskScheduledEventAttributes?.activityType?.name === type) {
+          scheduled.set(String(event.eventId), index);
+          if (kind === 'scheduled') indexes.push(index);
+        }
+        const completed = event.activityTaskCompletedEventAttributes;
+        if (kind === 'completed' && completed && scheduled.has(String(completed.scheduledEventId))) indexes.push(index);
+      });
+      return indexes;
+    };
+    // The four checks of the one round; the reverts were scheduled once the failing one answered, before the slow ones did.
+    expect(activityIndexes('checkTargetHealth', 'scheduled')).toHaveLength(4);
+    const firstRevert = Math.min(...activityIndexes('revertTarget', 'scheduled'));
+    expect(activityIndexes('checkTargetHealth', 'completed').filter((index) => index < firstRevert)).toHaveLength(1);
+    // The round's samples: one bookkeeping write, holding what decided it.
+    expect(activityIndexes('recordHealthRound', 'scheduled')).toEqual([]);
+    expect(activityIndexes('recordHealthRounds', 'scheduled')).toHaveLength(1);
+    const { rows } = await h.db.pool.query<{ target_id: string; ok: boolean }>('SELECT target_id, ok FROM health_samples WHERE patch_id = $1', [spec.id]);
+    expect(rows).toContainEqual({ target_id: failing!.id, ok: false });
+  });
 });
