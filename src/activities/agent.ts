@@ -4,7 +4,7 @@
  * /api/v1/patches `fromFindings` (idempotently, by the proposal's key), and record the cycle's outcome.
  */
 import path from 'node:path';
-import { ApplicationFailure, heartbeat } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import { type CyclePlan, planCycle, type Proposal, type RememberedFix, type ScannedTarget } from '../agent/planner';
 import { agentAuthor, type Policy } from '../agent/policy';
@@ -37,11 +37,11 @@ import { getPolicy } from '../store/policies';
 import { getTargets, listTargets } from '../store/targets';
 import type { PatchLifecycleInput } from '../workflows/lifecycle-run';
 import { ForgeDirectory } from '../forges';
+import { heartbeating } from './activity-work';
 import type { ActivityDeps } from './index';
 
 /** Targets a policy may act on per cycle (the read model lists at most this many). */
 const MAX_CYCLE_TARGETS = 1_000;
-const HEARTBEAT_INTERVAL_MS = 5_000;
 const UNIQUE_VIOLATION = '23505';
 
 export interface StartCycleInput {
@@ -73,17 +73,6 @@ export interface CreateAgentPatchInput {
 export type CreatedAgentPatch =
   | { kind: 'created' | 'existing'; patchId: string; input: PatchLifecycleInput; targetNames: string[] }
   | { kind: 'refused'; reason: string };
-
-/** Runs `work` while heartbeating, so a lost worker is noticed while the fixer runs over many targets. */
-async function heartbeating<T>(work: () => Promise<T>): Promise<T> {
-  heartbeat();
-  const timer = setInterval(() => heartbeat(), HEARTBEAT_INTERVAL_MS);
-  try {
-    return await work();
-  } finally {
-    clearInterval(timer);
-  }
-}
 
 async function policyOf(pool: Pool, policyId: string): Promise<Policy> {
   const policy = await getPolicy(pool, policyId);

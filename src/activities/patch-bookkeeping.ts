@@ -9,7 +9,7 @@ import type { Pool } from 'pg';
 import type { ApprovalRecord, DeploymentStatus, PatchStatus } from '../domain/types';
 import type { HealthSample } from '../health/types';
 import { rememberRejectedFixes } from '../store/agent';
-import { appendAuditEvent, appendAuditEvents } from '../store/audit';
+import { appendAuditEvent, appendAuditEvents, type AuditEventInput } from '../store/audit';
 import { type DeploymentInput, recordPatchTransition, saveApproval, saveDeployment, saveHealthRounds } from '../store/patches';
 
 /** The audit actor of what the lifecycle does on its own (people's decisions are recorded under their name). */
@@ -55,14 +55,23 @@ export async function bestEffort(what: string, write: () => Promise<void>): Prom
 }
 
 /** The deployment row, plus the audit event of a deploy (`deployment.deployed`) or revert (`deployment.reverted`). */
-export async function storeDeployment(pool: Pool, input: RecordDeploymentInput): Promise<void> {
-  await saveDeployment(pool, input);
-  const audited = DEPLOYMENT_AUDIT_ACTIONS[input.status];
-  if (audited === undefined) return;
-  const { action, key } = audited;
+export function storeDeployment(pool: Pool, input: RecordDeploymentInput): Promise<void> {
+  return storeDeployments(pool, [input]);
+}
+
+/** storeDeployment for many deployments: the rows in order, then their audit events with one append. */
+export async function storeDeployments(pool: Pool, inputs: readonly RecordDeploymentInput[]): Promise<void> {
+  for (const input of inputs) await saveDeployment(pool, input);
+  await appendAuditEvents(pool, inputs.flatMap((input) => {
+    const audited = DEPLOYMENT_AUDIT_ACTIONS[input.status];
+    return audited === undefined ? [] : [deploymentAuditEvent(input, audited)];
+  }));
+}
+
+function deploymentAuditEvent(input: RecordDeploymentInput, { action, key }: { action: string; key: string }): AuditEventInput {
   const deployed = input.status === 'deployed';
   const pullRequest = input.revertPullRequest ?? input.pullRequest;
-  await appendAuditEvent(pool, {
+  return {
     actor: LIFECYCLE_ACTOR,
     action,
     subjectType: 'patch',
@@ -78,7 +87,7 @@ export async function storeDeployment(pool: Pool, input: RecordDeploymentInput):
       ...(pullRequest ? { pullRequest: pullRequest.url } : {}),
     },
     idempotencyKey: `patch:${input.patchId}:${key}:${input.targetId}`,
-  });
+  };
 }
 
 /** The deployment statuses the audit trail records, as what, and the key that makes a repeated write one event. */
@@ -162,7 +171,7 @@ export function createPatchBookkeeping(pool: Pool) {
      * A retry writes them all again, which changes nothing (rows keyed by seq, audit events by key).
      */
     async recordDeployments(inputs: RecordDeploymentInput[]): Promise<void> {
-      for (const input of inputs) await storeDeployment(pool, input);
+      await storeDeployments(pool, inputs);
     },
 
     /** Stores a round of health samples the workflow already evaluated. */
