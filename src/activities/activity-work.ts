@@ -7,20 +7,18 @@ import { DeliveryError } from '../delivery/errors';
 import { ForgeError } from '../forges/forge';
 import { GitError, OperationAbortedError } from '../git';
 
-/** Heartbeats while an activity works; the SDK throttles them further, to most of the workflow's heartbeat timeout. */
+/** Heartbeats while an activity works; the SDK throttles them to the workflow's heartbeat timeout. */
 const HEARTBEAT_INTERVAL_MS = 5_000;
 
-/**
- * Runs `work` while heartbeating its current step, so a stuck or lost worker is noticed. The first heartbeat goes
- * out after HEARTBEAT_INTERVAL_MS, not at the start: most of these activities end sooner, and a heartbeat is a
- * server round trip and a history write each (a 100-target rollback sent 100 of them for nothing).
- */
+/** Runs `work` while heartbeating its current step, so a stuck or lost worker is noticed. */
 export async function heartbeating<T>(work: (progress: (step: string) => void) => Promise<T>): Promise<T> {
   let step = 'starting';
+  heartbeat(step);
   const timer = setInterval(() => heartbeat(step), HEARTBEAT_INTERVAL_MS);
   try {
     return await work((next) => {
       step = next;
+      heartbeat(step);
     });
   } finally {
     clearInterval(timer);

@@ -56,6 +56,8 @@ const FIXED_CONFIG: Readonly<Record<string, string>> = {
   'core.hooksPath': '/dev/null',
   'core.autocrlf': 'false',
   'core.fsmonitor': 'false',
+  // Our clones are thrown away: reflogs would only be more files to create and delete.
+  'core.logAllRefUpdates': 'false',
   'commit.gpgSign': 'false',
   'advice.detachedHead': 'false',
   'init.defaultBranch': 'main',

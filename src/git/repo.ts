@@ -75,7 +75,8 @@ async function fetchRef(dir: string, args: readonly string[], repoUrl: string, r
 /** Clones `branch`, checked out at its tip, into the empty folder `dir` (the tip is HEAD and the tracking ref). */
 export async function cloneBranchHistory(dir: string, repoUrl: string, branch: string, options: GitOptions): Promise<void> {
   // --no-local: the depth applies to repositories given as local paths too (git ignores it for URLs).
-  const args = ['clone', '-q', '--no-local', '--no-tags', '--single-branch', `--branch=${branch}`, `--depth=${fetchDepth(options)}`, '--', repoUrl, '.'];
+  // --template= (none): no sample hooks, description or exclude file written into a clone that lives for seconds.
+  const args = ['clone', '-q', '--template=', '--no-local', '--no-tags', '--single-branch', `--branch=${branch}`, `--depth=${fetchDepth(options)}`, '--', repoUrl, '.'];
   await fetchRef(dir, args, repoUrl, branch, options);
 }
 
@@ -180,7 +181,7 @@ async function withTree<T>(source: TreeSource, options: GitOptions, use: (dir: s
   const { repoUrl } = source;
   assertRepoUrl(repoUrl, repoUrlPolicyOf(options));
   return withWorkDir(source.workRoot, 'tree', async (dir) => {
-    await runGit(dir, ['init', '-q', '--bare'], options);
+    await runGit(dir, ['init', '-q', '--bare', '--template='], options);
     await fetchRef(dir, ['fetch', '-q', '--no-tags', '--depth=1', '--', repoUrl, ref], repoUrl, ref, options);
     return use(dir, await gitText(dir, ['rev-parse', '--verify', 'FETCH_HEAD^{commit}'], options));
   });
