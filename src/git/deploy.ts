@@ -14,6 +14,8 @@
  * A patch id whose deploy was reverted is never deployed again (PatchRevertedError): the orchestrator must
  * issue a new patch id, which also forces a new approval of the change against the current branch.
  */
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import { changedFiles } from './diff-paths';
 import {
   GitCommandError,
@@ -166,13 +168,13 @@ function assertLandingInput(input: LandingInput): number {
 const DIVIDER_LINE = /^---(\s|$)/m;
 
 /**
- * Commits the index on `parent` as the configured identity with `message` followed by the trailer paragraph,
- * verbatim; undefined when the index holds `parent`'s tree (nothing to commit). Before committing, git's own
- * trailer parser must read back exactly the intended trailers, with and without the divider rule: no text in
- * `message` can add, hide or alter one. (Without a divider line the two readings are the same: one is asked.)
- * write-tree and commit-tree, not commit + rev-parse: fewer git processes, and the SHA comes back directly.
+ * Commits `treeSha` on `parent` as the configured identity with `message` followed by the trailer paragraph,
+ * verbatim; undefined when the tree is `parent`'s (nothing to commit). Before committing, git's own trailer
+ * parser must read back exactly the intended trailers, with and without the divider rule: no text in `message`
+ * can add, hide or alter one. (Without a divider line the two readings are the same: one is asked.)
+ * commit-tree, not commit + rev-parse: fewer git processes, and the SHA comes back directly.
  */
-async function commit(dir: string, message: string, trailers: readonly [string, string][], parent: CommitAndTree, options: GitOptions): Promise<string | undefined> {
+async function commitTree(dir: string, message: string, trailers: readonly [string, string][], parent: CommitAndTree, treeSha: string, options: GitOptions): Promise<string | undefined> {
   const trailerText = trailers.map(([key, value]) => `${key}: ${value}`).join('\n');
   const full = `${message.trimEnd()}\n\n${trailerText}\n`;
   const readings = DIVIDER_LINE.test(full) ? [['--no-divider'], []] : [['--no-divider']];
@@ -180,9 +182,13 @@ async function commit(dir: string, message: string, trailers: readonly [string, 
     const parsed = await gitText(dir, ['interpret-trailers', '--parse', ...flags], options, { input: full });
     if (parsed !== trailerText) throw new InvalidInputError('the commit message would change the commit\'s trailers; refusing to commit it');
   }
-  const treeSha = await gitText(dir, ['write-tree'], options);
   if (treeSha === parent.treeSha) return undefined;
   return gitText(dir, ['commit-tree', treeSha, '-p', parent.sha, '-F', '-'], options, { input: full });
+}
+
+/** commitTree of the index (write-tree). */
+async function commit(dir: string, message: string, trailers: readonly [string, string][], parent: CommitAndTree, options: GitOptions): Promise<string | undefined> {
+  return commitTree(dir, message, trailers, parent, await gitText(dir, ['write-tree'], options), options);
 }
 
 type PushOutcome = { ok: true } | { ok: false; reason: 'branch-moved' | 'remote-rejected'; detail: string };
@@ -201,13 +207,16 @@ async function pushWithLease(dir: string, branch: string, commitSha: string, exp
   return { ok: false, reason: moved ? 'branch-moved' : 'remote-rejected', detail: `${detail}${moved ? '' : ` ${run.stderr.trim()}`}` };
 }
 
+/** What a landing commits: deploys and proposals apply a diff to a work tree; reverts merge without one (commitRevert). */
+type LandingPurpose = 'deploy' | 'propose' | 'revert' | 'propose-revert';
+
 /**
  * Clones once, then per attempt: (after the first, fetch the moved tip and reset to it), let `attempt` decide
  * (done, or a commit to push), push with the tip as lease. Stops on success, on a `done` answer or on a hard refusal.
  */
 async function landOnBranch<T>(
   input: LandingInput & Partial<SideBranchInput>,
-  purpose: string,
+  purpose: LandingPurpose,
   patchId: string,
   attempt: (context: AttemptContext) => Promise<AttemptOutcome<T>>,
 ): Promise<T> {
@@ -215,7 +224,7 @@ async function landOnBranch<T>(
   if (input.headBranch !== undefined) assertBranchName(input.headBranch);
   const pushTo = input.headBranch ?? input.branch;
   return withWorkDir(input.workRoot, purpose, async (dir) => {
-    await cloneBranchHistory(dir, input.repoUrl, input.branch, input);
+    await cloneBranchHistory(dir, input.repoUrl, input.branch, input, purpose === 'deploy' || purpose === 'propose');
     let lastRefusal = '';
     for (let number = 1; number <= maxAttempts; number++) {
       if (number > 1) await moveToNewTip(dir, input.repoUrl, input.branch, input);
@@ -269,18 +278,38 @@ export async function deployPatch(input: DeployPatchInput): Promise<DeployResult
 }
 
 /**
- * Stages and commits the revert of `patch` on the work tree's HEAD; undefined when the work tree already has none
- * of the patch's changes (other commits undid them).
+ * The tree of `tip` with `patch` undone, merged in a scratch index without a work tree (`read-tree -m`: base the
+ * patch, ours the tip, theirs the patch's parent), when every path merges trivially: the patch's files are as it
+ * left them, or only one side changed them. Undefined when a path needs a content merge.
+ */
+async function trivialRevertTree(dir: string, patch: TrailerCommit, parentSha: string, tip: CommitAndTree, options: GitOptions): Promise<string | undefined> {
+  const indexFile = path.join(dir, '.git', 'wpa-revert-index');
+  await rm(indexFile, { force: true });
+  const inScratchIndex = { ...options, env: { ...options.env, GIT_INDEX_FILE: indexFile } };
+  await runGit(dir, ['read-tree', '-m', '-i', '--aggressive', patch.sha, tip.sha, parentSha], inScratchIndex);
+  // write-tree refuses an index with unmerged paths (exit 128).
+  const written = await runGit(dir, ['write-tree'], inScratchIndex, { okExitCodes: [0, 128] });
+  return written.exitCode === 0 ? written.stdout.toString('utf8').trim() : undefined;
+}
+
+/**
+ * Commits the revert of `patch` on the tip; undefined when the tip already has none of the patch's changes (other
+ * commits undid them). Most reverts merge trivially and need no work tree (the clone has none); otherwise the
+ * tip is checked out and `git revert` merges the contents as it always does.
  */
 async function commitRevert(dir: string, patch: TrailerCommit, trailers: readonly [string, string][], tip: CommitAndTree, options: GitOptions): Promise<string | undefined> {
   // A merge has no single change to undo, and reverting a root commit would delete every file.
   if (patch.parentShas.length !== 1) throw new GitStateError(`patch commit ${patch.sha} has ${patch.parentShas.length} parents`);
+  const message = `Revert "${patch.subject}"\n\nThis reverts commit ${patch.sha}.\n`;
+  const trivial = await trivialRevertTree(dir, patch, firstParent(patch), tip, options);
+  if (trivial !== undefined) return commitTree(dir, message, trailers, tip, trivial, options);
+  await runGit(dir, ['reset', '-q', '--hard', tip.sha], options);
   const reverted = await runGit(dir, ['revert', '--no-commit', patch.sha], options, { okExitCodes: [0, 1] });
   if (reverted.exitCode !== 0) {
     const conflicted = await gitText(dir, ['diff', '--name-only', '--diff-filter=U', '-z'], options);
     throw new RevertConflictError(patch.sha, conflicted.split('\0').filter(Boolean), reverted.stderr);
   }
-  return commit(dir, `Revert "${patch.subject}"\n\nThis reverts commit ${patch.sha}.\n`, trailers, tip, options);
+  return commit(dir, message, trailers, tip, options);
 }
 
 /** Commits the applied diff, which must change the tip's files. */

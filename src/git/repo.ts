@@ -72,11 +72,14 @@ async function fetchRef(dir: string, args: readonly string[], repoUrl: string, r
   }
 }
 
-/** Clones `branch`, checked out at its tip, into the empty folder `dir` (the tip is HEAD and the tracking ref). */
-export async function cloneBranchHistory(dir: string, repoUrl: string, branch: string, options: GitOptions): Promise<void> {
+/**
+ * Clones `branch` into the empty folder `dir` (the tip is HEAD and the tracking ref), checked out at its tip
+ * unless `workTree` is false (then there is no index and no file outside .git).
+ */
+export async function cloneBranchHistory(dir: string, repoUrl: string, branch: string, options: GitOptions, workTree = true): Promise<void> {
   // --no-local: the depth applies to repositories given as local paths too (git ignores it for URLs).
   // --template= (none): no sample hooks, description or exclude file written into a clone that lives for seconds.
-  const args = ['clone', '-q', '--template=', '--no-local', '--no-tags', '--single-branch', `--branch=${branch}`, `--depth=${fetchDepth(options)}`, '--', repoUrl, '.'];
+  const args = ['clone', '-q', '--template=', ...(workTree ? [] : ['--no-checkout']), '--no-local', '--no-tags', '--single-branch', `--branch=${branch}`, `--depth=${fetchDepth(options)}`, '--', repoUrl, '.'];
   await fetchRef(dir, args, repoUrl, branch, options);
 }
 

@@ -11,7 +11,7 @@ import {
   revertPatch,
   type RevertPatchInput,
 } from '../../src/git';
-import { checkoutVersion, CI_PATH, git, TestRemote } from './remote-fixture';
+import { checkoutVersion, CI_PATH, CI_WORKFLOW, git, TestRemote } from './remote-fixture';
 
 const identity = { name: 'Patch Bot', email: 'patch-bot@example.test' };
 /** The test remotes are bare repositories on this machine. */
@@ -271,6 +271,28 @@ describe('revertPatch', () => {
     expect(error).toBeInstanceOf(RevertConflictError);
     expect(error).toMatchObject({ commitSha: deployed.commitSha, conflictedPaths: [CI_PATH], retryable: false });
     expect(remote.tip()).toBe(later);
+  });
+
+  it('merges the revert into later changes of the same file (a content merge on a checkout)', async () => {
+    const deployed = await deployPatch(deployInput(remote));
+    remote.commit({ [CI_PATH]: remote.fileAt(CI_PATH).replace('name: CI', 'name: Continuous integration') }, 'ci: rename the workflow');
+    const result = await revertPatch(revertInput(remote));
+    expect(result).toMatchObject({ status: 'reverted', revertedSha: deployed.commitSha, reused: false });
+    expect(remote.fileAt(CI_PATH)).toBe(CI_WORKFLOW.replace('name: CI', 'name: Continuous integration'));
+    expect(remote.workRootEntries()).toEqual([]);
+  });
+
+  it('reverts a patch that adds, deletes and changes files, with later commits to other files kept', async () => {
+    const diff = remote.diffFor({ 'docs/new.md': 'added\n', 'README.md': null, ...checkoutVersion('v4') });
+    const deployed = await deployPatch({ ...revertInput(remote, { patchId: 'patch-files' }), diff, subject: 'ci: add docs, drop the readme' });
+    expect(remote.fileAt('docs/new.md')).toBe('added\n');
+    remote.commit({ 'LICENSE': 'MIT\n' }, 'add a licence');
+    const result = await revertPatch(revertInput(remote, { patchId: 'patch-files' }));
+    expect(result).toMatchObject({ status: 'reverted', revertedSha: deployed.commitSha });
+    expect(remote.fileAt('README.md')).toBe('hello\n');
+    expect(remote.fileAt(CI_PATH)).toBe(CI_WORKFLOW);
+    expect(remote.fileAt('LICENSE')).toBe('MIT\n');
+    expect(() => remote.fileAt('docs/new.md')).toThrow();
   });
 
   it('has nothing to revert when later commits already undid the change', async () => {
