@@ -278,11 +278,15 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
     const taskQueue = 'wpa-bench';
     const namespace = 'default';
     const cliPath = await resolveTemporalExecutable('temporal', { log });
-    const [temporal, postgres] = await Promise.all([
+    // Both settle before either is used: when one fails to start, the other is stopped with the rest.
+    const [temporalStart, postgresStart] = await Promise.allSettled([
       freePort().then(async (port) => startDevServer({ cliPath, dbFile: path.join(dir, 'temporal.db'), port, uiPort: await freePort(), namespace })),
       freePort().then((port) => startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port })),
     ]);
-    cleanups.push(temporal.stop, postgres.stop);
+    for (const started of [temporalStart, postgresStart]) if (started.status === 'fulfilled') cleanups.push(started.value.stop);
+    if (temporalStart.status === 'rejected') throw temporalStart.reason;
+    if (postgresStart.status === 'rejected') throw postgresStart.reason;
+    const [temporal, postgres] = [temporalStart.value, postgresStart.value];
     const databaseUrl = await ensureEmbeddedAppRole(dir, postgres);
     const logger = pino({ level: 'warn' });
     const pool = await openServiceDatabase({ url: databaseUrl, ownerUrl: postgres.url, poolSize: 10, logger });
