@@ -2,7 +2,8 @@
  * Replays recorded histories (test/replay/*.json) against the current workflow code, so a change that is not
  * deterministic with respect to runs already in flight fails CI. The patch lifecycle's are recorded with
  * `WPA_RECORD_HISTORIES=1 npx jest test/workflows/patch-lifecycle` only for a deliberate, versioned change
- * (use `patched()` for anything running in production); `fleet-scan-v1-*` and `agent-cycle-v1-*` are runs of the
+ * (use `patched()` for anything running in production); `v5-health-round-decided-early` by
+ * `WPA_RECORD_HISTORIES=1 npx jest test/workflows/rollback-pool -t "failing result"`; `fleet-scan-v1-*` and `agent-cycle-v1-*` are runs of the
  * fleet scan and the agent cycle from before scans were batched (one activity per target in the workflow).
  */
 import { readdirSync, readFileSync } from 'node:fs';

@@ -88,6 +88,7 @@ describe('rollback of many targets', () => {
     const result = await h.runWorker(handle.result());
     h.health.delete(failing!.name);
     for (const target of slow) h.healthDelayMs.delete(target.name);
+    h.recordHistory(handle, 'health-round-decided-early');
 
     expect(result.status).toBe('rolled_back');
     expect(result.statusReason).toContain(failing!.name);
