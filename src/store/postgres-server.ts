@@ -290,5 +290,10 @@ export async function startPostgresServer(options: PostgresServerOptions): Promi
   child.unref();
   const identity = pid === undefined ? undefined : await identityOf(pid);
   if (!identity) throw new EmbeddedPostgresError('PostgreSQL could not be started.');
-  return { pid: identity.pid, dataFolder, stop: () => stopPostmaster(identity) };
+  return {
+    pid: identity.pid,
+    dataFolder,
+    // A postmaster restarted on the folder meanwhile (pg_ctl, an outage test) has another pid: stop the one running now.
+    stop: async () => stopPostmaster((await runningPostmaster(dataFolder))?.identity ?? identity),
+  };
 }

@@ -16,12 +16,21 @@ async function pgCtl(args: string[]): Promise<void> {
   await execFileAsync(path.join(binDir, 'pg_ctl'), args, { ...runAs, timeout: 30_000 });
 }
 
+/** Stops the postmaster running on `dataDir` (fast shutdown, waits for it). */
+export async function stopPostgresAt(dataDir: string): Promise<void> {
+  await pgCtl(['stop', '-D', dataDir, '-m', 'fast', '-w']);
+}
+
+/** Starts a postmaster on `dataDir` with pg_ctl (not through the service's server module), listening on `port`. */
+export async function startPostgresAt(dataDir: string, port: string | number): Promise<void> {
+  await pgCtl(['start', '-D', dataDir, '-w', '-l', path.join(dataDir, 'restart.log'), '-o', `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=`]);
+}
+
 export async function stopSharedPostgres(): Promise<void> {
-  await pgCtl(['stop', '-D', sharedTestState().postgresDataDir, '-m', 'fast', '-w']);
+  await stopPostgresAt(sharedTestState().postgresDataDir);
 }
 
 export async function startSharedPostgres(): Promise<void> {
   const state = sharedTestState();
-  const port = new URL(state.adminDatabaseUrl).port;
-  await pgCtl(['start', '-D', state.postgresDataDir, '-w', '-l', path.join(state.postgresDataDir, 'restart.log'), '-o', `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=`]);
+  await startPostgresAt(state.postgresDataDir, new URL(state.adminDatabaseUrl).port);
 }
