@@ -3,7 +3,7 @@
  * chose before starting the workflow, so a retried activity overwrites instead of duplicating.
  */
 import type { Pool } from 'pg';
-import type { Queryable } from './db';
+import { insertRows, type Queryable } from './db';
 import { type Analysis, type AnalysisCounts, type Finding, type FixSafety, SEVERITIES, type Severity } from '../domain/types';
 
 interface AnalysisRow {
@@ -64,9 +64,6 @@ export async function startAnalysis(pool: Pool, input: AnalysisStart): Promise<v
   );
 }
 
-/** Columns of one inserted findings row. */
-const FINDING_COLUMNS = 17;
-
 /** Stores the result and its findings in one transaction; storing the same analysis again replaces them. */
 export async function completeAnalysis(
   pool: Pool,
@@ -82,22 +79,13 @@ export async function completeAnalysis(
       [id, result.commitSha, result.score, JSON.stringify(countFindings(result.findings, result.files))],
     );
     await client.query('DELETE FROM findings WHERE analysis_id = $1', [id]);
-    const batch = 500;
-    for (let start = 0; start < result.findings.length; start += batch) {
-      const chunk = result.findings.slice(start, start + batch);
-      const values: unknown[] = [];
-      const tuples = chunk.map((f, i) => {
-        values.push(id, start + i, f.fingerprint, f.ruleId, f.category, f.severity, f.confidence, f.file, f.line, f.column,
-          f.endLine, f.endColumn, f.message, f.remediation, f.fixable, f.fixSafety ?? null, f.fixNote ?? null);
-        const base = i * FINDING_COLUMNS;
-        return `(${Array.from({ length: FINDING_COLUMNS }, (_, k) => `$${base + k + 1}`).join(', ')})`;
-      });
-      await client.query(
-        `INSERT INTO findings (analysis_id, ordinal, fingerprint, rule_id, category, severity, confidence, file, line, col,
-           end_line, end_col, message, remediation, fixable, fix_safety, fix_note) VALUES ${tuples.join(', ')}`,
-        values,
-      );
-    }
+    await insertRows(
+      client,
+      `INSERT INTO findings (analysis_id, ordinal, fingerprint, rule_id, category, severity, confidence, file, line, col,
+         end_line, end_col, message, remediation, fixable, fix_safety, fix_note)`,
+      result.findings.map((f, i) => [id, i, f.fingerprint, f.ruleId, f.category, f.severity, f.confidence, f.file, f.line, f.column,
+        f.endLine, f.endColumn, f.message, f.remediation, f.fixable, f.fixSafety ?? null, f.fixNote ?? null]),
+    );
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);

@@ -8,7 +8,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { Pool, type PoolClient } from 'pg';
-import { withTransaction } from './db';
+import { insertRows, withTransaction } from './db';
 
 const AUDIT_CHAIN_LOCK_KEY = 7_230_415_002;
 
@@ -99,9 +99,6 @@ export function auditEventHash(event: Omit<AuditEvent, 'hash'>): string {
   return createHash('sha256').update(event.prevHash).update(canonicalize(event) ?? '').digest('hex');
 }
 
-const AUDIT_COLUMNS = 18;
-const INSERT_CHUNK_ROWS = 1_000;
-
 /**
  * Chains events onto the head in order, under one lock, one head read and one insert; `client` must be inside a
  * transaction, which holds the chain lock until it ends. An input whose idempotency key is stored already (or
@@ -117,7 +114,7 @@ async function appendInTransaction(client: PoolClient, inputs: readonly AuditEve
   }
   let head = await auditChainHead(client);
   const events: AuditEvent[] = [];
-  const values: unknown[] = [];
+  const rows: unknown[][] = [];
   for (const input of inputs) {
     const stored = input.idempotencyKey === undefined ? undefined : byKey.get(input.idempotencyKey);
     if (stored) {
@@ -148,22 +145,16 @@ async function appendInTransaction(client: PoolClient, inputs: readonly AuditEve
     events.push(event);
     if (input.idempotencyKey) byKey.set(input.idempotencyKey, event);
     head = { events: event.seq, headHash: event.hash };
-    values.push(event.seq, event.id, input.idempotencyKey ?? null, event.at, event.actor, event.roles, event.action, event.subjectType,
+    rows.push([event.seq, event.id, input.idempotencyKey ?? null, event.at, event.actor, event.roles, event.action, event.subjectType,
       event.subjectId, event.requestId, event.ip, event.userAgent, event.method, event.path, event.status,
-      JSON.stringify(event.details), event.prevHash, event.hash);
+      JSON.stringify(event.details), event.prevHash, event.hash]);
   }
-  // PostgreSQL takes at most 65,535 parameters per statement.
-  for (let start = 0; start < values.length; start += INSERT_CHUNK_ROWS * AUDIT_COLUMNS) {
-    const chunk = values.slice(start, start + INSERT_CHUNK_ROWS * AUDIT_COLUMNS);
-    const rows = Array.from({ length: chunk.length / AUDIT_COLUMNS }, (_, row) =>
-      `(${Array.from({ length: AUDIT_COLUMNS }, (_, column) => `$${row * AUDIT_COLUMNS + column + 1}`).join(', ')})`);
-    await client.query(
-      `INSERT INTO audit_events (seq, id, idempotency_key, at, actor, roles, action, subject_type, subject_id, request_id,
-         ip, user_agent, method, path, status, details, prev_hash, hash)
-       VALUES ${rows.join(', ')}`,
-      chunk,
-    );
-  }
+  await insertRows(
+    client,
+    `INSERT INTO audit_events (seq, id, idempotency_key, at, actor, roles, action, subject_type, subject_id, request_id,
+       ip, user_agent, method, path, status, details, prev_hash, hash)`,
+    rows,
+  );
   return events;
 }
 

@@ -43,3 +43,21 @@ export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) =>
     client.release();
   }
 }
+
+/** PostgreSQL takes at most 65,535 parameters per statement. */
+const MAX_PARAMETERS = 65_535;
+
+/**
+ * Inserts `rows` (one value per column, all rows the same width) with as few statements as the parameter limit
+ * allows: `${head} VALUES (...), (...) ${tail}`, in order. Nothing is sent for no rows.
+ */
+export async function insertRows(db: Queryable, head: string, rows: readonly (readonly unknown[])[], tail = ''): Promise<void> {
+  const width = rows[0]?.length ?? 0;
+  if (width === 0) return;
+  const perStatement = Math.floor(MAX_PARAMETERS / width);
+  for (let start = 0; start < rows.length; start += perStatement) {
+    const chunk = rows.slice(start, start + perStatement);
+    const tuples = chunk.map((_, row) => `(${Array.from({ length: width }, (_, column) => `$${row * width + column + 1}`).join(', ')})`);
+    await db.query(`${head} VALUES ${tuples.join(', ')} ${tail}`, chunk.flat());
+  }
+}

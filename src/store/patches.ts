@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Pool } from 'pg';
-import type { Queryable } from './db';
+import { insertRows, type Queryable } from './db';
 import {
   type ApprovalRecord,
   type ApprovalSpec,
@@ -525,10 +525,6 @@ export function saveHealthRound(pool: Pool, input: HealthRoundInput): Promise<vo
   return saveHealthRounds(pool, [input]);
 }
 
-const HEALTH_SAMPLE_COLUMNS = 13;
-/** Rows per insert: PostgreSQL takes at most 65,535 parameters per statement. */
-const HEALTH_SAMPLE_CHUNK_ROWS = 2_000;
-
 /** saveHealthRound for many rounds (a wave's targets) with one insert and one trim; a repeated sample key keeps the last. */
 export async function saveHealthRounds(pool: Pool, inputs: readonly HealthRoundInput[]): Promise<void> {
   const rows = new Map<string, unknown[]>();
@@ -539,19 +535,15 @@ export async function saveHealthRounds(pool: Pool, inputs: readonly HealthRoundI
         sample.check, sample.detail, Math.round(sample.latencyMs), sample.status ?? null, sample.exitCode ?? null, sample.at, sample.error === true]);
     });
   }
-  const all = [...rows.values()];
-  for (let start = 0; start < all.length; start += HEALTH_SAMPLE_CHUNK_ROWS) {
-    const chunk = all.slice(start, start + HEALTH_SAMPLE_CHUNK_ROWS);
-    const tuples = chunk.map((_, row) => `(${Array.from({ length: HEALTH_SAMPLE_COLUMNS }, (_, column) => `$${row * HEALTH_SAMPLE_COLUMNS + column + 1}`).join(', ')})`);
-    await pool.query(
-      `INSERT INTO health_samples (patch_id, target_id, wave, sample_key, ok, check_type, check_label, detail, latency_ms,
-         status_code, exit_code, sampled_at, error) VALUES ${tuples.join(', ')}
-       ON CONFLICT (patch_id, target_id, sample_key) DO UPDATE SET ok = EXCLUDED.ok, check_type = EXCLUDED.check_type,
-         check_label = EXCLUDED.check_label, detail = EXCLUDED.detail, latency_ms = EXCLUDED.latency_ms,
-         status_code = EXCLUDED.status_code, exit_code = EXCLUDED.exit_code, sampled_at = EXCLUDED.sampled_at, error = EXCLUDED.error`,
-      chunk.flat(),
-    );
-  }
+  await insertRows(
+    pool,
+    `INSERT INTO health_samples (patch_id, target_id, wave, sample_key, ok, check_type, check_label, detail, latency_ms,
+       status_code, exit_code, sampled_at, error)`,
+    [...rows.values()],
+    `ON CONFLICT (patch_id, target_id, sample_key) DO UPDATE SET ok = EXCLUDED.ok, check_type = EXCLUDED.check_type,
+       check_label = EXCLUDED.check_label, detail = EXCLUDED.detail, latency_ms = EXCLUDED.latency_ms,
+       status_code = EXCLUDED.status_code, exit_code = EXCLUDED.exit_code, sampled_at = EXCLUDED.sampled_at, error = EXCLUDED.error`,
+  );
   // A rollout watched (or paused) for days samples every round: only the newest samples of a target are kept.
   const byPatch = new Map<string, Set<string>>();
   for (const input of inputs) if (input.samples.length > 0) byPatch.set(input.patchId, (byPatch.get(input.patchId) ?? new Set()).add(input.targetId));

@@ -41,7 +41,6 @@ describe('audit trail', () => {
 
   test('a batch chains in its order under one append, concurrent with single appends; its idempotency keys hold within it and across appends', async () => {
     const before = await appendAuditEvent(db.pool, { actor: 'worker', action: 'health.sampled', idempotencyKey: 'k0' });
-    // 2,500 events: more rows than one insert statement takes (PostgreSQL's 65,535 parameters).
     const inputs = Array.from({ length: 2_500 }, (_, i) => ({ actor: 'worker', action: 'health.sampled', details: { i }, idempotencyKey: `k${i % 2_400}` }));
     const [batch] = await Promise.all([
       appendAuditEvents(db.pool, inputs),
