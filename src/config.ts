@@ -78,6 +78,8 @@ const settingsSchema = z.object({
   // A wave of 100 targets must be revertible at once.
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(100),
   RECONCILE_INTERVAL_SECONDS: seconds(5, 3600).default(60),
+  // A rollback of a 100-target wave reverts from the repositories its deploys fetched.
+  GIT_CACHE_MAX_REPOS: z.coerce.number().int().min(1).max(100_000).default(512),
 
   ALLOW_LOCAL_REPOS: flag.optional(),
   ALLOW_UNSANDBOXED_COMMANDS: flag.default(false),
@@ -174,6 +176,8 @@ export interface Config {
   repositories: {
     /** Local paths and file:// URLs as repository URLs; undefined: the entry point decides (on only for npm start). */
     allowLocal: boolean | undefined;
+    /** Bare repositories a worker keeps for its deploys and reverts (src/git/repo-cache.ts). */
+    maxCachedRepos: number;
   };
   sandbox: {
     /** Run commands without bubblewrap when it is missing (development machines only). */
@@ -296,7 +300,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       maxConcurrentWorkflowTasks: s.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
       maxConcurrentActivities: s.WORKER_MAX_CONCURRENT_ACTIVITIES,
     },
-    repositories: { allowLocal: s.ALLOW_LOCAL_REPOS },
+    repositories: { allowLocal: s.ALLOW_LOCAL_REPOS, maxCachedRepos: s.GIT_CACHE_MAX_REPOS },
     sandbox: {
       allowUnsandboxed: s.ALLOW_UNSANDBOXED_COMMANDS,
       dir: path.resolve(cwd, s.SANDBOX_DIR ?? path.join(os.tmpdir(), 'wpa-sandbox')),

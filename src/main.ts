@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   const startedAt = Date.now();
   const loaded = loadConfig();
   // The all-in-one stack is one person's machine: local repositories are fine unless the setting says otherwise.
-  const config: Config = { ...loaded, repositories: { allowLocal: loaded.repositories.allowLocal ?? true } };
+  const config: Config = { ...loaded, repositories: { ...loaded.repositories, allowLocal: loaded.repositories.allowLocal ?? true } };
   const logger = createLogger(config.logLevel);
   installTemporalRuntime(logger);
   // Private: the Temporal database, secrets and work folders hold every patch's content and credentials.

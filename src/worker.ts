@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { createActivities } from './activities';
 import { type Config, ConfigError, loadConfig } from './config';
 import { runEntryPoint } from './entry-point';
-import { removeStaleWorkDirs } from './git';
+import { limitRepoCache, removeStaleWorkDirs } from './git';
 import { createLogger, installTemporalRuntime } from './logger';
 import { useProcessSpawner } from './process/spawner';
 import { removeStaleRunDirs } from './sandbox/workspace';
@@ -55,6 +55,7 @@ export function workerTuning(
 export async function createWorker(deps: WorkerDeps): Promise<Worker> {
   const { config } = deps;
   await removeLeftoverWorkFolders(config, deps.logger);
+  limitRepoCache(gitWorkRoot(config), config.repositories.maxCachedRepos);
   return Worker.create({
     connection: deps.connection,
     namespace: config.temporal.namespace,

@@ -44,6 +44,9 @@ describe('loadConfig', () => {
     ['WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', '1'],
     ['WORKER_MAX_CONCURRENT_ACTIVITIES', '0'],
     ['WORKER_MAX_CONCURRENT_ACTIVITIES', '2.5'],
+    ['GIT_CACHE_MAX_REPOS', '0'],
+    ['GIT_CACHE_MAX_REPOS', '1e9'],
+    ['GIT_CACHE_MAX_REPOS', '../../etc'],
   ])('an invalid %s is reported by name', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^invalid setting ${variable}: `));

@@ -15,7 +15,6 @@
  * issue a new patch id, which also forces a new approval of the change against the current branch.
  */
 import { rm } from 'node:fs/promises';
-import path from 'node:path';
 import { changedFiles } from './diff-paths';
 import {
   GitCommandError,
@@ -26,16 +25,8 @@ import {
   RevertConflictError,
 } from './errors';
 import { DEFAULT_IDENTITY, type GitOptions, gitText, repoUrlPolicyOf, runGit } from './git-cli';
-import {
-  applyDiff,
-  cloneBranchHistory,
-  fetchBranchTip,
-  moveToNewTip,
-  searchTrailers,
-  trackingRef,
-  type TrailerCommit,
-  withWorkDir,
-} from './repo';
+import { type CachedBranch, repoCacheOf } from './repo-cache';
+import { searchTrailers, trackingRef, type TrailerCommit, treeWithDiff, withScratchIndex, withWorkDir } from './repo';
 import { assertRepoUrl } from './repo-url';
 import { assertBranchName, assertTrailerKey, assertTrailerValue, commitSubjectProblem, redactCredentials } from './validate';
 
@@ -49,6 +40,7 @@ export type Trailers = Readonly<Record<string, string | readonly string[]>>;
 /** The moment between creating a commit and pushing it, when tests move the branch to exercise the retry. */
 export interface PushAttempt {
   attempt: number;
+  /** The repository the commit is in (a bare one: src/git/repo-cache.ts). */
   dir: string;
   commitSha: string;
   expectedTipSha: string;
@@ -120,11 +112,14 @@ interface CommitAndTree {
 }
 
 interface AttemptContext {
-  dir: string;
+  /** The branch's cached bare repository (src/git/repo-cache.ts). */
+  cached: CachedBranch;
+  workRoot: string;
   tip: CommitAndTree;
   /** The newest commits of the branch carrying the patch's deploy and revert trailers. */
   markers: PatchMarkers;
   attempt: number;
+  purpose: LandingPurpose;
 }
 
 interface PatchMarkers {
@@ -186,16 +181,11 @@ async function commitTree(dir: string, message: string, trailers: readonly [stri
   return gitText(dir, ['commit-tree', treeSha, '-p', parent.sha, '-F', '-'], options, { input: full });
 }
 
-/** commitTree of the index (write-tree). */
-async function commit(dir: string, message: string, trailers: readonly [string, string][], parent: CommitAndTree, options: GitOptions): Promise<string | undefined> {
-  return commitTree(dir, message, trailers, parent, await gitText(dir, ['write-tree'], options), options);
-}
-
 type PushOutcome = { ok: true } | { ok: false; reason: 'branch-moved' | 'remote-rejected'; detail: string };
 
 /** Pushes `commitSha` to the branch only if the branch is still at `expectedTipSha`. */
-async function pushWithLease(dir: string, branch: string, commitSha: string, expectedTipSha: string, options: GitOptions): Promise<PushOutcome> {
-  const args = ['push', '--porcelain', '--no-verify', `--force-with-lease=refs/heads/${branch}:${expectedTipSha}`, 'origin', `${commitSha}:refs/heads/${branch}`];
+async function pushWithLease(dir: string, repoUrl: string, branch: string, commitSha: string, expectedTipSha: string, options: GitOptions): Promise<PushOutcome> {
+  const args = ['push', '--porcelain', '--no-verify', `--force-with-lease=refs/heads/${branch}:${expectedTipSha}`, '--', repoUrl, `${commitSha}:refs/heads/${branch}`];
   const run = await runGit(dir, args, options, { okExitCodes: [0, 1] });
   if (run.exitCode === 0) return { ok: true };
   // Porcelain status line of a refused ref: "!<TAB><from>:<to><TAB>[rejected] (stale info)".
@@ -207,12 +197,13 @@ async function pushWithLease(dir: string, branch: string, commitSha: string, exp
   return { ok: false, reason: moved ? 'branch-moved' : 'remote-rejected', detail: `${detail}${moved ? '' : ` ${run.stderr.trim()}`}` };
 }
 
-/** What a landing commits: deploys and proposals apply a diff to a work tree; reverts merge without one (commitRevert). */
+/** What a landing commits, named in the folder of a revert that needs a work tree. */
 type LandingPurpose = 'deploy' | 'propose' | 'revert' | 'propose-revert';
 
 /**
- * Clones once, then per attempt: (after the first, fetch the moved tip and reset to it), let `attempt` decide
- * (done, or a commit to push), push with the tip as lease. Stops on success, on a `done` answer or on a hard refusal.
+ * In the branch's cached repository (fetched), per attempt: (after the first, fetch the moved tip), let `attempt`
+ * decide (done, or a commit to push), push with the tip as lease. Stops on success, on a `done` answer or on a
+ * hard refusal. No work tree: commits are made from trees (treeWithDiff, trivialRevertTree).
  */
 async function landOnBranch<T>(
   input: LandingInput & Partial<SideBranchInput>,
@@ -223,18 +214,18 @@ async function landOnBranch<T>(
   const maxAttempts = assertLandingInput(input);
   if (input.headBranch !== undefined) assertBranchName(input.headBranch);
   const pushTo = input.headBranch ?? input.branch;
-  return withWorkDir(input.workRoot, purpose, async (dir) => {
-    await cloneBranchHistory(dir, input.repoUrl, input.branch, input, purpose === 'deploy' || purpose === 'propose');
+  return repoCacheOf(input.workRoot).withBranch(input.repoUrl, input.branch, input, async (cached) => {
+    const dir = cached.gitDir;
     let lastRefusal = '';
     for (let number = 1; number <= maxAttempts; number++) {
-      if (number > 1) await moveToNewTip(dir, input.repoUrl, input.branch, input);
-      // One log gives the tip (HEAD: the clone's or the moved one) and the patch's markers.
+      if (number > 1) await cached.refetch();
+      // One log gives the fetched tip and the patch's markers.
       const { tip, markers } = await patchMarkers(dir, input.branch, patchId, input);
-      const outcome = await attempt({ dir, tip, markers, attempt: number });
+      const outcome = await attempt({ cached, workRoot: input.workRoot, tip, markers, attempt: number, purpose });
       if ('done' in outcome) return outcome.done;
       await input.beforePush?.({ attempt: number, dir, commitSha: outcome.commitSha, expectedTipSha: tip.sha });
       // A side branch must not exist yet (an empty lease): one that appeared meanwhile is inspected by the next attempt.
-      const pushed = await pushWithLease(dir, pushTo, outcome.commitSha, input.headBranch === undefined ? tip.sha : '', input);
+      const pushed = await pushWithLease(dir, input.repoUrl, pushTo, outcome.commitSha, input.headBranch === undefined ? tip.sha : '', input);
       if (pushed.ok) return outcome.landed(number);
       if (pushed.reason === 'remote-rejected') throw new PushRejectedError('remote-rejected', pushed.detail, number);
       lastRefusal = pushed.detail;
@@ -265,14 +256,13 @@ export async function deployPatch(input: DeployPatchInput): Promise<DeployResult
   const subjectProblem = commitSubjectProblem(input.subject);
   if (subjectProblem) throw new InvalidInputError(`the commit subject ${subjectProblem}`);
   const trailers = trailerLines(PATCH_ID_TRAILER, input.patchId, input.trailers);
-  return landOnBranch<DeployResult>(input, 'deploy', input.patchId, async ({ dir, tip, markers: { patch, revert }, attempt }) => {
+  return landOnBranch<DeployResult>(input, 'deploy', input.patchId, async ({ cached, tip, markers: { patch, revert }, attempt }) => {
     if (revert) throw new PatchRevertedError(input.patchId, revert.sha);
     if (patch) {
       const previousTipSha = firstParent(patch);
       return { done: { commitSha: patch.sha, previousTipSha, reused: true, attempts: attempt } };
     }
-    await applyDiff(dir, input.diff, input);
-    const commitSha = await commitChange(dir, input.subject, trailers, tip, input);
+    const commitSha = await commitChange(cached.gitDir, input, trailers, tip);
     return { commitSha, landed: (attempts) => ({ commitSha, previousTipSha: tip.sha, reused: false, attempts }) };
   });
 }
@@ -282,39 +272,55 @@ export async function deployPatch(input: DeployPatchInput): Promise<DeployResult
  * patch, ours the tip, theirs the patch's parent), when every path merges trivially: the patch's files are as it
  * left them, or only one side changed them. Undefined when a path needs a content merge.
  */
-async function trivialRevertTree(dir: string, patch: TrailerCommit, parentSha: string, tip: CommitAndTree, options: GitOptions): Promise<string | undefined> {
-  const indexFile = path.join(dir, '.git', 'wpa-revert-index');
-  await rm(indexFile, { force: true });
-  const inScratchIndex = { ...options, env: { ...options.env, GIT_INDEX_FILE: indexFile } };
-  await runGit(dir, ['read-tree', '-m', '-i', '--aggressive', patch.sha, tip.sha, parentSha], inScratchIndex);
-  // write-tree refuses an index with unmerged paths (exit 128).
-  const written = await runGit(dir, ['write-tree'], inScratchIndex, { okExitCodes: [0, 128] });
-  return written.exitCode === 0 ? written.stdout.toString('utf8').trim() : undefined;
+async function trivialRevertTree(gitDir: string, patch: TrailerCommit, parentSha: string, tip: CommitAndTree, options: GitOptions): Promise<string | undefined> {
+  return withScratchIndex(gitDir, options, async (inIndex) => {
+    await runGit(gitDir, ['read-tree', '-m', '-i', '--aggressive', patch.sha, tip.sha, parentSha], inIndex);
+    // write-tree refuses an index with unmerged paths (exit 128).
+    const written = await runGit(gitDir, ['write-tree'], inIndex, { okExitCodes: [0, 128] });
+    return written.exitCode === 0 ? written.stdout.toString('utf8').trim() : undefined;
+  });
+}
+
+/**
+ * `git revert --no-commit` of `patch` on the tip in a temporary work tree of the cached repository (a worktree:
+ * it shares the objects), for a revert whose paths need a content merge. Returns the merged tree.
+ */
+async function mergedRevertTree(context: AttemptContext, patch: TrailerCommit, options: GitOptions): Promise<string> {
+  const { gitDir } = context.cached;
+  return withWorkDir(context.workRoot, context.purpose, async (workTree) => {
+    await runGit(gitDir, ['worktree', 'add', '-q', '--detach', '--no-checkout', workTree, context.tip.sha], options);
+    try {
+      await runGit(workTree, ['reset', '-q', '--hard', context.tip.sha], options);
+      const reverted = await runGit(workTree, ['revert', '--no-commit', patch.sha], options, { okExitCodes: [0, 1] });
+      if (reverted.exitCode !== 0) {
+        const conflicted = await gitText(workTree, ['diff', '--name-only', '--diff-filter=U', '-z'], options);
+        throw new RevertConflictError(patch.sha, conflicted.split('\0').filter(Boolean), reverted.stderr);
+      }
+      return await gitText(workTree, ['write-tree'], options);
+    } finally {
+      await rm(workTree, { recursive: true, force: true, maxRetries: 3 });
+      await runGit(gitDir, ['worktree', 'prune'], options);
+    }
+  });
 }
 
 /**
  * Commits the revert of `patch` on the tip; undefined when the tip already has none of the patch's changes (other
- * commits undid them). Most reverts merge trivially and need no work tree (the clone has none); otherwise the
- * tip is checked out and `git revert` merges the contents as it always does.
+ * commits undid them). Most reverts merge trivially in a scratch index; otherwise `git revert` merges the
+ * contents in a work tree as it always does.
  */
-async function commitRevert(dir: string, patch: TrailerCommit, trailers: readonly [string, string][], tip: CommitAndTree, options: GitOptions): Promise<string | undefined> {
+async function commitRevert(context: AttemptContext, patch: TrailerCommit, trailers: readonly [string, string][], options: GitOptions): Promise<string | undefined> {
   // A merge has no single change to undo, and reverting a root commit would delete every file.
   if (patch.parentShas.length !== 1) throw new GitStateError(`patch commit ${patch.sha} has ${patch.parentShas.length} parents`);
+  const { gitDir } = context.cached;
   const message = `Revert "${patch.subject}"\n\nThis reverts commit ${patch.sha}.\n`;
-  const trivial = await trivialRevertTree(dir, patch, firstParent(patch), tip, options);
-  if (trivial !== undefined) return commitTree(dir, message, trailers, tip, trivial, options);
-  await runGit(dir, ['reset', '-q', '--hard', tip.sha], options);
-  const reverted = await runGit(dir, ['revert', '--no-commit', patch.sha], options, { okExitCodes: [0, 1] });
-  if (reverted.exitCode !== 0) {
-    const conflicted = await gitText(dir, ['diff', '--name-only', '--diff-filter=U', '-z'], options);
-    throw new RevertConflictError(patch.sha, conflicted.split('\0').filter(Boolean), reverted.stderr);
-  }
-  return commit(dir, message, trailers, tip, options);
+  const tree = (await trivialRevertTree(gitDir, patch, firstParent(patch), context.tip, options)) ?? (await mergedRevertTree(context, patch, options));
+  return commitTree(gitDir, message, trailers, context.tip, tree, options);
 }
 
-/** Commits the applied diff, which must change the tip's files. */
-async function commitChange(dir: string, subject: string, trailers: readonly [string, string][], tip: CommitAndTree, options: GitOptions): Promise<string> {
-  const commitSha = await commit(dir, subject, trailers, tip, options);
+/** Commits the diff applied to the tip's tree, which it must change. */
+async function commitChange(gitDir: string, input: DeployPatchInput, trailers: readonly [string, string][], tip: CommitAndTree): Promise<string> {
+  const commitSha = await commitTree(gitDir, input.subject, trailers, tip, await treeWithDiff(gitDir, tip.sha, input.diff, input), input);
   if (commitSha === undefined) throw new GitStateError(`the diff changes nothing on ${tip.sha}`);
   return commitSha;
 }
@@ -322,13 +328,14 @@ async function commitChange(dir: string, subject: string, trailers: readonly [st
 /** Reverts the commit that deployed the patch, once per branch; see the module comment for the guarantees. */
 export async function revertPatch(input: RevertPatchInput): Promise<RevertResult> {
   const trailers = trailerLines(REVERTS_PATCH_ID_TRAILER, input.patchId, input.trailers);
-  return landOnBranch<RevertResult>(input, 'revert', input.patchId, async ({ dir, tip, markers: { patch, revert }, attempt }) => {
+  return landOnBranch<RevertResult>(input, 'revert', input.patchId, async (context) => {
+    const { tip, markers: { patch, revert }, attempt } = context;
     if (revert) {
       const previousTipSha = firstParent(revert);
       return { done: { status: 'reverted', revertSha: revert.sha, revertedSha: patch?.sha ?? null, previousTipSha, reused: true, attempts: attempt } };
     }
     if (!patch) return { done: { status: 'nothing-to-revert', reason: 'no-patch-commit', patchCommitSha: null } };
-    const revertSha = await commitRevert(dir, patch, trailers, tip, input);
+    const revertSha = await commitRevert(context, patch, trailers, input);
     if (revertSha === undefined) return { done: { status: 'nothing-to-revert', reason: 'changes-already-undone', patchCommitSha: patch.sha } };
     return {
       commitSha: revertSha,
@@ -347,8 +354,8 @@ export type BranchProposal =
   | { status: 'taken-over'; tipSha: string };
 
 /** The side branch's tip as a proposal of this module (its trailer, its committer), or undefined when absent. */
-async function existingProposal(dir: string, input: LandingInput & SideBranchInput, trailerKey: string, patchId: string): Promise<BranchProposal | undefined> {
-  const tip = await fetchBranchTip(dir, input.repoUrl, input.headBranch, { key: trailerKey, value: patchId }, input);
+async function existingProposal(cached: CachedBranch, input: LandingInput & SideBranchInput, trailerKey: string, patchId: string): Promise<BranchProposal | undefined> {
+  const tip = await cached.otherBranchTip(input.headBranch, { key: trailerKey, value: patchId });
   if (!tip) return undefined;
   const ours = tip.carriesTrailer && tip.committerEmail === (input.identity ?? DEFAULT_IDENTITY).email && tip.parentShas.length === 1;
   if (!ours) return { status: 'taken-over', tipSha: tip.sha };
@@ -364,13 +371,12 @@ export async function proposePatch(input: DeployPatchInput & SideBranchInput): P
   const subjectProblem = commitSubjectProblem(input.subject);
   if (subjectProblem) throw new InvalidInputError(`the commit subject ${subjectProblem}`);
   const trailers = trailerLines(PATCH_ID_TRAILER, input.patchId, input.trailers);
-  return landOnBranch<BranchProposal>(input, 'propose', input.patchId, async ({ dir, tip, markers: { patch, revert } }) => {
+  return landOnBranch<BranchProposal>(input, 'propose', input.patchId, async ({ cached, tip, markers: { patch, revert } }) => {
     if (revert) throw new PatchRevertedError(input.patchId, revert.sha);
     if (patch) return { done: { status: 'on-base', commitSha: patch.sha } };
-    const existing = await existingProposal(dir, input, PATCH_ID_TRAILER, input.patchId);
+    const existing = await existingProposal(cached, input, PATCH_ID_TRAILER, input.patchId);
     if (existing) return { done: existing };
-    await applyDiff(dir, input.diff, input);
-    const commitSha = await commitChange(dir, input.subject, trailers, tip, input);
+    const commitSha = await commitChange(cached.gitDir, input, trailers, tip);
     return { commitSha, landed: () => ({ status: 'proposed', commitSha, baseSha: tip.sha, reused: false }) };
   });
 }
@@ -378,12 +384,13 @@ export async function proposePatch(input: DeployPatchInput & SideBranchInput): P
 /** The revert of the patch proposed on `headBranch`, like proposePatch; `nothing-to-revert` when the base has no patch commit or its changes are gone. */
 export async function proposeRevert(input: RevertPatchInput & SideBranchInput): Promise<BranchProposal | { status: 'nothing-to-revert' }> {
   const trailers = trailerLines(REVERTS_PATCH_ID_TRAILER, input.patchId, input.trailers);
-  return landOnBranch<BranchProposal | { status: 'nothing-to-revert' }>(input, 'propose-revert', input.patchId, async ({ dir, tip, markers: { patch, revert } }) => {
+  return landOnBranch<BranchProposal | { status: 'nothing-to-revert' }>(input, 'propose-revert', input.patchId, async (context) => {
+    const { cached, tip, markers: { patch, revert } } = context;
     if (revert) return { done: { status: 'on-base', commitSha: revert.sha } };
     if (!patch) return { done: { status: 'nothing-to-revert' } };
-    const existing = await existingProposal(dir, input, REVERTS_PATCH_ID_TRAILER, input.patchId);
+    const existing = await existingProposal(cached, input, REVERTS_PATCH_ID_TRAILER, input.patchId);
     if (existing) return { done: existing };
-    const commitSha = await commitRevert(dir, patch, trailers, tip, input);
+    const commitSha = await commitRevert(context, patch, trailers, input);
     if (commitSha === undefined) return { done: { status: 'nothing-to-revert' } };
     return { commitSha, landed: () => ({ status: 'proposed', commitSha, baseSha: tip.sha, reused: false }) };
   });

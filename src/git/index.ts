@@ -46,6 +46,7 @@ export {
   RevertConflictError,
 } from './errors';
 export { DEFAULT_IDENTITY, type GitIdentity, type GitOptions } from './git-cli';
+export { limitRepoCache } from './repo-cache';
 export { isValidBranchName } from './validate';
 export {
   applyDiff,

@@ -4,7 +4,7 @@
  * `wpa-git-<owner>-*` folder inside the caller's workRoot, named after the process that created it.
  */
 import { rm } from 'node:fs/promises';
-import { basename } from 'node:path';
+import path, { basename } from 'node:path';
 import picomatch from 'picomatch';
 import { createOwnedFolder, removeFoldersOfGoneOwners } from '../process/owned-folders';
 import { changedFiles } from './diff-paths';
@@ -16,7 +16,7 @@ import { assertBranchName, assertRef, assertTrailerKey, redactCredentials } from
 const WORK_DIR_PREFIX = 'wpa-git-';
 
 /** Named after this process (src/process/owned-folders.ts), so a later worker can remove it once this one is gone. */
-function createWorkDir(workRoot: string, purpose: string): Promise<string> {
+export function createWorkDir(workRoot: string, purpose: string): Promise<string> {
   return createOwnedFolder(workRoot, WORK_DIR_PREFIX, purpose);
 }
 
@@ -57,12 +57,12 @@ export function trackingRef(branch: string): string {
  * One commit more than the trailer search reads. The k-th commit `git log` shows is at most k-1 parent steps
  * from the tip, so every commit the search returns has its parents in the clone (needed to revert it).
  */
-function fetchDepth(options: GitOptions): number {
+export function fetchDepth(options: GitOptions): number {
   return (options.historyDepth ?? DEFAULT_HISTORY_DEPTH) + 1;
 }
 
 /** Runs a clone or fetch of `ref`, turning git's "no such ref" answers into RefNotFoundError. */
-async function fetchRef(dir: string, args: readonly string[], repoUrl: string, ref: string, options: GitOptions): Promise<void> {
+export async function fetchRef(dir: string, args: readonly string[], repoUrl: string, ref: string, options: GitOptions): Promise<void> {
   try {
     await runGit(dir, args, options);
   } catch (error) {
@@ -72,31 +72,13 @@ async function fetchRef(dir: string, args: readonly string[], repoUrl: string, r
   }
 }
 
-/**
- * Clones `branch` into the empty folder `dir` (the tip is HEAD and the tracking ref), checked out at its tip
- * unless `workTree` is false (then there is no index and no file outside .git).
- */
-export async function cloneBranchHistory(dir: string, repoUrl: string, branch: string, options: GitOptions, workTree = true): Promise<void> {
+/** Clones `branch` into the empty folder `dir`, checked out at its tip, and returns the tip SHA. */
+export async function cloneBranch(dir: string, repoUrl: string, branch: string, options: GitOptions): Promise<string> {
   // --no-local: the depth applies to repositories given as local paths too (git ignores it for URLs).
   // --template= (none): no sample hooks, description or exclude file written into a clone that lives for seconds.
-  const args = ['clone', '-q', '--template=', ...(workTree ? [] : ['--no-checkout']), '--no-local', '--no-tags', '--single-branch', `--branch=${branch}`, `--depth=${fetchDepth(options)}`, '--', repoUrl, '.'];
+  const args = ['clone', '-q', '--template=', '--no-local', '--no-tags', '--single-branch', `--branch=${branch}`, `--depth=${fetchDepth(options)}`, '--', repoUrl, '.'];
   await fetchRef(dir, args, repoUrl, branch, options);
-}
-
-/** cloneBranchHistory, returning the tip SHA. */
-export async function cloneBranch(dir: string, repoUrl: string, branch: string, options: GitOptions): Promise<string> {
-  await cloneBranchHistory(dir, repoUrl, branch, options);
   return gitText(dir, ['rev-parse', '--verify', 'HEAD'], options);
-}
-
-/** Fetches the current tip of a cloned branch (which moved since the clone) and puts the work tree there. */
-export async function moveToNewTip(dir: string, repoUrl: string, branch: string, options: GitOptions): Promise<string> {
-  await fetchRef(dir, ['fetch', '-q', '--no-tags', `--depth=${fetchDepth(options)}`, 'origin', `+refs/heads/${branch}:${trackingRef(branch)}`], repoUrl, branch, options);
-  const tipSha = await gitText(dir, ['rev-parse', '--verify', `${trackingRef(branch)}^{commit}`], options);
-  await runGit(dir, ['checkout', '-q', '--force', '-B', branch, tipSha], options);
-  // An earlier attempt may have left untracked files or revert state, which checkout keeps.
-  await discardChanges(dir, options);
-  return tipSha;
 }
 
 /** Puts the work tree back at HEAD: changed files restored, untracked and ignored ones removed. */
@@ -261,13 +243,16 @@ export async function readTree(source: TreeSource, pathFilter?: PathFilter, opti
 
 export type DiffApplyCheck = { applies: true } | { applies: false; message: string; alreadyApplied: boolean };
 
-/** `git apply --index [extra]` with the diff on stdin; a refusal is an answer, not an exception. */
-async function tryApply(dir: string, diff: string, extra: readonly string[], options: GitOptions): Promise<DiffApplyCheck> {
+/**
+ * `git apply <target> [extra]` with the diff on stdin: to index and work tree (`--index`), or to the index alone
+ * (`--cached`, in a repository without a work tree). A refusal is an answer, not an exception.
+ */
+async function tryApply(dir: string, diff: string, target: '--index' | '--cached', extra: readonly string[], options: GitOptions): Promise<DiffApplyCheck> {
   // Exit 1 = hunks do not apply, 128 = git could not use the patch at all (e.g. corrupt): both are refusals.
   const refusals = [1, 128];
-  const run = await runGit(dir, ['apply', '--index', ...extra], options, { input: diff, okExitCodes: [0, ...refusals] });
+  const run = await runGit(dir, ['apply', target, ...extra], options, { input: diff, okExitCodes: [0, ...refusals] });
   if (run.exitCode === 0) return { applies: true };
-  const reverse = await runGit(dir, ['apply', '--index', '--check', '--reverse'], options, { input: diff, okExitCodes: [0, ...refusals] });
+  const reverse = await runGit(dir, ['apply', target, '--check', '--reverse'], options, { input: diff, okExitCodes: [0, ...refusals] });
   return { applies: false, message: run.stderr, alreadyApplied: reverse.exitCode === 0 };
 }
 
@@ -277,14 +262,39 @@ async function tryApply(dir: string, diff: string, extra: readonly string[], opt
  */
 export async function checkDiffApplies(dir: string, diff: string, options: GitOptions = {}): Promise<DiffApplyCheck> {
   changedFiles(diff);
-  return tryApply(dir, diff, ['--check'], options);
+  return tryApply(dir, diff, '--index', ['--check'], options);
 }
 
 /** Applies the diff to index and work tree, all or nothing; PatchDoesNotApplyError carries git's message. */
 export async function applyDiff(dir: string, diff: string, options: GitOptions = {}): Promise<void> {
   changedFiles(diff);
-  const result = await tryApply(dir, diff, [], options);
+  const result = await tryApply(dir, diff, '--index', [], options);
   if (!result.applies) throw new PatchDoesNotApplyError(result.message, result.alreadyApplied);
+}
+
+/** Runs `use` with options whose git runs use a fresh scratch index in `gitDir` (removed afterwards). */
+export async function withScratchIndex<T>(gitDir: string, options: GitOptions, use: (inIndex: GitOptions) => Promise<T>): Promise<T> {
+  const indexFile = path.join(gitDir, 'wpa-index');
+  await rm(indexFile, { force: true });
+  try {
+    return await use({ ...options, env: { ...options.env, GIT_INDEX_FILE: indexFile } });
+  } finally {
+    await rm(indexFile, { force: true });
+  }
+}
+
+/**
+ * The tree of `commit` with the diff applied, made in a scratch index of the repository `gitDir` without a work
+ * tree (all or nothing, exactly as applyDiff); PatchDoesNotApplyError carries git's message.
+ */
+export async function treeWithDiff(gitDir: string, commit: string, diff: string, options: GitOptions = {}): Promise<string> {
+  changedFiles(diff);
+  return withScratchIndex(gitDir, options, async (inIndex) => {
+    await runGit(gitDir, ['read-tree', commit], inIndex);
+    const result = await tryApply(gitDir, diff, '--cached', [], inIndex);
+    if (!result.applies) throw new PatchDoesNotApplyError(result.message, result.alreadyApplied);
+    return gitText(gitDir, ['write-tree'], inIndex);
+  });
 }
 
 export interface TrailerCommit {
@@ -354,7 +364,7 @@ export async function fetchBranchTip(dir: string, repoUrl: string, branch: strin
   assertBranchName(branch);
   assertTrailerKey(trailer.key);
   try {
-    await fetchRef(dir, ['fetch', '-q', '--no-tags', '--depth=2', 'origin', `+refs/heads/${branch}:${trackingRef(branch)}`], repoUrl, branch, options);
+    await fetchRef(dir, ['fetch', '-q', '--no-tags', '--no-write-fetch-head', '--depth=2', '--', repoUrl, `+refs/heads/${branch}:${trackingRef(branch)}`], repoUrl, branch, options);
   } catch (error) {
     if (error instanceof RefNotFoundError) return undefined;
     throw error;

@@ -176,7 +176,7 @@ describe('security findings, replayed against the real stack pieces', () => {
     }
     // A shared server: local paths and file:// refused, including a target stored while they were allowed.
     const shared = createApp({
-      config: { ...h.config, repositories: { allowLocal: false } },
+      config: { ...h.config, repositories: { ...h.config.repositories, allowLocal: false } },
       pool: h.db.pool,
       temporalClient: h.client,
       authenticator: createAuthenticator(h.config.auth),

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import {
   deployPatch,
   type DeployPatchInput,
@@ -71,7 +72,7 @@ describe('deployPatch', () => {
     expect(git(remote.bare, 'log', '-1', '--format=%(trailers:only,unfold)')).toBe('Patch-Id: patch-1\nApproved-by: alice@example.test\nApproved-by: bob@example.test');
     expect(git(remote.bare, 'log', '-1', '--format=%an <%ae> / %cn <%ce>')).toBe('Patch Bot <patch-bot@example.test> / Patch Bot <patch-bot@example.test>');
     expect(git(remote.bare, 'rev-parse', `${result.commitSha}^`)).toBe(before);
-    expect(remote.workRootEntries()).toEqual([]);
+    expect(remote.workLeftovers()).toEqual([]);
   });
 
   it('reuses the commit when deployed twice: exactly one commit carries the Patch-Id', async () => {
@@ -126,7 +127,7 @@ describe('deployPatch', () => {
     expect((error as PatchDoesNotApplyError).retryable).toBe(false);
     expect((error as PatchDoesNotApplyError).gitMessage).toContain('patch does not apply');
     expect(remote.tip()).toBe(interleaved);
-    expect(remote.workRootEntries()).toEqual([]);
+    expect(remote.workLeftovers()).toEqual([]);
   });
 
   it('refuses a diff that does not apply, and says when its changes are already there', async () => {
@@ -148,7 +149,7 @@ describe('deployPatch', () => {
       deployPatch(
         deployInput(remote, {
           beforePush: async ({ dir, commitSha }) => {
-            git(dir, 'push', '-q', 'origin', `${commitSha}:refs/heads/main`);
+            git(dir, 'push', '-q', remote.bare, `${commitSha}:refs/heads/main`);
             pushed = commitSha;
             return Promise.reject(new Error('worker crashed'));
           },
@@ -166,9 +167,9 @@ describe('deployPatch', () => {
     const loser = await deployPatch(
       deployInput(remote, {
         beforePush: async ({ attempt }) => {
-          // Another identity, so the two commits differ even when made within the same second.
+          // Another worker (its own work root), with another identity so the two commits differ even when made within the same second.
           const otherWorker = { name: 'Other Worker', email: 'other@example.test' };
-          if (attempt === 1) winner = (await deployPatch(deployInput(remote, { identity: otherWorker }))).commitSha;
+          if (attempt === 1) winner = (await deployPatch(deployInput(remote, { identity: otherWorker, workRoot: join(remote.root, 'other-worker') }))).commitSha;
         },
       }),
     );
@@ -253,7 +254,7 @@ describe('revertPatch', () => {
     expect(second).toEqual({ ...first, reused: true });
     expect(commitsWithLine(remote, 'Reverts-Patch-Id: patch-1')).toBe(1);
     expect(commitsWithLine(remote, 'Patch-Id: patch-1')).toBe(1);
-    expect(remote.workRootEntries()).toEqual([]);
+    expect(remote.workLeftovers()).toEqual([]);
   });
 
   it('refuses to deploy a reverted patch id again', async () => {
@@ -279,7 +280,7 @@ describe('revertPatch', () => {
     const result = await revertPatch(revertInput(remote));
     expect(result).toMatchObject({ status: 'reverted', revertedSha: deployed.commitSha, reused: false });
     expect(remote.fileAt(CI_PATH)).toBe(CI_WORKFLOW.replace('name: CI', 'name: Continuous integration'));
-    expect(remote.workRootEntries()).toEqual([]);
+    expect(remote.workLeftovers()).toEqual([]);
   });
 
   it('reverts a patch that adds, deletes and changes files, with later commits to other files kept', async () => {

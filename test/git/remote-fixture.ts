@@ -124,6 +124,23 @@ export class TestRemote {
     }
   }
 
+  /**
+   * What operations left in the work root besides the landings' repository cache (src/git/repo-cache.ts): other
+   * folders, and in the cache anything but bare repositories without a scratch index or a registered work tree.
+   */
+  workLeftovers(): string[] {
+    return this.workRootEntries().flatMap((entry) => {
+      if (!/^wpa-git-.*-cache-/.test(entry)) return [entry];
+      const cache = join(this.workRoot, entry);
+      return readdirSync(cache).flatMap((repo) => {
+        if (!/^[0-9a-f]{32}$/.test(repo)) return [`${entry}/${repo}`];
+        const files = readdirSync(join(cache, repo));
+        const worktrees = files.includes('worktrees') ? readdirSync(join(cache, repo, 'worktrees')) : [];
+        return [...files.filter((file) => file.startsWith('wpa-')), ...worktrees.map((name) => `worktrees/${name}`)].map((file) => `${entry}/${repo}/${file}`);
+      });
+    });
+  }
+
   dispose(): void {
     rmSync(this.root, { recursive: true, force: true });
   }

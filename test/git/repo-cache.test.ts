@@ -1,0 +1,124 @@
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { deployPatch, type DeployPatchInput, proposeRevert, revertPatch, type RevertPatchInput } from '../../src/git';
+import { RepoCache } from '../../src/git/repo-cache';
+import { checkoutVersion, CI_PATH, CI_WORKFLOW, git, TestRemote } from './remote-fixture';
+
+const LOCAL_ALLOWED = { allowLocal: true };
+
+function deployInput(remote: TestRemote, patchId: string, overrides: Partial<DeployPatchInput> = {}): DeployPatchInput {
+  return {
+    repoUrl: remote.bare,
+    branch: 'main',
+    diff: remote.diffFor(checkoutVersion('v4')),
+    patchId,
+    subject: 'ci: pin actions/checkout to v4',
+    workRoot: remote.workRoot,
+    repoUrlPolicy: LOCAL_ALLOWED,
+    ...overrides,
+  };
+}
+
+function revertInput(remote: TestRemote, patchId: string, overrides: Partial<RevertPatchInput> = {}): RevertPatchInput {
+  return { repoUrl: remote.bare, branch: 'main', patchId, workRoot: remote.workRoot, repoUrlPolicy: LOCAL_ALLOWED, ...overrides };
+}
+
+/** The cached repositories of a work root (one folder per repository and branch). */
+function cachedRepos(workRoot: string): string[] {
+  return readdirSync(workRoot)
+    .filter((entry) => entry.includes('-cache-'))
+    .flatMap((cache) => readdirSync(join(workRoot, cache)).map((repo) => join(workRoot, cache, repo)));
+}
+
+describe('the repository cache of deploys and reverts', () => {
+  let remote: TestRemote;
+  beforeEach(() => {
+    remote = new TestRemote();
+  });
+  afterEach(() => remote.dispose());
+
+  it('keeps one repository per branch and sees what others pushed between two uses', async () => {
+    const deployed = await deployPatch(deployInput(remote, 'patch-1'));
+    const [repo] = cachedRepos(remote.workRoot);
+    expect(cachedRepos(remote.workRoot)).toHaveLength(1);
+    // Someone else's commits after the deploy: the revert must commit on them, not on the cached tip.
+    remote.commit({ 'README.md': 'changed by someone else\n' }, 'docs: someone else');
+    const moved = remote.tip();
+    const reverted = await revertPatch(revertInput(remote, 'patch-1'));
+    expect(reverted).toMatchObject({ status: 'reverted', revertedSha: deployed.commitSha, previousTipSha: moved, reused: false });
+    expect(cachedRepos(remote.workRoot)).toEqual([repo]);
+    expect(remote.fileAt(CI_PATH)).toBe(CI_WORKFLOW);
+    expect(remote.fileAt('README.md')).toBe('changed by someone else\n');
+    expect(remote.workLeftovers()).toEqual([]);
+  });
+
+  it('does not take a branch deleted since the last use from the cache', async () => {
+    await deployPatch(deployInput(remote, 'patch-1'));
+    git(remote.bare, 'branch', '-m', 'main', 'renamed');
+    await expect(revertPatch(revertInput(remote, 'patch-1'))).rejects.toMatchObject({ name: 'RefNotFoundError' });
+  });
+
+  it('throws a repository away after a failed git run and fetches it afresh', async () => {
+    await deployPatch(deployInput(remote, 'patch-1'));
+    const [repo = ''] = cachedRepos(remote.workRoot);
+    // What a fetch killed in the middle leaves behind: the tracking ref's lock.
+    writeFileSync(join(repo, 'refs', 'remotes', 'origin', 'main.lock'), '');
+    await expect(revertPatch(revertInput(remote, 'patch-1'))).rejects.toMatchObject({ name: 'GitCommandError' });
+    expect(existsSync(repo)).toBe(false);
+    expect(await revertPatch(revertInput(remote, 'patch-1'))).toMatchObject({ status: 'reverted', reused: false });
+    expect(remote.fileAt(CI_PATH)).toBe(CI_WORKFLOW);
+  });
+
+  it('finds a patch deep in the history after a pull request head was looked up (a shallow fetch of a branch sharing it)', async () => {
+    const deployed = await deployPatch(deployInput(remote, 'patch-1'));
+    for (let index = 0; index < 3; index++) remote.commit({ [`docs/${index}.md`]: `${index}\n` }, `docs: ${index}`);
+    const head = 'wpa/revert-patch-1';
+    await proposeRevert({ ...revertInput(remote, 'patch-1'), headBranch: head });
+    // The second proposal finds the head branch (fetched two commits deep, which would cut the branch's history).
+    expect(await proposeRevert({ ...revertInput(remote, 'patch-1'), headBranch: head })).toMatchObject({ status: 'proposed', reused: true });
+    const reverted = await revertPatch(revertInput(remote, 'patch-1'));
+    expect(reverted).toMatchObject({ status: 'reverted', revertedSha: deployed.commitSha, reused: false });
+    expect(remote.fileAt(CI_PATH)).toBe(CI_WORKFLOW);
+  });
+
+  it('makes the repository again when the work root was emptied', async () => {
+    await deployPatch(deployInput(remote, 'patch-1'));
+    rmSync(remote.workRoot, { recursive: true, force: true });
+    expect(await revertPatch(revertInput(remote, 'patch-1'))).toMatchObject({ status: 'reverted', reused: false });
+  });
+
+  it('removes the least recently used repository beyond its limit, never one in use', async () => {
+    const others = [new TestRemote(), new TestRemote()];
+    try {
+      const cache = new RepoCache(join(remote.root, 'cache-work'), 2);
+      const tips: string[] = [];
+      const remotes = [remote, ...others];
+      for (const target of remotes) {
+        tips.push(await cache.withBranch(target.bare, 'main', { repoUrlPolicy: LOCAL_ALLOWED }, ({ gitDir }) => Promise.resolve(git(gitDir, 'rev-parse', 'refs/remotes/origin/main'))));
+      }
+      expect(tips).toEqual(remotes.map((target) => target.tip()));
+      expect(cachedRepos(join(remote.root, 'cache-work'))).toHaveLength(2);
+      // Using the evicted one again, while the two others are held, exceeds the limit without removing them.
+      const held = await Promise.all(
+        remotes.map((target) => cache.withBranch(target.bare, 'main', { repoUrlPolicy: LOCAL_ALLOWED }, ({ gitDir }) => Promise.resolve(existsSync(join(gitDir, 'HEAD'))))),
+      );
+      expect(held).toEqual([true, true, true]);
+      expect(cachedRepos(join(remote.root, 'cache-work'))).toHaveLength(2);
+    } finally {
+      for (const other of others) other.dispose();
+    }
+  });
+
+  it('runs the operations on one repository one at a time', async () => {
+    const cache = new RepoCache(join(remote.root, 'cache-work'));
+    const events: string[] = [];
+    const use = (name: string) =>
+      cache.withBranch(remote.bare, 'main', { repoUrlPolicy: LOCAL_ALLOWED }, async () => {
+        events.push(`${name} start`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        events.push(`${name} end`);
+      });
+    await Promise.all([use('a'), use('b')]);
+    expect(events).toEqual(['a start', 'a end', 'b start', 'b end']);
+  });
+});
