@@ -288,9 +288,8 @@ async function trivialRevertTree(gitDir: string, patch: TrailerCommit, parentSha
 async function mergedRevertTree(context: AttemptContext, patch: TrailerCommit, options: GitOptions): Promise<string> {
   const { gitDir } = context.cached;
   return withWorkDir(context.workRoot, context.purpose, async (workTree) => {
-    await runGit(gitDir, ['worktree', 'add', '-q', '--detach', '--no-checkout', workTree, context.tip.sha], options);
+    await runGit(gitDir, ['worktree', 'add', '-q', '--detach', workTree, context.tip.sha], options);
     try {
-      await runGit(workTree, ['reset', '-q', '--hard', context.tip.sha], options);
       const reverted = await runGit(workTree, ['revert', '--no-commit', patch.sha], options, { okExitCodes: [0, 1] });
       if (reverted.exitCode !== 0) {
         const conflicted = await gitText(workTree, ['diff', '--name-only', '--diff-filter=U', '-z'], options);

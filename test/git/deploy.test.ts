@@ -274,7 +274,7 @@ describe('revertPatch', () => {
     expect(remote.tip()).toBe(later);
   });
 
-  it('merges the revert into later changes of the same file (a content merge on a checkout)', async () => {
+  it('merges the revert into later changes of the same file (a content merge in a temporary work tree)', async () => {
     const deployed = await deployPatch(deployInput(remote));
     remote.commit({ [CI_PATH]: remote.fileAt(CI_PATH).replace('name: CI', 'name: Continuous integration') }, 'ci: rename the workflow');
     const result = await revertPatch(revertInput(remote));
