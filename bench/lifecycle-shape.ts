@@ -90,3 +90,27 @@ export function activityTimes(histories: ReadonlyArray<readonly HistoryEvent[]>)
   }
   return [...totals.values()].sort((a, b) => b.runningMs - a.runningMs);
 }
+
+/** Where one lifecycle's wall time went: its tests, the wait for the approval after them, and the rollout. */
+export interface LifecyclePhases {
+  testsMs: number;
+  awaitingApprovalMs: number;
+  rolloutMs: number;
+}
+
+/** The phases of a recorded lifecycle: start to the last test-stage completion, to the approval, to the end. */
+export function lifecyclePhases(events: readonly HistoryEvent[], testActivityType: string): LifecyclePhases {
+  const byId = new Map(events.map((event) => [eventId(event), event]));
+  const start = millis(events[0]);
+  const end = millis(events[events.length - 1]);
+  let testsDone = start;
+  for (const event of events) {
+    const completed = event.activityTaskCompletedEventAttributes;
+    if (!completed) continue;
+    const type = byId.get(Number(completed.scheduledEventId ?? 0))?.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (type === testActivityType) testsDone = Math.max(testsDone, millis(event));
+  }
+  const approval = events.find((event) => event.workflowExecutionUpdateAcceptedEventAttributes || event.workflowExecutionSignaledEventAttributes);
+  const approved = approval ? millis(approval) : testsDone;
+  return { testsMs: testsDone - start, awaitingApprovalMs: approved - testsDone, rolloutMs: end - approved };
+}

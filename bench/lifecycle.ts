@@ -11,7 +11,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import type { PatchStatus } from '../src/domain/types';
 import { inBoundedPool } from '../src/workflows/bounded-pool';
 import { approveSkeletonSignal, type LifecycleShape, lifecycleSkeletonWorkflow } from '../src/workflows/lifecycle-skeleton';
-import { activityTimes, type HistoryEvent, lifecycleShape, shapeActivityTypes } from './lifecycle-shape';
+import { activityTimes, type HistoryEvent, lifecyclePhases, lifecycleShape, shapeActivityTypes } from './lifecycle-shape';
 import { type ComparedFigure, comparedTable } from './report';
 import type { BenchContext } from './run';
 import { BENCH_DIFF, BENCH_WORKFLOW, BENCH_WORKFLOW_PATH, type BenchStack, type BenchTarget, createBareRepository, gitCommand as git, startBenchStack } from './stack';
@@ -171,6 +171,11 @@ export async function runLifecycleBench(context: BenchContext): Promise<string> 
       { measure: 'Temporal alone', value: temporalMs / 1000, baseline: lifecycleMs / 1000, unit: 's', baselineName: 'the lifecycles' },
       { measure: 'git alone', value: gitMs / 1000, baseline: lifecycleMs / 1000, unit: 's', baselineName: 'the lifecycles' },
     ];
+    const phases = [...histories.values()].map((events) => lifecyclePhases(events, 'testTarget'));
+    const phaseLine = (name: string, of: (phase: (typeof phases)[number]) => number): string => {
+      const values = phases.map(of);
+      return `| ${name} | ${(values.reduce((sum, value) => sum + value, 0) / values.length / 1000).toFixed(2)} s | ${(Math.max(...values) / 1000).toFixed(2)} s |`;
+    };
     const commits = [...outcomes.values()].reduce((sum, counts) => sum + counts.deployed, 0);
     const reverts = [...outcomes.values()].reduce((sum, counts) => sum + counts.reverted, 0);
     return [
@@ -182,6 +187,14 @@ export async function runLifecycleBench(context: BenchContext): Promise<string> 
       'Temporal alone: the same command shapes (read from a deployed and a rolled-back history of this run, activities that do nothing). Git alone: the same commits and reverts by a script (clone, apply, commit, push, revert, push), twice the cores at a time.',
       '',
       comparedTable(figures),
+      '',
+      'Where a lifecycle\'s wall time went (from its history: start to the last test stage, to the approval, to the end):',
+      '',
+      '| phase | mean | slowest |',
+      '| --- | --- | --- |',
+      phaseLine('test stages', (phase) => phase.testsMs),
+      phaseLine('awaiting the approval (the bench approves at its next poll)', (phase) => phase.awaitingApprovalMs),
+      phaseLine('approval to the end (waves, health windows, reverts)', (phase) => phase.rolloutMs),
       '',
       'Where the lifecycles spent their activity time (summed over all patches; queued: scheduled until a worker started it):',
       '',
