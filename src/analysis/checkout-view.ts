@@ -3,7 +3,7 @@
  * text (symlinks, binaries and huge files skipped) and every path, for rules that ask whether a file exists.
  * Analyses, patches generated from their findings and the regeneration of those patches all use this one reading.
  */
-import { type GitOptions, listFiles, readTree } from '../git';
+import { type GitOptions, readTreeAndPaths } from '../git';
 import { repositoryFromFiles } from './discover';
 import type { RepositoryView } from './rule';
 
@@ -13,6 +13,6 @@ const CI_FILES = ['.github/**', 'wpa.yml', 'wpa.yaml'];
 /** The view of `commit` (default HEAD) in the clone `dir`. */
 export async function repositoryViewAt(dir: string, commit: string | undefined, options: GitOptions = {}): Promise<{ view: RepositoryView; commitSha: string }> {
   const source = commit === undefined ? { dir } : { dir, ref: commit };
-  const [tree, listing] = await Promise.all([readTree(source, CI_FILES, options), listFiles(source, undefined, options)]);
-  return { view: repositoryFromFiles(tree.files, { existingPaths: listing.paths }), commitSha: tree.commitSha };
+  const tree = await readTreeAndPaths(source, CI_FILES, options);
+  return { view: repositoryFromFiles(tree.files, { existingPaths: tree.paths }), commitSha: tree.commitSha };
 }

@@ -61,6 +61,7 @@ export {
   listFiles,
   type PathFilter,
   readTree,
+  readTreeAndPaths,
   type ReadTreeOptions,
   removeStaleWorkDirs,
   type SkipReason,

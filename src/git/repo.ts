@@ -209,35 +209,48 @@ function parseCatFileBatch(output: Buffer): Buffer[] {
   return contents;
 }
 
+/** The snapshot of `entries` (listed at `commitSha`): their text read with one `cat-file --batch`. */
+async function snapshotOf(dir: string, commitSha: string, entries: readonly TreeEntry[], options: ReadTreeOptions): Promise<TreeSnapshot> {
+  const maxFileBytes = options.maxFileBytes ?? 1024 * 1024;
+  const skipped: TreeSnapshot['skipped'] = [];
+  const wanted: TreeEntry[] = [];
+  for (const entry of entries) {
+    if (entry.mode === '120000') skipped.push({ path: entry.path, reason: 'symlink' });
+    else if (entry.size > maxFileBytes) skipped.push({ path: entry.path, reason: 'too-large' });
+    else wanted.push(entry);
+  }
+  const files = new Map<string, string>();
+  if (wanted.length === 0) return { commitSha, files, skipped };
+  const { stdout } = await runGit(dir, ['cat-file', '--batch'], options, { input: wanted.map((entry) => `${entry.sha}\n`).join('') });
+  const contents = parseCatFileBatch(stdout);
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  wanted.forEach((entry, index) => {
+    const content = contents[index] ?? Buffer.alloc(0);
+    if (content.includes(0)) {
+      skipped.push({ path: entry.path, reason: 'binary' });
+      return;
+    }
+    try {
+      files.set(entry.path, decoder.decode(content));
+    } catch {
+      skipped.push({ path: entry.path, reason: 'not-utf8' });
+    }
+  });
+  return { commitSha, files, skipped };
+}
+
 /** The text of the files at a commit whose paths match `pathFilter`, e.g. all `.github/**` files. */
 export async function readTree(source: TreeSource, pathFilter?: PathFilter, options: ReadTreeOptions = {}): Promise<TreeSnapshot> {
-  const maxFileBytes = options.maxFileBytes ?? 1024 * 1024;
+  return withTree(source, options, async (dir, commitSha) => snapshotOf(dir, commitSha, await listEntries(dir, commitSha, pathFilter, options), options));
+}
+
+/** readTree and listFiles (every path) from one listing of the commit. */
+export async function readTreeAndPaths(source: TreeSource, pathFilter: PathFilter, options: ReadTreeOptions = {}): Promise<TreeSnapshot & Pick<TreeListing, 'paths'>> {
+  const matches = toMatcher(pathFilter);
   return withTree(source, options, async (dir, commitSha) => {
-    const skipped: TreeSnapshot['skipped'] = [];
-    const wanted: TreeEntry[] = [];
-    for (const entry of await listEntries(dir, commitSha, pathFilter, options)) {
-      if (entry.mode === '120000') skipped.push({ path: entry.path, reason: 'symlink' });
-      else if (entry.size > maxFileBytes) skipped.push({ path: entry.path, reason: 'too-large' });
-      else wanted.push(entry);
-    }
-    const files = new Map<string, string>();
-    if (wanted.length === 0) return { commitSha, files, skipped };
-    const { stdout } = await runGit(dir, ['cat-file', '--batch'], options, { input: wanted.map((entry) => `${entry.sha}\n`).join('') });
-    const contents = parseCatFileBatch(stdout);
-    const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-    wanted.forEach((entry, index) => {
-      const content = contents[index] ?? Buffer.alloc(0);
-      if (content.includes(0)) {
-        skipped.push({ path: entry.path, reason: 'binary' });
-        return;
-      }
-      try {
-        files.set(entry.path, decoder.decode(content));
-      } catch {
-        skipped.push({ path: entry.path, reason: 'not-utf8' });
-      }
-    });
-    return { commitSha, files, skipped };
+    const entries = await listEntries(dir, commitSha, undefined, options);
+    const snapshot = await snapshotOf(dir, commitSha, entries.filter((entry) => matches(entry.path)), options);
+    return { ...snapshot, paths: entries.map((entry) => entry.path) };
   });
 }
 

@@ -15,7 +15,7 @@ import { schemaViolationRule } from '../analysis/rules/compatibility/schema-viol
 import { yamlSyntaxRule } from '../analysis/rules/compatibility/yaml-syntax';
 import type { Finding, ResolvedFinding, StageResult, Target, TreeStage } from '../domain/types';
 import { introducedFindings } from '../fixes/fix-repository';
-import { applyDiff, type ChangedFile, changedFiles, InvalidDiffError, listFiles, PatchDoesNotApplyError, readTree } from '../git';
+import { applyDiff, type ChangedFile, changedFiles, InvalidDiffError, PatchDoesNotApplyError, readTreeAndPaths } from '../git';
 import { runSandboxed, type SandboxConfig, type SandboxedResult, SandboxUnavailableError } from '../sandbox';
 import { commandOutputForPeople } from '../security/redact';
 import { type PatchedFile, safetyReport } from './safety-report';
@@ -107,10 +107,7 @@ export async function prepareTree(context: StageContext): Promise<PreparedTree> 
   }
   context.progress?.('reading the target tree');
   const oldPaths = new Set(changes.flatMap((change) => change.oldPath ?? []));
-  const [snapshot, listing] = await Promise.all([
-    readTree({ dir }, (filePath) => isCiPath(filePath) || oldPaths.has(filePath), { signal }),
-    listFiles({ dir }, undefined, { signal }),
-  ]);
+  const snapshot = await readTreeAndPaths({ dir }, (filePath) => isCiPath(filePath) || oldPaths.has(filePath), { signal });
   context.progress?.('applying the diff');
   try {
     await applyDiff(dir, diff, { signal });
@@ -122,7 +119,7 @@ export async function prepareTree(context: StageContext): Promise<PreparedTree> 
     return outcome(false, summary, [error.gitMessage], { commitSha: snapshot.commitSha });
   }
   const files = new Map(snapshot.files);
-  const paths = new Set(listing.paths);
+  const paths = new Set(snapshot.paths);
   for (const change of changes) {
     if (change.oldPath !== null && change.status !== 'copied' && change.oldPath !== change.newPath) {
       files.delete(change.oldPath);
@@ -136,7 +133,7 @@ export async function prepareTree(context: StageContext): Promise<PreparedTree> 
   return {
     commitSha: snapshot.commitSha,
     changes,
-    before: { files: snapshot.files, paths: new Set(listing.paths) },
+    before: { files: snapshot.files, paths: new Set(snapshot.paths) },
     after: { files, paths },
   };
 }

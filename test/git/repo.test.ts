@@ -14,6 +14,7 @@ import {
   OperationAbortedError,
   PatchDoesNotApplyError,
   readTree,
+  readTreeAndPaths,
   RefNotFoundError,
   removeStaleWorkDirs,
 } from '../../src/git';
@@ -64,6 +65,13 @@ describe('checkout, readTree and listFiles', () => {
       const small = await readTree({ dir }, (path) => path.endsWith('.yml') && !path.includes('link'), { maxFileBytes: 100 });
       expect([...small.files.keys()]).toEqual(['.github/actions/setup/action.yml']);
       expect(small.skipped).toEqual([{ path: CI_PATH, reason: 'too-large' }]);
+      // One listing for both: the same snapshot as readTree, and every path as listFiles gives it.
+      const both = await readTreeAndPaths({ dir }, '.github/**');
+      expect({ ...both, paths: undefined }).toEqual({ ...snapshot, paths: undefined });
+      expect(both.paths).toEqual((await listFiles({ dir })).paths);
+      expect(both.paths).toContain('README.md');
+      const bothSmall = await readTreeAndPaths({ dir }, (path) => path.endsWith('.yml') && !path.includes('link'), { maxFileBytes: 100 });
+      expect(bothSmall.skipped).toEqual(small.skipped);
     } finally {
       await disposeCheckout(dir);
     }
