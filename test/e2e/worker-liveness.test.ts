@@ -74,6 +74,8 @@ describe('worker liveness', () => {
     const gone = [
       path.join(workRoot, `wpa-git-${owners.ended}-checkout-aaaaaa`),
       path.join(workRoot, `wpa-git-${owners.reusedPid}-tree-bbbbbb`),
+      // A killed worker's repository cache (src/git/repo-cache.ts).
+      path.join(workRoot, `wpa-git-${owners.ended}-cache-iiiiii`),
       path.join(sandboxDir, `run-${owners.ended}-cccccc`),
     ];
     const kept = [
