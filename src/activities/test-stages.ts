@@ -1,7 +1,9 @@
 /**
- * The test-stage activities: each runs one stage of a patch on a checkout of a target and stores its result and
- * log (best-effort). The four tree stages of a target, which run at the same time, share one checkout with the
- * diff applied and both sides read once; the workflow-run stage clones its own (it runs the target's jobs in it).
+ * The test-stage activities: each runs one stage of a patch on the tip of a target branch and stores its result and
+ * log (best-effort). The four tree stages of a target, which run at the same time, share one preparation: the tip
+ * fetched into the branch's cached repository (where its deploy lands from later), the patched tree made there and
+ * both sides read once; a checkout only for a verify command. The workflow-run stage clones its own (it runs the
+ * target's jobs in it).
  */
 import path from 'node:path';
 import { ApplicationFailure, cancellationSignal } from '@temporalio/activity';
@@ -10,7 +12,7 @@ import { resolveActBinary } from '../ci-run';
 import { allowsLocalRepos } from '../config';
 import type { DiffSource, ResolvedFinding, StageResult, StageVerdict, Target, TestStage } from '../domain/types';
 import { ForgeDirectory } from '../forges';
-import { type Checkout, checkout, disposeCheckout } from '../git';
+import { atCachedBranchTip, checkout, disposeCheckout, type GitOptions } from '../git';
 import { fixCommit, nothingToFixReason, resolvedFindings } from '../patching/from-findings';
 import { type PreparedTree, prepareTree, runStageOnTree, type StageContext, type StageReport } from '../patching/stages';
 import { runWorkflowRunStage, skipped, SWITCHED_OFF } from '../patching/workflow-run-stage';
@@ -45,14 +47,22 @@ interface StageInput {
   target: Target;
 }
 
-/** The diff a stage tests on a checkout (the patch's, or the target's own made again at its tip), or why none. */
-type SubjectOf = (clone: Checkout, signal: AbortSignal, progress: (step: string) => void) => Promise<StageSubject>;
+/** The tested tip, in a git directory (a cached bare repository or a checkout) whose objects can be read. */
+interface TestedTip {
+  dir: string;
+  headSha: string;
+}
 
-/** A checkout prepared for a target's stages: its subject and, for the tree stages, the patched tree read once. */
-interface StageCheckout {
-  clone: Checkout;
+/** The diff a stage tests at the tip (the patch's, or the target's own made again there), or why none. */
+type SubjectOf = (tip: TestedTip, signal: AbortSignal, progress: (step: string) => void) => Promise<StageSubject>;
+
+/** What a target's tree stages run on: the tip, its subject and the patched tree read once. */
+interface PreparedStages {
+  headSha: string;
   subject: StageSubject;
   tree?: PreparedTree;
+  /** The checkout a verify command runs in, if the target has one; removed after use. */
+  checkoutDir?: string;
 }
 
 /** The diff of an input: given, or read from the read model by its hash. */
@@ -64,21 +74,21 @@ export async function diffOf(pool: Pool, source: DiffSource): Promise<string> {
 }
 
 export function createTestStageActivities({ pool, config }: ActivityDeps) {
-  const stageCheckouts = new ConcurrentShare<StageCheckout>((prepared) => disposeCheckout(prepared.clone.dir));
+  const preparedStages = new ConcurrentShare<PreparedStages>((prepared) => (prepared.checkoutDir === undefined ? Promise.resolve() : disposeCheckout(prepared.checkoutDir)));
   const workRoot = path.join(config.dataDir, 'work');
   const repoUrlPolicy = { allowLocal: allowsLocalRepos(config) };
   const forges = ForgeDirectory.load(config.forges.credentials);
 
   /**
-   * A target's own diff at the checkout's tip. When the branch moved since the diff was made, the fixer makes it
+   * A target's own diff at the tip. When the branch moved since the diff was made, the fixer makes it
    * again at the tip with the same selection and the new diff replaces the stored one (deploys use it); when
    * nothing of it applies there any more, the stage fails saying so.
    */
-  async function ownDiffAt(patchId: string, own: TargetDiff, clone: Checkout, signal: AbortSignal, progress: (step: string) => void): Promise<StageSubject> {
-    if (clone.headSha === own.baseCommit) return { diff: own.diff, claims: own.findings };
-    progress(`the branch moved since the patch was made: fixing ${clone.headSha.slice(0, 12)} again`);
-    const moved = { from: own.baseCommit, to: clone.headSha };
-    const { outcome } = await fixCommit(clone.dir, undefined, own.selection, { git: { signal }, actions: config.actions });
+  async function ownDiffAt(patchId: string, own: TargetDiff, tip: TestedTip, signal: AbortSignal, progress: (step: string) => void): Promise<StageSubject> {
+    if (tip.headSha === own.baseCommit) return { diff: own.diff, claims: own.findings };
+    progress(`the branch moved since the patch was made: fixing ${tip.headSha.slice(0, 12)} again`);
+    const moved = { from: own.baseCommit, to: tip.headSha };
+    const { outcome } = await fixCommit(tip.dir, tip.headSha, own.selection, { git: { signal }, actions: config.actions });
     if (outcome.diff === '') {
       const reason = nothingToFixReason(outcome, own.selection);
       return {
@@ -101,61 +111,75 @@ export function createTestStageActivities({ pool, config }: ActivityDeps) {
     return { stage: 'workflow-run', targetId: target.id, ...outcome };
   }
 
+  async function gitOptions(target: Target, signal: AbortSignal): Promise<GitOptions> {
+    return { signal, repoUrlPolicy, config: await forges.gitAccess(target) };
+  }
+
   /**
-   * The checkout of a target the tree stages test, with the diff applied and both sides read: the four tree stages
-   * of a target run at the same time, and one clone serves them all (the workflow-run stage, which runs jobs in
-   * its checkout, clones its own).
+   * What a target's tree stages run on (they run at the same time and share it): no checkout unless the target
+   * has a verify command.
    */
-  async function prepareStageCheckout(input: StageInput, subjectOf: SubjectOf, signal: AbortSignal, progress: (step: string) => void): Promise<StageCheckout> {
-    const clone = await checkout(input.target.repoUrl, input.target.branch, workRoot, { signal, repoUrlPolicy, config: await forges.gitAccess(input.target) });
+  async function prepareStages(input: StageInput, subjectOf: SubjectOf, signal: AbortSignal, progress: (step: string) => void): Promise<PreparedStages> {
+    const { target } = input;
+    const git = await gitOptions(target, signal);
+    const context = { target, sandbox: config.sandbox, signal, progress };
+    if (!target.verifyCommand?.length) {
+      return atCachedBranchTip(target.repoUrl, target.branch, workRoot, git, async ({ gitDir, commitSha }) => {
+        const subject = await subjectOf({ dir: gitDir, headSha: commitSha }, signal, progress);
+        if ('refused' in subject) return { headSha: commitSha, subject };
+        return { headSha: commitSha, subject, tree: await prepareTree({ ...context, gitDir, commit: commitSha, diff: subject.diff, claims: subject.claims }) };
+      });
+    }
+    const clone = await checkout(target.repoUrl, target.branch, workRoot, git);
     try {
       const subject = await subjectOf(clone, signal, progress);
-      // The workflow-run stage applies the diff itself, after running the jobs without it.
-      if ('refused' in subject || input.stage === 'workflow-run') return { clone, subject };
-      const tree = await prepareTree({ dir: clone.dir, diff: subject.diff, claims: subject.claims, target: input.target, sandbox: config.sandbox, signal, progress });
-      return { clone, subject, tree };
+      if ('refused' in subject) return { headSha: clone.headSha, subject, checkoutDir: clone.dir };
+      const tree = await prepareTree({ ...context, gitDir: path.join(clone.dir, '.git'), commit: clone.headSha, workTree: clone.dir, diff: subject.diff, claims: subject.claims });
+      return { headSha: clone.headSha, subject, tree, checkoutDir: clone.dir };
     } catch (error) {
       await disposeCheckout(clone.dir);
       throw error;
     }
   }
 
-  /** A stage's report on a prepared checkout: the refusal of its subject, or the stage run on it. */
-  async function stageReport(input: StageInput, prepared: StageCheckout, run: (diff: string, claims: StageContext['claims']) => Promise<StageReport>): Promise<StageReport> {
-    const { clone, subject } = prepared;
+  /** A stage's report on what was prepared: the refusal of its subject, or the stage run on it. */
+  async function stageReport(input: StageInput, prepared: PreparedStages, run: (diff: string, claims: StageContext['claims']) => Promise<StageReport>): Promise<StageReport> {
+    const { subject } = prepared;
     if ('refused' in subject) {
-      return { stage: input.stage, targetId: input.target.id, passed: false, summary: subject.refused, log: subject.refused, details: { commitSha: clone.headSha, ...subject.details } };
+      return { stage: input.stage, targetId: input.target.id, passed: false, summary: subject.refused, log: subject.refused, details: { commitSha: prepared.headSha, ...subject.details } };
     }
     const report = await run(subject.diff, subject.claims);
     return { ...report, details: { ...report.details, ...subject.details } };
   }
 
-  /** Runs one test stage on a checkout of the target and stores its result and log (best-effort). */
-  async function testOnCheckout(input: StageInput, subjectOf: SubjectOf): Promise<StageResult> {
+  /** Runs one test stage at the tip of the target branch and stores its result and log (best-effort). */
+  async function testAtTip(input: StageInput, subjectOf: SubjectOf): Promise<StageResult> {
     const signal = cancellationSignal();
     const startedAt = new Date();
     const { stage, target } = input;
     const report = await heartbeating((progress) =>
       gitOperation(async (): Promise<StageReport> => {
-        progress(`checking out ${target.name}`);
+        progress(`fetching ${target.name}`);
         if (stage === 'workflow-run') {
           if (target.workflowRun === false) return { stage, targetId: target.id, ...skipped(SWITCHED_OFF) };
-          const prepared = await prepareStageCheckout(input, subjectOf, signal, progress);
+          // The stage applies the diff itself, after running the jobs without it.
+          const clone = await checkout(target.repoUrl, target.branch, workRoot, await gitOptions(target, signal));
           try {
-            return await stageReport(input, prepared, (diff) => workflowRunStage(prepared.clone.dir, diff, target, signal, progress));
+            const subject = await subjectOf(clone, signal, progress);
+            return await stageReport(input, { headSha: clone.headSha, subject }, (diff) => workflowRunStage(clone.dir, diff, target, signal, progress));
           } finally {
-            await disposeCheckout(prepared.clone.dir);
+            await disposeCheckout(clone.dir);
           }
         }
         // Keyed by patch and target: within one patch a target's diff does not change.
         const key = [input.patchId, target.id, target.repoUrl, target.branch].join('\0');
-        return stageCheckouts.use(
+        return preparedStages.use(
           key,
-          (shareSignal) => prepareStageCheckout(input, subjectOf, shareSignal, progress),
+          (shareSignal) => prepareStages(input, subjectOf, shareSignal, progress),
           (prepared) =>
             stageReport(input, prepared, (diff, claims) => {
               if (prepared.tree === undefined) throw new Error(`no patched tree was prepared for the ${stage} stage`);
-              return runStageOnTree(stage, prepared.tree, { dir: prepared.clone.dir, diff, claims, target, sandbox: config.sandbox, signal, progress });
+              return runStageOnTree(stage, prepared.tree, { diff, claims, target, sandbox: config.sandbox, signal, progress, workTree: prepared.checkoutDir });
             }),
           signal,
         );
@@ -168,17 +192,17 @@ export function createTestStageActivities({ pool, config }: ActivityDeps) {
   return {
     /** The first version's test stage: the diff in the input, the log in the result. */
     async runTestStage(input: RunTestStageInput): Promise<StageResult> {
-      return testOnCheckout(input, () => Promise.resolve({ diff: input.diff }));
+      return testAtTip(input, () => Promise.resolve({ diff: input.diff }));
     },
 
     /**
-     * Runs one test stage on a fresh checkout of the target; the log stays in the read model. A target with its own
+     * Runs one test stage at the tip of the target branch; the log stays in the read model. A target with its own
      * diff (a patch generated from findings) is tested with it, made again first should its branch have moved.
      */
     async testTarget(input: TestTargetInput): Promise<StageVerdict> {
       const own = await getTargetDiff(pool, input.patchId, input.target.id);
-      const { log: _log, ...verdict } = await testOnCheckout(input, async (clone, signal, progress) =>
-        own ? ownDiffAt(input.patchId, own, clone, signal, progress) : { diff: await diffOf(pool, input) },
+      const { log: _log, ...verdict } = await testAtTip(input, async (tip, signal, progress) =>
+        own ? ownDiffAt(input.patchId, own, tip, signal, progress) : { diff: await diffOf(pool, input) },
       );
       return verdict;
     },

@@ -46,7 +46,7 @@ export {
   RevertConflictError,
 } from './errors';
 export { DEFAULT_IDENTITY, type GitIdentity, type GitOptions } from './git-cli';
-export { limitRepoCache } from './repo-cache';
+export { atCachedBranchTip, type CachedTip, limitRepoCache } from './repo-cache';
 export { isValidBranchName } from './validate';
 export {
   applyDiff,
@@ -62,6 +62,7 @@ export {
   type PathFilter,
   readTree,
   readTreeAndPaths,
+  readTreeObjectAndPaths,
   type ReadTreeOptions,
   removeStaleWorkDirs,
   type SkipReason,
@@ -70,4 +71,5 @@ export {
   type TreeListing,
   type TreeSnapshot,
   type TreeSource,
+  treeWithDiff,
 } from './repo';

@@ -13,8 +13,10 @@ import { createHash } from 'node:crypto';
 import { access, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { GitCommandError, GitError, OperationAbortedError, RefNotFoundError } from './errors';
-import { type GitOptions, runGit } from './git-cli';
+import { type GitOptions, gitText, repoUrlPolicyOf, runGit } from './git-cli';
 import { type BranchTip, createWorkDir, fetchBranchTip, fetchDepth, fetchRef, trackingRef } from './repo';
+import { assertRepoUrl } from './repo-url';
+import { assertBranchName } from './validate';
 
 /** Repositories kept per work root unless configured (GIT_CACHE_MAX_REPOS); the least recently used idle one is removed beyond that. */
 const DEFAULT_MAX_CACHED_REPOS = 512;
@@ -168,6 +170,24 @@ export function repoCacheOf(workRoot: string): RepoCache {
     caches.set(resolved, cache);
   }
   return cache;
+}
+
+/** A branch's tip fetched into its cached repository: objects to read and trees to make (in a scratch index), no work tree. */
+export interface CachedTip {
+  gitDir: string;
+  commitSha: string;
+}
+
+/**
+ * Runs `use` on the tip of `branch` of `repoUrl`, fetched into the branch's cached repository of `workRoot` (the
+ * one its deploys and reverts land from, so they find the objects there). Nobody else uses it until `use` settles.
+ */
+export async function atCachedBranchTip<T>(repoUrl: string, branch: string, workRoot: string, options: GitOptions, use: (tip: CachedTip) => Promise<T>): Promise<T> {
+  assertRepoUrl(repoUrl, repoUrlPolicyOf(options));
+  assertBranchName(branch);
+  return repoCacheOf(workRoot).withBranch(repoUrl, branch, options, async ({ gitDir }) =>
+    use({ gitDir, commitSha: await gitText(gitDir, ['rev-parse', '--verify', `${trackingRef(branch)}^{commit}`], options) }),
+  );
 }
 
 /** Sets how many repositories the cache of a work root keeps (the worker's GIT_CACHE_MAX_REPOS). */

@@ -109,11 +109,11 @@ export async function checkout(repoUrl: string, branch: string, workRoot: string
   }
 }
 
-const FULL_COMMIT_SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+const FULL_OBJECT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
 /** Moves a checkout's work tree to `commit` (detached), e.g. to run checks on a patch's deployed commit. */
 export async function detachAt(dir: string, commit: string, options: GitOptions = {}): Promise<void> {
-  if (!FULL_COMMIT_SHA.test(commit)) throw new InvalidInputError(`not a full commit SHA: ${commit}`);
+  if (!FULL_OBJECT_ID.test(commit)) throw new InvalidInputError(`not a full commit SHA: ${commit}`);
   await runGit(dir, ['checkout', '-q', '--detach', commit], options);
 }
 
@@ -172,9 +172,9 @@ async function withTree<T>(source: TreeSource, options: GitOptions, use: (dir: s
   });
 }
 
-async function listEntries(dir: string, commitSha: string, filter: PathFilter | undefined, options: GitOptions): Promise<TreeEntry[]> {
+async function listEntries(dir: string, treeish: string, filter: PathFilter | undefined, options: GitOptions): Promise<TreeEntry[]> {
   const matches = toMatcher(filter);
-  const { stdout } = await runGit(dir, ['ls-tree', '-r', '-z', '--long', '--full-tree', commitSha], options);
+  const { stdout } = await runGit(dir, ['ls-tree', '-r', '-z', '--long', '--full-tree', treeish], options);
   const entries: TreeEntry[] = [];
   for (const record of stdout.toString('utf8').split('\0')) {
     const parsed = /^(\d+) (\w+) ([0-9a-f]+) +(\d+|-)\t(.*)$/s.exec(record);
@@ -244,14 +244,24 @@ export async function readTree(source: TreeSource, pathFilter?: PathFilter, opti
   return withTree(source, options, async (dir, commitSha) => snapshotOf(dir, commitSha, await listEntries(dir, commitSha, pathFilter, options), options));
 }
 
+/** The snapshot of the files of `treeish` matching `pathFilter`, and every path, from one listing. */
+async function snapshotAndPaths(dir: string, commitSha: string, treeish: string, pathFilter: PathFilter, options: ReadTreeOptions): Promise<TreeSnapshot & Pick<TreeListing, 'paths'>> {
+  const matches = toMatcher(pathFilter);
+  const entries = await listEntries(dir, treeish, undefined, options);
+  const snapshot = await snapshotOf(dir, commitSha, entries.filter((entry) => matches(entry.path)), options);
+  return { ...snapshot, paths: entries.map((entry) => entry.path) };
+}
+
 /** readTree and listFiles (every path) from one listing of the commit. */
 export async function readTreeAndPaths(source: TreeSource, pathFilter: PathFilter, options: ReadTreeOptions = {}): Promise<TreeSnapshot & Pick<TreeListing, 'paths'>> {
-  const matches = toMatcher(pathFilter);
-  return withTree(source, options, async (dir, commitSha) => {
-    const entries = await listEntries(dir, commitSha, undefined, options);
-    const snapshot = await snapshotOf(dir, commitSha, entries.filter((entry) => matches(entry.path)), options);
-    return { ...snapshot, paths: entries.map((entry) => entry.path) };
-  });
+  return withTree(source, options, (dir, commitSha) => snapshotAndPaths(dir, commitSha, commitSha, pathFilter, options));
+}
+
+/** readTreeAndPaths of a tree object in the repository `dir`, e.g. one made by treeWithDiff. */
+export async function readTreeObjectAndPaths(dir: string, treeSha: string, pathFilter: PathFilter, options: ReadTreeOptions = {}): Promise<Omit<TreeSnapshot, 'commitSha'> & Pick<TreeListing, 'paths'>> {
+  if (!FULL_OBJECT_ID.test(treeSha)) throw new InvalidInputError(`not a full tree SHA: ${treeSha}`);
+  const { files, skipped, paths } = await snapshotAndPaths(dir, treeSha, treeSha, pathFilter, options);
+  return { files, skipped, paths };
 }
 
 export type DiffApplyCheck = { applies: true } | { applies: false; message: string; alreadyApplied: boolean };

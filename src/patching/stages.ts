@@ -1,11 +1,10 @@
 /**
- * The four test stages a patch passes on every target before a guardian is asked, as functions over a fresh
- * checkout of the target branch. Each stage applies the diff to the checkout itself (stages run in separate
- * activities, each with its own checkout) and compares the tree before and after it. A failing stage is a result
- * (`passed: false`, with a summary and a log); only infrastructure failures (git, the file system) throw.
+ * The four test stages a patch passes on every target before a guardian is asked. The patched tree is made from
+ * git objects (the target's commit, the diff applied in a scratch index, as a deploy applies it) and both sides are
+ * read once for all four; only a target's verify command needs a checkout, which gets the diff applied as well. A
+ * failing stage is a result (`passed: false`, with a summary and a log); only infrastructure failures (git, the
+ * file system) throw.
  */
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { atLeast, analyzeRepository } from '../analysis/engine';
 import { repositoryFromFiles, normalizeRepoPath } from '../analysis/discover';
 import { parseWorkflowFile, workflowFileKind } from '../analysis/parse';
@@ -15,7 +14,7 @@ import { schemaViolationRule } from '../analysis/rules/compatibility/schema-viol
 import { yamlSyntaxRule } from '../analysis/rules/compatibility/yaml-syntax';
 import type { Finding, ResolvedFinding, StageResult, Target, TreeStage } from '../domain/types';
 import { introducedFindings } from '../fixes/fix-repository';
-import { applyDiff, type ChangedFile, changedFiles, InvalidDiffError, PatchDoesNotApplyError, readTreeAndPaths } from '../git';
+import { applyDiff, type ChangedFile, changedFiles, InvalidDiffError, PatchDoesNotApplyError, readTreeAndPaths, readTreeObjectAndPaths, treeWithDiff } from '../git';
 import { runSandboxed, type SandboxConfig, type SandboxedResult, SandboxUnavailableError } from '../sandbox';
 import { commandOutputForPeople } from '../security/redact';
 import { type PatchedFile, safetyReport } from './safety-report';
@@ -32,8 +31,6 @@ const ACTION_FILE = /(^|\/)action\.ya?ml$/;
 const LOCAL_ACTION_FILES = ['action.yml', 'action.yaml', 'Dockerfile'];
 
 export interface StageContext {
-  /** A fresh checkout of the target branch, unpatched; the stage applies the diff to it. */
-  dir: string;
   diff: string;
   target: Target;
   /** How the worker sandboxes the target's verify command (config.sandbox). */
@@ -43,6 +40,17 @@ export interface StageContext {
   progress?: (step: string) => void;
   /** For a patch generated from findings: the findings its diff claims to resolve on this target. */
   claims?: readonly ResolvedFinding[];
+  /**
+   * A checkout of the tested commit for the target's verify command (prepareTree applies the diff to it too);
+   * needed only when the target has one.
+   */
+  workTree?: string;
+}
+
+/** The commit a target's stages test, in a git directory whose objects they read (a cached bare repository, or a checkout's .git). */
+export interface TreeUnderTest extends StageContext {
+  gitDir: string;
+  commit: string;
 }
 
 export interface StageReport extends StageResult {
@@ -53,10 +61,10 @@ export interface StageReport extends StageResult {
 type StageOutcome = Omit<StageReport, 'stage' | 'targetId'>;
 
 /**
- * The checkout with the diff applied, read once for every tree stage (or the outcome that ends them all, such as
- * a diff that does not apply). The stages only read it and the checkout (the verify command runs on a copy).
+ * Both sides of the patch, read once for every tree stage (or the outcome that ends them all, such as a diff that
+ * does not apply). The stages only read it and the checkout, if any (the verify command runs on a copy).
  */
-export type PreparedTree = PatchedCheckout | StageOutcome;
+export type PreparedTree = PatchedTree | StageOutcome;
 
 /** The files of one side of the patch: CI files and the changed files as text, and every path that exists. */
 interface TreeState {
@@ -64,7 +72,7 @@ interface TreeState {
   paths: ReadonlySet<string>;
 }
 
-interface PatchedCheckout {
+interface PatchedTree {
   commitSha: string;
   changes: ChangedFile[];
   before: TreeState;
@@ -93,11 +101,12 @@ function outcome(passed: boolean, summary: string, lines: readonly string[], det
 }
 
 /**
- * Reads the checkout at HEAD, applies the diff to its work tree and reads the changed files again. Returns the
- * stage's failing outcome when the diff is unusable or does not apply.
+ * Reads the tested commit, makes its tree with the diff applied (in a scratch index of `gitDir`) and reads that
+ * too; applies the diff to the work tree as well when there is one. Returns the stage's failing outcome when the
+ * diff is unusable or does not apply.
  */
-export async function prepareTree(context: StageContext): Promise<PreparedTree> {
-  const { dir, diff, signal } = context;
+export async function prepareTree(context: TreeUnderTest): Promise<PreparedTree> {
+  const { gitDir, diff, signal } = context;
   let changes: ChangedFile[];
   try {
     changes = changedFiles(diff);
@@ -107,35 +116,23 @@ export async function prepareTree(context: StageContext): Promise<PreparedTree> 
   }
   context.progress?.('reading the target tree');
   const oldPaths = new Set(changes.flatMap((change) => change.oldPath ?? []));
-  const snapshot = await readTreeAndPaths({ dir }, (filePath) => isCiPath(filePath) || oldPaths.has(filePath), { signal });
+  const newPaths = new Set(changes.flatMap((change) => change.newPath ?? []));
+  const before = await readTreeAndPaths({ dir: gitDir, ref: context.commit }, (filePath) => isCiPath(filePath) || oldPaths.has(filePath), { signal });
   context.progress?.('applying the diff');
+  let after: TreeState;
   try {
-    await applyDiff(dir, diff, { signal });
+    const treeSha = await treeWithDiff(gitDir, before.commitSha, diff, { signal });
+    const patched = await readTreeObjectAndPaths(gitDir, treeSha, (filePath) => isCiPath(filePath) || newPaths.has(filePath), { signal });
+    after = { files: patched.files, paths: new Set(patched.paths) };
+    if (context.workTree !== undefined) await applyDiff(context.workTree, diff, { signal });
   } catch (error) {
     if (!(error instanceof PatchDoesNotApplyError)) throw error;
     const summary = error.alreadyApplied
-      ? `the diff does not apply to ${context.target.branch} at ${snapshot.commitSha.slice(0, 12)}: its changes are already there`
-      : `the diff does not apply cleanly to ${context.target.branch} at ${snapshot.commitSha.slice(0, 12)}`;
-    return outcome(false, summary, [error.gitMessage], { commitSha: snapshot.commitSha });
+      ? `the diff does not apply to ${context.target.branch} at ${before.commitSha.slice(0, 12)}: its changes are already there`
+      : `the diff does not apply cleanly to ${context.target.branch} at ${before.commitSha.slice(0, 12)}`;
+    return outcome(false, summary, [error.gitMessage], { commitSha: before.commitSha });
   }
-  const files = new Map(snapshot.files);
-  const paths = new Set(snapshot.paths);
-  for (const change of changes) {
-    if (change.oldPath !== null && change.status !== 'copied' && change.oldPath !== change.newPath) {
-      files.delete(change.oldPath);
-      paths.delete(change.oldPath);
-    }
-    if (change.newPath !== null) {
-      files.set(change.newPath, await readFile(path.join(dir, change.newPath), 'utf8'));
-      paths.add(change.newPath);
-    }
-  }
-  return {
-    commitSha: snapshot.commitSha,
-    changes,
-    before: { files: snapshot.files, paths: new Set(snapshot.paths) },
-    after: { files, paths },
-  };
+  return { commitSha: before.commitSha, changes, before: { files: before.files, paths: new Set(before.paths) }, after };
 }
 
 /** The repository as the analyzer sees it, the same view the target's analyses use (so scores compare). */
@@ -153,7 +150,7 @@ function ciView(tree: TreeState): RepositoryView {
 }
 
 /** Paths of the workflows and actions the patch creates or changes. */
-function changedCiFiles(tree: PatchedCheckout): string[] {
+function changedCiFiles(tree: PatchedTree): string[] {
   return tree.changes.flatMap((change) =>
     change.newPath !== null && (workflowFileKind(change.newPath) !== undefined || ACTION_FILE.test(change.newPath)) ? [change.newPath] : [],
   );
@@ -182,7 +179,7 @@ interface ClaimCheck {
 }
 
 /** Analyzes both sides of a generated patch: which claimed findings are gone, and what at medium or above is new. */
-function checkClaims(tree: PatchedCheckout, claims: readonly ResolvedFinding[]): ClaimCheck {
+function checkClaims(tree: PatchedTree, claims: readonly ResolvedFinding[]): ClaimCheck {
   const before = analyzeRepository(analyzerView(tree.before), { rules: allRules }).findings;
   const after = analyzeRepository(analyzerView(tree.after), { rules: allRules }).findings;
   const afterPrints = new Set(after.map((finding) => finding.fingerprint));
@@ -197,7 +194,7 @@ function checkClaims(tree: PatchedCheckout, claims: readonly ResolvedFinding[]):
  * The diff applies, and every CI file it touches parses and validates against GitHub's workflow schema. For a
  * patch generated from findings, the findings it claims to resolve are gone and nothing at medium or above is new.
  */
-function isolatedStage(tree: PatchedCheckout, claims: readonly ResolvedFinding[] | undefined): StageOutcome {
+function isolatedStage(tree: PatchedTree, claims: readonly ResolvedFinding[] | undefined): StageOutcome {
   const changed = changedCiFiles(tree);
   const details: Record<string, unknown> = { commitSha: tree.commitSha, changedFiles: tree.changes.length, changedCiFiles: changed.length };
   const problems: string[] = [];
@@ -273,7 +270,7 @@ function brokenReferences(tree: TreeState): LocalReference[] {
  * Local references the patch breaks: unresolved after it and not already unresolved before (those name folders a
  * job checks out at run time, e.g. another repository checked out into a path).
  */
-function newlyBrokenReferences(tree: PatchedCheckout): LocalReference[] {
+function newlyBrokenReferences(tree: PatchedTree): LocalReference[] {
   const key = (reference: LocalReference): string => `${reference.kind}\0${reference.target}`;
   const before = new Set(brokenReferences(tree.before).map(key));
   return brokenReferences(tree.after).filter((reference) => !before.has(key(reference)));
@@ -336,7 +333,7 @@ export async function runVerifyCommand(argv: readonly string[], options: VerifyC
 }
 
 /** Local reusable workflows and actions the CI files use still exist; then the target's verify command passes. */
-async function integrationStage(tree: PatchedCheckout, context: StageContext): Promise<StageOutcome> {
+async function integrationStage(tree: PatchedTree, context: StageContext): Promise<StageOutcome> {
   const details: Record<string, unknown> = { commitSha: tree.commitSha };
   const broken = newlyBrokenReferences(tree);
   if (broken.length > 0) {
@@ -347,8 +344,10 @@ async function integrationStage(tree: PatchedCheckout, context: StageContext): P
   }
   const argv = context.target.verifyCommand;
   if (!argv || argv.length === 0) return outcome(true, 'local references resolve; the target has no verify command', [], details);
+  // A programming error, not a stage result: the caller prepares a checkout for every target with a verify command.
+  if (context.workTree === undefined) throw new Error(`no checkout was prepared for the verify command of ${context.target.name}`);
   context.progress?.('running the verify command');
-  const verify = await runVerifyCommand(argv, context);
+  const verify = await runVerifyCommand(argv, { ...context, dir: context.workTree });
   return outcome(verify.ok, `local references resolve; ${verify.summary}`, verify.log, details);
 }
 
@@ -356,7 +355,7 @@ async function integrationStage(tree: PatchedCheckout, context: StageContext): P
 // safety
 // ---------------------------------------------------------------------------------------------------------------
 
-function patchedFiles(tree: PatchedCheckout): PatchedFile[] {
+function patchedFiles(tree: PatchedTree): PatchedFile[] {
   const touched = new Set(tree.changes.flatMap((change) => [change.oldPath, change.newPath].filter((p): p is string => p !== null)));
   return [...touched].sort().map((filePath) => ({
     path: filePath,
@@ -366,7 +365,7 @@ function patchedFiles(tree: PatchedCheckout): PatchedFile[] {
 }
 
 /** Nothing silently removed or widened in the changed CI files, and no credential literal added. */
-function safetyStage(tree: PatchedCheckout, diff: string): StageOutcome {
+function safetyStage(tree: PatchedTree, diff: string): StageOutcome {
   const report = safetyReport(patchedFiles(tree), diff);
   const where = (item: { path: string; location?: string }): string => [item.path, item.location].filter(Boolean).join(' ');
   const violations = report.violations.map((violation) => `${where(violation)}: ${violation.message} (${violation.kind})`);
@@ -382,7 +381,7 @@ function safetyStage(tree: PatchedCheckout, diff: string): StageOutcome {
 // ---------------------------------------------------------------------------------------------------------------
 
 /** No new finding at severity high or above, and the repository's score does not drop. */
-function regressionStage(tree: PatchedCheckout): StageOutcome {
+function regressionStage(tree: PatchedTree): StageOutcome {
   const before = analyzeRepository(analyzerView(tree.before), { rules: allRules });
   const after = analyzeRepository(analyzerView(tree.after), { rules: allRules });
   const known = new Set(before.findings.map((finding) => finding.fingerprint));
@@ -400,14 +399,14 @@ function regressionStage(tree: PatchedCheckout): StageOutcome {
 }
 
 /**
- * Runs one stage on a fresh, unpatched checkout of the target (which it leaves patched). Summary and log have the
+ * Runs one stage on the tested commit (and its checkout, which it leaves patched). Summary and log have the
  * target's declared sandbox variables and recognized credentials redacted: any viewer may read them.
  */
-export async function runStage(stage: TreeStage, context: StageContext): Promise<StageReport> {
+export async function runStage(stage: TreeStage, context: TreeUnderTest): Promise<StageReport> {
   return runStageOnTree(stage, await prepareTree(context), context);
 }
 
-/** One tree stage on a tree prepared from the same context (the checkout must outlive the call). */
+/** One tree stage on a tree prepared from the same context (its checkout, if any, must outlive the call). */
 export async function runStageOnTree(stage: TreeStage, patched: PreparedTree, context: StageContext): Promise<StageReport> {
   let result: StageOutcome;
   if ('passed' in patched) result = patched;

@@ -45,6 +45,11 @@ export type { LifecycleCheckpoint, PatchLifecycleInput } from './lifecycle-run';
 export const LIFECYCLE_V2 = 'lifecycle-v2';
 /** The marker of runs that test with the workflow-run stage after the tree stages; runs without it stop at those. */
 export const WORKFLOW_RUN_STAGE_PATCH = 'workflow-run-stage';
+/**
+ * The marker of runs that test the four tree stages of every target at once (the activities of one target share
+ * what they read), then the workflow-run stage; runs without it test stage after stage.
+ */
+export const TREE_STAGES_AT_ONCE_PATCH = 'tree-stages-at-once';
 
 export async function patchLifecycleWorkflow(input: PatchLifecycleInput, checkpoint?: LifecycleCheckpoint): Promise<PatchState> {
   if (checkpoint === undefined && !patched(LIFECYCLE_V2)) return patchLifecycleV1(input as PatchSpec);
@@ -115,30 +120,50 @@ function handleMessages(run: LifecycleRun): void {
   setHandler(abortSignal, (abort) => run.requestAbort(abort), { description: 'Stop and roll back everything deployed.' });
 }
 
-/** Tests every stage on every target; false when the patch ended (failed, or aborted meanwhile). */
+/** The stages tested together, round after round: every stage of a round starts at once on every target. */
+function testRounds(): readonly (readonly TestStage[])[] {
+  if (patched(TREE_STAGES_AT_ONCE_PATCH)) return [TREE_STAGES, ['workflow-run']];
+  return (patched(WORKFLOW_RUN_STAGE_PATCH) ? TEST_STAGES : TREE_STAGES).map((stage) => [stage]);
+}
+
+/**
+ * Tests every stage on every target; false when the patch ended (failed, or aborted meanwhile). A failing round
+ * names its first failing stage in stage order; every verdict of the round is kept.
+ */
 async function testEveryTarget(run: LifecycleRun): Promise<boolean> {
   const { input } = run;
   run.transition('testing', null);
-  const stages: readonly TestStage[] = patched(WORKFLOW_RUN_STAGE_PATCH) ? TEST_STAGES : TREE_STAGES;
-  for (const stage of stages) {
-    run.showStep(`testing: ${stage} on ${input.targets.length} target(s)`);
+  for (const round of testRounds()) {
+    run.showStep(`testing: ${round.join(', ')} on ${input.targets.length} target(s)`);
+    let unrunnable: TestStage | undefined;
     let verdicts;
     try {
+      // A target's stages are scheduled together, so one worker is likely to take them all and read its tree once.
       verdicts = await Promise.all(
-        input.targets.map((target) =>
-          testing.testTarget.executeWithOptions({ ...TESTING, summary: `${stage} test on ${target.name}` }, [{ patchId: input.id, stage, target, ...run.diffSource }]),
+        input.targets.flatMap((target) =>
+          round.map((stage) =>
+            testing.testTarget.executeWithOptions({ ...TESTING, summary: `${stage} test on ${target.name}` }, [{ patchId: input.id, stage, target, ...run.diffSource }]).catch((error: unknown) => {
+              unrunnable ??= stage;
+              throw error;
+            }),
+          ),
         ),
       );
     } catch (error) {
       if (isCancellation(error)) throw error;
-      run.transition('test_failed', `the ${stage} stage could not run: ${failureMessage(error)}`);
+      run.transition('test_failed', `the ${unrunnable ?? round[0]} stage could not run: ${failureMessage(error)}`);
       return false;
     }
-    run.state.tests.push(...verdicts);
-    const failed = verdicts.filter((verdict) => !verdict.passed);
-    if (failed.length > 0) {
-      const names = failed.map((verdict) => run.target(verdict.targetId)?.name ?? verdict.targetId).join(', ');
-      run.transition('test_failed', `${stage} stage failed on ${names}: ${failed[0]?.summary ?? ''}`);
+    const inStageOrder = round.flatMap((stage) => verdicts.filter((verdict) => verdict.stage === stage));
+    run.state.tests.push(...inStageOrder);
+    const [firstFailure] = inStageOrder.filter((verdict) => !verdict.passed);
+    if (firstFailure) {
+      const failedStage = firstFailure.stage;
+      const names = inStageOrder
+        .filter((verdict) => verdict.stage === failedStage && !verdict.passed)
+        .map((verdict) => run.target(verdict.targetId)?.name ?? verdict.targetId)
+        .join(', ');
+      run.transition('test_failed', `${failedStage} stage failed on ${names}: ${firstFailure.summary}`);
       return false;
     }
     const abort = run.aborted();

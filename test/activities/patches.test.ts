@@ -138,18 +138,18 @@ describe('patch activities', () => {
     expect(events[0]).toMatchObject({ actor: LIFECYCLE_ACTOR, action: 'patch.testing', at: input.at, details: { seq: 1, from: 'pending', to: 'testing' } });
   });
 
-  it('runs a test stage on a fresh checkout, stores it and heartbeats while working', async () => {
+  it('runs a test stage at the fetched tip, stores it and heartbeats while working', async () => {
     const spec = await patch([await target()], bumpDiff());
     const heartbeats: unknown[] = [];
     const result = await run((a) => a.runTestStage({ patchId: spec.id, stage: 'isolated', target: spec.targets[0]!, diff: spec.diff }), { heartbeats });
     expect(result).toEqual({ stage: 'isolated', targetId: spec.targets[0]!.id, passed: true, summary: expect.stringContaining('applies cleanly'), log: CI_PATH });
     expect(heartbeats).toEqual(expect.arrayContaining(['applying the diff']));
-    expect(remote.workRootEntries()).toEqual([]);
+    expect(remote.workLeftovers()).toEqual([]);
     const stored = (await getPatch(db.pool, spec.id))?.tests;
     expect(stored).toEqual([{ ...result, details: expect.objectContaining({ commitSha: remote.tip() }), startedAt: expect.any(String), finishedAt: expect.any(String) }]);
   });
 
-  it('runs the tree stages of a target that run at once on one checkout, patched once, and clones again for a later stage', async () => {
+  it('runs the tree stages of a target that run at once on one preparation, patched once, and fetches again for a later stage', async () => {
     const spec = await patch([await target()], bumpDiff());
     const acts = activities();
     const stages = ['isolated', 'integration', 'safety', 'regression'] as const;
@@ -160,7 +160,7 @@ describe('patch activities', () => {
     expect(results.map((result) => [result.stage, result.passed])).toEqual(stages.map((stage) => [stage, true]));
     // Only the activity that prepared the checkout applied the diff; the others waited for it.
     expect(heartbeats.filter((beats) => beats.includes('applying the diff'))).toHaveLength(1);
-    expect(remote.workRootEntries()).toEqual([]);
+    expect(remote.workLeftovers()).toEqual([]);
     const stored = (await getPatch(db.pool, spec.id))?.tests ?? [];
     expect(new Set(stored.map((test) => test.details.commitSha))).toEqual(new Set([remote.tip()]));
     // Once they are done nothing is kept: a stage after the branch moved tests the new tip.
@@ -169,6 +169,21 @@ describe('patch activities', () => {
       passed: false,
       summary: expect.stringContaining('does not apply cleanly'),
     });
+  });
+
+  it('gives the tree stages of a target with a verify command one checkout with the diff applied, removed afterwards', async () => {
+    const verify = [process.execPath, '-e', `process.exit(require('fs').readFileSync(${JSON.stringify(CI_PATH)}, 'utf8').includes('checkout@v4') ? 0 : 3)`];
+    const spec = await patch([await target([], verify)], bumpDiff());
+    const acts = activities();
+    const stages = ['isolated', 'integration', 'safety', 'regression'] as const;
+    const heartbeats = stages.map((): unknown[] => []);
+    const results = await Promise.all(
+      stages.map((stage, index) => run((a) => a.runTestStage({ patchId: spec.id, stage, target: spec.targets[0]!, diff: spec.diff }), { acts, heartbeats: heartbeats[index]! })),
+    );
+    expect(results.map((result) => [result.stage, result.passed])).toEqual(stages.map((stage) => [stage, true]));
+    expect(results[1]?.summary).toBe('local references resolve; the verify command passed');
+    expect(heartbeats.filter((beats) => beats.includes('applying the diff'))).toHaveLength(1);
+    expect(remote.workRootEntries()).toEqual([]);
   });
 
   it('skips the workflow-run stage of a target that switched it off without cloning the target', async () => {
@@ -184,6 +199,7 @@ describe('patch activities', () => {
     remote.commit(checkoutVersion('v5'), 'someone else bumps checkout');
     const input = { patchId: spec.id, stage: 'isolated', target: spec.targets[0]!, diff: spec.diff } as const;
     expect(await run((a) => a.runTestStage(input))).toMatchObject({ passed: false, summary: expect.stringContaining('does not apply cleanly') });
+    expect(remote.workLeftovers()).toEqual([]);
     remote.commit(checkoutVersion('v3'), 'back to v3');
     expect(await run((a) => a.runTestStage(input))).toMatchObject({ passed: true });
     expect((await getPatch(db.pool, spec.id))?.tests.map((t) => t.passed)).toEqual([true]);

@@ -125,7 +125,7 @@ export class TestRemote {
   }
 
   /**
-   * What operations left in the work root besides the landings' repository cache (src/git/repo-cache.ts): other
+   * What operations left in the work root besides the repository cache (src/git/repo-cache.ts): other
    * folders, and in the cache anything but bare repositories without a scratch index or a registered work tree.
    */
   workLeftovers(): string[] {

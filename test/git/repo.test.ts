@@ -15,8 +15,10 @@ import {
   PatchDoesNotApplyError,
   readTree,
   readTreeAndPaths,
+  readTreeObjectAndPaths,
   RefNotFoundError,
   removeStaleWorkDirs,
+  treeWithDiff,
 } from '../../src/git';
 import { folderOwnerTag } from '../../src/process/owned-folders';
 import { identityOf } from '../../src/process/process-identity';
@@ -72,6 +74,16 @@ describe('checkout, readTree and listFiles', () => {
       expect(both.paths).toContain('README.md');
       const bothSmall = await readTreeAndPaths({ dir }, (path) => path.endsWith('.yml') && !path.includes('link'), { maxFileBytes: 100 });
       expect(bothSmall.skipped).toEqual(small.skipped);
+      // A tree object reads the same, with the diff's change in it (a stage reads a patched tree this way).
+      const gitDir = join(dir, '.git');
+      const patchedTree = await treeWithDiff(gitDir, headSha, remote.diffFor(checkoutVersion('v4')));
+      const patched = await readTreeObjectAndPaths(gitDir, patchedTree, '.github/**');
+      expect(patched.paths).toEqual(both.paths);
+      expect(patched.skipped).toEqual(both.skipped);
+      expect(patched.files.get(CI_PATH)).toBe(checkoutVersion('v4')[CI_PATH]);
+      expect(patched.files.get('.github/actions/setup/action.yml')).toBe(both.files.get('.github/actions/setup/action.yml'));
+      await expect(readTreeObjectAndPaths(gitDir, '--output=/tmp/x', '.github/**')).rejects.toThrow(InvalidInputError);
+      await expect(readTreeObjectAndPaths(gitDir, 'HEAD', '.github/**')).rejects.toThrow('not a full tree SHA: HEAD');
     } finally {
       await disposeCheckout(dir);
     }

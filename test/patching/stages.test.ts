@@ -1,5 +1,6 @@
 import { loadConfig } from '../../src/config';
-import { checkout, disposeCheckout } from '../../src/git';
+import path from 'node:path';
+import { atCachedBranchTip, checkout, disposeCheckout } from '../../src/git';
 import type { SandboxSettings, Target, TreeStage } from '../../src/domain/types';
 import { boundLog, runStage, type StageReport } from '../../src/patching/stages';
 import type { SandboxConfig } from '../../src/sandbox';
@@ -70,10 +71,17 @@ describe('test stages', () => {
     sandbox?: SandboxConfig;
   }
 
+  /**
+   * Runs a stage as the activity does: at the tip fetched into the branch's cached repository, or, for a target
+   * with a verify command, in a checkout the diff is applied to as well.
+   */
   async function stage(name: TreeStage, diff: string, verifyCommand: string[] | null = null, options: StageOptions = {}): Promise<StageReport> {
-    const clone = await checkout(remote.bare, 'main', remote.workRoot, { repoUrlPolicy: { allowLocal: true } });
+    const context = { diff, target: target(remote, verifyCommand, options.settings), sandbox: options.sandbox ?? sandbox };
+    const git = { repoUrlPolicy: { allowLocal: true } };
+    if (verifyCommand === null) return atCachedBranchTip(remote.bare, 'main', remote.workRoot, git, ({ gitDir, commitSha }) => runStage(name, { ...context, gitDir, commit: commitSha }));
+    const clone = await checkout(remote.bare, 'main', remote.workRoot, git);
     try {
-      return await runStage(name, { dir: clone.dir, diff, target: target(remote, verifyCommand, options.settings), sandbox: options.sandbox ?? sandbox });
+      return await runStage(name, { ...context, gitDir: path.join(clone.dir, '.git'), commit: clone.headSha, workTree: clone.dir });
     } finally {
       await disposeCheckout(clone.dir);
     }

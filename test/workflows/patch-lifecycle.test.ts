@@ -69,6 +69,25 @@ describe('patch lifecycle workflow', () => {
     const result = await h.runWorker(h.spec([target!], { diff }).then((spec) => h.start(spec)).then((handle) => handle.result()));
     expect(result.status).toBe('test_failed');
     expect(result.statusReason).toMatch(/^safety stage failed/);
+    // The tree stages run at once: every verdict of the round is kept.
+    expect(result.tests.map((test) => `${test.stage}:${test.passed}`)).toEqual(['isolated:true', 'integration:true', 'safety:false', 'regression:true']);
+  });
+
+  test('a failing round names its first failing stage in stage order, whichever target it failed on', async () => {
+    const diff = ciWorkflowDiff('@@ -8,3 +8,2 @@ jobs:', ['     steps:', '       - uses: actions/checkout@v4', '-      - run: make']);
+    // The first target fails the safety stage only; on the second the diff does not apply (every stage fails).
+    const [unsafe] = await h.createTargets(1);
+    const [drifted] = await h.createTargets(1, { files: { '.github/workflows/ci.yml': CI_WORKFLOW.replace('- run: make', '- run: make all') } });
+    const spec = await h.spec([unsafe!, drifted!], { diff });
+    const result = await h.runWorker(h.start(spec).then((handle) => handle.result()));
+    expect(result.status).toBe('test_failed');
+    expect(result.statusReason).toMatch(new RegExp(`^isolated stage failed on ${drifted!.name}: the diff does not apply cleanly`));
+    expect(result.tests.map((test) => `${test.stage}:${test.targetId === unsafe!.id ? 'unsafe' : 'drifted'}:${test.passed}`)).toEqual([
+      'isolated:unsafe:true', 'isolated:drifted:false',
+      'integration:unsafe:true', 'integration:drifted:false',
+      'safety:unsafe:false', 'safety:drifted:false',
+      'regression:unsafe:true', 'regression:drifted:false',
+    ]);
   });
 
   test('a patch that makes a passing job fail fails the workflow-run stage, naming the job and the step', async () => {
