@@ -76,7 +76,7 @@ const settingsSchema = z.object({
     .default(DEFAULT_MAX_CACHED_WORKFLOWS),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(1000).default(40),
   // A wave of 100 targets must be revertible at once.
-  WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(100),
+  WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(400),
   RECONCILE_INTERVAL_SECONDS: seconds(5, 3600).default(60),
   // A rollback of a 100-target wave reverts from the repositories its deploys fetched.
   GIT_CACHE_MAX_REPOS: z.coerce.number().int().min(1).max(100_000).default(512),
