@@ -8,6 +8,7 @@ import { checkpointLogFile, type CheckpointWriter, startCheckpointWriter } from 
 import { type Config, ConfigError, loadConfig } from '../config';
 import { runEntryPoint } from '../entry-point';
 import { createLogger } from '../logger';
+import { useProcessSpawner } from '../process/spawner';
 import { openServiceDatabase } from '../store/service-database';
 import { connectClient } from '../temporal/connection';
 import { createApp } from './app';
@@ -25,6 +26,9 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const { temporalAddress, databaseUrl } = requireExternal(config);
   const logger = createLogger(config.logLevel, 'wpa-api');
+  // Git runs (the files a new patch changes, read on every target) start from a small process of their own, as the
+  // worker's do: a fork of this process would stop its event loop for longer the more memory it holds.
+  const releaseSpawner = await useProcessSpawner();
   const pool = await openServiceDatabase({ url: databaseUrl, ownerUrl: config.database.ownerUrl, poolSize: config.database.poolSize, logger });
   let checkpointWriter: CheckpointWriter | undefined;
   if (config.audit.checkpointKey) {
@@ -54,6 +58,7 @@ async function main(): Promise<void> {
   await checkpointWriter?.stop();
   await temporalClient.connection.close();
   await pool.end();
+  await releaseSpawner();
 }
 
 runEntryPoint(main);
