@@ -1,11 +1,13 @@
 /**
  * The lifecycle's bookkeeping: what it writes to the read model and the audit trail. Every write is keyed (patch +
  * seq, guardian, target, round), so a retried activity never records anything twice; deployment rows carry the
- * workflow's step number, so a late write never overwrites a newer one. The workflow never waits on these writes
- * to decide anything (approvals excepted: an approval counts only once stored).
+ * workflow's step number, so a late write never overwrites a newer one. Each write commits in one transaction with
+ * its audit events (the audit chain's lock taken last), so neither is ever stored without the other. The workflow
+ * never waits on these writes to decide anything (approvals excepted: an approval counts only once stored).
  */
 import { log } from '@temporalio/activity';
 import type { Pool } from 'pg';
+import { withTransaction } from '../store/db';
 import type { ApprovalRecord, DeploymentStatus, PatchStatus } from '../domain/types';
 import type { HealthSample } from '../health/types';
 import { rememberRejectedFixes } from '../store/agent';
@@ -61,11 +63,13 @@ export function storeDeployment(pool: Pool, input: RecordDeploymentInput): Promi
 
 /** storeDeployment for many deployments: the rows in order, then their audit events with one append. */
 export async function storeDeployments(pool: Pool, inputs: readonly RecordDeploymentInput[]): Promise<void> {
-  for (const input of inputs) await saveDeployment(pool, input);
-  await appendAuditEvents(pool, inputs.flatMap((input) => {
-    const audited = DEPLOYMENT_AUDIT_ACTIONS[input.status];
-    return audited === undefined ? [] : [deploymentAuditEvent(input, audited)];
-  }));
+  await withTransaction(pool, async (client) => {
+    for (const input of inputs) await saveDeployment(client, input);
+    await appendAuditEvents(client, inputs.flatMap((input) => {
+      const audited = DEPLOYMENT_AUDIT_ACTIONS[input.status];
+      return audited === undefined ? [] : [deploymentAuditEvent(input, audited)];
+    }));
+  });
 }
 
 function deploymentAuditEvent(input: RecordDeploymentInput, { action, key }: { action: string; key: string }): AuditEventInput {
@@ -105,8 +109,7 @@ export function storeHealthRound(pool: Pool, input: RecordHealthRoundInput): Pro
 
 /** A round of many targets' samples (a wave's), with one insert and one audit append of all their `health.sampled` events. */
 export async function storeHealthRounds(pool: Pool, inputs: readonly RecordHealthRoundInput[]): Promise<void> {
-  await saveHealthRounds(pool, inputs.map(({ patchId, target, wave, round, samples }) => ({ patchId, targetId: target.id, wave, round, samples })));
-  await appendAuditEvents(pool, inputs.map((input) => ({
+  const events = inputs.map((input) => ({
     actor: LIFECYCLE_ACTOR,
     action: 'health.sampled',
     subjectType: 'patch',
@@ -120,22 +123,28 @@ export async function storeHealthRounds(pool: Pool, inputs: readonly RecordHealt
       samples: input.samples.map(({ check, ok, detail, error }) => ({ check, ok, detail, ...(error ? { error } : {}) })),
     },
     idempotencyKey: `patch:${input.patchId}:health:${input.target.id}:${input.wave}:${input.round}`,
-  })));
+  }));
+  await withTransaction(pool, async (client) => {
+    await saveHealthRounds(client, inputs.map(({ patchId, target, wave, round, samples }) => ({ patchId, targetId: target.id, wave, round, samples })));
+    await appendAuditEvents(client, events);
+  });
 }
 
 export function createPatchBookkeeping(pool: Pool) {
   return {
     /** Records a status change of the patch: history row, current status (if newest), audit `patch.<to>`. */
     async recordTransition(input: RecordTransitionInput): Promise<void> {
-      await recordPatchTransition(pool, input);
-      await appendAuditEvent(pool, {
-        actor: LIFECYCLE_ACTOR,
-        action: `patch.${input.to}`,
-        subjectType: 'patch',
-        subjectId: input.patchId,
-        details: { seq: input.seq, from: input.from, to: input.to, reason: input.reason },
-        idempotencyKey: `patch:${input.patchId}:transition:${input.seq}`,
-        at: new Date(input.at),
+      await withTransaction(pool, async (client) => {
+        await recordPatchTransition(client, input);
+        await appendAuditEvent(client, {
+          actor: LIFECYCLE_ACTOR,
+          action: `patch.${input.to}`,
+          subjectType: 'patch',
+          subjectId: input.patchId,
+          details: { seq: input.seq, from: input.from, to: input.to, reason: input.reason },
+          idempotencyKey: `patch:${input.patchId}:transition:${input.seq}`,
+          at: new Date(input.at),
+        });
       });
     },
 
@@ -145,19 +154,21 @@ export function createPatchBookkeeping(pool: Pool) {
      */
     async recordApproval(input: RecordApprovalInput): Promise<void> {
       const { approval } = input;
-      await saveApproval(pool, input.patchId, approval);
-      if (approval.decision === 'rejected') {
-        await rememberRejectedFixes(pool, { patchId: input.patchId, guardian: approval.guardian, reason: approval.comment, at: approval.at });
-      }
-      await appendAuditEvent(pool, {
-        actor: approval.guardian,
-        roles: ['guardian'],
-        action: `patch.${approval.decision}`,
-        subjectType: 'patch',
-        subjectId: input.patchId,
-        details: { comment: approval.comment, ...(approval.groups ? { groups: approval.groups } : {}) },
-        idempotencyKey: `patch:${input.patchId}:approval:${approval.guardian}`,
-        at: new Date(approval.at),
+      await withTransaction(pool, async (client) => {
+        await saveApproval(client, input.patchId, approval);
+        if (approval.decision === 'rejected') {
+          await rememberRejectedFixes(client, { patchId: input.patchId, guardian: approval.guardian, reason: approval.comment, at: approval.at });
+        }
+        await appendAuditEvent(client, {
+          actor: approval.guardian,
+          roles: ['guardian'],
+          action: `patch.${approval.decision}`,
+          subjectType: 'patch',
+          subjectId: input.patchId,
+          details: { comment: approval.comment, ...(approval.groups ? { groups: approval.groups } : {}) },
+          idempotencyKey: `patch:${input.patchId}:approval:${approval.guardian}`,
+          at: new Date(approval.at),
+        });
       });
     },
 

@@ -100,8 +100,8 @@ export async function rejectedFixes(pool: Pool, targetIds: readonly string[]): P
  * Remembers every fix of a rejected agent patch (by target, fingerprint, rule and fix title), so the agent does
  * not propose it again; patches people wrote are not remembered.
  */
-export async function rememberRejectedFixes(pool: Pool, input: { patchId: string; guardian: string; reason: string | null; at: string }): Promise<void> {
-  await pool.query(
+export async function rememberRejectedFixes(db: Queryable, input: { patchId: string; guardian: string; reason: string | null; at: string }): Promise<void> {
+  await db.query(
     `INSERT INTO agent_rejections (target_id, fingerprint, rule_id, fix, patch_id, rejected_by, reason, rejected_at)
      SELECT d.target_id, f ->> 'fingerprint', f ->> 'ruleId', f ->> 'fix', d.patch_id, $2, $3, $4
        FROM patch_target_diffs d CROSS JOIN jsonb_array_elements(d.findings) f

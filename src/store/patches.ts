@@ -4,8 +4,8 @@
  * retried activity overwrites or skips its own earlier attempt instead of adding a row.
  */
 import { createHash } from 'node:crypto';
-import type { Pool } from 'pg';
-import { insertRows, type Queryable } from './db';
+import { Pool } from 'pg';
+import { insertRows, type Queryable, withTransaction } from './db';
 import {
   type ApprovalRecord,
   type ApprovalSpec,
@@ -400,29 +400,21 @@ export interface TransitionInput extends PatchTransition {
 
 /**
  * Records a transition and moves the patch's status to it unless a newer transition is already stored: a
- * retried or late write of an older transition keeps its history row but never turns the status back.
+ * retried or late write of an older transition keeps its history row but never turns the status back. With a
+ * PoolClient it joins the caller's open transaction (e.g. to commit the transition's audit event with it).
  */
-export async function recordPatchTransition(pool: Pool, input: TransitionInput): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query(
-      `INSERT INTO patch_transitions (patch_id, seq, from_status, to_status, reason, at) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (patch_id, seq) DO NOTHING`,
-      [input.patchId, input.seq, input.from, input.to, input.reason, input.at],
-    );
-    // The row lock serializes concurrent writers; each re-checks status_seq against the committed row.
-    await client.query(
-      'UPDATE patches SET status = $2, status_reason = $3, updated_at = $4, status_seq = $5 WHERE id = $1 AND status_seq < $5',
-      [input.patchId, input.to, input.reason, input.at, input.seq],
-    );
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+export async function recordPatchTransition(db: Queryable, input: TransitionInput): Promise<void> {
+  if (db instanceof Pool) return withTransaction(db, (client) => recordPatchTransition(client, input));
+  await db.query(
+    `INSERT INTO patch_transitions (patch_id, seq, from_status, to_status, reason, at) VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (patch_id, seq) DO NOTHING`,
+    [input.patchId, input.seq, input.from, input.to, input.reason, input.at],
+  );
+  // The row lock serializes concurrent writers; each re-checks status_seq against the committed row.
+  await db.query(
+    'UPDATE patches SET status = $2, status_reason = $3, updated_at = $4, status_seq = $5 WHERE id = $1 AND status_seq < $5',
+    [input.patchId, input.to, input.reason, input.at, input.seq],
+  );
 }
 
 export interface TestRunInput extends Omit<TestRun, 'startedAt' | 'finishedAt'> {
@@ -444,8 +436,8 @@ export async function saveTestRun(pool: Pool, input: TestRunInput): Promise<void
 }
 
 /** Stores a guardian's decision; a later decision of the same guardian replaces it. */
-export async function saveApproval(pool: Pool, patchId: string, approval: ApprovalRecord): Promise<void> {
-  await pool.query(
+export async function saveApproval(db: Queryable, patchId: string, approval: ApprovalRecord): Promise<void> {
+  await db.query(
     `INSERT INTO approvals (patch_id, guardian, decision, comment, at, groups) VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (patch_id, guardian) DO UPDATE SET decision = EXCLUDED.decision, comment = EXCLUDED.comment, at = EXCLUDED.at,
        groups = EXCLUDED.groups`,
@@ -477,8 +469,8 @@ export interface DeploymentInput {
  * status `deployed` and `reverted` and kept afterwards.
  */
 /** Stores a deployment's state unless a write of a later step (higher `seq`) is already there. */
-export async function saveDeployment(pool: Pool, input: DeploymentInput): Promise<void> {
-  await pool.query(
+export async function saveDeployment(db: Queryable, input: DeploymentInput): Promise<void> {
+  await db.query(
     `INSERT INTO deployments (patch_id, target_id, wave, status, error, deployed_commit, previous_commit, revert_commit,
        deployed_at, reverted_at, seq, pull_request, revert_pull_request, note)
      VALUES ($1, $2, $3, $4::text, $5, $6, $7, $8,
@@ -526,7 +518,7 @@ export function saveHealthRound(pool: Pool, input: HealthRoundInput): Promise<vo
 }
 
 /** saveHealthRound for many rounds (a wave's targets) with one insert and one trim; a repeated sample key keeps the last. */
-export async function saveHealthRounds(pool: Pool, inputs: readonly HealthRoundInput[]): Promise<void> {
+export async function saveHealthRounds(db: Queryable, inputs: readonly HealthRoundInput[]): Promise<void> {
   const rows = new Map<string, unknown[]>();
   for (const input of inputs) {
     input.samples.forEach((sample, index) => {
@@ -536,7 +528,7 @@ export async function saveHealthRounds(pool: Pool, inputs: readonly HealthRoundI
     });
   }
   await insertRows(
-    pool,
+    db,
     `INSERT INTO health_samples (patch_id, target_id, wave, sample_key, ok, check_type, check_label, detail, latency_ms,
        status_code, exit_code, sampled_at, error)`,
     [...rows.values()],
@@ -548,7 +540,7 @@ export async function saveHealthRounds(pool: Pool, inputs: readonly HealthRoundI
   const byPatch = new Map<string, Set<string>>();
   for (const input of inputs) if (input.samples.length > 0) byPatch.set(input.patchId, (byPatch.get(input.patchId) ?? new Set()).add(input.targetId));
   for (const [patchId, targetIds] of byPatch) {
-    await pool.query(
+    await db.query(
       `DELETE FROM health_samples h USING (
          SELECT t.target_id, (SELECT s.sampled_at FROM health_samples s WHERE s.patch_id = $1 AND s.target_id = t.target_id
                               ORDER BY s.sampled_at DESC OFFSET $3 LIMIT 1) AS oldest_kept

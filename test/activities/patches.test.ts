@@ -138,6 +138,25 @@ describe('patch activities', () => {
     expect(events[0]).toMatchObject({ actor: LIFECYCLE_ACTOR, action: 'patch.testing', at: input.at, details: { seq: 1, from: 'pending', to: 'testing' } });
   });
 
+  it('commits a transition together with its audit event: an append that fails leaves neither, and the retry stores both', async () => {
+    const spec = await patch([await target()], bumpDiff());
+    const input = { patchId: spec.id, seq: 1, from: 'pending', to: 'testing', reason: null, at: new Date(Date.UTC(2030, 0, 1)).toISOString() } as const;
+    const trigger = `refuse_${seq}`;
+    // Made by the schema owner: the service's role may not change the schema.
+    await db.ownerPool.query(`CREATE FUNCTION ${trigger}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit refused'; END $$`);
+    await db.ownerPool.query(`CREATE TRIGGER ${trigger} BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION ${trigger}()`);
+    try {
+      await expect(run((a) => a.recordTransition(input))).rejects.toThrow('audit refused');
+      expect(await getPatch(db.pool, spec.id)).toMatchObject({ status: 'pending', transitions: [] });
+    } finally {
+      await db.ownerPool.query(`DROP TRIGGER ${trigger} ON audit_events`);
+      await db.ownerPool.query(`DROP FUNCTION ${trigger}()`);
+    }
+    await run((a) => a.recordTransition(input));
+    expect(await getPatch(db.pool, spec.id)).toMatchObject({ status: 'testing', transitions: [{ seq: 1, to: 'testing' }] });
+    expect(await listAuditEvents(db.pool, { subjectType: 'patch', subjectId: spec.id })).toHaveLength(1);
+  });
+
   it('runs a test stage at the fetched tip, stores it and heartbeats while working', async () => {
     const spec = await patch([await target()], bumpDiff());
     const heartbeats: unknown[] = [];
