@@ -72,10 +72,15 @@ export async function deletePolicySchedule(client: Client, policyId: string): Pr
 
 export type ScheduleCommand = 'pause' | 'resume' | 'run';
 
-/** Pauses or resumes the schedule, or starts a cycle now (skipped, like a tick, while one runs). */
+/**
+ * Pauses or resumes the schedule, or starts a cycle now. A run asked for is never dropped as an overlapping tick is:
+ * the schedule learns that its last cycle ended only a while after it did (up to a minute here), and a request
+ * skipped on that stale view would be lost without a word. Cycles that overlap are safe, only redundant: each patch
+ * is created once, and the later cycle counts what the earlier proposes as covered.
+ */
 export async function commandPolicySchedule(client: Client, policyId: string, command: ScheduleCommand, note: string): Promise<void> {
   const handle = client.schedule.getHandle(policyScheduleId(policyId));
-  await within(client, () => (command === 'pause' ? handle.pause(note) : command === 'resume' ? handle.unpause(note) : handle.trigger(ScheduleOverlapPolicy.SKIP)));
+  await within(client, () => (command === 'pause' ? handle.pause(note) : command === 'resume' ? handle.unpause(note) : handle.trigger(ScheduleOverlapPolicy.ALLOW_ALL)));
 }
 
 /** What the schedule says now: paused or not (and why), its next tick; null when Temporal cannot tell within 1 s. */

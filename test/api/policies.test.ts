@@ -92,6 +92,31 @@ describe('policy API', () => {
     expect(actions).toEqual(['ada policy.created', 'ada policy.updated', 'ada policy.pause_requested', 'ada policy.resume_requested', 'ada policy.deleted']);
   });
 
+  test('a run asked for starts a cycle at once, even while one runs: it is never dropped as an overlapping tick is', async () => {
+    const id = String((await send('post', '/policies', admin, { ...POLICY, name: 'run-twice' })).body.id);
+    /** The cycles the schedule started, once there are `count` of them. */
+    const started = async (count: number): Promise<string[]> => {
+      for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 100))) {
+        const { info } = await schedule(id).describe();
+        if (info.numActionsSkippedOverlap > 0) throw new Error('a run was skipped');
+        const workflowIds = [...new Set(info.recentActions.flatMap((action) => (action.action.type === 'startWorkflow' ? [action.action.workflow.workflowId] : [])))];
+        if (workflowIds.length >= count) return workflowIds;
+      }
+      throw new Error(`the schedule did not start ${count} cycle(s)`);
+    };
+    // No worker polls this test's task queue: a cycle runs until it is terminated.
+    expect((await send('post', `/policies/${id}/run`, admin, {})).status).toBe(202);
+    const [first] = await started(1);
+    // The schedule names a cycle after the second it starts in: a second one must start in another second.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect((await send('post', `/policies/${id}/run`, admin, {})).status).toBe(202);
+    const both = await started(2);
+    expect(both).toContain(first);
+    for (const workflowId of both) expect((await client.workflow.getHandle(workflowId).describe()).status.name).toBe('RUNNING');
+    for (const workflowId of both) await client.workflow.getHandle(workflowId).terminate('the test ends it');
+    expect((await send('delete', `/policies/${id}`, admin)).status).toBe(204);
+  });
+
   test.each([
     [{ ...POLICY, name: 'Hygiene!' }, 'name', 'name must be 1 to 63 lowercase letters'],
     [{ ...POLICY, schedule: { cron: '0 3 * *' } }, 'schedule.cron', 'has 4 field(s)'],
