@@ -100,19 +100,25 @@ export function auditEventHash(event: Omit<AuditEvent, 'hash'>): string {
 }
 
 /**
- * Chains events onto the head in order, under one lock, one head read and one insert; `client` must be inside a
- * transaction, which holds the chain lock until it ends. An input whose idempotency key is stored already (or
- * repeats an earlier input's) gets that event back instead of a new one.
+ * Chains events onto the head in order, under one lock, one read (the head and the stored keys) and one insert;
+ * `client` must be inside a transaction, which holds the chain lock until it ends. An input whose idempotency key
+ * is stored already (or repeats an earlier input's) gets that event back instead of a new one.
  */
 async function appendInTransaction(client: PoolClient, inputs: readonly AuditEventInput[]): Promise<AuditEvent[]> {
   await client.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_CHAIN_LOCK_KEY]);
   const keys = [...new Set(inputs.flatMap((input) => (input.idempotencyKey ? [input.idempotencyKey] : [])))];
+  // The events stored under the keys and the chain's head in one round trip: the lock is held until the commit.
+  const stored = await client.query<AuditRow & { idempotency_key: string | null; is_head: boolean }>(
+    `SELECT *, false AS is_head FROM audit_events WHERE idempotency_key = ANY($1)
+     UNION ALL (SELECT *, true AS is_head FROM audit_events ORDER BY seq DESC LIMIT 1)`,
+    [keys],
+  );
   const byKey = new Map<string, AuditEvent>();
-  if (keys.length > 0) {
-    const existing = await client.query<AuditRow & { idempotency_key: string }>('SELECT * FROM audit_events WHERE idempotency_key = ANY($1)', [keys]);
-    for (const row of existing.rows) byKey.set(row.idempotency_key, fromRow(row));
+  let head = { events: 0, headHash: '' };
+  for (const row of stored.rows) {
+    if (row.is_head) head = { events: Number(row.seq), headHash: row.hash };
+    else if (row.idempotency_key !== null) byKey.set(row.idempotency_key, fromRow(row));
   }
-  let head = await auditChainHead(client);
   const events: AuditEvent[] = [];
   const rows: unknown[][] = [];
   for (const input of inputs) {
