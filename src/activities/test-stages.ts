@@ -200,10 +200,11 @@ export function createTestStageActivities({ pool, config }: ActivityDeps) {
      * diff (a patch generated from findings) is tested with it, made again first should its branch have moved.
      */
     async testTarget(input: TestTargetInput): Promise<StageVerdict> {
-      const own = await getTargetDiff(pool, input.patchId, input.target.id);
-      const { log: _log, ...verdict } = await testAtTip(input, async (tip, signal, progress) =>
-        own ? ownDiffAt(input.patchId, own, tip, signal, progress) : { diff: await diffOf(pool, input) },
-      );
+      // Read by whichever stage prepares the target (the others share what it prepared).
+      const { log: _log, ...verdict } = await testAtTip(input, async (tip, signal, progress) => {
+        const own = await getTargetDiff(pool, input.patchId, input.target.id);
+        return own ? ownDiffAt(input.patchId, own, tip, signal, progress) : { diff: await diffOf(pool, input) };
+      });
       return verdict;
     },
   };
