@@ -5,7 +5,7 @@
  * failing stage is a result (`passed: false`, with a summary and a log); only infrastructure failures (git, the
  * file system) throw.
  */
-import { atLeast, analyzeRepository } from '../analysis/engine';
+import { type AnalysisResult, atLeast, analyzeRepository } from '../analysis/engine';
 import { repositoryFromFiles, normalizeRepoPath } from '../analysis/discover';
 import { parseWorkflowFile, workflowFileKind } from '../analysis/parse';
 import { jobsOf, mapGet, parseActionRef, type RepositoryView, scalarText, stepsOf, type WorkflowFile } from '../analysis/rule';
@@ -178,10 +178,23 @@ interface ClaimCheck {
   introduced: Finding[];
 }
 
+const analysesOfSides = new WeakMap<PatchedTree, { before: AnalysisResult; after: AnalysisResult }>();
+
+/** Both sides analyzed with every rule, once per prepared tree: the isolated and regression stages share it. */
+function analyzedSides(tree: PatchedTree): { before: AnalysisResult; after: AnalysisResult } {
+  let sides = analysesOfSides.get(tree);
+  if (!sides) {
+    sides = { before: analyzeRepository(analyzerView(tree.before), { rules: allRules }), after: analyzeRepository(analyzerView(tree.after), { rules: allRules }) };
+    analysesOfSides.set(tree, sides);
+  }
+  return sides;
+}
+
 /** Analyzes both sides of a generated patch: which claimed findings are gone, and what at medium or above is new. */
 function checkClaims(tree: PatchedTree, claims: readonly ResolvedFinding[]): ClaimCheck {
-  const before = analyzeRepository(analyzerView(tree.before), { rules: allRules }).findings;
-  const after = analyzeRepository(analyzerView(tree.after), { rules: allRules }).findings;
+  const sides = analyzedSides(tree);
+  const before = sides.before.findings;
+  const after = sides.after.findings;
   const afterPrints = new Set(after.map((finding) => finding.fingerprint));
   return {
     resolved: claims.filter((finding) => !afterPrints.has(finding.fingerprint)),
@@ -382,8 +395,7 @@ function safetyStage(tree: PatchedTree, diff: string): StageOutcome {
 
 /** No new finding at severity high or above, and the repository's score does not drop. */
 function regressionStage(tree: PatchedTree): StageOutcome {
-  const before = analyzeRepository(analyzerView(tree.before), { rules: allRules });
-  const after = analyzeRepository(analyzerView(tree.after), { rules: allRules });
+  const { before, after } = analyzedSides(tree);
   const known = new Set(before.findings.map((finding) => finding.fingerprint));
   const introduced = after.findings.filter((finding) => atLeast(finding.severity, 'high') && !known.has(finding.fingerprint));
   const resolved = before.findings.length - after.findings.filter((finding) => known.has(finding.fingerprint)).length;
