@@ -12,7 +12,7 @@ import { DefaultLogger } from '@temporalio/worker';
 import pino from 'pino';
 import { createPatchActivities, LIFECYCLE_ACTOR, type PatchActivities } from '../../src/activities/patches';
 import { type Config, loadConfig } from '../../src/config';
-import type { PatchSpec, SandboxSettings, Target } from '../../src/domain/types';
+import { type PatchSpec, type SandboxSettings, type StageResult, type Target, TREE_STAGES } from '../../src/domain/types';
 import type { HealthCheck } from '../../src/health/schemas';
 import type { SandboxConfig } from '../../src/sandbox';
 import { listAuditEvents } from '../../src/store/audit';
@@ -127,6 +127,16 @@ describe('patch activities', () => {
 
   const bumpDiff = (): string => remote.diffFor(checkoutVersion('v4'));
 
+  /** The four tree stages of the patch's first target started at once, as the lifecycle starts them; all must pass. */
+  async function treeStagesAtOnce(spec: PatchSpec, acts: PatchActivities): Promise<{ results: StageResult[]; heartbeats: unknown[][] }> {
+    const heartbeats = TREE_STAGES.map((): unknown[] => []);
+    const results = await Promise.all(
+      TREE_STAGES.map((stage, index) => run((a) => a.runTestStage({ patchId: spec.id, stage, target: spec.targets[0]!, diff: spec.diff }), { acts, heartbeats: heartbeats[index]! })),
+    );
+    expect(results.map((result) => [result.stage, result.passed])).toEqual(TREE_STAGES.map((stage) => [stage, true]));
+    return { results, heartbeats };
+  }
+
   it('records a transition once, with its audit event, however often it is retried', async () => {
     const spec = await patch([await target()], bumpDiff());
     const input = { patchId: spec.id, seq: 1, from: 'pending', to: 'testing', reason: null, at: new Date(Date.UTC(2030, 0, 1)).toISOString() } as const;
@@ -171,13 +181,8 @@ describe('patch activities', () => {
   it('runs the tree stages of a target that run at once on one preparation, patched once, and fetches again for a later stage', async () => {
     const spec = await patch([await target()], bumpDiff());
     const acts = activities();
-    const stages = ['isolated', 'integration', 'safety', 'regression'] as const;
-    const heartbeats = stages.map((): unknown[] => []);
-    const results = await Promise.all(
-      stages.map((stage, index) => run((a) => a.runTestStage({ patchId: spec.id, stage, target: spec.targets[0]!, diff: spec.diff }), { acts, heartbeats: heartbeats[index]! })),
-    );
-    expect(results.map((result) => [result.stage, result.passed])).toEqual(stages.map((stage) => [stage, true]));
-    // Only the activity that prepared the checkout applied the diff; the others waited for it.
+    const { heartbeats } = await treeStagesAtOnce(spec, acts);
+    // Only the activity that prepared the tree applied the diff; the others waited for it.
     expect(heartbeats.filter((beats) => beats.includes('applying the diff'))).toHaveLength(1);
     expect(remote.workLeftovers()).toEqual([]);
     const stored = (await getPatch(db.pool, spec.id))?.tests ?? [];
@@ -194,12 +199,7 @@ describe('patch activities', () => {
     const verify = [process.execPath, '-e', `process.exit(require('fs').readFileSync(${JSON.stringify(CI_PATH)}, 'utf8').includes('checkout@v4') ? 0 : 3)`];
     const spec = await patch([await target([], verify)], bumpDiff());
     const acts = activities();
-    const stages = ['isolated', 'integration', 'safety', 'regression'] as const;
-    const heartbeats = stages.map((): unknown[] => []);
-    const results = await Promise.all(
-      stages.map((stage, index) => run((a) => a.runTestStage({ patchId: spec.id, stage, target: spec.targets[0]!, diff: spec.diff }), { acts, heartbeats: heartbeats[index]! })),
-    );
-    expect(results.map((result) => [result.stage, result.passed])).toEqual(stages.map((stage) => [stage, true]));
+    const { results, heartbeats } = await treeStagesAtOnce(spec, acts);
     expect(results[1]?.summary).toBe('local references resolve; the verify command passed');
     expect(heartbeats.filter((beats) => beats.includes('applying the diff'))).toHaveLength(1);
     expect(remote.workRootEntries()).toEqual([]);
