@@ -48,8 +48,14 @@ async function runLifecycles(stack: BenchStack, runs: PatchRun[]): Promise<numbe
     patch.workflowId = answer.workflowId;
     created += 1;
   });
+  // Watched from the loop below: a failed creation ends the run (and the stack) at once, not as an unhandled rejection.
+  let creationFailed: { error: unknown } | undefined;
+  creating.catch((error: unknown) => {
+    creationFailed = { error };
+  });
   const byId = (): Map<string, PatchRun> => new Map(runs.map((patch) => [patch.id, patch]));
   for (;;) {
+    if (creationFailed) throw creationFailed.error;
     const { items } = await stack.api.call<{ items: PatchListItem[] }>('GET', '/api/v1/patches?limit=500');
     const ours = byId();
     await Promise.all(

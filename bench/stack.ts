@@ -240,15 +240,22 @@ function createApi(url: string, tokens: Record<Role, string>): BenchApi {
   const request = async (method: string, route: string, options: { role?: Role; body?: unknown } = {}): Promise<ApiAnswer> => {
     const requestId = randomUUID();
     for (let attempt = 1; ; attempt += 1) {
-      const response = await fetch(`${url}${route}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${tokens[options.role ?? 'admin']}`,
-          'x-request-id': requestId,
-          ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-      });
+      let response: Response;
+      try {
+        response = await fetch(`${url}${route}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${tokens[options.role ?? 'admin']}`,
+            'x-request-id': requestId,
+            ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
+          ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+        });
+      } catch (error) {
+        // A kept-alive connection the server closed just then ("other side closed"): a read can simply be sent again.
+        if (method === 'GET' && attempt < ATTEMPTS) continue;
+        throw error;
+      }
       const text = await response.text();
       if (RETRIED_STATUSES.includes(response.status) && attempt < ATTEMPTS) continue;
       return { status: response.status, body: text.length > 0 && (response.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text };
