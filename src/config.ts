@@ -78,6 +78,8 @@ const settingsSchema = z.object({
   // A wave of 100 targets must be revertible at once, and a target's four tree stages hold four slots while one
   // prepares what all of them read: 400 tests about 100 targets at once.
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(400),
+  // Each heartbeat is a write on the Temporal server; most activity steps end within a second.
+  WORKER_FIRST_HEARTBEAT_MS: z.coerce.number().int().min(0).max(10_000).default(1000),
   RECONCILE_INTERVAL_SECONDS: seconds(5, 3600).default(60),
   // A rollback of a 100-target wave reverts from the repositories its deploys fetched.
   GIT_CACHE_MAX_REPOS: z.coerce.number().int().min(1).max(100_000).default(512),
@@ -173,6 +175,8 @@ export interface Config {
     maxConcurrentWorkflowTasks: number;
     /** Activities (tests, deploys, reverts, health samples) run at once. */
     maxConcurrentActivities: number;
+    /** How long an activity works before its first heartbeat (then one every 5 s); 0: at once. */
+    firstHeartbeatMs: number;
   };
   repositories: {
     /** Local paths and file:// URLs as repository URLs; undefined: the entry point decides (on only for npm start). */
@@ -300,6 +304,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       maxCachedWorkflows: s.WORKER_MAX_CACHED_WORKFLOWS,
       maxConcurrentWorkflowTasks: s.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
       maxConcurrentActivities: s.WORKER_MAX_CONCURRENT_ACTIVITIES,
+      firstHeartbeatMs: s.WORKER_FIRST_HEARTBEAT_MS,
     },
     repositories: { allowLocal: s.ALLOW_LOCAL_REPOS, maxCachedRepos: s.GIT_CACHE_MAX_REPOS },
     sandbox: {

@@ -44,6 +44,8 @@ describe('loadConfig', () => {
     ['WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', '1'],
     ['WORKER_MAX_CONCURRENT_ACTIVITIES', '0'],
     ['WORKER_MAX_CONCURRENT_ACTIVITIES', '2.5'],
+    ['WORKER_FIRST_HEARTBEAT_MS', '-1'],
+    ['WORKER_FIRST_HEARTBEAT_MS', '1e6'],
     ['GIT_CACHE_MAX_REPOS', '0'],
     ['GIT_CACHE_MAX_REPOS', '1e9'],
     ['GIT_CACHE_MAX_REPOS', '../../etc'],
@@ -79,7 +81,7 @@ describe('loadConfig', () => {
   });
 
   test('the worker keeps a bounded workflow cache and room for 100 reverts at once by default', () => {
-    expect(loadConfig({}).worker).toMatchObject({ maxCachedWorkflows: 500, maxConcurrentWorkflowTasks: 40, maxConcurrentActivities: 400 });
+    expect(loadConfig({}).worker).toMatchObject({ maxCachedWorkflows: 500, maxConcurrentWorkflowTasks: 40, maxConcurrentActivities: 400, firstHeartbeatMs: 1000 });
     expect(loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '0', WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '200' }).worker).toMatchObject({ maxCachedWorkflows: 0, maxConcurrentWorkflowTasks: 200 });
   });
 

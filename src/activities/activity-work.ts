@@ -9,19 +9,31 @@ import { GitError, OperationAbortedError } from '../git';
 
 /** Heartbeats while an activity works; the SDK throttles them to the workflow's heartbeat timeout. */
 const HEARTBEAT_INTERVAL_MS = 5_000;
-
-/** Runs `work` while heartbeating its current step, so a stuck or lost worker is noticed. */
-export async function heartbeating<T>(work: (progress: (step: string) => void) => Promise<T>): Promise<T> {
+/**
+ * Runs `work` while heartbeating its current step, so a stuck or lost worker is noticed. The first heartbeat waits
+ * `firstHeartbeatMs` (WORKER_FIRST_HEARTBEAT_MS): each is a write on the Temporal server, and most activities end
+ * sooner, so they add none.
+ */
+export async function heartbeating<T>(firstHeartbeatMs: number, work: (progress: (step: string) => void) => Promise<T>): Promise<T> {
   let step = 'starting';
-  heartbeat(step);
-  const timer = setInterval(() => heartbeat(step), HEARTBEAT_INTERVAL_MS);
+  let beating = false;
+  let interval: NodeJS.Timeout | undefined;
+  const beat = (): void => {
+    beating = true;
+    heartbeat(step);
+    interval = setInterval(() => heartbeat(step), HEARTBEAT_INTERVAL_MS);
+  };
+  let first: NodeJS.Timeout | undefined;
+  if (firstHeartbeatMs === 0) beat();
+  else first = setTimeout(beat, firstHeartbeatMs);
   try {
     return await work((next) => {
       step = next;
-      heartbeat(step);
+      if (beating) heartbeat(step);
     });
   } finally {
-    clearInterval(timer);
+    clearTimeout(first);
+    clearInterval(interval);
   }
 }
 

@@ -120,7 +120,7 @@ export function createAgentActivities({ pool, config }: ActivityDeps) {
     /** The cycle's proposals from the scan's findings, the open patches and the rejection memory. */
     async planAgentCycle(input: PlanCycleInput): Promise<CyclePlan> {
       const policy = await policyOf(pool, input.policyId);
-      return heartbeating(async () => {
+      return heartbeating(config.worker.firstHeartbeatMs, async () => {
         const scanned: ScannedTarget[] = [];
         const targetIds: string[] = [];
         const analysisIds = 'fleetScanId' in input ? await fleetScanAnalysisIds(pool, input.fleetScanId, 'succeeded') : input.analysisIds;
@@ -163,7 +163,7 @@ export function createAgentActivities({ pool, config }: ActivityDeps) {
       if (existing) return existingAnswer(existing);
       const policy = await policyOf(pool, input.policyId);
       const { spec } = policy;
-      return heartbeating(async () => {
+      return heartbeating(config.worker.firstHeartbeatMs, async () => {
         let created;
         try {
           const plan = await planFromFindings(

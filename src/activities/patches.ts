@@ -196,7 +196,7 @@ export function createPatchActivities(deps: ActivityDeps) {
         if (await hasRevertMarker(pool, input.patchId, target.id)) throw new PatchRevertedError(input.patchId, 'a revert that found nothing to undo');
       };
       await gitOperation(refuseIfReverted);
-      const delivered = await heartbeating((progress) =>
+      const delivered = await heartbeating(config.worker.firstHeartbeatMs, (progress) =>
         gitOperation(() =>
           deliver({
             ...deliveryContext(target, input.patchId, signal, progress),
@@ -241,7 +241,7 @@ export function createPatchActivities(deps: ActivityDeps) {
      */
     async checkTargetHealth(input: CheckTargetHealthInput): Promise<HealthSample[]> {
       const signal = cancellationSignal();
-      const samples = await heartbeating((progress) => gitOperation(() => sampleTarget(input, signal, progress)));
+      const samples = await heartbeating(config.worker.firstHeartbeatMs, (progress) => gitOperation(() => sampleTarget(input, signal, progress)));
       if (input.record !== false) {
         const { patchId, target, wave, round, commit } = input;
         await bestEffort(`health round ${round} of ${target.name}`, () => storeHealthRound(pool, { patchId, target, wave, round, commit, samples }));
@@ -256,7 +256,7 @@ export function createPatchActivities(deps: ActivityDeps) {
     async revertTarget(input: RevertTargetInput): Promise<RevertTargetResult> {
       const { target } = input;
       const signal = cancellationSignal();
-      const reverted = await heartbeating((progress) =>
+      const reverted = await heartbeating(config.worker.firstHeartbeatMs, (progress) =>
         gitOperation(() =>
           undo({
             ...deliveryContext(target, input.patchId, signal, progress),

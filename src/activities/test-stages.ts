@@ -157,7 +157,7 @@ export function createTestStageActivities({ pool, config }: ActivityDeps) {
     const signal = cancellationSignal();
     const startedAt = new Date();
     const { stage, target } = input;
-    const report = await heartbeating((progress) =>
+    const report = await heartbeating(config.worker.firstHeartbeatMs, (progress) =>
       gitOperation(async (): Promise<StageReport> => {
         progress(`fetching ${target.name}`);
         if (stage === 'workflow-run') {

@@ -88,7 +88,8 @@ describe('patch activities', () => {
 
   /** The activities of a worker with the default sandbox, or the given one (e.g. naming a missing bubblewrap). */
   function activities(sandbox?: SandboxConfig): PatchActivities {
-    const defaults = loadConfig({ DATA_DIR: dataDir, ALLOW_LOCAL_REPOS: 'true' });
+    // Heartbeats from the start: the tests read an activity's steps from them.
+    const defaults = loadConfig({ DATA_DIR: dataDir, ALLOW_LOCAL_REPOS: 'true', WORKER_FIRST_HEARTBEAT_MS: '0' });
     const config: Config = sandbox === undefined ? defaults : { ...defaults, sandbox };
     return createPatchActivities({ config, pool: db.pool, logger: pino({ level: 'silent' }) });
   }
