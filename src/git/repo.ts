@@ -211,32 +211,45 @@ function parseCatFileBatch(output: Buffer): Buffer[] {
 
 /** The snapshot of `entries` (listed at `commitSha`): their text read with one `cat-file --batch`. */
 async function snapshotOf(dir: string, commitSha: string, entries: readonly TreeEntry[], options: ReadTreeOptions): Promise<TreeSnapshot> {
+  const [snapshot = { files: new Map<string, string>(), skipped: [] }] = await snapshotsOf(dir, [entries], options);
+  return { commitSha, ...snapshot };
+}
+
+/** The text of several lists of entries, with one `cat-file --batch` reading each blob once. */
+async function snapshotsOf(dir: string, entryLists: ReadonlyArray<readonly TreeEntry[]>, options: ReadTreeOptions): Promise<Array<Omit<TreeSnapshot, 'commitSha'>>> {
   const maxFileBytes = options.maxFileBytes ?? 1024 * 1024;
-  const skipped: TreeSnapshot['skipped'] = [];
-  const wanted: TreeEntry[] = [];
-  for (const entry of entries) {
-    if (entry.mode === '120000') skipped.push({ path: entry.path, reason: 'symlink' });
-    else if (entry.size > maxFileBytes) skipped.push({ path: entry.path, reason: 'too-large' });
-    else wanted.push(entry);
-  }
-  const files = new Map<string, string>();
-  if (wanted.length === 0) return { commitSha, files, skipped };
-  const { stdout } = await runGit(dir, ['cat-file', '--batch'], options, { input: wanted.map((entry) => `${entry.sha}\n`).join('') });
+  const snapshots = entryLists.map(() => ({ files: new Map<string, string>(), skipped: [] as TreeSnapshot['skipped'] }));
+  const wanted = entryLists.map((entries, index) =>
+    entries.filter((entry) => {
+      const reason = entry.mode === '120000' ? 'symlink' : entry.size > maxFileBytes ? 'too-large' : undefined;
+      if (reason !== undefined) snapshots[index]?.skipped.push({ path: entry.path, reason });
+      return reason === undefined;
+    }),
+  );
+  const blobs = [...new Set(wanted.flat().map((entry) => entry.sha))];
+  if (blobs.length === 0) return snapshots;
+  const { stdout } = await runGit(dir, ['cat-file', '--batch'], options, { input: blobs.map((sha) => `${sha}\n`).join('') });
   const contents = parseCatFileBatch(stdout);
-  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-  wanted.forEach((entry, index) => {
-    const content = contents[index] ?? Buffer.alloc(0);
-    if (content.includes(0)) {
-      skipped.push({ path: entry.path, reason: 'binary' });
-      return;
-    }
-    try {
-      files.set(entry.path, decoder.decode(content));
-    } catch {
-      skipped.push({ path: entry.path, reason: 'not-utf8' });
+  const texts = new Map(blobs.map((sha, index) => [sha, blobText(contents[index] ?? Buffer.alloc(0))]));
+  wanted.forEach((entries, index) => {
+    const snapshot = snapshots[index];
+    for (const entry of entries) {
+      const text = texts.get(entry.sha);
+      if (typeof text === 'string') snapshot?.files.set(entry.path, text);
+      else snapshot?.skipped.push({ path: entry.path, reason: text?.skipped ?? 'binary' });
     }
   });
-  return { commitSha, files, skipped };
+  return snapshots;
+}
+
+/** A blob's UTF-8 text, or why it is not text. */
+function blobText(content: Buffer): string | { skipped: SkipReason } {
+  if (content.includes(0)) return { skipped: 'binary' };
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(content);
+  } catch {
+    return { skipped: 'not-utf8' };
+  }
 }
 
 /** The text of the files at a commit whose paths match `pathFilter`, e.g. all `.github/**` files. */
@@ -244,24 +257,33 @@ export async function readTree(source: TreeSource, pathFilter?: PathFilter, opti
   return withTree(source, options, async (dir, commitSha) => snapshotOf(dir, commitSha, await listEntries(dir, commitSha, pathFilter, options), options));
 }
 
-/** The snapshot of the files of `treeish` matching `pathFilter`, and every path, from one listing. */
-async function snapshotAndPaths(dir: string, commitSha: string, treeish: string, pathFilter: PathFilter, options: ReadTreeOptions): Promise<TreeSnapshot & Pick<TreeListing, 'paths'>> {
-  const matches = toMatcher(pathFilter);
-  const entries = await listEntries(dir, treeish, undefined, options);
-  const snapshot = await snapshotOf(dir, commitSha, entries.filter((entry) => matches(entry.path)), options);
-  return { ...snapshot, paths: entries.map((entry) => entry.path) };
-}
-
 /** readTree and listFiles (every path) from one listing of the commit. */
 export async function readTreeAndPaths(source: TreeSource, pathFilter: PathFilter, options: ReadTreeOptions = {}): Promise<TreeSnapshot & Pick<TreeListing, 'paths'>> {
-  return withTree(source, options, (dir, commitSha) => snapshotAndPaths(dir, commitSha, commitSha, pathFilter, options));
+  return withTree(source, options, async (dir, commitSha) => {
+    const [read] = await readTreeObjectsAndPaths(dir, [{ treeish: commitSha, pathFilter }], options);
+    return { commitSha, ...(read as TreeRead) };
+  });
 }
 
-/** readTreeAndPaths of a tree object in the repository `dir`, e.g. one made by treeWithDiff. */
-export async function readTreeObjectAndPaths(dir: string, treeSha: string, pathFilter: PathFilter, options: ReadTreeOptions = {}): Promise<Omit<TreeSnapshot, 'commitSha'> & Pick<TreeListing, 'paths'>> {
-  if (!FULL_OBJECT_ID.test(treeSha)) throw new InvalidInputError(`not a full tree SHA: ${treeSha}`);
-  const { files, skipped, paths } = await snapshotAndPaths(dir, treeSha, treeSha, pathFilter, options);
-  return { files, skipped, paths };
+/** The text of a tree's files matching a filter, and every path in it. */
+export type TreeRead = Omit<TreeSnapshot, 'commitSha'> & Pick<TreeListing, 'paths'>;
+
+/**
+ * readTreeAndPaths of tree objects or commits (by full SHA) in the repository `dir`, e.g. both sides of a change
+ * (the tip and the tree treeWithDiff made of it): one listing each and one `cat-file --batch` for all of them, so
+ * a blob they share is read once.
+ */
+export async function readTreeObjectsAndPaths(dir: string, trees: ReadonlyArray<{ treeish: string; pathFilter: PathFilter }>, options: ReadTreeOptions = {}): Promise<TreeRead[]> {
+  const listings = await Promise.all(
+    trees.map(async ({ treeish, pathFilter }) => {
+      if (!FULL_OBJECT_ID.test(treeish)) throw new InvalidInputError(`not a full tree or commit SHA: ${treeish}`);
+      const matches = toMatcher(pathFilter);
+      const entries = await listEntries(dir, treeish, undefined, options);
+      return { matching: entries.filter((entry) => matches(entry.path)), paths: entries.map((entry) => entry.path) };
+    }),
+  );
+  const snapshots = await snapshotsOf(dir, listings.map((listing) => listing.matching), options);
+  return listings.map((listing, index) => ({ ...(snapshots[index] as Omit<TreeRead, 'paths'>), paths: listing.paths }));
 }
 
 export type DiffApplyCheck = { applies: true } | { applies: false; message: string; alreadyApplied: boolean };

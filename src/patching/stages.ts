@@ -14,7 +14,7 @@ import { schemaViolationRule } from '../analysis/rules/compatibility/schema-viol
 import { yamlSyntaxRule } from '../analysis/rules/compatibility/yaml-syntax';
 import type { Finding, ResolvedFinding, StageResult, Target, TreeStage } from '../domain/types';
 import { introducedFindings } from '../fixes/fix-repository';
-import { applyDiff, type ChangedFile, changedFiles, InvalidDiffError, PatchDoesNotApplyError, readTreeAndPaths, readTreeObjectAndPaths, treeWithDiff } from '../git';
+import { applyDiff, type ChangedFile, changedFiles, InvalidDiffError, PatchDoesNotApplyError, readTreeObjectsAndPaths, type TreeRead, treeWithDiff } from '../git';
 import { runSandboxed, type SandboxConfig, type SandboxedResult, SandboxUnavailableError } from '../sandbox';
 import { commandOutputForPeople } from '../security/redact';
 import { type PatchedFile, safetyReport } from './safety-report';
@@ -114,25 +114,32 @@ export async function prepareTree(context: TreeUnderTest): Promise<PreparedTree>
     if (error instanceof InvalidDiffError) return outcome(false, 'the diff is not usable', [error.message], {});
     throw error;
   }
-  context.progress?.('reading the target tree');
-  const oldPaths = new Set(changes.flatMap((change) => change.oldPath ?? []));
-  const newPaths = new Set(changes.flatMap((change) => change.newPath ?? []));
-  const before = await readTreeAndPaths({ dir: gitDir, ref: context.commit }, (filePath) => isCiPath(filePath) || oldPaths.has(filePath), { signal });
+  const { commit } = context;
   context.progress?.('applying the diff');
-  let after: TreeState;
+  let treeSha: string;
   try {
-    const treeSha = await treeWithDiff(gitDir, before.commitSha, diff, { signal });
-    const patched = await readTreeObjectAndPaths(gitDir, treeSha, (filePath) => isCiPath(filePath) || newPaths.has(filePath), { signal });
-    after = { files: patched.files, paths: new Set(patched.paths) };
+    treeSha = await treeWithDiff(gitDir, commit, diff, { signal });
     if (context.workTree !== undefined) await applyDiff(context.workTree, diff, { signal });
   } catch (error) {
     if (!(error instanceof PatchDoesNotApplyError)) throw error;
     const summary = error.alreadyApplied
-      ? `the diff does not apply to ${context.target.branch} at ${before.commitSha.slice(0, 12)}: its changes are already there`
-      : `the diff does not apply cleanly to ${context.target.branch} at ${before.commitSha.slice(0, 12)}`;
-    return outcome(false, summary, [error.gitMessage], { commitSha: before.commitSha });
+      ? `the diff does not apply to ${context.target.branch} at ${commit.slice(0, 12)}: its changes are already there`
+      : `the diff does not apply cleanly to ${context.target.branch} at ${commit.slice(0, 12)}`;
+    return outcome(false, summary, [error.gitMessage], { commitSha: commit });
   }
-  return { commitSha: before.commitSha, changes, before: { files: before.files, paths: new Set(before.paths) }, after };
+  context.progress?.('reading the target tree');
+  const oldPaths = new Set(changes.flatMap((change) => change.oldPath ?? []));
+  const newPaths = new Set(changes.flatMap((change) => change.newPath ?? []));
+  // Both sides in one read: the files the patch leaves alone are read once.
+  const [before, after] = (await readTreeObjectsAndPaths(
+    gitDir,
+    [
+      { treeish: commit, pathFilter: (filePath) => isCiPath(filePath) || oldPaths.has(filePath) },
+      { treeish: treeSha, pathFilter: (filePath) => isCiPath(filePath) || newPaths.has(filePath) },
+    ],
+    { signal },
+  )) as [TreeRead, TreeRead];
+  return { commitSha: commit, changes, before: { files: before.files, paths: new Set(before.paths) }, after: { files: after.files, paths: new Set(after.paths) } };
 }
 
 /** The repository as the analyzer sees it, the same view the target's analyses use (so scores compare). */

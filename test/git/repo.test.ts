@@ -15,7 +15,7 @@ import {
   PatchDoesNotApplyError,
   readTree,
   readTreeAndPaths,
-  readTreeObjectAndPaths,
+  readTreeObjectsAndPaths,
   RefNotFoundError,
   removeStaleWorkDirs,
   treeWithDiff,
@@ -77,13 +77,18 @@ describe('checkout, readTree and listFiles', () => {
       // A tree object reads the same, with the diff's change in it (a stage reads a patched tree this way).
       const gitDir = join(dir, '.git');
       const patchedTree = await treeWithDiff(gitDir, headSha, remote.diffFor(checkoutVersion('v4')));
-      const patched = await readTreeObjectAndPaths(gitDir, patchedTree, '.github/**');
+      const [tip, patched] = await readTreeObjectsAndPaths(gitDir, [
+        { treeish: headSha, pathFilter: '.github/**' },
+        { treeish: patchedTree, pathFilter: '.github/**' },
+      ]);
+      expect(tip).toEqual({ ...both, commitSha: undefined });
+      if (patched === undefined) throw new Error('the patched tree was not read');
       expect(patched.paths).toEqual(both.paths);
       expect(patched.skipped).toEqual(both.skipped);
       expect(patched.files.get(CI_PATH)).toBe(checkoutVersion('v4')[CI_PATH]);
       expect(patched.files.get('.github/actions/setup/action.yml')).toBe(both.files.get('.github/actions/setup/action.yml'));
-      await expect(readTreeObjectAndPaths(gitDir, '--output=/tmp/x', '.github/**')).rejects.toThrow(InvalidInputError);
-      await expect(readTreeObjectAndPaths(gitDir, 'HEAD', '.github/**')).rejects.toThrow('not a full tree SHA: HEAD');
+      await expect(readTreeObjectsAndPaths(gitDir, [{ treeish: '--output=/tmp/x', pathFilter: '.github/**' }])).rejects.toThrow(InvalidInputError);
+      await expect(readTreeObjectsAndPaths(gitDir, [{ treeish: 'HEAD', pathFilter: '.github/**' }])).rejects.toThrow('not a full tree or commit SHA: HEAD');
     } finally {
       await disposeCheckout(dir);
     }
