@@ -142,18 +142,33 @@ export async function prepareTree(context: TreeUnderTest): Promise<PreparedTree>
   return { commitSha: commit, changes, before: { files: before.files, paths: new Set(before.paths) }, after: { files: after.files, paths: new Set(after.paths) } };
 }
 
+const analyzerViews = new WeakMap<TreeState, RepositoryView>();
+const ciViews = new WeakMap<TreeState, RepositoryView>();
+
+/** Made once per tree state and shared by the stages that read it: parsing is most of what they cost. */
+function memoized(views: WeakMap<TreeState, RepositoryView>, tree: TreeState, make: () => RepositoryView): RepositoryView {
+  let view = views.get(tree);
+  if (!view) {
+    view = make();
+    views.set(tree, view);
+  }
+  return view;
+}
+
 /** The repository as the analyzer sees it, the same view the target's analyses use (so scores compare). */
 function analyzerView(tree: TreeState): RepositoryView {
-  return repositoryFromFiles(tree.files, { existingPaths: tree.paths });
+  return memoized(analyzerViews, tree, () => repositoryFromFiles(tree.files, { existingPaths: tree.paths }));
 }
 
 /** The analyzer's view plus local actions outside .github/actions, which the runner uses just the same. */
 function ciView(tree: TreeState): RepositoryView {
-  const view = analyzerView(tree);
-  const otherActions = [...tree.files]
-    .filter(([filePath]) => workflowFileKind(filePath) === undefined && ACTION_FILE.test(filePath))
-    .map(([filePath, text]) => parseWorkflowFile(filePath, text, 'action'));
-  return { ...view, workflowFiles: [...view.workflowFiles, ...otherActions] };
+  return memoized(ciViews, tree, () => {
+    const view = analyzerView(tree);
+    const otherActions = [...tree.files]
+      .filter(([filePath]) => workflowFileKind(filePath) === undefined && ACTION_FILE.test(filePath))
+      .map(([filePath, text]) => parseWorkflowFile(filePath, text, 'action'));
+    return { ...view, workflowFiles: [...view.workflowFiles, ...otherActions] };
+  });
 }
 
 /** Paths of the workflows and actions the patch creates or changes. */
