@@ -47,12 +47,14 @@ export interface RecordHealthRoundInput {
   samples: HealthSample[];
 }
 
-/** Runs a write whose failure must not change the activity's outcome (the workflow records it again). */
-export async function bestEffort(what: string, write: () => Promise<void>): Promise<void> {
+/** Runs a write whose failure must not change the activity's outcome (the workflow records it again); true when stored. */
+export async function bestEffort(what: string, write: () => Promise<void>): Promise<boolean> {
   try {
     await write();
+    return true;
   } catch (error) {
     log.warn(`could not record ${what}; the workflow records it again`, { error: error instanceof Error ? error.message : String(error) });
+    return false;
   }
 }
 

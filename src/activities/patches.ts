@@ -57,6 +57,8 @@ export interface DeployTargetResult {
   declined?: string;
   /** The pull request of a target delivered by pull request. */
   pullRequest?: PullRequestLink;
+  /** True when the activity stored the deployment's row (with its audit event) itself: the workflow need not. */
+  recorded?: boolean;
 }
 
 export interface CheckTargetHealthInput {
@@ -211,13 +213,13 @@ export function createPatchActivities(deps: ActivityDeps) {
       const seq = input.seq === undefined ? {} : { seq: input.seq };
       if (delivered.kind === 'declined') {
         const { reason, pullRequest } = delivered;
-        await bestEffort(`the declined deployment to ${target.name}`, () =>
+        const recorded = await bestEffort(`the declined deployment to ${target.name}`, () =>
           storeDeployment(pool, { patchId: input.patchId, targetId: target.id, targetName: target.name, wave: input.wave, status: 'declined', error: reason, ...(pullRequest ? { pullRequest } : {}), ...seq }),
         );
-        return { commitSha: '', previousCommit: '', reused: false, declined: reason, ...(pullRequest ? { pullRequest } : {}) };
+        return { commitSha: '', previousCommit: '', reused: false, declined: reason, ...(pullRequest ? { pullRequest } : {}), recorded };
       }
       const pullRequest = delivered.pullRequest ? { pullRequest: delivered.pullRequest } : {};
-      await bestEffort(`the deployment to ${target.name}`, () =>
+      const recorded = await bestEffort(`the deployment to ${target.name}`, () =>
         storeDeployment(pool, {
           patchId: input.patchId,
           targetId: target.id,
@@ -231,7 +233,7 @@ export function createPatchActivities(deps: ActivityDeps) {
           ...seq,
         }),
       );
-      return { commitSha: delivered.commitSha, previousCommit: delivered.previousCommit, reused: delivered.reused, ...pullRequest };
+      return { commitSha: delivered.commitSha, previousCommit: delivered.previousCommit, reused: delivered.reused, ...pullRequest, recorded };
     },
 
     /**

@@ -169,6 +169,11 @@ export class LifecycleRun {
     this.record(`the ${row.status} deployment of ${row.targetName}`, () => bookkeeping.recordDeployment(row));
   }
 
+  /** Updates a deployment in the state only: its row was stored by the activity that changed it. */
+  noteDeployment(deployment: TargetDeployment, change: Partial<TargetDeployment>): void {
+    Object.assign(deployment, change);
+  }
+
   /** Records the deployments as they are in the state with one bookkeeping write, each numbered like updateDeployment. */
   recordDeployments(deployments: readonly TargetDeployment[]): void {
     if (deployments.length === 0) return;

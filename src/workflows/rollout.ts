@@ -63,6 +63,12 @@ async function waitOutQuietWindows(run: LifecycleRun, waveNumber: number): Promi
   return undefined;
 }
 
+/**
+ * The marker of runs that leave a deploy's outcome to the row its activity stored (the workflow records it only
+ * when the activity could not); runs without it record every outcome again.
+ */
+export const DEPLOY_RECORDS_ITS_ROW_PATCH = 'deploy-records-its-row';
+
 /** Deploys one wave's targets, `parallelism` at a time; returns why it failed, or undefined. */
 async function deployWave(run: LifecycleRun, wave: readonly Target[], waveNumber: number, waveCount: number, position: RolloutPosition): Promise<string | undefined> {
   const { parallelism } = run.input.rollout;
@@ -89,12 +95,14 @@ async function deployWave(run: LifecycleRun, wave: readonly Target[], waveNumber
             [{ patchId: run.input.id, title: run.input.title, target, wave: waveNumber, approvedBy: run.approvers(), seq: run.nextDeploymentSeq(), ...run.diffSource }],
           );
           const pullRequest = result.pullRequest ? { pullRequest: result.pullRequest } : {};
+          // The activity stored the row (and its audit event) with the seq it was given: the same write again is none.
+          const settle = result.recorded === true && patched(DEPLOY_RECORDS_ITS_ROW_PATCH) ? run.noteDeployment.bind(run) : run.updateDeployment.bind(run);
           if (result.declined !== undefined) {
             // A person closed the pull request or took its branch over: their choice stands, the rollout goes on.
-            run.updateDeployment(deployment, { status: 'declined', error: result.declined, ...pullRequest });
+            settle(deployment, { status: 'declined', error: result.declined, ...pullRequest });
             return undefined;
           }
-          run.updateDeployment(deployment, { status: 'deployed', deployedCommit: result.commitSha, previousCommit: result.previousCommit, ...pullRequest });
+          settle(deployment, { status: 'deployed', deployedCommit: result.commitSha, previousCommit: result.previousCommit, ...pullRequest });
           if (isMonitored(target)) position.watched.push(target.id);
           return undefined;
         } catch (error) {

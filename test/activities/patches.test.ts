@@ -117,6 +117,19 @@ describe('patch activities', () => {
     return spec;
   }
 
+  /** Runs `use` while the database refuses every audit event (a trigger made by the schema owner, who alone may). */
+  async function whileAuditRefused(use: () => Promise<void>): Promise<void> {
+    const trigger = `refuse_${seq}`;
+    await db.ownerPool.query(`CREATE FUNCTION ${trigger}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit refused'; END $$`);
+    await db.ownerPool.query(`CREATE TRIGGER ${trigger} BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION ${trigger}()`);
+    try {
+      await use();
+    } finally {
+      await db.ownerPool.query(`DROP TRIGGER ${trigger} ON audit_events`);
+      await db.ownerPool.query(`DROP FUNCTION ${trigger}()`);
+    }
+  }
+
   /** Runs an activity in the SDK's activity context; collects its heartbeats. */
   async function run<O>(call: (acts: PatchActivities) => Promise<O>, options: { sandbox?: SandboxConfig; heartbeats?: unknown[]; acts?: PatchActivities } = {}): Promise<O> {
     // Expected failures would otherwise be logged as warnings.
@@ -152,17 +165,10 @@ describe('patch activities', () => {
   it('commits a transition together with its audit event: an append that fails leaves neither, and the retry stores both', async () => {
     const spec = await patch([await target()], bumpDiff());
     const input = { patchId: spec.id, seq: 1, from: 'pending', to: 'testing', reason: null, at: new Date(Date.UTC(2030, 0, 1)).toISOString() } as const;
-    const trigger = `refuse_${seq}`;
-    // Made by the schema owner: the service's role may not change the schema.
-    await db.ownerPool.query(`CREATE FUNCTION ${trigger}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit refused'; END $$`);
-    await db.ownerPool.query(`CREATE TRIGGER ${trigger} BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION ${trigger}()`);
-    try {
+    await whileAuditRefused(async () => {
       await expect(run((a) => a.recordTransition(input))).rejects.toThrow('audit refused');
       expect(await getPatch(db.pool, spec.id)).toMatchObject({ status: 'pending', transitions: [] });
-    } finally {
-      await db.ownerPool.query(`DROP TRIGGER ${trigger} ON audit_events`);
-      await db.ownerPool.query(`DROP FUNCTION ${trigger}()`);
-    }
+    });
     await run((a) => a.recordTransition(input));
     expect(await getPatch(db.pool, spec.id)).toMatchObject({ status: 'testing', transitions: [{ seq: 1, to: 'testing' }] });
     expect(await listAuditEvents(db.pool, { subjectType: 'patch', subjectId: spec.id })).toHaveLength(1);
@@ -267,7 +273,8 @@ describe('patch activities', () => {
     const input = { patchId: spec.id, title: spec.title, target: spec.targets[0]!, wave: 1, diff: spec.diff, approvedBy: ['bob', 'carol'] };
     const before = remote.tip();
     const first = await run((a) => a.deployTarget(input));
-    expect(first).toEqual({ commitSha: remote.tip(), previousCommit: before, reused: false });
+    // It stored its row itself: the workflow need not record it again.
+    expect(first).toEqual({ commitSha: remote.tip(), previousCommit: before, reused: false, recorded: true });
     expect(remote.messages()[0]).toBe(`${spec.title}\n\nPatch-Id: ${spec.id}\nApproved-by: bob\nApproved-by: carol`);
     expect(remote.fileAt(CI_PATH)).toContain('actions/checkout@v4');
 
@@ -279,6 +286,15 @@ describe('patch activities', () => {
     const events = await listAuditEvents(db.pool, { subjectType: 'patch', subjectId: spec.id });
     expect(events.map((e) => e.action)).toEqual(['deployment.deployed']);
     expect(events[0]?.details).toMatchObject({ targetId: input.target.id, wave: 1, commitSha: first.commitSha, status: 'deployed' });
+  });
+
+  it('says so when it could not store its deployment row, so that the workflow records it', async () => {
+    const spec = await patch([await target()], bumpDiff());
+    const input = { patchId: spec.id, title: spec.title, target: spec.targets[0]!, wave: 1, diff: spec.diff, approvedBy: ['bob'], seq: 2 };
+    await whileAuditRefused(async () => {
+      expect(await run((a) => a.deployTarget(input))).toEqual({ commitSha: remote.tip(), previousCommit: expect.any(String), reused: false, recorded: false });
+    });
+    expect((await getPatch(db.pool, spec.id))?.deployments).toEqual([]);
   });
 
   it('fails a deploy for good when the diff no longer applies', async () => {

@@ -61,7 +61,7 @@ export type PatchHandle = WorkflowHandle<typeof patchLifecycleWorkflow>;
  * The prefix of histories recorded now: the lifecycle version whose marker (`patched`) new runs carry. Histories
  * of earlier versions stay in test/replay under their own prefix, so every version still in flight is replayed.
  */
-const RECORDED_VERSION = 'v6';
+const RECORDED_VERSION = 'v7';
 
 /** Targets (bare repositories registered in the read model) and patch specs over them. */
 export interface PatchFixtures {
@@ -92,7 +92,7 @@ export interface LifecycleHarness extends PatchFixtures {
   /** Runs a worker with the configuration's tuning until `until` settles; a function gets the running worker. */
   runWorker<T>(until: Promise<T> | ((worker: Worker) => Promise<T>)): Promise<T>;
   /**
-   * With WPA_RECORD_HISTORIES=1, saves the run's event history as test/replay/v6-<name>.json for the replay test
+   * With WPA_RECORD_HISTORIES=1, saves the run's event history as test/replay/v7-<name>.json for the replay test
    * (run `WPA_RECORD_HISTORIES=1 npx jest test/workflows/patch-lifecycle` after a deliberate workflow change).
    */
   recordHistory(handle: PatchHandle, name: string): void;

@@ -40,6 +40,10 @@ describe('patch lifecycle workflow', () => {
     for (const target of targets) expect(h.commitsWithTrailer(target, 'Patch-Id', spec.id)).toHaveLength(1);
     const stored = await getPatch(h.db.pool, spec.id);
     expect(stored?.status).toBe('deployed');
+    expect(stored?.deployments.map((deployment) => [deployment.status, deployment.deployedCommit !== null])).toEqual(targets.map(() => ['deployed', true]));
+    // The deploy activities stored their outcomes: the workflow recorded each deployment once, before its deploy.
+    const scheduled = ((await handle.fetchHistory()).events ?? []).map((event) => event.activityTaskScheduledEventAttributes?.activityType?.name);
+    expect(scheduled.filter((name) => name === 'recordDeployment')).toHaveLength(targets.length);
     const actions = new Set((await listAuditEvents(h.db.pool, { subjectType: 'patch', subjectId: spec.id, limit: 1000 })).map((e) => e.action));
     expect([...actions].sort()).toEqual(['deployment.deployed', 'health.sampled', 'patch.approved', 'patch.awaiting_approval', 'patch.deployed', 'patch.deploying', 'patch.testing']);
   });
