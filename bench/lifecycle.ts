@@ -18,7 +18,6 @@ import { BENCH_DIFF, BENCH_WORKFLOW, BENCH_WORKFLOW_PATH, type BenchStack, type 
 
 const TARGETS_PER_PATCH = 3;
 const FAILING_EVERY = 4;
-const FINISHED: readonly PatchStatus[] = ['deployed', 'rolled_back', 'failed', 'rejected', 'test_failed', 'expired', 'cancelled'];
 const ROLLOUT = { waves: [{ percent: 50 }, { percent: 100 }], health: { intervalSeconds: 1, windowSeconds: 1 } };
 
 interface PatchRun {
@@ -38,7 +37,6 @@ interface PatchListItem {
 async function runLifecycles(stack: BenchStack, runs: PatchRun[]): Promise<number> {
   const started = Date.now();
   const approved = new Set<string>();
-  let created = 0;
   const creating = inBoundedPool(runs, 8, async (patch, index) => {
     const answer = await stack.api.call<{ id: string; workflowId: string }>('POST', '/api/v1/patches', {
       role: 'operator',
@@ -46,35 +44,40 @@ async function runLifecycles(stack: BenchStack, runs: PatchRun[]): Promise<numbe
     });
     patch.id = answer.id;
     patch.workflowId = answer.workflowId;
-    created += 1;
   });
-  // Watched from the loop below: a failed creation ends the run (and the stack) at once, not as an unhandled rejection.
-  let creationFailed: { error: unknown } | undefined;
-  creating.catch((error: unknown) => {
-    creationFailed = { error };
-  });
-  const byId = (): Map<string, PatchRun> => new Map(runs.map((patch) => [patch.id, patch]));
-  for (;;) {
-    if (creationFailed) throw creationFailed.error;
-    const { items } = await stack.api.call<{ items: PatchListItem[] }>('GET', '/api/v1/patches?limit=500');
-    const ours = byId();
+  // Each lifecycle's end from its workflow (whose last step waits for every read-model write), the waiting patches
+  // from a list of those alone: the bench's own reads stay small, as a client's that watches a batch would.
+  let lastEnd = 0;
+  const ending = creating.then(() =>
+    Promise.all(
+      runs.map(async (patch) => {
+        await stack.client.workflow.getHandle(patch.workflowId).result();
+        lastEnd = Date.now();
+      }),
+    ),
+  );
+  // Watched from the loop below: a failed creation or run ends the bench (and the stack) at once, not as an unhandled rejection.
+  let outcome: { ended: true } | { error: unknown } | undefined;
+  ending.then(
+    () => (outcome = { ended: true }),
+    (error: unknown) => (outcome = { error }),
+  );
+  while (outcome === undefined) {
+    const ours = new Set(runs.map((patch) => patch.id));
+    const { items } = await stack.api.call<{ items: PatchListItem[] }>('GET', '/api/v1/patches?status=awaiting_approval&limit=500');
     await Promise.all(
       items
-        .filter((item) => item.status === 'awaiting_approval' && !approved.has(item.id) && ours.has(item.id))
+        .filter((item) => !approved.has(item.id) && ours.has(item.id))
         .map(async (item) => {
           approved.add(item.id);
           await stack.api.call('POST', `/api/v1/patches/${item.id}/approve`, { role: 'guardian', body: {} });
         }),
     );
-    for (const item of items) {
-      const patch = ours.get(item.id);
-      if (patch) patch.status = item.status;
-    }
-    if (created === runs.length && runs.every((patch) => patch.status !== undefined && FINISHED.includes(patch.status))) break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  await creating;
-  return Date.now() - started;
+  if ('error' in outcome) throw outcome.error;
+  for (const patch of runs) patch.status = (await stack.api.call<PatchListItem>('GET', `/api/v1/patches/${patch.id}`)).status;
+  return lastEnd - started;
 }
 
 /** The same shapes run by a worker whose activities do nothing. */
