@@ -1,8 +1,10 @@
 /**
  * Idempotent deploy and revert of a patch on a target branch, safe to repeat after a crash at any point:
  * the branch itself is the ledger. A deploy commit carries the trailer `Patch-Id: <id>`, a revert commit
- * `Reverts-Patch-Id: <id>`; every attempt first fetches the branch and looks for them, so a push that landed
- * before a crash (or by a concurrent attempt) is found and reused instead of repeated.
+ * `Reverts-Patch-Id: <id>`; every attempt looks for them on the fetched branch, so a push that landed before a
+ * crash (or by a concurrent attempt) is found and reused instead of repeated. A landing moments after the tests or
+ * the deploy fetched or pushed the branch tries that tip first without a fetch; only its push is taken from that
+ * view (the lease proves the tip is still the branch's), anything else is decided again after a fetch.
  *
  * Pushes name the expected old tip (`--force-with-lease=<ref>:<expected>`), so someone else's commit is never
  * overwritten. When the branch moved, the next attempt starts again from the new tip: the diff is re-applied
@@ -20,6 +22,7 @@ import {
   GitCommandError,
   GitStateError,
   InvalidInputError,
+  OperationAbortedError,
   PatchRevertedError,
   PushRejectedError,
   RevertConflictError,
@@ -197,6 +200,13 @@ async function pushWithLease(dir: string, repoUrl: string, branch: string, commi
   return { ok: false, reason: moved ? 'branch-moved' : 'remote-rejected', detail: `${detail}${moved ? '' : ` ${run.stderr.trim()}`}` };
 }
 
+/**
+ * A landing on the branch itself starts from the tip its cached repository fetched or pushed this recently (a
+ * deploy shortly after the tests fetched it, a revert after the deploy), without a fetch: the push's lease tells
+ * whether that tip is still the branch's. Older than this, the branch has likely moved and a fetch comes first.
+ */
+const REUSE_KNOWN_TIP_MS = 60_000;
+
 /** What a landing commits, named in the folder of a revert that needs a work tree. */
 type LandingPurpose = 'deploy' | 'propose' | 'revert' | 'propose-revert';
 
@@ -213,25 +223,60 @@ async function landOnBranch<T>(
 ): Promise<T> {
   const maxAttempts = assertLandingInput(input);
   if (input.headBranch !== undefined) assertBranchName(input.headBranch);
-  const pushTo = input.headBranch ?? input.branch;
-  return repoCacheOf(input.workRoot).withBranch(input.repoUrl, input.branch, input, async (cached) => {
-    const dir = cached.gitDir;
-    let lastRefusal = '';
-    for (let number = 1; number <= maxAttempts; number++) {
-      if (number > 1) await cached.refetch();
-      // One log gives the fetched tip and the patch's markers.
-      const { tip, markers } = await patchMarkers(dir, input.branch, patchId, input);
-      const outcome = await attempt({ cached, workRoot: input.workRoot, tip, markers, attempt: number, purpose });
-      if ('done' in outcome) return outcome.done;
-      await input.beforePush?.({ attempt: number, dir, commitSha: outcome.commitSha, expectedTipSha: tip.sha });
-      // A side branch must not exist yet (an empty lease): one that appeared meanwhile is inspected by the next attempt.
-      const pushed = await pushWithLease(dir, input.repoUrl, pushTo, outcome.commitSha, input.headBranch === undefined ? tip.sha : '', input);
-      if (pushed.ok) return outcome.landed(number);
-      if (pushed.reason === 'remote-rejected') throw new PushRejectedError('remote-rejected', pushed.detail, number);
-      lastRefusal = pushed.detail;
-    }
-    throw new PushRejectedError('branch-moved', lastRefusal, maxAttempts);
-  });
+  return repoCacheOf(input.workRoot).withBranch(
+    input.repoUrl,
+    input.branch,
+    input,
+    async (cached) => {
+      let lastRefusal = '';
+      for (let number = 1; number <= maxAttempts; number++) {
+        if (number > 1) await cached.refetch();
+        // The branch as an operation moments ago left it, unfetched: only a push (its lease proves that tip is still
+        // the branch's) is taken from it; any other answer, or a refusal, is found again after a fetch.
+        const earlier = cached.fromEarlierOperation();
+        const landing = await landingAttempt(cached, input, purpose, patchId, number, attempt).catch((error: unknown) => {
+          if (earlier && !(error instanceof OperationAbortedError)) return undefined;
+          throw error;
+        });
+        if (landing === undefined || (earlier && landing.kind !== 'landed')) {
+          await cached.refetch();
+          number -= 1;
+          continue;
+        }
+        if (landing.kind === 'done') return landing.done;
+        if (landing.kind === 'landed') return landing.landed;
+        if (landing.reason === 'remote-rejected') throw new PushRejectedError('remote-rejected', landing.detail, number);
+        lastRefusal = landing.detail;
+      }
+      throw new PushRejectedError('branch-moved', lastRefusal, maxAttempts);
+    },
+    // A pull request's branch is pushed without the base branch's tip as lease: its landings always fetch.
+    input.headBranch === undefined ? REUSE_KNOWN_TIP_MS : 0,
+  );
+}
+
+/** One attempt of landOnBranch on the tip trackingRef(branch) holds: its answer, what it landed, or why the push was refused. */
+async function landingAttempt<T>(
+  cached: CachedBranch,
+  input: LandingInput & Partial<SideBranchInput>,
+  purpose: LandingPurpose,
+  patchId: string,
+  number: number,
+  attempt: (context: AttemptContext) => Promise<AttemptOutcome<T>>,
+): Promise<{ kind: 'done'; done: T } | { kind: 'landed'; landed: T } | { kind: 'refused'; reason: 'branch-moved' | 'remote-rejected'; detail: string }> {
+  const dir = cached.gitDir;
+  // One log gives the tip and the patch's markers.
+  const { tip, markers } = await patchMarkers(dir, input.branch, patchId, input);
+  const outcome = await attempt({ cached, workRoot: input.workRoot, tip, markers, attempt: number, purpose });
+  if ('done' in outcome) return { kind: 'done', done: outcome.done };
+  await input.beforePush?.({ attempt: number, dir, commitSha: outcome.commitSha, expectedTipSha: tip.sha });
+  // A side branch must not exist yet (an empty lease): one that appeared meanwhile is inspected by the next attempt.
+  const onBranch = input.headBranch === undefined;
+  const pushed = await pushWithLease(dir, input.repoUrl, input.headBranch ?? input.branch, outcome.commitSha, onBranch ? tip.sha : '', input);
+  if (!pushed.ok) return { kind: 'refused', reason: pushed.reason, detail: pushed.detail };
+  // What the branch is now, for a revert or another landing moments later.
+  if (onBranch) await cached.pushed(outcome.commitSha, tip.sha);
+  return { kind: 'landed', landed: outcome.landed(number) };
 }
 
 /** The fetched branch's tip, and the newest commits on it carrying the patch's deploy and revert trailers. */

@@ -5,9 +5,11 @@
  * of cloning: after the first time a fetch with nothing new runs four processes and writes a few files, where a
  * clone runs seven and writes thirty. Operations on one repository run one at a time; different ones in parallel.
  *
- * Nothing is trusted from an earlier use but the objects: every operation fetches the branch first and reads the
- * tip and the trailers from what it fetched; scratch indexes are made afresh and removed. A repository whose git
- * run failed (a killed fetch may leave a lock file behind) is thrown away and fetched again by its next user.
+ * Nothing is trusted from an earlier use but the objects and, for a caller that asks for it, a tip fetched or
+ * pushed moments ago (a landing then pushes with that tip as lease and fetches when the push is refused): every
+ * other operation fetches the branch first and reads the tip and the trailers from what it fetched; scratch indexes
+ * are made afresh and removed. A repository whose git run failed (a killed fetch may leave a lock file behind) is
+ * thrown away and fetched again by its next user.
  */
 import { createHash } from 'node:crypto';
 import { access, mkdir, rename, rm } from 'node:fs/promises';
@@ -26,6 +28,10 @@ export interface CachedBranch {
   gitDir: string;
   /** Fetches the branch again (it moved). */
   refetch(): Promise<void>;
+  /** True while trackingRef(branch) is what an earlier operation fetched or pushed, not fetched for this one. */
+  fromEarlierOperation(): boolean;
+  /** Moves trackingRef(branch) to a commit this operation pushed to the branch (from `previousSha`, its lease), if it can. */
+  pushed(commitSha: string, previousSha: string): Promise<void>;
   /** fetchBranchTip of another branch (e.g. a pull request's head) into the same repository. */
   otherBranchTip(branch: string, trailer: { key: string; value: string }): Promise<BranchTip | undefined>;
 }
@@ -38,6 +44,8 @@ interface CachedRepo {
   lastUsed: number;
   /** Whether the branch was fetched into it (later fetches need no depth: the history is already cut). */
   fetched: boolean;
+  /** When trackingRef(branch) was last known to be the branch's tip (fetched, or pushed by us); 0 if never. */
+  knownAt: number;
 }
 
 /**
@@ -72,16 +80,17 @@ export class RepoCache {
   }
 
   /**
-   * Runs `use` on the repository of `branch` of `repoUrl` after fetching the branch into trackingRef(branch).
-   * Nobody else uses the repository until `use` settles.
+   * Runs `use` on the repository of `branch` of `repoUrl` after fetching the branch into trackingRef(branch), or
+   * without a fetch when the tip there was known less than `reuseWithinMs` ago (the caller must treat that view as
+   * possibly behind: see fromEarlierOperation). Nobody else uses the repository until `use` settles.
    */
-  async withBranch<T>(repoUrl: string, branch: string, options: GitOptions, use: (cached: CachedBranch) => Promise<T>): Promise<T> {
+  async withBranch<T>(repoUrl: string, branch: string, options: GitOptions, use: (cached: CachedBranch) => Promise<T>, reuseWithinMs = 0): Promise<T> {
     const key = createHash('sha256').update(`${repoUrl}\0${branch}`).digest('hex').slice(0, 32);
     const root = await this.rootDir();
     for (let removal = this.removals.get(key); removal; removal = this.removals.get(key)) await removal;
     let repo = this.repos.get(key);
     if (!repo) {
-      repo = { dir: path.join(root, key), queue: Promise.resolve(), users: 0, lastUsed: 0, fetched: false };
+      repo = { dir: path.join(root, key), queue: Promise.resolve(), users: 0, lastUsed: 0, fetched: false, knownAt: 0 };
       this.repos.set(key, repo);
     }
     const held = repo;
@@ -95,8 +104,25 @@ export class RepoCache {
           return fetchBranchTip(held.dir, repoUrl, other, trailer, options);
         };
         await this.prepare(held, root, options);
-        await refetch();
-        return await use({ gitDir: held.dir, refetch, otherBranchTip });
+        let earlier = held.fetched && Date.now() - held.knownAt < reuseWithinMs;
+        if (!earlier) await refetch();
+        return await use({
+          gitDir: held.dir,
+          refetch: async () => {
+            await refetch();
+            earlier = false;
+          },
+          fromEarlierOperation: () => earlier,
+          pushed: async (commitSha, previousSha) => {
+            // Only an optimization: the push landed either way, and the next user fetches when the ref did not move.
+            const moved = await runGit(held.dir, ['update-ref', trackingRef(branch), commitSha, previousSha], options).then(
+              () => true,
+              () => false,
+            );
+            held.knownAt = moved ? Date.now() : 0;
+          },
+          otherBranchTip,
+        });
       } catch (error) {
         if (!leavesRepoIntact(error)) await this.discard(held);
         throw error;
@@ -133,6 +159,7 @@ export class RepoCache {
       throw error;
     }
     repo.fetched = true;
+    repo.knownAt = Date.now();
   }
 
   /** Removes a repository's files (its next user makes it again); called inside its queue. */

@@ -37,7 +37,7 @@ describe('the repository cache of deploys and reverts', () => {
   });
   afterEach(() => remote.dispose());
 
-  it('keeps one repository per branch and sees what others pushed between two uses', async () => {
+  it('keeps one repository per branch and sees what others pushed between two uses (the lease refuses the known tip)', async () => {
     const deployed = await deployPatch(deployInput(remote, 'patch-1'));
     const [repo] = cachedRepos(remote.workRoot);
     expect(cachedRepos(remote.workRoot)).toHaveLength(1);
@@ -58,9 +58,19 @@ describe('the repository cache of deploys and reverts', () => {
     await expect(revertPatch(revertInput(remote, 'patch-1'))).rejects.toMatchObject({ name: 'RefNotFoundError' });
   });
 
+  it('lands a revert right after the deploy from the tip the deploy pushed, without fetching', async () => {
+    const deployed = await deployPatch(deployInput(remote, 'patch-1'));
+    // The remote stops serving the branch to fetches; pushes still reach it.
+    git(remote.bare, 'config', 'uploadpack.hideRefs', 'refs/heads/main');
+    expect(await revertPatch(revertInput(remote, 'patch-1'))).toMatchObject({ status: 'reverted', revertedSha: deployed.commitSha, previousTipSha: deployed.commitSha, reused: false });
+    expect(remote.fileAt(CI_PATH)).toBe(CI_WORKFLOW);
+  });
+
   it('throws a repository away after a failed git run and fetches it afresh', async () => {
     await deployPatch(deployInput(remote, 'patch-1'));
     const [repo = ''] = cachedRepos(remote.workRoot);
+    // Someone else's commit: the push from the known tip is refused, so the revert fetches.
+    remote.commit({ 'README.md': 'changed by someone else\n' }, 'docs: someone else');
     // What a fetch killed in the middle leaves behind: the tracking ref's lock.
     writeFileSync(join(repo, 'refs', 'remotes', 'origin', 'main.lock'), '');
     await expect(revertPatch(revertInput(remote, 'patch-1'))).rejects.toMatchObject({ name: 'GitCommandError' });
