@@ -16,10 +16,8 @@ const HEARTBEAT_INTERVAL_MS = 5_000;
  */
 export async function heartbeating<T>(firstHeartbeatMs: number, work: (progress: (step: string) => void) => Promise<T>): Promise<T> {
   let step = 'starting';
-  let beating = false;
   let interval: NodeJS.Timeout | undefined;
   const beat = (): void => {
-    beating = true;
     heartbeat(step);
     interval = setInterval(() => heartbeat(step), HEARTBEAT_INTERVAL_MS);
   };
@@ -29,7 +27,7 @@ export async function heartbeating<T>(firstHeartbeatMs: number, work: (progress:
   try {
     return await work((next) => {
       step = next;
-      if (beating) heartbeat(step);
+      if (interval !== undefined) heartbeat(step);
     });
   } finally {
     clearTimeout(first);

@@ -228,21 +228,20 @@ async function landOnBranch<T>(
     input.branch,
     input,
     async (cached) => {
+      // The branch as an operation moments ago left it, unfetched: only a push is taken from it (its lease proves
+      // that tip is still the branch's); any other answer, a refusal or an error is found again after a fetch.
+      if (cached.fromEarlierOperation) {
+        const landing = await landingAttempt(cached, input, purpose, patchId, 1, attempt).catch((error: unknown) => {
+          if (error instanceof OperationAbortedError) throw error;
+          return undefined;
+        });
+        if (landing?.kind === 'landed') return landing.landed;
+        await cached.refetch();
+      }
       let lastRefusal = '';
       for (let number = 1; number <= maxAttempts; number++) {
         if (number > 1) await cached.refetch();
-        // The branch as an operation moments ago left it, unfetched: only a push (its lease proves that tip is still
-        // the branch's) is taken from it; any other answer, or a refusal, is found again after a fetch.
-        const earlier = cached.fromEarlierOperation();
-        const landing = await landingAttempt(cached, input, purpose, patchId, number, attempt).catch((error: unknown) => {
-          if (earlier && !(error instanceof OperationAbortedError)) return undefined;
-          throw error;
-        });
-        if (landing === undefined || (earlier && landing.kind !== 'landed')) {
-          await cached.refetch();
-          number -= 1;
-          continue;
-        }
+        const landing = await landingAttempt(cached, input, purpose, patchId, number, attempt);
         if (landing.kind === 'done') return landing.done;
         if (landing.kind === 'landed') return landing.landed;
         if (landing.reason === 'remote-rejected') throw new PushRejectedError('remote-rejected', landing.detail, number);

@@ -28,8 +28,8 @@ export interface CachedBranch {
   gitDir: string;
   /** Fetches the branch again (it moved). */
   refetch(): Promise<void>;
-  /** True while trackingRef(branch) is what an earlier operation fetched or pushed, not fetched for this one. */
-  fromEarlierOperation(): boolean;
+  /** True when trackingRef(branch) is what an earlier operation fetched or pushed: no fetch was made for this one. */
+  fromEarlierOperation: boolean;
   /** Moves trackingRef(branch) to a commit this operation pushed to the branch (from `previousSha`, its lease), if it can. */
   pushed(commitSha: string, previousSha: string): Promise<void>;
   /** fetchBranchTip of another branch (e.g. a pull request's head) into the same repository. */
@@ -104,15 +104,12 @@ export class RepoCache {
           return fetchBranchTip(held.dir, repoUrl, other, trailer, options);
         };
         await this.prepare(held, root, options);
-        let earlier = held.fetched && Date.now() - held.knownAt < reuseWithinMs;
-        if (!earlier) await refetch();
+        const fromEarlierOperation = held.fetched && Date.now() - held.knownAt < reuseWithinMs;
+        if (!fromEarlierOperation) await refetch();
         return await use({
           gitDir: held.dir,
-          refetch: async () => {
-            await refetch();
-            earlier = false;
-          },
-          fromEarlierOperation: () => earlier,
+          refetch,
+          fromEarlierOperation,
           pushed: async (commitSha, previousSha) => {
             // Only an optimization: the push landed either way, and the next user fetches when the ref did not move.
             const moved = await runGit(held.dir, ['update-ref', trackingRef(branch), commitSha, previousSha], options).then(

@@ -95,14 +95,15 @@ async function deployWave(run: LifecycleRun, wave: readonly Target[], waveNumber
             [{ patchId: run.input.id, title: run.input.title, target, wave: waveNumber, approvedBy: run.approvers(), seq: run.nextDeploymentSeq(), ...run.diffSource }],
           );
           const pullRequest = result.pullRequest ? { pullRequest: result.pullRequest } : {};
+          // A person who closed the pull request or took its branch over declined: their choice stands, the rollout goes on.
+          const change: Partial<TargetDeployment> =
+            result.declined !== undefined
+              ? { status: 'declined', error: result.declined, ...pullRequest }
+              : { status: 'deployed', deployedCommit: result.commitSha, previousCommit: result.previousCommit, ...pullRequest };
           // The activity stored the row (and its audit event) with the seq it was given: the same write again is none.
-          const settle = result.recorded === true && patched(DEPLOY_RECORDS_ITS_ROW_PATCH) ? run.noteDeployment.bind(run) : run.updateDeployment.bind(run);
-          if (result.declined !== undefined) {
-            // A person closed the pull request or took its branch over: their choice stands, the rollout goes on.
-            settle(deployment, { status: 'declined', error: result.declined, ...pullRequest });
-            return undefined;
-          }
-          settle(deployment, { status: 'deployed', deployedCommit: result.commitSha, previousCommit: result.previousCommit, ...pullRequest });
+          if (result.recorded === true && patched(DEPLOY_RECORDS_ITS_ROW_PATCH)) run.noteDeployment(deployment, change);
+          else run.updateDeployment(deployment, change);
+          if (result.declined !== undefined) return undefined;
           if (isMonitored(target)) position.watched.push(target.id);
           return undefined;
         } catch (error) {
