@@ -72,8 +72,10 @@ function applied(read: ReadDiff, before: ReadonlyMap<string, string>): PatchedFi
 async function readPatchedFiles(target: Target, read: ReadDiff, env: PatchedFilesEnvironment): Promise<PatchedFiles> {
   const oldPaths = new Set(read.changes.flatMap((change) => change.oldPath ?? []));
   try {
-    // A predicate, not globs: a path may hold characters picomatch would read as a pattern.
-    const snapshot = await readTree({ repoUrl: target.repoUrl, ref: target.branch, workRoot: env.workRoot }, (path) => oldPaths.has(path), env.git);
+    // A predicate, not globs: a path may hold characters picomatch would read as a pattern. The full ref name: a
+    // bare name would fetch a tag of the same name first (git's ref rules), not the branch the patch lands on.
+    const ref = `refs/heads/${target.branch}`;
+    const snapshot = await readTree({ repoUrl: target.repoUrl, ref, workRoot: env.workRoot }, (path) => oldPaths.has(path), env.git);
     return applied(read, snapshot.files);
   } catch (error) {
     if (error instanceof GitError) return { unreadable: `its branch ${target.branch} could not be read (${shortMessage(error)})` };

@@ -211,6 +211,18 @@ describe('the quorum a patch requires', () => {
     expect(required).toEqual({ quorum: 2, reasons: [expect.stringMatching(/^org\/privileged: \.github\/workflows\/ci\.yml is a workflow triggered by pull_request_target/)], distinctGroups: false });
   });
 
+  test('the branch is read, not a tag of the same name (a bare name would fetch the tag first)', async () => {
+    const { repo, diff } = repositoryAndDiff({ name: 'tagged', before: { [CI]: BASE }, after: { [CI]: WITH_TIMEOUT }, quorum: 1, reason: /./ }, 102);
+    // The tag holds a privileged workflow; the branch, which the patch lands on, does not.
+    git(repo, ['checkout', '-q', '-b', 'tagged-side']);
+    write(repo, { [CI]: workflow({ on: 'pull_request_target' }) });
+    git(repo, ['commit', '-q', '-am', 'privileged']);
+    git(repo, ['tag', 'main']);
+    git(repo, ['checkout', '-q', 'main']);
+    const [changes] = await readTargetChanges([{ name: 'org/tagged', repoUrl: repo, branch: 'main' } as Target], diff, env);
+    expect(changes?.files).toEqual([{ path: CI, before: BASE, after: WITH_TIMEOUT }]);
+  });
+
   test('hundreds of risky targets: the reasons are bounded', () => {
     const targets = Array.from({ length: 300 }, (_, index) => ({ target: `org/repo-${index}`, files: { unreadable: 'its branch main could not be read' } }));
     const { quorum, reasons } = requiredQuorum({ targets, requested: 1 });
