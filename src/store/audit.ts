@@ -1,16 +1,14 @@
 /**
  * The append-only, tamper-evident audit trail. Each event's hash is SHA-256 over the previous event's hash and
  * the event's RFC 8785 canonical JSON, so editing or deleting any row breaks the chain; signed checkpoints, kept
- * here and elsewhere, anchor it (src/audit writes and verifies them). Appends are serialized by a
- * transaction-scoped advisory lock (concurrent appends would otherwise fork the chain), and an idempotency key
+ * here and elsewhere, anchor it (src/audit writes and verifies them). The database chains appends, serialized by
+ * a transaction-scoped advisory lock (concurrent appends would otherwise fork the chain), and an idempotency key
  * makes a retried append (activities retry) return the first event instead of adding another.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { Pool, type PoolClient } from 'pg';
-import { insertRows, withTransaction } from './db';
-
-const AUDIT_CHAIN_LOCK_KEY = 7_230_415_002;
+import { withTransaction } from './db';
 
 export interface AuditEventInput {
   actor: string;
@@ -99,69 +97,80 @@ export function auditEventHash(event: Omit<AuditEvent, 'hash'>): string {
   return createHash('sha256').update(event.prevHash).update(canonicalize(event) ?? '').digest('hex');
 }
 
+/** What hashes an event besides the previous hash and its seq: its canonical JSON, cut where those two go. */
+interface HashTemplate {
+  hashHead: string;
+  hashMiddle: string;
+  hashTail: string;
+}
+
 /**
- * Chains events onto the head in order, under one lock, one read (the head and the stored keys) and one insert;
- * `client` must be inside a transaction, which holds the chain lock until it ends. An input whose idempotency key
- * is stored already (or repeats an earlier input's) gets that event back instead of a new one.
+ * The canonical JSON of an event with stand-ins for its previous hash and seq, cut at the stand-ins: the database
+ * puts the real ones in (migrations/0015_audit_append.sql). The stand-ins are random: no field can contain them.
+ */
+function hashTemplate(fields: Omit<AuditEvent, 'hash' | 'prevHash' | 'seq'>): HashTemplate {
+  const nonce = randomUUID();
+  const prevHashStandIn = JSON.stringify(`prevHash-${nonce}`);
+  const seqStandIn = JSON.stringify(`seq-${nonce}`);
+  const canonical = canonicalize({ ...fields, prevHash: `prevHash-${nonce}`, seq: `seq-${nonce}` }) ?? '';
+  const [hashHead, rest, ...extraPrev] = canonical.split(prevHashStandIn);
+  const [hashMiddle, hashTail, ...extraSeq] = (rest ?? '').split(seqStandIn);
+  // prevHash sorts before seq (RFC 8785 orders keys by UTF-16 code units), so the cut is head, prevHash, middle, seq, tail.
+  if (hashHead === undefined || hashMiddle === undefined || hashTail === undefined || extraPrev.length > 0 || extraSeq.length > 0) {
+    throw new Error('audit: the canonical JSON of an event could not be cut at its previous hash and seq');
+  }
+  return { hashHead, hashMiddle, hashTail };
+}
+
+/** Text as PostgreSQL stores it from a query parameter: UTF-8, a lone surrogate replaced (as the driver encodes it). */
+function asStored(text: string): string {
+  return Buffer.from(text, 'utf8').toString('utf8');
+}
+
+/**
+ * Chains events onto the head in order in one statement (append_audit_events: the lock, the head, the stored keys
+ * and the inserts, no round trip in between); `client` must be inside a transaction, which holds the chain lock
+ * until it ends. An input whose idempotency key is stored already (or repeats an earlier input's) gets that event
+ * back instead of a new one.
  */
 async function appendInTransaction(client: PoolClient, inputs: readonly AuditEventInput[]): Promise<AuditEvent[]> {
-  await client.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_CHAIN_LOCK_KEY]);
-  const keys = [...new Set(inputs.flatMap((input) => (input.idempotencyKey ? [input.idempotencyKey] : [])))];
-  // The events stored under the keys and the chain's head in one round trip: the lock is held until the commit.
-  const stored = await client.query<AuditRow & { idempotency_key: string | null; is_head: boolean }>(
-    `SELECT *, false AS is_head FROM audit_events WHERE idempotency_key = ANY($1)
-     UNION ALL (SELECT *, true AS is_head FROM audit_events ORDER BY seq DESC LIMIT 1)`,
-    [keys],
-  );
-  const byKey = new Map<string, AuditEvent>();
-  let head = { events: 0, headHash: '' };
-  for (const row of stored.rows) {
-    if (row.is_head) head = { events: Number(row.seq), headHash: row.hash };
-    else if (row.idempotency_key !== null) byKey.set(row.idempotency_key, fromRow(row));
-  }
-  const events: AuditEvent[] = [];
-  const rows: unknown[][] = [];
-  for (const input of inputs) {
-    const stored = input.idempotencyKey === undefined ? undefined : byKey.get(input.idempotencyKey);
-    if (stored) {
-      events.push(stored);
-      continue;
-    }
-    // Millisecond precision: what PostgreSQL stores must hash the same when read back.
-    const at = new Date(Math.floor((input.at ?? new Date()).getTime()));
-    const unhashed: Omit<AuditEvent, 'hash'> = {
-      seq: head.events + 1,
+  const events = inputs.map((input) => {
+    const fields = {
       id: randomUUID(),
-      at: at.toISOString(),
-      actor: input.actor,
-      roles: [...(input.roles ?? [])],
-      action: input.action,
-      subjectType: input.subjectType ?? null,
-      subjectId: input.subjectId ?? null,
-      requestId: input.requestId ?? null,
-      ip: input.ip ?? null,
-      userAgent: input.userAgent ?? null,
-      method: input.method ?? null,
-      path: input.path ?? null,
+      // Millisecond precision: what PostgreSQL stores must hash the same when read back.
+      at: new Date(Math.floor((input.at ?? new Date()).getTime())).toISOString(),
+      actor: asStored(input.actor),
+      roles: (input.roles ?? []).map(asStored),
+      action: asStored(input.action),
+      subjectType: nullableStored(input.subjectType),
+      subjectId: nullableStored(input.subjectId),
+      requestId: nullableStored(input.requestId),
+      ip: nullableStored(input.ip),
+      userAgent: nullableStored(input.userAgent),
+      method: nullableStored(input.method),
+      path: nullableStored(input.path),
       status: input.status ?? null,
-      details: input.details ?? {},
-      prevHash: head.headHash,
+      details: storedDetails(input.details ?? {}),
     };
-    const event: AuditEvent = { ...unhashed, hash: auditEventHash(unhashed) };
-    events.push(event);
-    if (input.idempotencyKey) byKey.set(input.idempotencyKey, event);
-    head = { events: event.seq, headHash: event.hash };
-    rows.push([event.seq, event.id, input.idempotencyKey ?? null, event.at, event.actor, event.roles, event.action, event.subjectType,
-      event.subjectId, event.requestId, event.ip, event.userAgent, event.method, event.path, event.status,
-      JSON.stringify(event.details), event.prevHash, event.hash]);
-  }
-  await insertRows(
-    client,
-    `INSERT INTO audit_events (seq, id, idempotency_key, at, actor, roles, action, subject_type, subject_id, request_id,
-       ip, user_agent, method, path, status, details, prev_hash, hash)`,
-    rows,
-  );
-  return events;
+    return { ...fields, idempotencyKey: input.idempotencyKey === undefined ? null : asStored(input.idempotencyKey), ...hashTemplate(fields) };
+  });
+  const { rows } = await client.query<AuditRow>('SELECT * FROM append_audit_events($1::jsonb)', [JSON.stringify(events)]);
+  return rows.map(fromRow);
+}
+
+function nullableStored(text: string | undefined): string | null {
+  return text === undefined ? null : asStored(text);
+}
+
+/** Details as a jsonb column stores them: plain JSON whose keys and strings are asStored (jsonb refuses a lone surrogate). */
+function storedDetails(details: Record<string, unknown>): Record<string, unknown> {
+  const stored = (value: unknown): unknown => {
+    if (typeof value === 'string') return asStored(value);
+    if (Array.isArray(value)) return value.map(stored);
+    if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, inner]) => [asStored(key), stored(inner)]));
+    return value;
+  };
+  return stored(JSON.parse(JSON.stringify(details))) as Record<string, unknown>;
 }
 
 /**

@@ -26,6 +26,40 @@ describe('audit trail', () => {
     expect(await listAuditEvents(db.pool)).toEqual([first, second]);
   });
 
+  test('the database chains hostile text exactly as auditEventHash hashes it, and the chain verifies', async () => {
+    const hostile = ['"prevHash":"', '"seq":1}', '\\u0000\\"', 'é\u00e9e\u0301', '😀\u202e\u2028', '\ud800 lone', "'; DROP TABLE audit_events; --"];
+    const events = await appendAuditEvents(
+      db.pool,
+      hostile.map((text, i) => ({
+        actor: text,
+        roles: [text],
+        action: `test.${i}`,
+        subjectType: text,
+        subjectId: text,
+        requestId: text,
+        ip: text,
+        userAgent: text,
+        method: text,
+        path: text,
+        status: 200 + i,
+        details: { [text]: text, nested: [text, { é: 1, e: 2, '\u{10000}': 3, '\uff61': 4 }], big: 1e21, small: 1e-7, seq: text, prevHash: text },
+        idempotencyKey: text,
+      })),
+    );
+    expect(events).toHaveLength(hostile.length);
+    for (const [i, event] of events.entries()) {
+      const { hash, ...unhashed } = event;
+      expect(auditEventHash(unhashed)).toBe(hash);
+      expect(event.seq).toBe(i + 1);
+      // A lone surrogate is stored (and hashed) as U+FFFD, as the driver sends every text field.
+      expect(event.actor).toBe((hostile[i] ?? '').replace('\ud800', '\ufffd'));
+      expect(event.details[(hostile[i] ?? '').replace('\ud800', '\ufffd')]).toBe(event.actor);
+    }
+    expect(await listAuditEvents(db.pool)).toEqual(events);
+    const verification = await verifyAuditTrail({ pool: db.pool, key: undefined, checkpointFile: NO_CHECKPOINT_FILE, pageSize: 3 });
+    expect(verification).toMatchObject({ ok: true, events: hostile.length, firstBrokenSeq: null });
+  });
+
   test('concurrent appends keep one unbroken chain', async () => {
     await Promise.all(Array.from({ length: 20 }, (_, i) => appendAuditEvent(db.pool, { actor: `u${i}`, action: 'http.request' })));
     const verification = await verifyAuditTrail({ pool: db.pool, key: undefined, checkpointFile: NO_CHECKPOINT_FILE, pageSize: 7 });
