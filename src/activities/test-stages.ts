@@ -124,10 +124,10 @@ export function createTestStageActivities({ pool, config }: ActivityDeps) {
     const git = await gitOptions(target, signal);
     const context = { target, sandbox: config.sandbox, signal, progress };
     if (!target.verifyCommand?.length) {
-      return atCachedBranchTip(target.repoUrl, target.branch, workRoot, git, async ({ gitDir, commitSha }) => {
+      return atCachedBranchTip(target.repoUrl, target.branch, workRoot, git, async ({ gitDir, commitSha, treeWithDiff }) => {
         const subject = await subjectOf({ dir: gitDir, headSha: commitSha }, signal, progress);
         if ('refused' in subject) return { headSha: commitSha, subject };
-        return { headSha: commitSha, subject, tree: await prepareTree({ ...context, gitDir, commit: commitSha, diff: subject.diff, claims: subject.claims }) };
+        return { headSha: commitSha, subject, tree: await prepareTree({ ...context, gitDir, commit: commitSha, diff: subject.diff, claims: subject.claims, makeTree: treeWithDiff }) };
       });
     }
     const clone = await checkout(target.repoUrl, target.branch, workRoot, git);

@@ -29,7 +29,7 @@ import {
 } from './errors';
 import { DEFAULT_IDENTITY, type GitOptions, gitText, repoUrlPolicyOf, runGit } from './git-cli';
 import { type CachedBranch, repoCacheOf } from './repo-cache';
-import { searchTrailers, trackingRef, type TrailerCommit, treeWithDiff, withScratchIndex, withWorkDir } from './repo';
+import { searchTrailers, trackingRef, type TrailerCommit, withScratchIndex, withWorkDir } from './repo';
 import { assertRepoUrl } from './repo-url';
 import { assertBranchName, assertTrailerKey, assertTrailerValue, commitSubjectProblem, redactCredentials } from './validate';
 
@@ -254,7 +254,7 @@ async function landOnBranch<T>(
   );
 }
 
-/** One attempt of landOnBranch on the tip trackingRef(branch) holds: its answer, what it landed, or why the push was refused. */
+/** One attempt of landOnBranch on the branch's tip as the cached repository knows it: its answer, what it landed, or why the push was refused. */
 async function landingAttempt<T>(
   cached: CachedBranch,
   input: LandingInput & Partial<SideBranchInput>,
@@ -265,7 +265,7 @@ async function landingAttempt<T>(
 ): Promise<{ kind: 'done'; done: T } | { kind: 'landed'; landed: T } | { kind: 'refused'; reason: 'branch-moved' | 'remote-rejected'; detail: string }> {
   const dir = cached.gitDir;
   // One log gives the tip and the patch's markers.
-  const { tip, markers } = await patchMarkers(dir, input.branch, patchId, input);
+  const { tip, markers } = await patchMarkers(dir, cached.tip() ?? trackingRef(input.branch), input.branch, patchId, input);
   const outcome = await attempt({ cached, workRoot: input.workRoot, tip, markers, attempt: number, purpose });
   if ('done' in outcome) return { kind: 'done', done: outcome.done };
   await input.beforePush?.({ attempt: number, dir, commitSha: outcome.commitSha, expectedTipSha: tip.sha });
@@ -274,13 +274,13 @@ async function landingAttempt<T>(
   const pushed = await pushWithLease(dir, input.repoUrl, input.headBranch ?? input.branch, outcome.commitSha, onBranch ? tip.sha : '', input);
   if (!pushed.ok) return { kind: 'refused', reason: pushed.reason, detail: pushed.detail };
   // What the branch is now, for a revert or another landing moments later.
-  if (onBranch) await cached.pushed(outcome.commitSha, tip.sha);
+  if (onBranch) cached.pushed(outcome.commitSha);
   return { kind: 'landed', landed: outcome.landed(number) };
 }
 
-/** The fetched branch's tip, and the newest commits on it carrying the patch's deploy and revert trailers. */
-async function patchMarkers(dir: string, branch: string, patchId: string, options: GitOptions): Promise<{ tip: CommitAndTree; markers: PatchMarkers }> {
-  const search = await searchTrailers(dir, [PATCH_ID_TRAILER, REVERTS_PATCH_ID_TRAILER], patchId, { ...options, ref: trackingRef(branch) });
+/** The branch's tip (`ref`: its known SHA or tracking ref), and the newest commits on it carrying the patch's deploy and revert trailers. */
+async function patchMarkers(dir: string, ref: string, branch: string, patchId: string, options: GitOptions): Promise<{ tip: CommitAndTree; markers: PatchMarkers }> {
+  const search = await searchTrailers(dir, [PATCH_ID_TRAILER, REVERTS_PATCH_ID_TRAILER], patchId, { ...options, ref });
   if (search.tip === undefined) throw new GitStateError(`branch ${branch} has no commits`);
   const [patches = [], reverts = []] = search.found;
   return { tip: search.tip, markers: { patch: patches[0], revert: reverts[0] } };
@@ -306,7 +306,7 @@ export async function deployPatch(input: DeployPatchInput): Promise<DeployResult
       const previousTipSha = firstParent(patch);
       return { done: { commitSha: patch.sha, previousTipSha, reused: true, attempts: attempt } };
     }
-    const commitSha = await commitChange(cached.gitDir, input, trailers, tip);
+    const commitSha = await commitChange(cached, input, trailers, tip);
     return { commitSha, landed: (attempts) => ({ commitSha, previousTipSha: tip.sha, reused: false, attempts }) };
   });
 }
@@ -361,9 +361,9 @@ async function commitRevert(context: AttemptContext, patch: TrailerCommit, trail
   return commitTree(gitDir, message, trailers, context.tip, tree, options);
 }
 
-/** Commits the diff applied to the tip's tree, which it must change. */
-async function commitChange(gitDir: string, input: DeployPatchInput, trailers: readonly [string, string][], tip: CommitAndTree): Promise<string> {
-  const commitSha = await commitTree(gitDir, input.subject, trailers, tip, await treeWithDiff(gitDir, tip.sha, input.diff, input), input);
+/** Commits the diff applied to the tip's tree (made by the tests already when they tested this tip), which it must change. */
+async function commitChange(cached: CachedBranch, input: DeployPatchInput, trailers: readonly [string, string][], tip: CommitAndTree): Promise<string> {
+  const commitSha = await commitTree(cached.gitDir, input.subject, trailers, tip, await cached.treeWithDiff(tip.sha, input.diff, input), input);
   if (commitSha === undefined) throw new GitStateError(`the diff changes nothing on ${tip.sha}`);
   return commitSha;
 }
@@ -419,7 +419,7 @@ export async function proposePatch(input: DeployPatchInput & SideBranchInput): P
     if (patch) return { done: { status: 'on-base', commitSha: patch.sha } };
     const existing = await existingProposal(cached, input, PATCH_ID_TRAILER, input.patchId);
     if (existing) return { done: existing };
-    const commitSha = await commitChange(cached.gitDir, input, trailers, tip);
+    const commitSha = await commitChange(cached, input, trailers, tip);
     return { commitSha, landed: () => ({ status: 'proposed', commitSha, baseSha: tip.sha, reused: false }) };
   });
 }

@@ -12,11 +12,11 @@
  * thrown away and fetched again by its next user.
  */
 import { createHash } from 'node:crypto';
-import { access, mkdir, rename, rm } from 'node:fs/promises';
+import { access, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { GitCommandError, GitError, OperationAbortedError, RefNotFoundError } from './errors';
 import { type GitOptions, gitText, repoUrlPolicyOf, runGit } from './git-cli';
-import { type BranchTip, createWorkDir, fetchBranchTip, fetchDepth, fetchRef, trackingRef } from './repo';
+import { type BranchTip, createWorkDir, fetchBranchTip, fetchDepth, fetchRef, trackingRef, treeWithDiff } from './repo';
 import { assertRepoUrl } from './repo-url';
 import { assertBranchName } from './validate';
 
@@ -28,10 +28,14 @@ export interface CachedBranch {
   gitDir: string;
   /** Fetches the branch again (it moved). */
   refetch(): Promise<void>;
-  /** True when trackingRef(branch) is what an earlier operation fetched or pushed: no fetch was made for this one. */
+  /** True when the tip is what an earlier operation fetched or pushed: no fetch was made for this one. */
   fromEarlierOperation: boolean;
-  /** Moves trackingRef(branch) to a commit this operation pushed to the branch (from `previousSha`, its lease), if it can. */
-  pushed(commitSha: string, previousSha: string): Promise<void>;
+  /** The branch's tip as last fetched or pushed, when known (else trackingRef(branch) holds it). */
+  tip: () => string | undefined;
+  /** Records a commit this operation pushed to the branch as its tip. */
+  pushed(commitSha: string): void;
+  /** treeWithDiff in this repository, made once per commit and diff while the repository is kept (a deploy reuses the tests' tree). */
+  treeWithDiff: (commit: string, diff: string, options: GitOptions) => Promise<string>;
   /** fetchBranchTip of another branch (e.g. a pull request's head) into the same repository. */
   otherBranchTip(branch: string, trailer: { key: string; value: string }): Promise<BranchTip | undefined>;
 }
@@ -44,9 +48,19 @@ interface CachedRepo {
   lastUsed: number;
   /** Whether the branch was fetched into it (later fetches need no depth: the history is already cut). */
   fetched: boolean;
-  /** When trackingRef(branch) was last known to be the branch's tip (fetched, or pushed by us); 0 if never. */
+  /** When the branch's tip was last known (fetched, or pushed by us); 0 if never. */
   knownAt: number;
+  /** That tip, when known without reading trackingRef(branch): FETCH_HEAD of the last fetch, or our last push. */
+  tip: string | undefined;
+  /** Trees made of a commit with a diff applied, by commit and the diff's SHA-256; gone with the repository's files. */
+  trees: Map<string, string>;
 }
+
+/** Trees remembered per repository: a branch sees a few patches at a time. */
+const MAX_TREES_PER_REPO = 32;
+
+/** The fetched commit's SHA from the first line of FETCH_HEAD (`<sha><TAB><TAB>branch 'x' of <url>`), if it reads as one. */
+const FETCH_HEAD_LINE = /^([0-9a-f]{40}(?:[0-9a-f]{24})?)\t/;
 
 /**
  * Whether the repository is kept after this error: git's answers (no such branch, a diff that does not apply, a
@@ -61,6 +75,14 @@ async function exists(file: string): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+/** What is known of a repository's contents, forgotten when its files go. */
+function forget(repo: CachedRepo): void {
+  repo.fetched = false;
+  repo.knownAt = 0;
+  repo.tip = undefined;
+  repo.trees.clear();
 }
 
 export class RepoCache {
@@ -90,7 +112,7 @@ export class RepoCache {
     for (let removal = this.removals.get(key); removal; removal = this.removals.get(key)) await removal;
     let repo = this.repos.get(key);
     if (!repo) {
-      repo = { dir: path.join(root, key), queue: Promise.resolve(), users: 0, lastUsed: 0, fetched: false, knownAt: 0 };
+      repo = { dir: path.join(root, key), queue: Promise.resolve(), users: 0, lastUsed: 0, fetched: false, knownAt: 0, tip: undefined, trees: new Map() };
       this.repos.set(key, repo);
     }
     const held = repo;
@@ -110,13 +132,22 @@ export class RepoCache {
           gitDir: held.dir,
           refetch,
           fromEarlierOperation,
-          pushed: async (commitSha, previousSha) => {
-            // Only an optimization: the push landed either way, and the next user fetches when the ref did not move.
-            const moved = await runGit(held.dir, ['update-ref', trackingRef(branch), commitSha, previousSha], options).then(
-              () => true,
-              () => false,
-            );
-            held.knownAt = moved ? Date.now() : 0;
+          tip: () => held.tip,
+          pushed: (commitSha) => {
+            held.tip = commitSha;
+            held.knownAt = Date.now();
+          },
+          treeWithDiff: async (commit, diff, treeOptions) => {
+            const treeKey = `${commit}\0${createHash('sha256').update(diff).digest('hex')}`;
+            const known = held.trees.get(treeKey);
+            if (known !== undefined) return known;
+            const tree = await treeWithDiff(held.dir, commit, diff, treeOptions);
+            held.trees.set(treeKey, tree);
+            for (const oldest of held.trees.keys()) {
+              if (held.trees.size <= MAX_TREES_PER_REPO) break;
+              held.trees.delete(oldest);
+            }
+            return tree;
           },
           otherBranchTip,
         });
@@ -138,7 +169,7 @@ export class RepoCache {
   /** An empty bare repository at the entry's folder unless one is there (the work root may have been emptied). */
   private async prepare(repo: CachedRepo, root: string, options: GitOptions): Promise<void> {
     if (await exists(path.join(repo.dir, 'HEAD'))) return;
-    repo.fetched = false;
+    forget(repo);
     await rm(repo.dir, { recursive: true, force: true });
     await mkdir(root, { recursive: true });
     await mkdir(repo.dir);
@@ -147,7 +178,8 @@ export class RepoCache {
 
   private async fetchBranch(repo: CachedRepo, repoUrl: string, branch: string, options: GitOptions): Promise<void> {
     const depth = repo.fetched ? [] : [`--depth=${fetchDepth(options)}`];
-    const args = ['fetch', '-q', '--no-tags', '--no-write-fetch-head', ...depth, '--', repoUrl, `+refs/heads/${branch}:${trackingRef(branch)}`];
+    const args = ['fetch', '-q', '--no-tags', ...depth, '--', repoUrl, `+refs/heads/${branch}:${trackingRef(branch)}`];
+    repo.tip = undefined;
     try {
       await fetchRef(repo.dir, args, repoUrl, branch, options);
     } catch (error) {
@@ -157,11 +189,13 @@ export class RepoCache {
     }
     repo.fetched = true;
     repo.knownAt = Date.now();
+    // The tip from the file the fetch wrote (git's documented record for scripts), not from a rev-parse process.
+    repo.tip = FETCH_HEAD_LINE.exec(await readFile(path.join(repo.dir, 'FETCH_HEAD'), 'utf8').catch(() => ''))?.[1];
   }
 
   /** Removes a repository's files (its next user makes it again); called inside its queue. */
   private async discard(repo: CachedRepo): Promise<void> {
-    repo.fetched = false;
+    forget(repo);
     await rm(repo.dir, { recursive: true, force: true, maxRetries: 3 });
   }
 
@@ -200,6 +234,8 @@ export function repoCacheOf(workRoot: string): RepoCache {
 export interface CachedTip {
   gitDir: string;
   commitSha: string;
+  /** CachedBranch.treeWithDiff: the tree a deploy of the same diff on the same tip reuses. */
+  treeWithDiff: (commit: string, diff: string, options: GitOptions) => Promise<string>;
 }
 
 /**
@@ -209,8 +245,8 @@ export interface CachedTip {
 export async function atCachedBranchTip<T>(repoUrl: string, branch: string, workRoot: string, options: GitOptions, use: (tip: CachedTip) => Promise<T>): Promise<T> {
   assertRepoUrl(repoUrl, repoUrlPolicyOf(options));
   assertBranchName(branch);
-  return repoCacheOf(workRoot).withBranch(repoUrl, branch, options, async ({ gitDir }) =>
-    use({ gitDir, commitSha: await gitText(gitDir, ['rev-parse', '--verify', `${trackingRef(branch)}^{commit}`], options) }),
+  return repoCacheOf(workRoot).withBranch(repoUrl, branch, options, async ({ gitDir, tip, treeWithDiff }) =>
+    use({ gitDir, commitSha: tip() ?? (await gitText(gitDir, ['rev-parse', '--verify', `${trackingRef(branch)}^{commit}`], options)), treeWithDiff }),
   );
 }
 

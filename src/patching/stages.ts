@@ -51,6 +51,8 @@ export interface StageContext {
 export interface TreeUnderTest extends StageContext {
   gitDir: string;
   commit: string;
+  /** Makes the patched tree (default treeWithDiff in gitDir); a cached repository's keeps it for the deploy. */
+  makeTree?: (commit: string, diff: string, options: { signal?: AbortSignal }) => Promise<string>;
 }
 
 export interface StageReport extends StageResult {
@@ -118,7 +120,8 @@ export async function prepareTree(context: TreeUnderTest): Promise<PreparedTree>
   context.progress?.('applying the diff');
   let treeSha: string;
   try {
-    treeSha = await treeWithDiff(gitDir, commit, diff, { signal });
+    const makeTree = context.makeTree ?? ((tested: string, applied: string, options: { signal?: AbortSignal }) => treeWithDiff(gitDir, tested, applied, options));
+    treeSha = await makeTree(commit, diff, { signal });
     if (context.workTree !== undefined) await applyDiff(context.workTree, diff, { signal });
   } catch (error) {
     if (!(error instanceof PatchDoesNotApplyError)) throw error;

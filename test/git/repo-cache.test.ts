@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deployPatch, type DeployPatchInput, proposeRevert, revertPatch, type RevertPatchInput } from '../../src/git';
-import { RepoCache } from '../../src/git/repo-cache';
+import { atCachedBranchTip, RepoCache } from '../../src/git/repo-cache';
 import { checkoutVersion, CI_PATH, CI_WORKFLOW, git, TestRemote } from './remote-fixture';
 
 const LOCAL_ALLOWED = { allowLocal: true };
@@ -10,7 +10,7 @@ function deployInput(remote: TestRemote, patchId: string, overrides: Partial<Dep
   return {
     repoUrl: remote.bare,
     branch: 'main',
-    diff: remote.diffFor(checkoutVersion('v4')),
+    diff: overrides.diff ?? remote.diffFor(checkoutVersion('v4')),
     patchId,
     subject: 'ci: pin actions/checkout to v4',
     workRoot: remote.workRoot,
@@ -64,6 +64,25 @@ describe('the repository cache of deploys and reverts', () => {
     git(remote.bare, 'config', 'uploadpack.hideRefs', 'refs/heads/main');
     expect(await revertPatch(revertInput(remote, 'patch-1'))).toMatchObject({ status: 'reverted', revertedSha: deployed.commitSha, previousTipSha: deployed.commitSha, reused: false });
     expect(remote.fileAt(CI_PATH)).toBe(CI_WORKFLOW);
+  });
+
+  it("makes a tip's tree with a diff once while the repository is kept: the deploy commits the tree the tests made", async () => {
+    const diff = remote.diffFor(checkoutVersion('v4'));
+    const tree = (signal?: AbortSignal): Promise<{ commitSha: string; tree: string }> =>
+      atCachedBranchTip(remote.bare, 'main', remote.workRoot, { repoUrlPolicy: LOCAL_ALLOWED }, async ({ commitSha, treeWithDiff }) => ({ commitSha, tree: await treeWithDiff(commitSha, diff, { signal }) }));
+    const tested = await tree();
+    expect(tested.commitSha).toBe(remote.tip());
+    // Asked again with a signal that stops every git run: the tree is remembered, no git runs.
+    const stopped = AbortSignal.abort(new Error('stopped'));
+    expect(await tree(stopped)).toEqual(tested);
+    const deployed = await deployPatch(deployInput(remote, 'patch-1', { diff }));
+    expect(git(remote.bare, 'rev-parse', `${deployed.commitSha}^{tree}`)).toBe(tested.tree);
+    expect(git(remote.bare, 'rev-parse', `${deployed.commitSha}^`)).toBe(tested.commitSha);
+    // Forgotten with the repository's files: made again, which the stopped signal stops.
+    rmSync(remote.workRoot, { recursive: true, force: true });
+    await expect(
+      atCachedBranchTip(remote.bare, 'main', remote.workRoot, { repoUrlPolicy: LOCAL_ALLOWED }, ({ treeWithDiff }) => treeWithDiff(tested.commitSha, diff, { signal: stopped })),
+    ).rejects.toMatchObject({ name: 'OperationAbortedError' });
   });
 
   it('throws a repository away after a failed git run and fetches it afresh', async () => {
