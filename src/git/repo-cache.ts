@@ -12,11 +12,11 @@
  * thrown away and fetched again by its next user.
  */
 import { createHash } from 'node:crypto';
-import { access, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { access, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { GitCommandError, GitError, OperationAbortedError, RefNotFoundError } from './errors';
 import { type GitOptions, gitText, repoUrlPolicyOf, runGit } from './git-cli';
-import { type BranchTip, createWorkDir, fetchBranchTip, fetchDepth, fetchRef, trackingRef, treeWithDiff } from './repo';
+import { type BranchTip, createWorkDir, fetchBranchTip, fetchDepth, fetchedBranchTip, fetchRef, trackingRef, treeWithDiff } from './repo';
 import { assertRepoUrl } from './repo-url';
 import { assertBranchName } from './validate';
 
@@ -59,8 +59,6 @@ interface CachedRepo {
 /** Trees remembered per repository: a branch sees a few patches at a time. */
 const MAX_TREES_PER_REPO = 32;
 
-/** The fetched commit's SHA from the first line of FETCH_HEAD (`<sha><TAB><TAB>branch 'x' of <url>`), if it reads as one. */
-const FETCH_HEAD_LINE = /^([0-9a-f]{40}(?:[0-9a-f]{24})?)\t/;
 
 /**
  * Whether the repository is kept after this error: git's answers (no such branch, a diff that does not apply, a
@@ -189,8 +187,7 @@ export class RepoCache {
     }
     repo.fetched = true;
     repo.knownAt = Date.now();
-    // The tip from the file the fetch wrote (git's documented record for scripts), not from a rev-parse process.
-    repo.tip = FETCH_HEAD_LINE.exec(await readFile(path.join(repo.dir, 'FETCH_HEAD'), 'utf8').catch(() => ''))?.[1];
+    repo.tip = await fetchedBranchTip(repo.dir);
   }
 
   /** Removes a repository's files (its next user makes it again); called inside its queue. */

@@ -3,7 +3,7 @@
  * trailer search that makes deploy and revert idempotent. Every folder this module creates is a unique
  * `wpa-git-<owner>-*` folder inside the caller's workRoot, named after the process that created it.
  */
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path, { basename } from 'node:path';
 import picomatch from 'picomatch';
 import { createOwnedFolder, removeFoldersOfGoneOwners } from '../process/owned-folders';
@@ -70,6 +70,17 @@ export async function fetchRef(dir: string, args: readonly string[], repoUrl: st
     if (missing) throw new RefNotFoundError(redactCredentials(repoUrl), ref);
     throw error;
   }
+}
+
+/** The fetched commit's SHA on the first line of FETCH_HEAD (`<sha><TAB><TAB>branch 'x' of <url>`), if it reads as one. */
+const FETCH_HEAD_LINE = /^([0-9a-f]{40}(?:[0-9a-f]{24})?)\t/;
+
+/**
+ * The commit a fetch of one branch (`refs/heads/...`, which holds only commits) brought, from the FETCH_HEAD it
+ * wrote (git's documented record for scripts) rather than a rev-parse process; undefined if it cannot be read.
+ */
+export async function fetchedBranchTip(gitDir: string): Promise<string | undefined> {
+  return FETCH_HEAD_LINE.exec(await readFile(path.join(gitDir, 'FETCH_HEAD'), 'utf8').catch(() => ''))?.[1];
 }
 
 /** Clones `branch` into the empty folder `dir`, checked out at its tip, and returns the tip SHA. */
@@ -168,7 +179,8 @@ async function withTree<T>(source: TreeSource, options: GitOptions, use: (dir: s
   return withWorkDir(source.workRoot, 'tree', async (dir) => {
     await runGit(dir, ['init', '-q', '--bare', '--template='], options);
     await fetchRef(dir, ['fetch', '-q', '--no-tags', '--depth=1', '--', repoUrl, ref], repoUrl, ref, options);
-    return use(dir, await gitText(dir, ['rev-parse', '--verify', 'FETCH_HEAD^{commit}'], options));
+    const branchTip = ref.startsWith('refs/heads/') ? await fetchedBranchTip(dir) : undefined;
+    return use(dir, branchTip ?? (await gitText(dir, ['rev-parse', '--verify', 'FETCH_HEAD^{commit}'], options)));
   });
 }
 
