@@ -46,7 +46,7 @@ export {
   RevertConflictError,
 } from './errors';
 export { DEFAULT_IDENTITY, type GitIdentity, type GitOptions } from './git-cli';
-export { atCachedBranchTip, type CachedTip, limitRepoCache } from './repo-cache';
+export { atCachedBranchTip, type CachedTip, type CachedTreeWithDiff, limitRepoCache } from './repo-cache';
 export { isValidBranchName } from './validate';
 export {
   applyDiff,

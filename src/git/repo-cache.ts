@@ -23,6 +23,9 @@ import { assertBranchName } from './validate';
 /** Repositories kept per work root unless configured (GIT_CACHE_MAX_REPOS); the least recently used idle one is removed beyond that. */
 const DEFAULT_MAX_CACHED_REPOS = 512;
 
+/** treeWithDiff in a cached repository, made once per commit and diff while the repository is kept (a deploy reuses the tests' tree). */
+export type CachedTreeWithDiff = (commit: string, diff: string, options: GitOptions) => Promise<string>;
+
 /** A cached repository in use, its branch fetched into trackingRef(branch). */
 export interface CachedBranch {
   gitDir: string;
@@ -34,8 +37,7 @@ export interface CachedBranch {
   tip: () => string | undefined;
   /** Records a commit this operation pushed to the branch as its tip. */
   pushed(commitSha: string): void;
-  /** treeWithDiff in this repository, made once per commit and diff while the repository is kept (a deploy reuses the tests' tree). */
-  treeWithDiff: (commit: string, diff: string, options: GitOptions) => Promise<string>;
+  treeWithDiff: CachedTreeWithDiff;
   /** fetchBranchTip of another branch (e.g. a pull request's head) into the same repository. */
   otherBranchTip(branch: string, trailer: { key: string; value: string }): Promise<BranchTip | undefined>;
 }
@@ -58,7 +60,6 @@ interface CachedRepo {
 
 /** Trees remembered per repository: a branch sees a few patches at a time. */
 const MAX_TREES_PER_REPO = 32;
-
 
 /**
  * Whether the repository is kept after this error: git's answers (no such branch, a diff that does not apply, a
@@ -231,8 +232,7 @@ export function repoCacheOf(workRoot: string): RepoCache {
 export interface CachedTip {
   gitDir: string;
   commitSha: string;
-  /** CachedBranch.treeWithDiff: the tree a deploy of the same diff on the same tip reuses. */
-  treeWithDiff: (commit: string, diff: string, options: GitOptions) => Promise<string>;
+  treeWithDiff: CachedTreeWithDiff;
 }
 
 /**

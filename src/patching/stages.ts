@@ -14,7 +14,7 @@ import { schemaViolationRule } from '../analysis/rules/compatibility/schema-viol
 import { yamlSyntaxRule } from '../analysis/rules/compatibility/yaml-syntax';
 import type { Finding, ResolvedFinding, StageResult, Target, TreeStage } from '../domain/types';
 import { introducedFindings } from '../fixes/fix-repository';
-import { applyDiff, type ChangedFile, changedFiles, InvalidDiffError, PatchDoesNotApplyError, readTreeObjectsAndPaths, type TreeRead, treeWithDiff } from '../git';
+import { applyDiff, type CachedTreeWithDiff, type ChangedFile, changedFiles, InvalidDiffError, PatchDoesNotApplyError, readTreeObjectsAndPaths, type TreeRead, treeWithDiff } from '../git';
 import { runSandboxed, type SandboxConfig, type SandboxedResult, SandboxUnavailableError } from '../sandbox';
 import { commandOutputForPeople } from '../security/redact';
 import { type PatchedFile, safetyReport } from './safety-report';
@@ -52,7 +52,7 @@ export interface TreeUnderTest extends StageContext {
   gitDir: string;
   commit: string;
   /** Makes the patched tree (default treeWithDiff in gitDir); a cached repository's keeps it for the deploy. */
-  makeTree?: (commit: string, diff: string, options: { signal?: AbortSignal }) => Promise<string>;
+  makeTree?: CachedTreeWithDiff;
 }
 
 export interface StageReport extends StageResult {
@@ -120,8 +120,7 @@ export async function prepareTree(context: TreeUnderTest): Promise<PreparedTree>
   context.progress?.('applying the diff');
   let treeSha: string;
   try {
-    const makeTree = context.makeTree ?? ((tested: string, applied: string, options: { signal?: AbortSignal }) => treeWithDiff(gitDir, tested, applied, options));
-    treeSha = await makeTree(commit, diff, { signal });
+    treeSha = await (context.makeTree ?? ((tested, applied, options) => treeWithDiff(gitDir, tested, applied, options)))(commit, diff, { signal });
     if (context.workTree !== undefined) await applyDiff(context.workTree, diff, { signal });
   } catch (error) {
     if (!(error instanceof PatchDoesNotApplyError)) throw error;

@@ -7,8 +7,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import { Pool, type PoolClient } from 'pg';
-import { withTransaction } from './db';
+import type { Pool, PoolClient } from 'pg';
 
 export interface AuditEventInput {
   actor: string;
@@ -122,73 +121,61 @@ function hashTemplate(fields: Omit<AuditEvent, 'hash' | 'prevHash' | 'seq'>): Ha
   return { hashHead, hashMiddle, hashTail };
 }
 
-/** Text as PostgreSQL stores it from a query parameter: UTF-8, a lone surrogate replaced (as the driver encodes it). */
-function asStored(text: string): string {
-  return Buffer.from(text, 'utf8').toString('utf8');
+/**
+ * A value as PostgreSQL stores it: plain JSON whose strings and keys are UTF-8, a lone surrogate replaced by U+FFFD
+ * as the driver encodes text parameters (jsonb would refuse one), so what is hashed is what is read back.
+ */
+function asStored<T>(value: T): T {
+  const stored = (inner: unknown): unknown => {
+    if (typeof inner === 'string') return Buffer.from(inner, 'utf8').toString('utf8');
+    if (Array.isArray(inner)) return inner.map(stored);
+    if (inner !== null && typeof inner === 'object') return Object.fromEntries(Object.entries(inner).map(([key, item]) => [stored(key), stored(item)]));
+    return inner;
+  };
+  return stored(JSON.parse(JSON.stringify(value))) as T;
 }
 
 /**
- * Chains events onto the head in order in one statement (append_audit_events: the lock, the head, the stored keys
- * and the inserts, no round trip in between); `client` must be inside a transaction, which holds the chain lock
- * until it ends. An input whose idempotency key is stored already (or repeats an earlier input's) gets that event
- * back instead of a new one.
+ * appendAuditEvent for many events: chained onto the head in order by one statement (append_audit_events: the
+ * lock, the head, the stored keys and the inserts, no round trip in between), which holds the chain lock until its
+ * transaction ends: its own, or the caller's. An input whose idempotency key is stored already (or repeats an
+ * earlier input's) gets that event back instead of a new one.
  */
-async function appendInTransaction(client: PoolClient, inputs: readonly AuditEventInput[]): Promise<AuditEvent[]> {
+export async function appendAuditEvents(db: Pool | PoolClient, inputs: readonly AuditEventInput[]): Promise<AuditEvent[]> {
+  if (inputs.length === 0) return [];
   const events = inputs.map((input) => {
-    const fields = {
+    const fields = asStored({
       id: randomUUID(),
       // Millisecond precision: what PostgreSQL stores must hash the same when read back.
       at: new Date(Math.floor((input.at ?? new Date()).getTime())).toISOString(),
-      actor: asStored(input.actor),
-      roles: (input.roles ?? []).map(asStored),
-      action: asStored(input.action),
-      subjectType: nullableStored(input.subjectType),
-      subjectId: nullableStored(input.subjectId),
-      requestId: nullableStored(input.requestId),
-      ip: nullableStored(input.ip),
-      userAgent: nullableStored(input.userAgent),
-      method: nullableStored(input.method),
-      path: nullableStored(input.path),
+      actor: input.actor,
+      roles: [...(input.roles ?? [])],
+      action: input.action,
+      subjectType: input.subjectType ?? null,
+      subjectId: input.subjectId ?? null,
+      requestId: input.requestId ?? null,
+      ip: input.ip ?? null,
+      userAgent: input.userAgent ?? null,
+      method: input.method ?? null,
+      path: input.path ?? null,
       status: input.status ?? null,
-      details: storedDetails(input.details ?? {}),
-    };
-    return { ...fields, idempotencyKey: input.idempotencyKey === undefined ? null : asStored(input.idempotencyKey), ...hashTemplate(fields) };
+      details: input.details ?? {},
+    });
+    return { ...fields, idempotencyKey: asStored(input.idempotencyKey ?? null), ...hashTemplate(fields) };
   });
-  const { rows } = await client.query<AuditRow>('SELECT * FROM append_audit_events($1::jsonb)', [JSON.stringify(events)]);
+  const { rows } = await db.query<AuditRow>('SELECT * FROM append_audit_events($1::jsonb)', [JSON.stringify(events)]);
   return rows.map(fromRow);
 }
 
-function nullableStored(text: string | undefined): string | null {
-  return text === undefined ? null : asStored(text);
-}
-
-/** Details as a jsonb column stores them: plain JSON whose keys and strings are asStored (jsonb refuses a lone surrogate). */
-function storedDetails(details: Record<string, unknown>): Record<string, unknown> {
-  const stored = (value: unknown): unknown => {
-    if (typeof value === 'string') return asStored(value);
-    if (Array.isArray(value)) return value.map(stored);
-    if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, inner]) => [asStored(key), stored(inner)]));
-    return value;
-  };
-  return stored(JSON.parse(JSON.stringify(details))) as Record<string, unknown>;
-}
-
 /**
- * Appends an event. With a Pool the append is its own transaction. With a PoolClient it joins the caller's open
- * transaction (BEGIN already sent), so the event commits or rolls back with the change it describes; the chain
- * lock is then held until that transaction ends, so append last and commit soon. (Outside a transaction the
- * lock would not hold, and a concurrent append would fail on the duplicate seq instead of forking the chain.)
+ * Appends an event. With a Pool the append is one statement, its own transaction. With a PoolClient it joins the
+ * caller's open transaction (BEGIN already sent), so the event commits or rolls back with the change it
+ * describes; the chain lock is then held until that transaction ends, so append last and commit soon.
  */
 export async function appendAuditEvent(db: Pool | PoolClient, input: AuditEventInput): Promise<AuditEvent> {
   const [event] = await appendAuditEvents(db, [input]);
   if (!event) throw new Error('audit: an append returned no event');
   return event;
-}
-
-/** appendAuditEvent for many events, chained in the given order in one transaction (one lock, one insert). */
-export function appendAuditEvents(db: Pool | PoolClient, inputs: readonly AuditEventInput[]): Promise<AuditEvent[]> {
-  if (inputs.length === 0) return Promise.resolve([]);
-  return db instanceof Pool ? withTransaction(db, (client) => appendInTransaction(client, inputs)) : appendInTransaction(db, inputs);
 }
 
 export interface AuditListQuery {
