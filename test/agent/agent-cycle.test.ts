@@ -142,8 +142,9 @@ describe('an agent policy over four repositories', () => {
         expect((await post(`/patches/${timeouts?.id}/approve`, guardian, { comment: 'timeouts are fine' })).status).toBe(200);
         expect((await post(`/patches/${timeouts?.id}/approve`, secondGuardian, { comment: 'agreed' })).status).toBe(200);
         expect((await post(`/patches/${checkout?.id}/reject`, guardian, { reason: 'we fetch tags later with these credentials' })).status).toBe(200);
-        await waitForStatus(timeoutRun, 'deployed');
-        await waitForStatus(checkoutRun, 'rejected');
+        // The runs' results: their bookkeeping is settled, so the next cycle reads the ends from the read model.
+        expect((await timeoutRun.result()).status).toBe('deployed');
+        expect((await checkoutRun.result()).status).toBe('rejected');
 
         // Cycle 2: the timeouts are fixed, the rejected fix is remembered: nothing new.
         const second = await runCycle(policyId, 2);
