@@ -62,19 +62,20 @@ async function runLifecycles(stack: BenchStack, runs: PatchRun[]): Promise<numbe
     () => (outcome = { ended: true }),
     (error: unknown) => (outcome = { error }),
   );
+  // Approvals are sent without holding up the next poll: a Guardian's answer does not stop the watch of the others.
+  const approving: Array<Promise<unknown>> = [];
   while (outcome === undefined) {
     const ours = new Set(runs.map((patch) => patch.id));
     const { items } = await stack.api.call<{ items: PatchListItem[] }>('GET', '/api/v1/patches?status=awaiting_approval&limit=500');
-    await Promise.all(
-      items
-        .filter((item) => !approved.has(item.id) && ours.has(item.id))
-        .map(async (item) => {
-          approved.add(item.id);
-          await stack.api.call('POST', `/api/v1/patches/${item.id}/approve`, { role: 'guardian', body: {} });
-        }),
-    );
+    for (const item of items.filter((candidate) => !approved.has(candidate.id) && ours.has(candidate.id))) {
+      approved.add(item.id);
+      const approval = stack.api.call('POST', `/api/v1/patches/${item.id}/approve`, { role: 'guardian', body: {} });
+      approval.catch((error: unknown) => (outcome ??= { error }));
+      approving.push(approval);
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  await Promise.allSettled(approving);
   if ('error' in outcome) throw outcome.error;
   for (const patch of runs) patch.status = (await stack.api.call<PatchListItem>('GET', `/api/v1/patches/${patch.id}`)).status;
   return lastEnd - started;

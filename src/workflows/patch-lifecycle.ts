@@ -50,6 +50,14 @@ export const WORKFLOW_RUN_STAGE_PATCH = 'workflow-run-stage';
  * what they read), then the workflow-run stage; runs without it test stage after stage.
  */
 export const TREE_STAGES_AT_ONCE_PATCH = 'tree-stages-at-once';
+/**
+ * The marker of runs whose test stages yield to the rest of the lifecycle's activities on the task queue: with a
+ * fleet's tests backlogged, an approval, a read-model write, a deploy, a health check or a revert is dispatched
+ * first (Temporal task-queue priority; a server without it dispatches in order). Runs without it test at the default.
+ */
+export const TESTS_YIELD_PATCH = 'tests-yield';
+/** Below the default priority (3 of 1-5, lower goes first), so every other activity of a lifecycle passes the tests. */
+const TEST_PRIORITY = { priorityKey: 4 };
 
 export async function patchLifecycleWorkflow(input: PatchLifecycleInput, checkpoint?: LifecycleCheckpoint): Promise<PatchState> {
   if (checkpoint === undefined && !patched(LIFECYCLE_V2)) return patchLifecycleV1(input as PatchSpec);
@@ -133,6 +141,7 @@ function testRounds(): readonly (readonly TestStage[])[] {
 async function testEveryTarget(run: LifecycleRun): Promise<boolean> {
   const { input } = run;
   run.transition('testing', null);
+  const options = patched(TESTS_YIELD_PATCH) ? { ...TESTING, priority: TEST_PRIORITY } : TESTING;
   for (const round of testRounds()) {
     run.showStep(`testing: ${round.join(', ')} on ${input.targets.length} target(s)`);
     let unrunnable: TestStage | undefined;
@@ -142,7 +151,7 @@ async function testEveryTarget(run: LifecycleRun): Promise<boolean> {
       verdicts = await Promise.all(
         input.targets.flatMap((target) =>
           round.map((stage) =>
-            testing.testTarget.executeWithOptions({ ...TESTING, summary: `${stage} test on ${target.name}` }, [{ patchId: input.id, stage, target, ...run.diffSource }]).catch((error: unknown) => {
+            testing.testTarget.executeWithOptions({ ...options, summary: `${stage} test on ${target.name}` }, [{ patchId: input.id, stage, target, ...run.diffSource }]).catch((error: unknown) => {
               unrunnable ??= stage;
               throw error;
             }),

@@ -42,8 +42,13 @@ describe('patch lifecycle workflow', () => {
     expect(stored?.status).toBe('deployed');
     expect(stored?.deployments.map((deployment) => [deployment.status, deployment.deployedCommit !== null])).toEqual(targets.map(() => ['deployed', true]));
     // The deploy activities stored their outcomes: the workflow recorded each deployment once, before its deploy.
-    const scheduled = ((await handle.fetchHistory()).events ?? []).map((event) => event.activityTaskScheduledEventAttributes?.activityType?.name);
+    const scheduledEvents = ((await handle.fetchHistory()).events ?? []).flatMap((event) => event.activityTaskScheduledEventAttributes ?? []);
+    const scheduled = scheduledEvents.map((attributes) => attributes.activityType?.name);
     expect(scheduled.filter((name) => name === 'recordDeployment')).toHaveLength(targets.length);
+    // The tests yield on the task queue: lower priority (4) than every other activity of the run (the default, 3).
+    const priorities = new Set(scheduledEvents.map((attributes) => `${attributes.activityType?.name}:${attributes.priority?.priorityKey ?? 'default'}`));
+    expect([...priorities].filter((entry) => entry.startsWith('testTarget:'))).toEqual(['testTarget:4']);
+    expect([...priorities].filter((entry) => !entry.startsWith('testTarget:') && !entry.endsWith(':default'))).toEqual([]);
     const actions = new Set((await listAuditEvents(h.db.pool, { subjectType: 'patch', subjectId: spec.id, limit: 1000 })).map((e) => e.action));
     expect([...actions].sort()).toEqual(['deployment.deployed', 'health.sampled', 'patch.approved', 'patch.awaiting_approval', 'patch.deployed', 'patch.deploying', 'patch.testing']);
   });
