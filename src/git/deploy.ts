@@ -166,6 +166,19 @@ function assertLandingInput(input: LandingInput): number {
 const DIVIDER_LINE = /^---(\s|$)/m;
 
 /**
+ * Messages git's trailer parser read back as intended (the parse depends on the text alone: no trailer settings
+ * reach it). A patch's message is the same on each of its targets, so it is asked once; the oldest are forgotten.
+ */
+const verifiedMessages = new Set<string>();
+const MAX_VERIFIED_MESSAGES = 256;
+
+function rememberVerified(message: string): void {
+  const [oldest] = verifiedMessages;
+  if (verifiedMessages.size >= MAX_VERIFIED_MESSAGES && oldest !== undefined) verifiedMessages.delete(oldest);
+  verifiedMessages.add(message);
+}
+
+/**
  * Commits `treeSha` on `parent` as the configured identity with `message` followed by the trailer paragraph,
  * verbatim; undefined when the tree is `parent`'s (nothing to commit). Before committing, git's own trailer
  * parser must read back exactly the intended trailers, with and without the divider rule: no text in `message`
@@ -175,10 +188,13 @@ const DIVIDER_LINE = /^---(\s|$)/m;
 async function commitTree(dir: string, message: string, trailers: readonly [string, string][], parent: CommitAndTree, treeSha: string, options: GitOptions): Promise<string | undefined> {
   const trailerText = trailers.map(([key, value]) => `${key}: ${value}`).join('\n');
   const full = `${message.trimEnd()}\n\n${trailerText}\n`;
-  const readings = DIVIDER_LINE.test(full) ? [['--no-divider'], []] : [['--no-divider']];
-  for (const flags of readings) {
-    const parsed = await gitText(dir, ['interpret-trailers', '--parse', ...flags], options, { input: full });
-    if (parsed !== trailerText) throw new InvalidInputError('the commit message would change the commit\'s trailers; refusing to commit it');
+  if (!verifiedMessages.has(full)) {
+    const readings = DIVIDER_LINE.test(full) ? [['--no-divider'], []] : [['--no-divider']];
+    for (const flags of readings) {
+      const parsed = await gitText(dir, ['interpret-trailers', '--parse', ...flags], options, { input: full });
+      if (parsed !== trailerText) throw new InvalidInputError('the commit message would change the commit\'s trailers; refusing to commit it');
+    }
+    rememberVerified(full);
   }
   if (treeSha === parent.treeSha) return undefined;
   return gitText(dir, ['commit-tree', treeSha, '-p', parent.sha, '-F', '-'], options, { input: full });

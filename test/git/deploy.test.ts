@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   deployPatch,
@@ -81,6 +84,31 @@ describe('deployPatch', () => {
     expect(second).toEqual({ ...first, reused: true });
     expect(remote.tip()).toBe(first.commitSha);
     expect(commitsWithLine(remote, 'Patch-Id: patch-1')).toBe(1);
+  });
+
+  it("asks git's trailer parser once per message: a patch's next target commits the same message without asking again", async () => {
+    const trace = mkdtempSync(join(tmpdir(), 'wpa-trailer-trace-'));
+    try {
+      const traced = { env: { GIT_TRACE2_EVENT: trace }, subject: `ci: pin actions/checkout to v4 (${randomUUID()})` };
+      const parserRuns = (): number =>
+        readdirSync(trace).filter((file) => readFileSync(join(trace, file), 'utf8').includes('"argv":["git","interpret-trailers"')).length;
+      await deployPatch(deployInput(remote, traced));
+      expect(parserRuns()).toBe(1);
+      const [second, third] = [new TestRemote(), new TestRemote()];
+      try {
+        await deployPatch(deployInput(second, traced));
+        expect(parserRuns()).toBe(1);
+        expect(second.messages()[0]).toBe(remote.messages()[0]);
+        // Another message (another approver) is asked again.
+        await deployPatch(deployInput(third, { ...traced, trailers: { 'Approved-by': ['carol@example.test'] } }));
+        expect(parserRuns()).toBe(2);
+      } finally {
+        second.dispose();
+        third.dispose();
+      }
+    } finally {
+      rmSync(trace, { recursive: true, force: true });
+    }
   });
 
   it('finds the deploy commit below later commits of other people', async () => {
