@@ -79,7 +79,7 @@ const settingsSchema = z.object({
   // prepares what all of them read: 400 tests about 100 targets at once.
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(400),
   // Each heartbeat is a write on the Temporal server; most activity steps end within a second.
-  WORKER_FIRST_HEARTBEAT_MS: z.coerce.number().int().min(0).max(10_000).default(1000),
+  WORKER_FIRST_HEARTBEAT_MS: z.coerce.number().int().min(0).max(10_000).default(5000),
   RECONCILE_INTERVAL_SECONDS: seconds(5, 3600).default(60),
   // A rollback of a 100-target wave reverts from the repositories its deploys fetched.
   GIT_CACHE_MAX_REPOS: z.coerce.number().int().min(1).max(100_000).default(512),

@@ -81,7 +81,7 @@ describe('loadConfig', () => {
   });
 
   test('the worker keeps a bounded workflow cache and room for 100 reverts at once by default', () => {
-    expect(loadConfig({}).worker).toMatchObject({ maxCachedWorkflows: 500, maxConcurrentWorkflowTasks: 40, maxConcurrentActivities: 400, firstHeartbeatMs: 1000 });
+    expect(loadConfig({}).worker).toMatchObject({ maxCachedWorkflows: 500, maxConcurrentWorkflowTasks: 40, maxConcurrentActivities: 400, firstHeartbeatMs: 5000 });
     expect(loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '0', WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '200' }).worker).toMatchObject({ maxCachedWorkflows: 0, maxConcurrentWorkflowTasks: 200 });
   });
 
