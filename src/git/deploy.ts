@@ -28,17 +28,13 @@ import {
   RevertConflictError,
 } from './errors';
 import { DEFAULT_IDENTITY, type GitOptions, gitText, repoUrlPolicyOf, runGit } from './git-cli';
+import { type CommitAndTree, commitTree, PATCH_ID_TRAILER, REVERTS_PATCH_ID_TRAILER, type Trailers, trailerLines } from './commit-message';
 import { type CachedBranch, repoCacheOf } from './repo-cache';
 import { searchTrailers, trackingRef, type TrailerCommit, withScratchIndex, withWorkDir } from './repo';
 import { assertRepoUrl } from './repo-url';
-import { assertBranchName, assertTrailerKey, assertTrailerValue, commitSubjectProblem, redactCredentials } from './validate';
+import { assertBranchName, commitSubjectProblem, redactCredentials } from './validate';
 
-export const PATCH_ID_TRAILER = 'Patch-Id';
-export const REVERTS_PATCH_ID_TRAILER = 'Reverts-Patch-Id';
 export const DEFAULT_MAX_ATTEMPTS = 3;
-
-/** Extra trailers such as `{ 'Approved-by': ['alice', 'bob'] }`; a list gives one trailer line per value. */
-export type Trailers = Readonly<Record<string, string | readonly string[]>>;
 
 /** The moment between creating a commit and pushing it, when tests move the branch to exercise the retry. */
 export interface PushAttempt {
@@ -108,12 +104,6 @@ export type RevertResult =
 
 type AttemptOutcome<T> = { done: T } | { commitSha: string; landed: (attempts: number) => T };
 
-/** A commit and its tree: the branch tip an attempt commits on. */
-interface CommitAndTree {
-  sha: string;
-  treeSha: string;
-}
-
 interface AttemptContext {
   /** The branch's cached bare repository (src/git/repo-cache.ts). */
   cached: CachedBranch;
@@ -130,74 +120,12 @@ interface PatchMarkers {
   revert?: TrailerCommit;
 }
 
-/** The trailer lines of a commit: the idempotency key first, then the extra ones; refuses a second key. */
-function trailerLines(keyName: string, patchId: string, extra: Trailers | undefined): [string, string][] {
-  assertTrailerValue(keyName, patchId);
-  const lines: [string, string][] = [[keyName, patchId]];
-  for (const [key, values] of Object.entries(extra ?? {})) {
-    assertTrailerKey(key);
-    const folded = key.toLowerCase();
-    for (const value of typeof values === 'string' ? [values] : values) {
-      assertTrailerValue(key, value);
-      if (folded === keyName.toLowerCase() && value === patchId) continue;
-      if (folded === PATCH_ID_TRAILER.toLowerCase() || folded === REVERTS_PATCH_ID_TRAILER.toLowerCase()) {
-        throw new InvalidInputError(`trailer ${key} is set from patchId and cannot be given separately`);
-      }
-      lines.push([key, value]);
-    }
-  }
-  return lines;
-}
-
-/** The trailer lines a commit of this module carries (`Patch-Id: <id>`, then the extra ones), validated the same way. */
-export function trailerBlock(keyName: typeof PATCH_ID_TRAILER | typeof REVERTS_PATCH_ID_TRAILER, patchId: string, extra: Trailers | undefined): string[] {
-  return trailerLines(keyName, patchId, extra).map(([key, value]) => `${key}: ${value}`);
-}
-
 function assertLandingInput(input: LandingInput): number {
   assertRepoUrl(input.repoUrl, repoUrlPolicyOf(input));
   assertBranchName(input.branch);
   const maxAttempts = input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new InvalidInputError('maxAttempts must be a positive integer');
   return maxAttempts;
-}
-
-/** A line git's trailer parser takes for the start of a patch (`---` then a space or the line's end), unless --no-divider. */
-const DIVIDER_LINE = /^---(\s|$)/m;
-
-/**
- * Messages git's trailer parser read back as intended (the parse depends on the text alone: no trailer settings
- * reach it). A patch's message is the same on each of its targets, so it is asked once; the oldest are forgotten.
- */
-const verifiedMessages = new Set<string>();
-const MAX_VERIFIED_MESSAGES = 256;
-
-function rememberVerified(message: string): void {
-  const [oldest] = verifiedMessages;
-  if (verifiedMessages.size >= MAX_VERIFIED_MESSAGES && oldest !== undefined) verifiedMessages.delete(oldest);
-  verifiedMessages.add(message);
-}
-
-/**
- * Commits `treeSha` on `parent` as the configured identity with `message` followed by the trailer paragraph,
- * verbatim; undefined when the tree is `parent`'s (nothing to commit). Before committing, git's own trailer
- * parser must read back exactly the intended trailers, with and without the divider rule: no text in `message`
- * can add, hide or alter one. (Without a divider line the two readings are the same: one is asked.)
- * commit-tree, not commit + rev-parse: fewer git processes, and the SHA comes back directly.
- */
-async function commitTree(dir: string, message: string, trailers: readonly [string, string][], parent: CommitAndTree, treeSha: string, options: GitOptions): Promise<string | undefined> {
-  const trailerText = trailers.map(([key, value]) => `${key}: ${value}`).join('\n');
-  const full = `${message.trimEnd()}\n\n${trailerText}\n`;
-  if (!verifiedMessages.has(full)) {
-    const readings = DIVIDER_LINE.test(full) ? [['--no-divider'], []] : [['--no-divider']];
-    for (const flags of readings) {
-      const parsed = await gitText(dir, ['interpret-trailers', '--parse', ...flags], options, { input: full });
-      if (parsed !== trailerText) throw new InvalidInputError('the commit message would change the commit\'s trailers; refusing to commit it');
-    }
-    rememberVerified(full);
-  }
-  if (treeSha === parent.treeSha) return undefined;
-  return gitText(dir, ['commit-tree', treeSha, '-p', parent.sha, '-F', '-'], options, { input: full });
 }
 
 type PushOutcome = { ok: true } | { ok: false; reason: 'branch-moved' | 'remote-rejected'; detail: string };

@@ -17,18 +17,15 @@ export {
   deployPatch,
   type DeployPatchInput,
   type DeployResult,
-  PATCH_ID_TRAILER,
   proposePatch,
   proposeRevert,
   type PushAttempt,
-  REVERTS_PATCH_ID_TRAILER,
   revertPatch,
   type RevertPatchInput,
   type RevertResult,
   type SideBranchInput,
-  trailerBlock,
-  type Trailers,
 } from './deploy';
+export { PATCH_ID_TRAILER, REVERTS_PATCH_ID_TRAILER, trailerBlock, type Trailers } from './commit-message';
 export {
   CommandStartError,
   type DiffPathProblem,
