@@ -55,19 +55,21 @@ export {
   discardChanges,
   disposeCheckout,
   findCommitsByTrailer,
+  removeStaleWorkDirs,
+  type TrailerCommit,
+  type TrailerSearchOptions,
+  treeWithDiff,
+} from './repo';
+export {
   listFiles,
   type PathFilter,
   readTree,
   readTreeAndPaths,
   readTreeObjectsAndPaths,
   type ReadTreeOptions,
-  removeStaleWorkDirs,
   type SkipReason,
-  type TrailerCommit,
-  type TrailerSearchOptions,
   type TreeListing,
   type TreeRead,
   type TreeSnapshot,
   type TreeSource,
-  treeWithDiff,
-} from './repo';
+} from './tree-read';

@@ -1,14 +1,13 @@
 /**
- * Working clones and read-only views of target repositories: checkout, tree reading, diff application and the
- * trailer search that makes deploy and revert idempotent. Every folder this module creates is a unique
- * `wpa-git-<owner>-*` folder inside the caller's workRoot, named after the process that created it.
+ * Working clones of target repositories: checkout, fetches, diff application and the trailer search that makes
+ * deploy and revert idempotent (tree-read.ts reads files from git's objects). Every folder this module creates is a
+ * unique `wpa-git-<owner>-*` folder inside the caller's workRoot, named after the process that created it.
  */
 import { readFile, rm } from 'node:fs/promises';
 import path, { basename } from 'node:path';
-import picomatch from 'picomatch';
 import { createOwnedFolder, removeFoldersOfGoneOwners } from '../process/owned-folders';
 import { changedFiles } from './diff-paths';
-import { GitCommandError, GitStateError, InvalidInputError, PatchDoesNotApplyError, RefNotFoundError } from './errors';
+import { GitCommandError, InvalidInputError, PatchDoesNotApplyError, RefNotFoundError } from './errors';
 import { DEFAULT_HISTORY_DEPTH, type GitOptions, gitText, repoUrlPolicyOf, runGit } from './git-cli';
 import { assertRepoUrl } from './repo-url';
 import { assertBranchName, assertRef, assertTrailerKey, redactCredentials } from './validate';
@@ -120,182 +119,12 @@ export async function checkout(repoUrl: string, branch: string, workRoot: string
   }
 }
 
-const FULL_OBJECT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+export const FULL_OBJECT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
 /** Moves a checkout's work tree to `commit` (detached), e.g. to run checks on a patch's deployed commit. */
 export async function detachAt(dir: string, commit: string, options: GitOptions = {}): Promise<void> {
   if (!FULL_OBJECT_ID.test(commit)) throw new InvalidInputError(`not a full commit SHA: ${commit}`);
   await runGit(dir, ['checkout', '-q', '--detach', commit], options);
-}
-
-/** A local clone (at `ref`, default HEAD), or a remote ref fetched (depth 1) into a temporary folder. */
-export type TreeSource = { dir: string; ref?: string } | { repoUrl: string; ref: string; workRoot: string };
-
-/** picomatch globs (dotfiles included, e.g. `.github/**`) or a predicate over repository-relative paths. */
-export type PathFilter = string | readonly string[] | ((path: string) => boolean);
-
-export interface TreeListing {
-  commitSha: string;
-  /** Files (regular and symlinks) matching the filter, sorted; submodules are not listed. */
-  paths: string[];
-}
-
-export type SkipReason = 'symlink' | 'binary' | 'not-utf8' | 'too-large';
-
-export interface TreeSnapshot {
-  commitSha: string;
-  /** Regular text files matching the filter, path to content (UTF-8, byte order mark kept). */
-  files: Map<string, string>;
-  /** Matching files that are not in `files`, and why. */
-  skipped: { path: string; reason: SkipReason }[];
-}
-
-export interface ReadTreeOptions extends GitOptions {
-  /** Larger files are skipped, default 1 MiB. */
-  maxFileBytes?: number;
-}
-
-interface TreeEntry {
-  mode: string;
-  sha: string;
-  size: number;
-  path: string;
-}
-
-function toMatcher(filter: PathFilter | undefined): (path: string) => boolean {
-  if (filter === undefined) return () => true;
-  if (typeof filter === 'function') return filter;
-  if (filter.length === 0) return () => false;
-  return picomatch(typeof filter === 'string' ? filter : [...filter], { dot: true });
-}
-
-/** Resolves the source to a local repository folder and a commit, and runs `use` on them. */
-async function withTree<T>(source: TreeSource, options: GitOptions, use: (dir: string, commitSha: string) => Promise<T>): Promise<T> {
-  const ref = source.ref ?? 'HEAD';
-  assertRef(ref);
-  if ('dir' in source) return use(source.dir, await gitText(source.dir, ['rev-parse', '--verify', `${ref}^{commit}`], options));
-  const { repoUrl } = source;
-  assertRepoUrl(repoUrl, repoUrlPolicyOf(options));
-  return withWorkDir(source.workRoot, 'tree', async (dir) => {
-    await runGit(dir, ['init', '-q', '--bare', '--template='], options);
-    await fetchRef(dir, ['fetch', '-q', '--no-tags', '--depth=1', '--', repoUrl, ref], repoUrl, ref, options);
-    const branchTip = ref.startsWith('refs/heads/') ? await fetchedBranchTip(dir) : undefined;
-    return use(dir, branchTip ?? (await gitText(dir, ['rev-parse', '--verify', 'FETCH_HEAD^{commit}'], options)));
-  });
-}
-
-async function listEntries(dir: string, treeish: string, filter: PathFilter | undefined, options: GitOptions): Promise<TreeEntry[]> {
-  const matches = toMatcher(filter);
-  const { stdout } = await runGit(dir, ['ls-tree', '-r', '-z', '--long', '--full-tree', treeish], options);
-  const entries: TreeEntry[] = [];
-  for (const record of stdout.toString('utf8').split('\0')) {
-    const parsed = /^(\d+) (\w+) ([0-9a-f]+) +(\d+|-)\t(.*)$/s.exec(record);
-    if (!parsed) continue;
-    const [, mode = '', type, sha = '', size = '', path = ''] = parsed;
-    if (type === 'blob' && matches(path)) entries.push({ mode, sha, size: Number(size), path });
-  }
-  return entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
-
-/** Paths of the files at a commit, for fileExists checks. */
-export async function listFiles(source: TreeSource, pathFilter?: PathFilter, options: GitOptions = {}): Promise<TreeListing> {
-  return withTree(source, options, async (dir, commitSha) => ({
-    commitSha,
-    paths: (await listEntries(dir, commitSha, pathFilter, options)).map((entry) => entry.path),
-  }));
-}
-
-/** Splits `git cat-file --batch` output into object contents, in request order. */
-function parseCatFileBatch(output: Buffer): Buffer[] {
-  const contents: Buffer[] = [];
-  let offset = 0;
-  while (offset < output.length) {
-    const headerEnd = output.indexOf(0x0a, offset);
-    if (headerEnd < 0) break;
-    const size = /^[0-9a-f]+ \w+ (\d+)$/.exec(output.toString('utf8', offset, headerEnd))?.[1];
-    if (size === undefined) throw new GitStateError(`unexpected git cat-file output: ${output.toString('utf8', offset, headerEnd)}`);
-    const start = headerEnd + 1;
-    contents.push(output.subarray(start, start + Number(size)));
-    offset = start + Number(size) + 1;
-  }
-  return contents;
-}
-
-/** The snapshot of `entries` (listed at `commitSha`): their text read with one `cat-file --batch`. */
-async function snapshotOf(dir: string, commitSha: string, entries: readonly TreeEntry[], options: ReadTreeOptions): Promise<TreeSnapshot> {
-  const [snapshot = { files: new Map<string, string>(), skipped: [] }] = await snapshotsOf(dir, [entries], options);
-  return { commitSha, ...snapshot };
-}
-
-/** The text of several lists of entries, with one `cat-file --batch` reading each blob once. */
-async function snapshotsOf(dir: string, entryLists: ReadonlyArray<readonly TreeEntry[]>, options: ReadTreeOptions): Promise<Array<Omit<TreeSnapshot, 'commitSha'>>> {
-  const maxFileBytes = options.maxFileBytes ?? 1024 * 1024;
-  const snapshots = entryLists.map(() => ({ files: new Map<string, string>(), skipped: [] as TreeSnapshot['skipped'] }));
-  const wanted = entryLists.map((entries, index) =>
-    entries.filter((entry) => {
-      const reason = entry.mode === '120000' ? 'symlink' : entry.size > maxFileBytes ? 'too-large' : undefined;
-      if (reason !== undefined) snapshots[index]?.skipped.push({ path: entry.path, reason });
-      return reason === undefined;
-    }),
-  );
-  const blobs = [...new Set(wanted.flat().map((entry) => entry.sha))];
-  if (blobs.length === 0) return snapshots;
-  const { stdout } = await runGit(dir, ['cat-file', '--batch'], options, { input: blobs.map((sha) => `${sha}\n`).join('') });
-  const contents = parseCatFileBatch(stdout);
-  const texts = new Map(blobs.map((sha, index) => [sha, blobText(contents[index] ?? Buffer.alloc(0))]));
-  wanted.forEach((entries, index) => {
-    const snapshot = snapshots[index];
-    for (const entry of entries) {
-      const text = texts.get(entry.sha);
-      if (typeof text === 'string') snapshot?.files.set(entry.path, text);
-      else snapshot?.skipped.push({ path: entry.path, reason: text?.skipped ?? 'binary' });
-    }
-  });
-  return snapshots;
-}
-
-/** A blob's UTF-8 text, or why it is not text. */
-function blobText(content: Buffer): string | { skipped: SkipReason } {
-  if (content.includes(0)) return { skipped: 'binary' };
-  try {
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(content);
-  } catch {
-    return { skipped: 'not-utf8' };
-  }
-}
-
-/** The text of the files at a commit whose paths match `pathFilter`, e.g. all `.github/**` files. */
-export async function readTree(source: TreeSource, pathFilter?: PathFilter, options: ReadTreeOptions = {}): Promise<TreeSnapshot> {
-  return withTree(source, options, async (dir, commitSha) => snapshotOf(dir, commitSha, await listEntries(dir, commitSha, pathFilter, options), options));
-}
-
-/** readTree and listFiles (every path) from one listing of the commit. */
-export async function readTreeAndPaths(source: TreeSource, pathFilter: PathFilter, options: ReadTreeOptions = {}): Promise<TreeSnapshot & Pick<TreeListing, 'paths'>> {
-  return withTree(source, options, async (dir, commitSha) => {
-    const [read] = await readTreeObjectsAndPaths(dir, [{ treeish: commitSha, pathFilter }], options);
-    return { commitSha, ...(read as TreeRead) };
-  });
-}
-
-/** The text of a tree's files matching a filter, and every path in it. */
-export type TreeRead = Omit<TreeSnapshot, 'commitSha'> & Pick<TreeListing, 'paths'>;
-
-/**
- * readTreeAndPaths of tree objects or commits (by full SHA) in the repository `dir`, e.g. both sides of a change
- * (the tip and the tree treeWithDiff made of it): one listing each and one `cat-file --batch` for all of them, so
- * a blob they share is read once.
- */
-export async function readTreeObjectsAndPaths(dir: string, trees: ReadonlyArray<{ treeish: string; pathFilter: PathFilter }>, options: ReadTreeOptions = {}): Promise<TreeRead[]> {
-  const listings = await Promise.all(
-    trees.map(async ({ treeish, pathFilter }) => {
-      if (!FULL_OBJECT_ID.test(treeish)) throw new InvalidInputError(`not a full tree or commit SHA: ${treeish}`);
-      const matches = toMatcher(pathFilter);
-      const entries = await listEntries(dir, treeish, undefined, options);
-      return { matching: entries.filter((entry) => matches(entry.path)), paths: entries.map((entry) => entry.path) };
-    }),
-  );
-  const snapshots = await snapshotsOf(dir, listings.map((listing) => listing.matching), options);
-  return listings.map((listing, index) => ({ ...(snapshots[index] as Omit<TreeRead, 'paths'>), paths: listing.paths }));
 }
 
 export type DiffApplyCheck = { applies: true } | { applies: false; message: string; alreadyApplied: boolean };
