@@ -5,11 +5,11 @@
  * itself), offline, with a dummy value for each secret the job references. A job that calls a reusable workflow
  * runs the same way: act runs the called jobs as part of it, and the plan lists their labels and secrets with it.
  */
-import { chmod, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { realpath, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { SandboxSettings } from '../domain/types';
 import { runSandboxed, type SandboxConfig, type SandboxedResult } from '../sandbox';
+import { createRunDir, removeRunDir } from '../sandbox/workspace';
 import type { JobOutcome } from './compare';
 import { eventPayload } from './events';
 import type { CiRunPlan, PlannedJob } from './plan';
@@ -115,11 +115,10 @@ function actErrorRun(job: RunnableJob, result: SandboxedResult, declared: Readon
 
 /** Runs one job in a sandbox on a private copy of `checkoutDir` and reads its results from act's log. */
 export async function runJob(job: RunnableJob, options: RunJobOptions): Promise<JobRun> {
-  // The event file lives outside the checkout, so the copy act works on is exactly the checkout.
-  const eventDir = await mkdtemp(path.join(os.tmpdir(), 'wpa-act-event-'));
+  // The event file lives outside the checkout, so the copy act works on is exactly the checkout: in a run directory
+  // of its own, which the sandbox user reaches and the next worker removes should this one be killed meanwhile.
+  const eventDir = await createRunDir(options.config);
   try {
-    // Readable by the sandbox user, which is not the worker when the worker is root.
-    await chmod(eventDir, 0o755);
     const eventFile = path.join(eventDir, 'event.json');
     await writeFile(eventFile, JSON.stringify(eventPayload(options.plan.event, options.branch)), { mode: 0o644 });
     const emptyFile = path.join(eventDir, 'empty');
@@ -143,7 +142,7 @@ export async function runJob(job: RunnableJob, options: RunJobOptions): Promise<
     const runs = parseActLog(result.stdout, job, options.settings.env, stoppedBecause);
     return { runs: runs.length > 0 ? runs : [actErrorRun(job, result, options.settings.env)], process: result };
   } finally {
-    await rm(eventDir, { recursive: true, force: true });
+    await removeRunDir(eventDir);
   }
 }
 

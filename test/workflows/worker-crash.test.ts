@@ -6,6 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type ChildProcess, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { approveUpdate, patchStatusQuery } from '../../src/workflows/patch-lifecycle';
 import { CI_WORKFLOW, createLifecycleHarness, insertIntoBuildJob, type LifecycleHarness } from '../support/lifecycle';
 import { revertTimeline } from '../support/revert-history';
@@ -123,6 +125,8 @@ describe('worker crash during deployment', () => {
     const first = startWorkerProcess();
     for (let i = 0; i < 1200 && processesWith(`--job ${jobId}`).length === 0; i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
     expect(processesWith(`--job ${jobId}`)).not.toEqual([]);
+    const eventDirs = [...new Set(processesWith(`--job ${jobId}`).flatMap((line) => /--eventpath (\S+)/.exec(line)?.[1] ?? []).map((file) => path.dirname(file)))];
+    expect(eventDirs).not.toEqual([]);
     first.kill('SIGKILL');
     await new Promise((resolve) => first.once('exit', resolve));
     // bubblewrap's --die-with-parent: nothing of the run outlives the worker.
@@ -137,6 +141,8 @@ describe('worker crash during deployment', () => {
     }
     const state = await handle.query(patchStatusQuery);
     expect(state).toMatchObject({ status: 'awaiting_approval' });
+    // The killed worker's event folder went with its other folders when the next worker started.
+    expect(eventDirs.filter((dir) => existsSync(dir))).toEqual([]);
     const workflowRunVerdicts = state.tests.filter((test) => test.stage === 'workflow-run');
     expect(workflowRunVerdicts).toEqual([expect.objectContaining({ passed: true })]);
     const { rows } = await h.db.pool.query<{ details: { jobs: Array<{ jobId: string; verdict: string }> } }>(
