@@ -11,6 +11,7 @@ import type { Config } from '../config';
 import { CommandStartError, GitTimeoutError } from '../git/errors';
 import { gitText } from '../git/git-cli';
 import { classifyRepoUrl } from '../git/repo-url';
+import { dropOldest } from '../util/drop-oldest';
 import { unresolvedActionRefs } from './action-refs';
 
 export interface ActionRefRequest {
@@ -68,11 +69,7 @@ export class RemoteRefCache {
       if (this.entries.get(url)?.refs === refs) this.entries.delete(url);
     });
     this.entries.set(url, { at: this.now(), refs });
-    // Maps iterate in insertion order, so the first keys are the oldest.
-    for (const oldest of this.entries.keys()) {
-      if (this.entries.size <= this.maxEntries) break;
-      this.entries.delete(oldest);
-    }
+    dropOldest(this.entries, this.maxEntries);
     return refs;
   }
 }

@@ -5,6 +5,7 @@
  */
 import { InvalidInputError } from './errors';
 import { type GitOptions, gitText } from './git-cli';
+import { dropOldest } from '../util/drop-oldest';
 import { assertTrailerKey, assertTrailerValue } from './validate';
 
 export const PATCH_ID_TRAILER = 'Patch-Id';
@@ -53,12 +54,6 @@ const DIVIDER_LINE = /^---(\s|$)/m;
 const verifiedMessages = new Set<string>();
 const MAX_VERIFIED_MESSAGES = 256;
 
-function rememberVerified(message: string): void {
-  const [oldest] = verifiedMessages;
-  if (verifiedMessages.size >= MAX_VERIFIED_MESSAGES && oldest !== undefined) verifiedMessages.delete(oldest);
-  verifiedMessages.add(message);
-}
-
 /**
  * Commits `treeSha` on `parent` as the configured identity with `message` followed by the trailer paragraph,
  * verbatim; undefined when the tree is `parent`'s (nothing to commit). Before committing, git's own trailer
@@ -75,7 +70,8 @@ export async function commitTree(dir: string, message: string, trailers: readonl
       const parsed = await gitText(dir, ['interpret-trailers', '--parse', ...flags], options, { input: full });
       if (parsed !== trailerText) throw new InvalidInputError('the commit message would change the commit\'s trailers; refusing to commit it');
     }
-    rememberVerified(full);
+    verifiedMessages.add(full);
+    dropOldest(verifiedMessages, MAX_VERIFIED_MESSAGES);
   }
   if (treeSha === parent.treeSha) return undefined;
   return gitText(dir, ['commit-tree', treeSha, '-p', parent.sha, '-F', '-'], options, { input: full });

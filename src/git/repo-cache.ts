@@ -18,6 +18,7 @@ import { GitCommandError, GitError, OperationAbortedError, RefNotFoundError } fr
 import { type GitOptions, gitText, repoUrlPolicyOf, runGit } from './git-cli';
 import { type BranchTip, createWorkDir, fetchBranchTip, fetchDepth, fetchedBranchTip, fetchRef, trackingRef, treeWithDiff } from './repo';
 import { assertRepoUrl } from './repo-url';
+import { dropOldest } from '../util/drop-oldest';
 import { assertBranchName } from './validate';
 
 /** Repositories kept per work root unless configured (GIT_CACHE_MAX_REPOS); the least recently used idle one is removed beyond that. */
@@ -142,10 +143,7 @@ export class RepoCache {
             if (known !== undefined) return known;
             const tree = await treeWithDiff(held.dir, commit, diff, treeOptions);
             held.trees.set(treeKey, tree);
-            for (const oldest of held.trees.keys()) {
-              if (held.trees.size <= MAX_TREES_PER_REPO) break;
-              held.trees.delete(oldest);
-            }
+            dropOldest(held.trees, MAX_TREES_PER_REPO);
             return tree;
           },
           otherBranchTip,

@@ -120,7 +120,7 @@ export async function prepareTree(context: TreeUnderTest): Promise<PreparedTree>
   context.progress?.('applying the diff');
   let treeSha: string;
   try {
-    treeSha = await (context.makeTree ?? ((tested, applied, options) => treeWithDiff(gitDir, tested, applied, options)))(commit, diff, { signal });
+    treeSha = context.makeTree ? await context.makeTree(commit, diff, { signal }) : await treeWithDiff(gitDir, commit, diff, { signal });
     if (context.workTree !== undefined) await applyDiff(context.workTree, diff, { signal });
   } catch (error) {
     if (!(error instanceof PatchDoesNotApplyError)) throw error;
