@@ -8,6 +8,7 @@
  * The catch-up window is bounded: after an outage at most the ticks of the last 10 minutes are taken (one, as
  * SKIP drops the others), never a day's backlog.
  */
+import { randomUUID } from 'node:crypto';
 import { type Client, ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type ScheduleSpec } from '@temporalio/client';
 import { agentCycleWorkflow } from '../workflows/agent-cycle';
 import { type Policy, policyScheduleId } from './policy';
@@ -70,17 +71,28 @@ export async function deletePolicySchedule(client: Client, policyId: string): Pr
   }
 }
 
-export type ScheduleCommand = 'pause' | 'resume' | 'run';
+export type ScheduleCommand = 'pause' | 'resume';
 
-/**
- * Pauses or resumes the schedule, or starts a cycle now. A run asked for is never dropped as an overlapping tick is:
- * the schedule learns that its last cycle ended only a while after it did (up to a minute here), and a request
- * skipped on that stale view would be lost without a word. Cycles that overlap are safe, only redundant: each patch
- * is created once, and the later cycle counts what the earlier proposes as covered.
- */
+/** Pauses or resumes the schedule. */
 export async function commandPolicySchedule(client: Client, policyId: string, command: ScheduleCommand, note: string): Promise<void> {
   const handle = client.schedule.getHandle(policyScheduleId(policyId));
-  await within(client, () => (command === 'pause' ? handle.pause(note) : command === 'resume' ? handle.unpause(note) : handle.trigger(ScheduleOverlapPolicy.ALLOW_ALL)));
+  await within(client, () => (command === 'pause' ? handle.pause(note) : handle.unpause(note)));
+}
+
+/**
+ * Starts a cycle now, as the schedule's action does, under an id of its own (returned). Not through the schedule's
+ * trigger: Temporal names a triggered cycle after the second it starts in and drops, without a word, a start whose
+ * name it has used (temporalio/temporal#3614), and the schedule learns that a cycle ended up to a minute late, so
+ * a run asked for could be lost either way. Cycles that overlap are safe, only redundant: each patch is created
+ * once, and the later cycle counts what the earlier proposes as covered.
+ */
+export async function startPolicyCycle(client: Client, policy: Policy, taskQueue: string, note: string): Promise<string> {
+  const { action } = scheduleParts(policy, taskQueue);
+  const workflowId = `${action.workflowId}-run-${randomUUID()}`;
+  await within(client, () =>
+    client.workflow.start(action.workflowType, { workflowId, taskQueue, args: action.args, workflowRunTimeout: action.workflowRunTimeout, staticSummary: `${action.staticSummary} (${note})` }),
+  );
+  return workflowId;
 }
 
 /** What the schedule says now: paused or not (and why), its next tick; null when Temporal cannot tell within 1 s. */

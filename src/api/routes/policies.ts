@@ -9,7 +9,7 @@ import type { Pool } from 'pg';
 import { z } from 'zod';
 import { createPolicy, type PolicyTemporal, removePolicy, replacePolicy } from '../../agent/policies';
 import { type Policy, policySpecSchema } from '../../agent/policy';
-import { commandPolicySchedule, describePolicySchedule, SCHEDULE_DEADLINE_MS, type ScheduleCommand, upsertPolicySchedule } from '../../agent/policy-schedules';
+import { commandPolicySchedule, describePolicySchedule, SCHEDULE_DEADLINE_MS, type ScheduleCommand, startPolicyCycle, upsertPolicySchedule } from '../../agent/policy-schedules';
 import type { Config } from '../../config';
 import { listCycles } from '../../store/agent';
 import { DuplicatePolicyError, getPolicy, listPolicies } from '../../store/policies';
@@ -28,7 +28,7 @@ const commandSchemas = {
   pause: z.object({ note: multiLine(500).optional() }).strict(),
   resume: z.object({ note: multiLine(500).optional() }).strict(),
   run: z.object({}).strict(),
-} satisfies Record<ScheduleCommand, z.ZodType>;
+} satisfies Record<ScheduleCommand | 'run', z.ZodType>;
 const cyclesQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) });
 
 /** Temporal's refusals and outages as problems; anything else stays an error. */
@@ -124,6 +124,16 @@ export function policyRoutes(deps: { pool: Pool; temporalClient: Client; config:
       const actor = actorOf(res);
       await auditBeforeEffect(deps.pool, req, res, { action: `policy.${command}_requested`, subjectType: 'policy', subjectId: policy.id, details: { name: policy.name, note: note ?? null } });
       const text = `${command} by ${actor.subject}${note ? `: ${note}` : ''}`;
+      if (command === 'run') {
+        let workflowId: string;
+        try {
+          workflowId = await startPolicyCycle(deps.temporalClient, policy, temporal.taskQueue, text);
+        } catch (error) {
+          throw scheduleProblem(error, 'the start of a cycle of the policy');
+        }
+        res.status(202).json({ id: policy.id, action: command, cycle: { workflowId }, schedule: await describePolicySchedule(deps.temporalClient, policy.id) });
+        return;
+      }
       try {
         await commandPolicySchedule(deps.temporalClient, policy.id, command, text).catch(async (error: unknown) => {
           // A schedule lost behind the record's back (deleted in the Web UI) is derived again from the row.
@@ -134,9 +144,10 @@ export function policyRoutes(deps: { pool: Pool; temporalClient: Client; config:
       } catch (error) {
         throw scheduleProblem(error, `the ${command} of the policy's schedule`);
       }
-      res.status(command === 'run' ? 202 : 200).json({ id: policy.id, action: command, schedule: await describePolicySchedule(deps.temporalClient, policy.id) });
+      res.status(200).json({ id: policy.id, action: command, schedule: await describePolicySchedule(deps.temporalClient, policy.id) });
     });
   }
+
 
   router.get('/policies/:id/cycles', requireRole('viewer'), async (req, res) => {
     const policy = await existing(req);
