@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createPatchSchema } from '../src/api/schemas';
 import type { PatchStatus, Target, TestStage } from '../src/domain/types';
 import { TEST_STAGES } from '../src/domain/types';
-import { createPatch, listPatches, recordPatchTransition, saveApproval, saveDeployment, saveHealthRound, saveTestRun } from '../src/store/patches';
+import { createPatch, listPatches, recordPatchTransition, saveApproval, saveDeployment, saveHealthRound, saveTestRuns } from '../src/store/patches';
 import { createTarget } from '../src/store/targets';
 import { inBoundedPool } from '../src/workflows/bounded-pool';
 import { comparedTable, percentile } from './report';
@@ -121,20 +121,23 @@ async function seedPatch(stack: BenchStack, targets: Target[], status: PatchStat
   const tested = path.includes('awaiting_approval') || status === 'test_failed';
   if (tested) {
     for (const target of targets) {
-      for (const stage of TEST_STAGES) {
-        const passed = status !== 'test_failed' || stage !== ('safety' satisfies TestStage);
-        await saveTestRun(pool, {
-          patchId: id,
-          stage,
-          targetId: target.id,
-          passed,
-          summary: passed ? `${stage}: passed` : `${stage}: a job lost its permissions`,
-          log: `${stage} ran 2 jobs in 3.1 s`,
-          details: { commit: 'a'.repeat(40) },
-          startedAt: new Date(at),
-          finishedAt: new Date(at + 3_100),
-        });
-      }
+      await saveTestRuns(
+        pool,
+        TEST_STAGES.map((stage) => {
+          const passed = status !== 'test_failed' || stage !== ('safety' satisfies TestStage);
+          return {
+            patchId: id,
+            stage,
+            targetId: target.id,
+            passed,
+            summary: passed ? `${stage}: passed` : `${stage}: a job lost its permissions`,
+            log: `${stage} ran 2 jobs in 3.1 s`,
+            details: { commit: 'a'.repeat(40) },
+            startedAt: new Date(at),
+            finishedAt: new Date(at + 3_100),
+          };
+        }),
+      );
     }
   }
   if (status === 'rejected') await saveApproval(pool, id, { guardian: 'bench-guardian', decision: 'rejected', comment: 'not now', at: new Date(at).toISOString() });

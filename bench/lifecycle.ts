@@ -181,7 +181,7 @@ export async function runLifecycleBench(context: BenchContext): Promise<string> 
       { measure: 'Temporal alone', value: temporalMs / 1000, baseline: lifecycleMs / 1000, unit: 's', baselineName: 'the lifecycles' },
       { measure: 'git alone', value: gitMs / 1000, baseline: lifecycleMs / 1000, unit: 's', baselineName: 'the lifecycles' },
     ];
-    const phases = [...histories.values()].map((events) => lifecyclePhases(events, 'testTarget'));
+    const phases = [...histories.values()].map((events) => lifecyclePhases(events, 'testTargetStages'));
     const phaseLine = (name: string, of: (phase: (typeof phases)[number]) => number): string => {
       const values = phases.map(of);
       return `| ${name} | ${(values.reduce((sum, value) => sum + value, 0) / values.length / 1000).toFixed(2)} s | ${(Math.max(...values) / 1000).toFixed(2)} s |`;

@@ -75,8 +75,8 @@ const settingsSchema = z.object({
     .refine((value) => value !== 1, 'must be 0 (no cache) or at least 2')
     .default(DEFAULT_MAX_CACHED_WORKFLOWS),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(1000).default(40),
-  // A wave of 100 targets must be revertible at once, and a target's four tree stages hold four slots while one
-  // prepares what all of them read: 400 tests about 100 targets at once.
+  // A wave of 100 targets must be revertible at once, and a target's tests hold one slot per round: 400 leaves room
+  // for rollouts beside the tests of a few hundred targets.
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(400),
   // Each heartbeat is a write on the Temporal server; most activity steps end within a second.
   WORKER_FIRST_HEARTBEAT_MS: z.coerce.number().int().min(0).max(10_000).default(5000),

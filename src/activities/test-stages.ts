@@ -1,9 +1,8 @@
 /**
- * The test-stage activities: each runs one stage of a patch on the tip of a target branch and stores its result and
- * log (best-effort). The four tree stages of a target, which run at the same time, share one preparation: the tip
- * fetched into the branch's cached repository (where its deploy lands from later), the patched tree made there and
- * both sides read once; a checkout only for a verify command. The workflow-run stage clones its own (it runs the
- * target's jobs in it).
+ * The test-stage activities: each runs stages of a patch on the tip of one target branch and stores their results
+ * and logs (best-effort). The tree stages of one activity share one preparation: the tip fetched into the branch's
+ * cached repository (where its deploy lands from later), the patched tree made there and both sides read once; a
+ * checkout only for a verify command. The workflow-run stage clones its own (it runs the target's jobs in it).
  */
 import path from 'node:path';
 import { ApplicationFailure, cancellationSignal } from '@temporalio/activity';
@@ -18,8 +17,7 @@ import { type PreparedTree, prepareTree, runStageOnTree, type StageContext, type
 import { runWorkflowRunStage, skipped, SWITCHED_OFF } from '../patching/workflow-run-stage';
 import { loadDiff } from '../store/patch-artifacts';
 import { getTargetDiff, saveRegeneratedDiff, type TargetDiff } from '../store/patch-target-diffs';
-import { saveTestRun } from '../store/patches';
-import { ConcurrentShare } from '../util/concurrent-share';
+import { saveTestRuns, type TestRunInput } from '../store/patches';
 import { gitOperation, heartbeating } from './activity-work';
 import type { ActivityDeps } from './index';
 import { bestEffort } from './patch-bookkeeping';
@@ -33,6 +31,15 @@ export interface RunTestStageInput {
 }
 
 export type TestTargetInput = { patchId: string; stage: TestStage; target: Target } & DiffSource;
+
+/** Stages of one target, run in the order given. */
+interface TargetStagesInput {
+  patchId: string;
+  target: Target;
+  stages: readonly TestStage[];
+}
+
+export type TestTargetStagesInput = TargetStagesInput & DiffSource;
 
 /**
  * What a test stage runs on a target's fresh checkout: the diff and, for a patch generated from findings, the
@@ -74,7 +81,6 @@ export async function diffOf(pool: Pool, source: DiffSource): Promise<string> {
 }
 
 export function createTestStageActivities({ pool, config }: ActivityDeps) {
-  const preparedStages = new ConcurrentShare<PreparedStages>((prepared) => (prepared.checkoutDir === undefined ? Promise.resolve() : disposeCheckout(prepared.checkoutDir)));
   const workRoot = path.join(config.dataDir, 'work');
   const repoUrlPolicy = { allowLocal: allowsLocalRepos(config) };
   const forges = ForgeDirectory.load(config.forges.credentials);
@@ -116,7 +122,7 @@ export function createTestStageActivities({ pool, config }: ActivityDeps) {
   }
 
   /**
-   * What a target's tree stages run on (they run at the same time and share it): no checkout unless the target
+   * What a target's tree stages run on (one activity runs them all on it): no checkout unless the target
    * has a verify command.
    */
   async function prepareStages(input: StageInput, subjectOf: SubjectOf, signal: AbortSignal, progress: (step: string) => void): Promise<PreparedStages> {
@@ -152,60 +158,88 @@ export function createTestStageActivities({ pool, config }: ActivityDeps) {
     return { ...report, details: { ...report.details, ...subject.details } };
   }
 
-  /** Runs one test stage at the tip of the target branch and stores its result and log (best-effort). */
-  async function testAtTip(input: StageInput, subjectOf: SubjectOf): Promise<StageResult> {
+  /** The workflow-run stage on a fresh clone of the target (it runs the target's jobs in it), unless switched off. */
+  async function workflowRunAtTip(input: StageInput, subjectOf: SubjectOf, signal: AbortSignal, progress: (step: string) => void): Promise<StageReport> {
+    const { target } = input;
+    if (target.workflowRun === false) return { stage: 'workflow-run', targetId: target.id, ...skipped(SWITCHED_OFF) };
+    progress(`fetching ${target.name}`);
+    // The stage applies the diff itself, after running the jobs without it.
+    const clone = await checkout(target.repoUrl, target.branch, workRoot, await gitOptions(target, signal));
+    try {
+      const subject = await subjectOf(clone, signal, progress);
+      return await stageReport(input, { headSha: clone.headSha, subject }, (diff) => workflowRunStage(clone.dir, diff, target, signal, progress));
+    } finally {
+      await disposeCheckout(clone.dir);
+    }
+  }
+
+  /**
+   * Runs the stages of one target in order at the tip of its branch and stores their results and logs
+   * (best-effort, in one write). The tree stages among them share one preparation: the tip read and patched once.
+   */
+  async function testAtTip(input: TargetStagesInput, subjectOf: SubjectOf): Promise<StageResult[]> {
     const signal = cancellationSignal();
-    const startedAt = new Date();
-    const { stage, target } = input;
-    const report = await heartbeating(config.worker.firstHeartbeatMs, (progress) =>
-      gitOperation(async (): Promise<StageReport> => {
-        progress(`fetching ${target.name}`);
-        if (stage === 'workflow-run') {
-          if (target.workflowRun === false) return { stage, targetId: target.id, ...skipped(SWITCHED_OFF) };
-          // The stage applies the diff itself, after running the jobs without it.
-          const clone = await checkout(target.repoUrl, target.branch, workRoot, await gitOptions(target, signal));
-          try {
-            const subject = await subjectOf(clone, signal, progress);
-            return await stageReport(input, { headSha: clone.headSha, subject }, (diff) => workflowRunStage(clone.dir, diff, target, signal, progress));
-          } finally {
-            await disposeCheckout(clone.dir);
+    const { patchId, target } = input;
+    const runs = await heartbeating(config.worker.firstHeartbeatMs, (progress) =>
+      gitOperation(async () => {
+        const done: TestRunInput[] = [];
+        let prepared: PreparedStages | undefined;
+        try {
+          for (const stage of input.stages) {
+            const startedAt = new Date();
+            const stageInput = { patchId, stage, target };
+            let report: StageReport;
+            if (stage === 'workflow-run') report = await workflowRunAtTip(stageInput, subjectOf, signal, progress);
+            else {
+              prepared ??= await prepareStages(stageInput, subjectOf, signal, progress);
+              const tree = prepared;
+              report = await stageReport(stageInput, tree, (diff, claims) => {
+                if (tree.tree === undefined) throw new Error(`no patched tree was prepared for the ${stage} stage`);
+                return runStageOnTree(stage, tree.tree, { diff, claims, target, sandbox: config.sandbox, signal, progress, workTree: tree.checkoutDir });
+              });
+            }
+            done.push({ ...report, patchId, startedAt, finishedAt: new Date() });
           }
+        } finally {
+          if (prepared?.checkoutDir !== undefined) await disposeCheckout(prepared.checkoutDir);
         }
-        // Keyed by patch and target: within one patch a target's diff does not change.
-        const key = [input.patchId, target.id, target.repoUrl, target.branch].join('\0');
-        return preparedStages.use(
-          key,
-          (shareSignal) => prepareStages(input, subjectOf, shareSignal, progress),
-          (prepared) =>
-            stageReport(input, prepared, (diff, claims) => {
-              if (prepared.tree === undefined) throw new Error(`no patched tree was prepared for the ${stage} stage`);
-              return runStageOnTree(stage, prepared.tree, { diff, claims, target, sandbox: config.sandbox, signal, progress, workTree: prepared.checkoutDir });
-            }),
-          signal,
-        );
+        return done;
       }),
     );
-    await bestEffort(`the ${input.stage} test of ${input.target.name}`, () => saveTestRun(pool, { ...report, patchId: input.patchId, startedAt, finishedAt: new Date() }));
-    return { stage: report.stage, targetId: report.targetId, passed: report.passed, summary: report.summary, log: report.log };
+    await bestEffort(`the ${input.stages.join(', ')} tests of ${target.name}`, () => saveTestRuns(pool, runs));
+    return runs.map((run) => ({ stage: run.stage, targetId: run.targetId, passed: run.passed, summary: run.summary, log: run.log }));
   }
+
+  /** A target's own diff (made again at a moved tip) or the patch's: read by the stage that prepares. */
+  const subjectOfPatch =
+    (patchId: string, target: Target, source: DiffSource): SubjectOf =>
+    async (tip, signal, progress) => {
+      const own = await getTargetDiff(pool, patchId, target.id);
+      return own ? ownDiffAt(patchId, own, tip, signal, progress) : { diff: await diffOf(pool, source) };
+    };
+
+  const withoutLogs = (results: readonly StageResult[]): StageVerdict[] => results.map(({ log: _log, ...verdict }) => verdict);
 
   return {
     /** The first version's test stage: the diff in the input, the log in the result. */
     async runTestStage(input: RunTestStageInput): Promise<StageResult> {
-      return testAtTip(input, () => Promise.resolve({ diff: input.diff }));
+      const [result] = await testAtTip({ ...input, stages: [input.stage] }, () => Promise.resolve({ diff: input.diff }));
+      return result as StageResult;
+    },
+
+    /** One test stage of a target, as runs before TESTS_PER_TARGET_PATCH schedule them; the log stays in the read model. */
+    async testTarget(input: TestTargetInput): Promise<StageVerdict> {
+      const { stage, ...source } = input;
+      const [verdict] = withoutLogs(await testAtTip({ ...source, stages: [stage] }, subjectOfPatch(input.patchId, input.target, source)));
+      return verdict as StageVerdict;
     },
 
     /**
-     * Runs one test stage at the tip of the target branch; the log stays in the read model. A target with its own
-     * diff (a patch generated from findings) is tested with it, made again first should its branch have moved.
+     * Runs stages of one target at the tip of its branch, in order; the logs stay in the read model. A target with
+     * its own diff (a patch generated from findings) is tested with it, made again first should its branch have moved.
      */
-    async testTarget(input: TestTargetInput): Promise<StageVerdict> {
-      // Read by whichever stage prepares the target (the others share what it prepared).
-      const { log: _log, ...verdict } = await testAtTip(input, async (tip, signal, progress) => {
-        const own = await getTargetDiff(pool, input.patchId, input.target.id);
-        return own ? ownDiffAt(input.patchId, own, tip, signal, progress) : { diff: await diffOf(pool, input) };
-      });
-      return verdict;
+    async testTargetStages(input: TestTargetStagesInput): Promise<StageVerdict[]> {
+      return withoutLogs(await testAtTip(input, subjectOfPatch(input.patchId, input.target, input)));
     },
   };
 }

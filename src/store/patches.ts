@@ -423,15 +423,17 @@ export interface TestRunInput extends Omit<TestRun, 'startedAt' | 'finishedAt'> 
   finishedAt: Date;
 }
 
-/** Stores a stage result; running the stage again replaces it. */
-export async function saveTestRun(pool: Pool, input: TestRunInput): Promise<void> {
-  await pool.query(
-    `INSERT INTO test_runs (patch_id, stage, target_id, status, summary, log, details, started_at, finished_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-     ON CONFLICT (patch_id, stage, target_id) DO UPDATE SET status = EXCLUDED.status, summary = EXCLUDED.summary,
+/** Stores stage results in one statement; running a stage again replaces its result. */
+export async function saveTestRuns(pool: Pool, inputs: readonly TestRunInput[]): Promise<void> {
+  // One row per patch, stage and target (the last given wins): a statement may not update a row twice.
+  const rows = [...new Map(inputs.map((input) => [`${input.patchId}\0${input.stage}\0${input.targetId}`, input])).values()];
+  await insertRows(
+    pool,
+    'INSERT INTO test_runs (patch_id, stage, target_id, status, summary, log, details, started_at, finished_at)',
+    rows.map((input) => [input.patchId, input.stage, input.targetId, input.passed ? 'passed' : 'failed', input.summary, input.log,
+      JSON.stringify(input.details), input.startedAt, input.finishedAt]),
+    `ON CONFLICT (patch_id, stage, target_id) DO UPDATE SET status = EXCLUDED.status, summary = EXCLUDED.summary,
        log = EXCLUDED.log, details = EXCLUDED.details, started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at`,
-    [input.patchId, input.stage, input.targetId, input.passed ? 'passed' : 'failed', input.summary, input.log,
-      JSON.stringify(input.details), input.startedAt, input.finishedAt],
   );
 }
 

@@ -18,7 +18,7 @@ import {
   patched,
   setHandler,
 } from '@temporalio/workflow';
-import { type ApprovalRecord, type PatchSpec, type PatchState, TEST_STAGES, type TestStage, TREE_STAGES } from '../domain/types';
+import { type ApprovalRecord, type PatchSpec, type PatchState, type StageVerdict, type Target, TEST_STAGES, type TestStage, TREE_STAGES } from '../domain/types';
 import { countedApprovals } from './approval-quorum';
 import { approvalRecording, failureMessage, TESTING, testing } from './lifecycle-activities';
 import { type LifecycleCheckpoint, type PatchLifecycleInput, LifecycleRun, type RolloutPosition } from './lifecycle-run';
@@ -56,6 +56,12 @@ export const TREE_STAGES_AT_ONCE_PATCH = 'tree-stages-at-once';
  * first (Temporal task-queue priority; a server without it dispatches in order). Runs without it test at the default.
  */
 export const TESTS_YIELD_PATCH = 'tests-yield';
+/**
+ * The marker of runs that test each target with one activity per round (its tree stages share one preparation,
+ * in one activity), the workflow-run stage of a target that switched it off with its tree stages; runs without it
+ * schedule one activity per stage and target.
+ */
+export const TESTS_PER_TARGET_PATCH = 'tests-per-target';
 /** Below the default priority (3 of 1-5, lower goes first), so every other activity of a lifecycle passes the tests. */
 const TEST_PRIORITY = { priorityKey: 4 };
 
@@ -128,10 +134,42 @@ function handleMessages(run: LifecycleRun): void {
   setHandler(abortSignal, (abort) => run.requestAbort(abort), { description: 'Stop and roll back everything deployed.' });
 }
 
-/** The stages tested together, round after round: every stage of a round starts at once on every target. */
-function testRounds(): readonly (readonly TestStage[])[] {
-  if (patched(TREE_STAGES_AT_ONCE_PATCH)) return [TREE_STAGES, ['workflow-run']];
-  return (patched(WORKFLOW_RUN_STAGE_PATCH) ? TEST_STAGES : TREE_STAGES).map((stage) => [stage]);
+/** A round's stages on one target: what one activity tests (per target) or one activity each (per stage). */
+interface TargetRound {
+  target: Target;
+  stages: readonly TestStage[];
+}
+
+/** The rounds of the versions that schedule one activity per stage: every stage of a round on every target. */
+function stageRounds(targets: readonly Target[]): TargetRound[][] {
+  const rounds = patched(TREE_STAGES_AT_ONCE_PATCH) ? [TREE_STAGES, ['workflow-run'] as const] : (patched(WORKFLOW_RUN_STAGE_PATCH) ? TEST_STAGES : TREE_STAGES).map((stage) => [stage]);
+  return rounds.map((stages) => targets.map((target) => ({ target, stages })));
+}
+
+/**
+ * The tree stages of every target, then the workflow-run stage of those that run it (a switched-off one is only
+ * reported as skipped, so it goes with the tree stages); an empty round is left out.
+ */
+function targetRounds(targets: readonly Target[]): TargetRound[][] {
+  const runsWorkflows = (target: Target): boolean => target.workflowRun !== false;
+  const rounds = [
+    targets.map((target) => ({ target, stages: runsWorkflows(target) ? TREE_STAGES : TEST_STAGES })),
+    targets.filter(runsWorkflows).map((target) => ({ target, stages: ['workflow-run'] as const })),
+  ];
+  return rounds.filter((round) => round.length > 0);
+}
+
+/** The activities testing a round's stages on one target (one for them all, or one each), named for failure reasons. */
+function testTargetRound(run: LifecycleRun, { target, stages }: TargetRound, perTarget: boolean, options: typeof TESTING): Array<{ name: string; verdicts: Promise<StageVerdict[]> }> {
+  const source = { patchId: run.input.id, target, ...run.diffSource };
+  if (perTarget) {
+    const summary = `${stages.join(', ')} tests on ${target.name}`;
+    return [{ name: summary, verdicts: testing.testTargetStages.executeWithOptions({ ...options, summary }, [{ ...source, stages }]) }];
+  }
+  return stages.map((stage) => ({
+    name: `${stage} stage`,
+    verdicts: testing.testTarget.executeWithOptions({ ...options, summary: `${stage} test on ${target.name}` }, [{ ...source, stage }]).then((verdict) => [verdict]),
+  }));
 }
 
 /**
@@ -142,28 +180,29 @@ async function testEveryTarget(run: LifecycleRun): Promise<boolean> {
   const { input } = run;
   run.transition('testing', null);
   const options = patched(TESTS_YIELD_PATCH) ? { ...TESTING, priority: TEST_PRIORITY } : TESTING;
-  for (const round of testRounds()) {
-    run.showStep(`testing: ${round.join(', ')} on ${input.targets.length} target(s)`);
-    let unrunnable: TestStage | undefined;
-    let verdicts;
+  const perTarget = patched(TESTS_PER_TARGET_PATCH);
+  for (const round of perTarget ? targetRounds(input.targets) : stageRounds(input.targets)) {
+    const roundStages = TEST_STAGES.filter((stage) => round.some((entry) => entry.stages.includes(stage)));
+    run.showStep(`testing: ${roundStages.join(', ')} on ${round.length} target(s)`);
+    let unrunnable: string | undefined;
+    let verdicts: StageVerdict[];
     try {
       // A target's stages are scheduled together, so one worker is likely to take them all and read its tree once.
-      verdicts = await Promise.all(
-        input.targets.flatMap((target) =>
-          round.map((stage) =>
-            testing.testTarget.executeWithOptions({ ...options, summary: `${stage} test on ${target.name}` }, [{ patchId: input.id, stage, target, ...run.diffSource }]).catch((error: unknown) => {
-              unrunnable ??= stage;
-              throw error;
-            }),
-          ),
+      const perActivity = round.flatMap((entry) =>
+        testTargetRound(run, entry, perTarget, options).map(({ name, verdicts: tested }) =>
+          tested.catch((error: unknown) => {
+            unrunnable ??= name;
+            throw error;
+          }),
         ),
       );
+      verdicts = (await Promise.all(perActivity)).flat();
     } catch (error) {
       if (isCancellation(error)) throw error;
-      run.transition('test_failed', `the ${unrunnable ?? round[0]} stage could not run: ${failureMessage(error)}`);
+      run.transition('test_failed', `the ${unrunnable ?? `${roundStages[0]} stage`} could not run: ${failureMessage(error)}`);
       return false;
     }
-    const inStageOrder = round.flatMap((stage) => verdicts.filter((verdict) => verdict.stage === stage));
+    const inStageOrder = roundStages.flatMap((stage) => verdicts.filter((verdict) => verdict.stage === stage));
     run.state.tests.push(...inStageOrder);
     const [firstFailure] = inStageOrder.filter((verdict) => !verdict.passed);
     if (firstFailure) {

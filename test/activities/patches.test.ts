@@ -12,7 +12,7 @@ import { DefaultLogger } from '@temporalio/worker';
 import pino from 'pino';
 import { createPatchActivities, LIFECYCLE_ACTOR, type PatchActivities } from '../../src/activities/patches';
 import { type Config, loadConfig } from '../../src/config';
-import { type PatchSpec, type SandboxSettings, type StageResult, type Target, TREE_STAGES } from '../../src/domain/types';
+import { type PatchSpec, type SandboxSettings, type StageVerdict, type Target, TEST_STAGES, TREE_STAGES } from '../../src/domain/types';
 import type { HealthCheck } from '../../src/health/schemas';
 import type { SandboxConfig } from '../../src/sandbox';
 import { listAuditEvents } from '../../src/store/audit';
@@ -141,12 +141,10 @@ describe('patch activities', () => {
 
   const bumpDiff = (): string => remote.diffFor(checkoutVersion('v4'));
 
-  /** The four tree stages of the patch's first target started at once, as the lifecycle starts them; all must pass. */
-  async function treeStagesAtOnce(spec: PatchSpec, acts: PatchActivities): Promise<{ results: StageResult[]; heartbeats: unknown[][] }> {
-    const heartbeats = TREE_STAGES.map((): unknown[] => []);
-    const results = await Promise.all(
-      TREE_STAGES.map((stage, index) => run((a) => a.runTestStage({ patchId: spec.id, stage, target: spec.targets[0]!, diff: spec.diff }), { acts, heartbeats: heartbeats[index]! })),
-    );
+  /** The four tree stages of the patch's first target in one activity, as the lifecycle runs them; all must pass. */
+  async function treeStagesOfFirstTarget(spec: PatchSpec, acts: PatchActivities): Promise<{ results: StageVerdict[]; heartbeats: unknown[] }> {
+    const heartbeats: unknown[] = [];
+    const results = await run((a) => a.testTargetStages({ patchId: spec.id, target: spec.targets[0]!, stages: TREE_STAGES, diff: spec.diff }), { acts, heartbeats });
     expect(results.map((result) => [result.stage, result.passed])).toEqual(TREE_STAGES.map((stage) => [stage, true]));
     return { results, heartbeats };
   }
@@ -185,30 +183,38 @@ describe('patch activities', () => {
     expect(stored).toEqual([{ ...result, details: expect.objectContaining({ commitSha: remote.tip() }), startedAt: expect.any(String), finishedAt: expect.any(String) }]);
   });
 
-  it('runs the tree stages of a target that run at once on one preparation, patched once, and fetches again for a later stage', async () => {
+  it('runs the tree stages of a target in one activity on one preparation, patched once, and fetches again for a later run', async () => {
     const spec = await patch([await target()], bumpDiff());
     const acts = activities();
-    const { heartbeats } = await treeStagesAtOnce(spec, acts);
-    // Only the activity that prepared the tree applied the diff; the others waited for it.
-    expect(heartbeats.filter((beats) => beats.includes('applying the diff'))).toHaveLength(1);
+    const { heartbeats } = await treeStagesOfFirstTarget(spec, acts);
+    expect(heartbeats.filter((beat) => beat === 'applying the diff')).toHaveLength(1);
     expect(remote.workLeftovers()).toEqual([]);
     const stored = (await getPatch(db.pool, spec.id))?.tests ?? [];
+    expect(stored.map((test) => test.stage)).toEqual([...TREE_STAGES]);
     expect(new Set(stored.map((test) => test.details.commitSha))).toEqual(new Set([remote.tip()]));
     // Once they are done nothing is kept: a stage after the branch moved tests the new tip.
     remote.commit(checkoutVersion('v5'), 'someone else bumps checkout');
-    expect(await run((a) => a.runTestStage({ patchId: spec.id, stage: 'isolated', target: spec.targets[0]!, diff: spec.diff }), { acts })).toMatchObject({
-      passed: false,
-      summary: expect.stringContaining('does not apply cleanly'),
-    });
+    expect(await run((a) => a.testTargetStages({ patchId: spec.id, target: spec.targets[0]!, stages: ['isolated'], diff: spec.diff }), { acts })).toMatchObject([
+      { stage: 'isolated', passed: false, summary: expect.stringContaining('does not apply cleanly') },
+    ]);
+  });
+
+  it('reports the workflow-run stage of a switched-off target with its tree stages, without cloning for it', async () => {
+    const spec = await patch([await target()], bumpDiff());
+    const off = { ...spec.targets[0]!, workflowRun: false };
+    const verdicts = await run((a) => a.testTargetStages({ patchId: spec.id, target: off, stages: TEST_STAGES, diff: spec.diff }));
+    expect(verdicts.map((verdict) => [verdict.stage, verdict.passed])).toEqual(TEST_STAGES.map((stage) => [stage, true]));
+    expect(verdicts[4]).toMatchObject({ summary: 'skipped: the target has workflowRun: false' });
+    expect((await getPatch(db.pool, spec.id))?.tests.map((test) => test.stage)).toEqual([...TEST_STAGES]);
   });
 
   it('gives the tree stages of a target with a verify command one checkout with the diff applied, removed afterwards', async () => {
     const verify = [process.execPath, '-e', `process.exit(require('fs').readFileSync(${JSON.stringify(CI_PATH)}, 'utf8').includes('checkout@v4') ? 0 : 3)`];
     const spec = await patch([await target([], verify)], bumpDiff());
     const acts = activities();
-    const { results, heartbeats } = await treeStagesAtOnce(spec, acts);
+    const { results, heartbeats } = await treeStagesOfFirstTarget(spec, acts);
     expect(results[1]?.summary).toBe('local references resolve; the verify command passed');
-    expect(heartbeats.filter((beats) => beats.includes('applying the diff'))).toHaveLength(1);
+    expect(heartbeats.filter((beat) => beat === 'applying the diff')).toHaveLength(1);
     expect(remote.workRootEntries()).toEqual([]);
   });
 

@@ -12,7 +12,7 @@ import type { PatchReport } from '../../src/reports/patch-report';
 import { completeAnalysis, startAnalysis } from '../../src/store/analyses';
 import type { DailyScore, TargetScoreHistory } from '../../src/store/scores';
 import { saveTargetDiffs } from '../../src/store/patch-target-diffs';
-import { createPatch, recordPatchTransition, saveApproval, saveDeployment, saveHealthRound, saveTestRun } from '../../src/store/patches';
+import { createPatch, recordPatchTransition, saveApproval, saveDeployment, saveHealthRound, saveTestRuns } from '../../src/store/patches';
 import { createTestApi, PERMISSIONS_DIFF, storedTarget, type TestApi } from '../support/api';
 
 const HOSTILE_TITLE = 'Pin `perms` | <script>alert(1)</script> [x](javascript:alert(1))';
@@ -88,10 +88,10 @@ describe('report routes', () => {
     handWritten = await storedPatch({ title: HOSTILE_TITLE, description: 'Why:\n```\nnot a fence\n' }, { quorum: 1, timeoutSeconds: 3600, reasons: ['a fix is unsafe', 'changes permissions: | <b>'] });
     const started = new Date(Date.now() - 60_000);
     for (const [index, stage] of (['isolated', 'integration', 'safety', 'regression'] as const).entries()) {
-      await saveTestRun(api.db.pool, { patchId: handWritten, targetId: alpha.id, stage, passed: stage !== 'regression', summary: `${stage} | done`, log: stage === 'regression' ? LONG_LOG : 'ok', details: {}, startedAt: new Date(started.getTime() + index * 1000), finishedAt: new Date(started.getTime() + index * 1000 + 1500) });
+      await saveTestRuns(api.db.pool, [{ patchId: handWritten, targetId: alpha.id, stage, passed: stage !== 'regression', summary: `${stage} | done`, log: stage === 'regression' ? LONG_LOG : 'ok', details: {}, startedAt: new Date(started.getTime() + index * 1000), finishedAt: new Date(started.getTime() + index * 1000 + 1500) }]);
     }
     const step = (name: string, outcome: string, logExcerpt?: string) => ({ stepId: name, name, outcome, durationMs: 10, ...(logExcerpt ? { logExcerpt } : {}) });
-    await saveTestRun(api.db.pool, {
+    await saveTestRuns(api.db.pool, [{
       patchId: handWritten,
       targetId: alpha.id,
       stage: 'workflow-run',
@@ -110,7 +110,7 @@ describe('report routes', () => {
       },
       startedAt: started,
       finishedAt: new Date(started.getTime() + 900),
-    });
+    }]);
     await saveApproval(api.db.pool, handWritten, { guardian: 'gus', decision: 'approved', comment: 'LGTM | `ok`', at: new Date().toISOString() });
     await saveDeployment(api.db.pool, { patchId: handWritten, targetId: alpha.id, wave: 1, status: 'deployed', deployedCommit: 'b'.repeat(40), previousCommit: 'a'.repeat(40), seq: 1 });
     await saveDeployment(api.db.pool, { patchId: handWritten, targetId: beta.id, wave: 2, status: 'deployed', deployedCommit: 'c'.repeat(40), previousCommit: 'a'.repeat(40), seq: 2 });

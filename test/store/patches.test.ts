@@ -12,7 +12,7 @@ import {
   KEPT_SAMPLES_PER_TARGET,
   saveHealthRound,
   saveHealthRounds,
-  saveTestRun,
+  saveTestRuns,
 } from '../../src/store/patches';
 import { createTarget } from '../../src/store/targets';
 import { createTestDatabase, type TestDatabase } from '../support/database';
@@ -156,10 +156,20 @@ describe('patch read model', () => {
     expect((await getPatch(db.pool, patch.id))?.status).toBe('deployed');
   });
 
+  it('stores several test runs in one call; the same stage twice keeps the last', async () => {
+    const patch = await createPatch(db.pool, spec([alpha]));
+    const result = (stage: 'isolated' | 'safety', passed: boolean) => ({
+      patchId: patch.id, targetId: alpha.id, stage, passed, summary: `${stage} ${passed}`, log: 'log', details: {}, startedAt: new Date(1_000), finishedAt: new Date(2_000),
+    });
+    await saveTestRuns(db.pool, [result('isolated', false), result('safety', true), result('isolated', true)]);
+    await saveTestRuns(db.pool, []);
+    expect((await getPatch(db.pool, patch.id))?.tests.map((t) => [t.stage, t.passed])).toEqual([['isolated', true], ['safety', true]]);
+  });
+
   it('stores test runs, replacing a rerun, in target then stage order', async () => {
     const patch = await createPatch(db.pool, spec([beta, alpha]));
     const run = (targetId: string, stage: 'isolated' | 'safety', passed: boolean) =>
-      saveTestRun(db.pool, { patchId: patch.id, targetId, stage, passed, summary: `${stage} ${passed}`, log: 'log', details: { commitSha: 'abc' }, startedAt: new Date(1_000), finishedAt: new Date(2_000) });
+      saveTestRuns(db.pool, [{ patchId: patch.id, targetId, stage, passed, summary: `${stage} ${passed}`, log: 'log', details: { commitSha: 'abc' }, startedAt: new Date(1_000), finishedAt: new Date(2_000) }]);
     await run(alpha.id, 'safety', true);
     await run(alpha.id, 'isolated', true);
     await run(beta.id, 'isolated', false);

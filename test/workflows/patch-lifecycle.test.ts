@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { TEST_STAGES } from '../../src/domain/types';
 import { listAuditEvents } from '../../src/store/audit';
 import { getPatch } from '../../src/store/patches';
 import { abortSignal, approveUpdate, pauseUpdate, patchStatusQuery, rejectUpdate, resumeUpdate } from '../../src/workflows/patch-lifecycle';
@@ -47,10 +48,32 @@ describe('patch lifecycle workflow', () => {
     expect(scheduled.filter((name) => name === 'recordDeployment')).toHaveLength(targets.length);
     // The tests yield on the task queue: lower priority (4) than every other activity of the run (the default, 3).
     const priorities = new Set(scheduledEvents.map((attributes) => `${attributes.activityType?.name}:${attributes.priority?.priorityKey ?? 'default'}`));
-    expect([...priorities].filter((entry) => entry.startsWith('testTarget:'))).toEqual(['testTarget:4']);
-    expect([...priorities].filter((entry) => !entry.startsWith('testTarget:') && !entry.endsWith(':default'))).toEqual([]);
+    expect([...priorities].filter((entry) => entry.startsWith('testTargetStages:'))).toEqual(['testTargetStages:4']);
+    expect([...priorities].filter((entry) => !entry.startsWith('testTargetStages:') && !entry.endsWith(':default'))).toEqual([]);
+    // One activity per target and round: the four tree stages, then the workflow-run stage.
+    expect(scheduled.filter((name) => name === 'testTargetStages')).toHaveLength(2 * targets.length);
     const actions = new Set((await listAuditEvents(h.db.pool, { subjectType: 'patch', subjectId: spec.id, limit: 1000 })).map((e) => e.action));
     expect([...actions].sort()).toEqual(['deployment.deployed', 'health.sampled', 'patch.approved', 'patch.awaiting_approval', 'patch.deployed', 'patch.deploying', 'patch.testing']);
+  });
+
+  test('a target that switched the workflow-run stage off is tested in one round, its skipped stage reported with the tree stages', async () => {
+    const [runs, off] = await h.createTargets(2);
+    const spec = await h.spec([runs!, { ...off!, workflowRun: false }]);
+    const handle = await h.start(spec);
+    const state = await h.runWorker(
+      (async () => {
+        await waitForStatus(handle, 'awaiting_approval');
+        return handle.query(patchStatusQuery);
+      })(),
+    );
+    const scheduled = ((await handle.fetchHistory()).events ?? []).flatMap((event) => event.activityTaskScheduledEventAttributes ?? []);
+    // Two activities for the target that runs the stage (tree stages, then workflow-run), one for the other.
+    expect(scheduled.filter((attributes) => attributes.activityType?.name === 'testTargetStages')).toHaveLength(3);
+    const offVerdicts = state.tests.filter((test) => test.targetId === off!.id);
+    expect(offVerdicts.map((test) => test.stage)).toEqual([...TEST_STAGES]);
+    expect(offVerdicts[4]).toMatchObject({ passed: true, summary: 'skipped: the target has workflowRun: false' });
+    expect(state.tests.filter((test) => test.targetId === runs!.id).map((test) => test.stage)).toEqual([...TEST_STAGES]);
+    await handle.terminate('test over');
   });
 
   test('a diff that does not apply on one target ends in test_failed at the isolated stage; nothing is deployed', async () => {
