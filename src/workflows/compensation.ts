@@ -4,7 +4,7 @@
  * one ends. Each revert is idempotent (already reverted, or never pushed, is a no-op that leaves a marker later
  * deploys respect), and one failing target does not stop the others: the patch ends `failed`, naming them.
  */
-import { CancellationScope, patched } from '@temporalio/workflow';
+import { CancellationScope } from '@temporalio/workflow';
 import { DEFAULT_REVERT_PARALLELISM, type Target, type TargetDeployment } from '../domain/types';
 import { inBoundedPool } from './bounded-pool';
 import { failureMessage, REVERTING, reverting } from './lifecycle-activities';
@@ -83,7 +83,7 @@ async function revertWaveInBatches(run: LifecycleRun, wave: number, reason: stri
 
 export async function compensate(run: LifecycleRun, reason: string): Promise<void> {
   await CancellationScope.nonCancellable(async () => {
-    const pooled = patched(REVERT_POOL_PATCH);
+    const pooled = run.patched(REVERT_POOL_PATCH);
     run.transition('rolling_back', reason);
     const waves = [...new Set(run.state.deployments.map((deployment) => deployment.wave))].sort((a, b) => b - a);
     const failures: string[] = [];

@@ -5,7 +5,7 @@
  * the run ends or hands over. Deterministic: workflow code only.
  */
 import type { SearchAttributePair } from '@temporalio/common';
-import { setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { patched, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import {
   type ApprovalRecord,
   type DiffSource,
@@ -21,6 +21,11 @@ import type { HealthStreaks } from '../health/streaks';
 import { bookkeeping, failureMessage } from './lifecycle-activities';
 import type { AbortInput } from './patch-messages';
 import { indexedTargetNames, patchStatusKey, patchTargetsKey, patchTypeKey } from './search-attributes';
+
+/** Whether the run started with this value of the search attribute. */
+function startedWith(pair: SearchAttributePair): boolean {
+  return JSON.stringify(workflowInfo().typedSearchAttributes.get(pair.key)) === JSON.stringify(pair.value);
+}
 
 /** What a run starts from: the spec with its diff (older callers), or with the diff's hash (the API). */
 export type PatchLifecycleInput = Omit<PatchSpec, 'diff'> & DiffSource;
@@ -53,6 +58,12 @@ export interface LifecycleCheckpoint {
 
 const MAX_REPORTED_BOOKKEEPING_FAILURES = 20;
 
+/**
+ * The marker of runs with every change of the command sequence made so far: one marker (and one TemporalChangeVersion
+ * upsert) where each change used to add its own. A run without it evaluates each change's own marker.
+ */
+export const LIFECYCLE_V3 = 'lifecycle-v3';
+
 export class LifecycleRun {
   readonly state: PatchState;
   /** Number of the last status transition (the read model keeps the newest). */
@@ -68,7 +79,14 @@ export class LifecycleRun {
    */
   private readonly indexed = workflowInfo().typedSearchAttributes.get(patchTypeKey) !== undefined;
 
-  constructor(readonly input: PatchLifecycleInput, checkpoint?: LifecycleCheckpoint) {
+  /**
+   * @param current whether the run has LIFECYCLE_V3, which implies every change before it (see `patched`).
+   */
+  constructor(
+    readonly input: PatchLifecycleInput,
+    checkpoint: LifecycleCheckpoint | undefined,
+    private readonly current: boolean,
+  ) {
     this.state = checkpoint?.state ?? {
       patchId: input.id,
       status: 'pending',
@@ -87,15 +105,22 @@ export class LifecycleRun {
     this.deploymentSeq = checkpoint?.deploymentSeq ?? 0;
     this.abort = checkpoint?.abort ?? null;
     this.targetsById = new Map(input.targets.map((target) => [target.id, target]));
-    this.index([
+    const startPairs = [
       { key: patchTypeKey, value: input.type },
       { key: patchTargetsKey, value: indexedTargetNames(input.targets.map((target) => target.name)) },
       { key: patchStatusKey, value: this.state.status },
-    ]);
+    ];
+    // The API's starts and every hand-over carry these already: the current version upserts only what differs.
+    this.index(current ? startPairs.filter((pair) => !startedWith(pair)) : startPairs);
+  }
+
+  /** Whether the run has a change of the command sequence: every change up to LIFECYCLE_V3 with that marker, else its own. */
+  patched(change: string): boolean {
+    return this.current || patched(change);
   }
 
   private index(pairs: SearchAttributePair[]): void {
-    if (this.indexed) upsertSearchAttributes(pairs);
+    if (this.indexed && pairs.length > 0) upsertSearchAttributes(pairs);
   }
 
   /** The search attributes the next run (after a hand-over) starts with: this run's. */

@@ -21,7 +21,7 @@ import {
 import { type ApprovalRecord, type PatchSpec, type PatchState, type StageVerdict, type Target, TEST_STAGES, type TestStage, TREE_STAGES } from '../domain/types';
 import { countedApprovals } from './approval-quorum';
 import { approvalRecording, failureMessage, TESTING, testing } from './lifecycle-activities';
-import { type LifecycleCheckpoint, type PatchLifecycleInput, LifecycleRun, type RolloutPosition } from './lifecycle-run';
+import { LIFECYCLE_V3, type LifecycleCheckpoint, type PatchLifecycleInput, LifecycleRun, type RolloutPosition } from './lifecycle-run';
 import { compensate } from './compensation';
 import { patchLifecycleV1 } from './patch-lifecycle-v1';
 import {
@@ -66,8 +66,9 @@ export const TESTS_PER_TARGET_PATCH = 'tests-per-target';
 const TEST_PRIORITY = { priorityKey: 4 };
 
 export async function patchLifecycleWorkflow(input: PatchLifecycleInput, checkpoint?: LifecycleCheckpoint): Promise<PatchState> {
-  if (checkpoint === undefined && !patched(LIFECYCLE_V2)) return patchLifecycleV1(input as PatchSpec);
-  return runLifecycle(new LifecycleRun(input, checkpoint), checkpoint?.rollout);
+  const current = patched(LIFECYCLE_V3);
+  if (!current && checkpoint === undefined && !patched(LIFECYCLE_V2)) return patchLifecycleV1(input as PatchSpec);
+  return runLifecycle(new LifecycleRun(input, checkpoint, current), checkpoint?.rollout);
 }
 
 /** Registers the query, the Guardian Updates and the abort Signal (before the first await). */
@@ -141,8 +142,8 @@ interface TargetRound {
 }
 
 /** The rounds of the versions that schedule one activity per stage: every stage of a round on every target. */
-function stageRounds(targets: readonly Target[]): TargetRound[][] {
-  const rounds = patched(TREE_STAGES_AT_ONCE_PATCH) ? [TREE_STAGES, ['workflow-run'] as const] : (patched(WORKFLOW_RUN_STAGE_PATCH) ? TEST_STAGES : TREE_STAGES).map((stage) => [stage]);
+function stageRounds(run: LifecycleRun, targets: readonly Target[]): TargetRound[][] {
+  const rounds = run.patched(TREE_STAGES_AT_ONCE_PATCH) ? [TREE_STAGES, ['workflow-run'] as const] : (run.patched(WORKFLOW_RUN_STAGE_PATCH) ? TEST_STAGES : TREE_STAGES).map((stage) => [stage]);
   return rounds.map((stages) => targets.map((target) => ({ target, stages })));
 }
 
@@ -179,9 +180,9 @@ function testTargetRound(run: LifecycleRun, { target, stages }: TargetRound, per
 async function testEveryTarget(run: LifecycleRun): Promise<boolean> {
   const { input } = run;
   run.transition('testing', null);
-  const options = patched(TESTS_YIELD_PATCH) ? { ...TESTING, priority: TEST_PRIORITY } : TESTING;
-  const perTarget = patched(TESTS_PER_TARGET_PATCH);
-  for (const round of perTarget ? targetRounds(input.targets) : stageRounds(input.targets)) {
+  const options = run.patched(TESTS_YIELD_PATCH) ? { ...TESTING, priority: TEST_PRIORITY } : TESTING;
+  const perTarget = run.patched(TESTS_PER_TARGET_PATCH);
+  for (const round of perTarget ? targetRounds(input.targets) : stageRounds(run, input.targets)) {
     const roundStages = TEST_STAGES.filter((stage) => round.some((entry) => entry.stages.includes(stage)));
     run.showStep(`testing: ${roundStages.join(', ')} on ${round.length} target(s)`);
     let unrunnable: string | undefined;

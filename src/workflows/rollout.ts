@@ -5,7 +5,7 @@
  * suggests continue-as-new, or the run's own budget is reached) the rollout stops where it is and says so, and the
  * lifecycle hands over to a new run carrying the position.
  */
-import { condition, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
+import { condition, isCancellation, workflowInfo } from '@temporalio/workflow';
 import type { RecordHealthRoundInput } from '../activities/patch-bookkeeping';
 import { DEFAULT_ERROR_THRESHOLD, type Target, type TargetDeployment } from '../domain/types';
 import { countRound, type HealthLimits, judgeStreaks } from '../health/streaks';
@@ -53,7 +53,7 @@ export const QUIET_WINDOWS_PATCH = 'quiet-windows';
  */
 async function waitOutQuietWindows(run: LifecycleRun, waveNumber: number): Promise<string | undefined> {
   const windows = run.input.quietWindows ?? [];
-  if (windows.length === 0 || !patched(QUIET_WINDOWS_PATCH)) return undefined;
+  if (windows.length === 0 || !run.patched(QUIET_WINDOWS_PATCH)) return undefined;
   for (let until = quietUntil(Date.now(), windows); until !== undefined && run.aborted() === null; until = quietUntil(Date.now(), windows)) {
     if (until === Number.POSITIVE_INFINITY) return 'the quiet windows cover the whole week, so no wave can ever be deployed';
     const end = new Date(until).toISOString();
@@ -101,7 +101,7 @@ async function deployWave(run: LifecycleRun, wave: readonly Target[], waveNumber
               ? { status: 'declined', error: result.declined, ...pullRequest }
               : { status: 'deployed', deployedCommit: result.commitSha, previousCommit: result.previousCommit, ...pullRequest };
           // The activity stored the row (and its audit event) with the seq it was given: the same write again is none.
-          if (result.recorded === true && patched(DEPLOY_RECORDS_ITS_ROW_PATCH)) run.noteDeployment(deployment, change);
+          if (result.recorded === true && run.patched(DEPLOY_RECORDS_ITS_ROW_PATCH)) run.noteDeployment(deployment, change);
           else run.updateDeployment(deployment, change);
           if (result.declined !== undefined) return undefined;
           if (isMonitored(target)) position.watched.push(target.id);
@@ -192,7 +192,7 @@ function countResult(run: LifecycleRun, position: RolloutPosition, waveNumber: n
  * waited for every target and recorded each with a write of its own (in watched order).
  */
 async function runHealthRound(run: LifecycleRun, position: RolloutPosition, waveNumber: number, limits: HealthLimits): Promise<void> {
-  if (patched(HEALTH_ROUND_BATCH_PATCH)) {
+  if (run.patched(HEALTH_ROUND_BATCH_PATCH)) {
     const records: RecordHealthRoundInput[] = [];
     await healthRoundUntil(run, position, waveNumber, (result) => {
       records.push(countResult(run, position, waveNumber, result));

@@ -61,7 +61,7 @@ export type PatchHandle = WorkflowHandle<typeof patchLifecycleWorkflow>;
  * The prefix of histories recorded now: the lifecycle version whose marker (`patched`) new runs carry. Histories
  * of earlier versions stay in test/replay under their own prefix, so every version still in flight is replayed.
  */
-const RECORDED_VERSION = 'v9';
+const RECORDED_VERSION = 'v10';
 
 /** Targets (bare repositories registered in the read model) and patch specs over them. */
 export interface PatchFixtures {
