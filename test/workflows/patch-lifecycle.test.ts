@@ -46,10 +46,11 @@ describe('patch lifecycle workflow', () => {
     const events = (await handle.fetchHistory()).events ?? [];
     const scheduledEvents = events.flatMap((event) => event.activityTaskScheduledEventAttributes ?? []);
     // One marker for every change of the command sequence so far, and no upsert of what the run started with.
+    const decoded = (payload: { data?: Uint8Array | null }): unknown => JSON.parse(Buffer.from(payload.data ?? []).toString('utf8'));
     const markers = events.flatMap((event) => event.markerRecordedEventAttributes?.details?.['patch-data']?.payloads ?? []);
-    expect(markers.map((payload) => JSON.parse(Buffer.from(payload.data ?? []).toString('utf8')).id)).toEqual(['lifecycle-v3']);
+    expect(markers.map(decoded)).toEqual([{ id: 'lifecycle-v3', deprecated: false }]);
     const statuses = events.flatMap((event) => event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.PatchStatus ?? []);
-    expect(statuses.map((payload) => JSON.parse(Buffer.from(payload.data ?? []).toString('utf8')))).toEqual(['testing', 'awaiting_approval', 'deploying', 'deployed']);
+    expect(statuses.map(decoded)).toEqual(['testing', 'awaiting_approval', 'deploying', 'deployed']);
     const scheduled = scheduledEvents.map((attributes) => attributes.activityType?.name);
     expect(scheduled.filter((name) => name === 'recordDeployment')).toHaveLength(targets.length);
     // The tests yield on the task queue: lower priority (4) than every other activity of the run (the default, 3).
