@@ -127,6 +127,7 @@ export function createTestStageActivities({ pool, config }: ActivityDeps) {
    */
   async function prepareStages(input: StageInput, subjectOf: SubjectOf, signal: AbortSignal, progress: (step: string) => void): Promise<PreparedStages> {
     const { target } = input;
+    progress(`fetching ${target.name}`);
     const git = await gitOptions(target, signal);
     const context = { target, sandbox: config.sandbox, signal, progress };
     if (!target.verifyCommand?.length) {

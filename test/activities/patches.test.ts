@@ -188,6 +188,9 @@ describe('patch activities', () => {
     const acts = activities();
     const { heartbeats } = await treeStagesOfFirstTarget(spec, acts);
     expect(heartbeats.filter((beat) => beat === 'applying the diff')).toHaveLength(1);
+    // The heartbeats tell what the activity does: the fetch first.
+    expect(heartbeats.indexOf(`fetching ${spec.targets[0]!.name}`)).toBeLessThan(heartbeats.indexOf('applying the diff'));
+    expect(heartbeats).toContain(`fetching ${spec.targets[0]!.name}`);
     expect(remote.workLeftovers()).toEqual([]);
     const stored = (await getPatch(db.pool, spec.id))?.tests ?? [];
     expect(stored.map((test) => test.stage)).toEqual([...TREE_STAGES]);
