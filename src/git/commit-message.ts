@@ -41,7 +41,12 @@ export function trailerLines(keyName: string, patchId: string, extra: Trailers |
 
 /** The trailer lines a commit of this module carries (`Patch-Id: <id>`, then the extra ones), validated the same way. */
 export function trailerBlock(keyName: typeof PATCH_ID_TRAILER | typeof REVERTS_PATCH_ID_TRAILER, patchId: string, extra: Trailers | undefined): string[] {
-  return trailerLines(keyName, patchId, extra).map(([key, value]) => `${key}: ${value}`);
+  return trailerLines(keyName, patchId, extra).map(trailerText);
+}
+
+/** A trailer line as a commit message carries it and git's parser gives it back. */
+function trailerText([key, value]: readonly [string, string]): string {
+  return `${key}: ${value}`;
 }
 
 /** A line git's trailer parser takes for the start of a patch (`---` then a space or the line's end), unless --no-divider. */
@@ -62,13 +67,13 @@ const MAX_VERIFIED_MESSAGES = 256;
  * commit-tree, not commit + rev-parse: fewer git processes, and the SHA comes back directly.
  */
 export async function commitTree(dir: string, message: string, trailers: readonly [string, string][], parent: CommitAndTree, treeSha: string, options: GitOptions): Promise<string | undefined> {
-  const trailerText = trailers.map(([key, value]) => `${key}: ${value}`).join('\n');
-  const full = `${message.trimEnd()}\n\n${trailerText}\n`;
+  const paragraph = trailers.map(trailerText).join('\n');
+  const full = `${message.trimEnd()}\n\n${paragraph}\n`;
   if (!verifiedMessages.has(full)) {
     const readings = DIVIDER_LINE.test(full) ? [['--no-divider'], []] : [['--no-divider']];
     for (const flags of readings) {
       const parsed = await gitText(dir, ['interpret-trailers', '--parse', ...flags], options, { input: full });
-      if (parsed !== trailerText) throw new InvalidInputError('the commit message would change the commit\'s trailers; refusing to commit it');
+      if (parsed !== paragraph) throw new InvalidInputError('the commit message would change the commit\'s trailers; refusing to commit it');
     }
     verifiedMessages.add(full);
     dropOldest(verifiedMessages, MAX_VERIFIED_MESSAGES);

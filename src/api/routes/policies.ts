@@ -148,7 +148,6 @@ export function policyRoutes(deps: { pool: Pool; temporalClient: Client; config:
     });
   }
 
-
   router.get('/policies/:id/cycles', requireRole('viewer'), async (req, res) => {
     const policy = await existing(req);
     const query = parseQuery(cyclesQuery, req.query);
