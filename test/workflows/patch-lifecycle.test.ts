@@ -9,7 +9,8 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { TEST_STAGES } from '../../src/domain/types';
 import { listAuditEvents } from '../../src/store/audit';
 import { getPatch } from '../../src/store/patches';
-import { abortSignal, approveUpdate, pauseUpdate, patchStatusQuery, rejectUpdate, resumeUpdate } from '../../src/workflows/patch-lifecycle';
+import { abortSignal, approveUpdate, pauseUpdate, patchLifecycleWorkflow, patchStatusQuery, rejectUpdate, resumeUpdate } from '../../src/workflows/patch-lifecycle';
+import { patchStatusKey, patchTargetsKey, patchTypeKey } from '../../src/workflows/search-attributes';
 import { approveWhenReady, CI_WORKFLOW, ciWorkflowDiff, createLifecycleHarness, insertIntoBuildJob, type LifecycleHarness, waitForStatus } from '../support/lifecycle';
 
 jest.setTimeout(180_000);
@@ -80,6 +81,27 @@ describe('patch lifecycle workflow', () => {
     expect(offVerdicts.map((test) => test.stage)).toEqual([...TEST_STAGES]);
     expect(offVerdicts[4]).toMatchObject({ passed: true, summary: 'skipped: the target has workflowRun: false' });
     expect(state.tests.filter((test) => test.targetId === runs!.id).map((test) => test.stage)).toEqual([...TEST_STAGES]);
+    await handle.terminate('test over');
+  });
+
+  test('a run started with search attributes that do not match its patch corrects them before it goes on', async () => {
+    const [target] = await h.createTargets(1);
+    const spec = await h.spec([target!]);
+    // Another starter's values: a status the patch is not in, a target it does not have.
+    const forged = [
+      { key: patchTypeKey, value: spec.type },
+      { key: patchTargetsKey, value: ['org/not-a-target'] },
+      { key: patchStatusKey, value: 'deployed' },
+    ];
+    const handle = await h.client.workflow.start(patchLifecycleWorkflow, { taskQueue: h.taskQueue, workflowId: `patch-${spec.id}`, args: [spec], typedSearchAttributes: forged });
+    await h.runWorker(waitForStatus(handle, 'awaiting_approval'));
+    const upserts = ((await handle.fetchHistory()).events ?? []).map((event) => event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {});
+    const decoded = (payload: { data?: Uint8Array | null } | undefined): unknown => (payload ? JSON.parse(Buffer.from(payload.data ?? []).toString('utf8')) : undefined);
+    const corrected = upserts.find((fields) => fields['PatchTargets'] !== undefined);
+    expect(decoded(corrected?.['PatchTargets'])).toEqual([target!.name]);
+    expect(decoded(corrected?.['PatchStatus'])).toBe('pending');
+    // The type it started with was right: not written again.
+    expect(corrected?.['PatchType']).toBeUndefined();
     await handle.terminate('test over');
   });
 
