@@ -332,6 +332,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   };
 }
 
+/**
+ * Where git keeps its repositories and scratch folders: one folder per data folder, so the API and the worker of
+ * one process share its repository cache (a patch's tests start from the fetch its creation made).
+ */
+export function gitWorkRoot(config: Pick<Config, 'dataDir'>): string {
+  return path.join(config.dataDir, 'work');
+}
+
 /** Whether local paths and file:// URLs are accepted as repositories: off unless the setting or the entry point says so. */
 export function allowsLocalRepos(config: Pick<Config, 'repositories'>): boolean {
   return config.repositories.allowLocal ?? false;

@@ -4,12 +4,11 @@
  * src/main.ts. At start it removes the work folders of worker processes that have ended; while it polls it writes
  * a heartbeat (src/worker-heartbeat.ts).
  */
-import path from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { createActivities } from './activities';
-import { type Config, ConfigError, loadConfig } from './config';
+import { type Config, ConfigError, gitWorkRoot, loadConfig } from './config';
 import { runEntryPoint } from './entry-point';
 import { limitRepoCache, removeStaleWorkDirs } from './git';
 import { createLogger, installTemporalRuntime } from './logger';
@@ -27,11 +26,6 @@ export interface WorkerDeps {
   logger: Logger;
   /** A prebuilt bundle (tests, production images); otherwise src/workflows is bundled at start. */
   workflowBundlePath?: string;
-}
-
-/** Where the activities clone target repositories. */
-function gitWorkRoot(config: Pick<Config, 'dataDir'>): string {
-  return path.join(config.dataDir, 'work');
 }
 
 /** Git clones and sandbox copies left behind by worker processes that were killed in the middle of an activity. */

@@ -3,13 +3,12 @@
  * scan's findings with the pure planner, create each proposed patch through the same code path as POST
  * /api/v1/patches `fromFindings` (idempotently, by the proposal's key), and record the cycle's outcome.
  */
-import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import { type CyclePlan, planCycle, type Proposal, type RememberedFix, type ScannedTarget } from '../agent/planner';
 import { agentAuthor, type Policy } from '../agent/policy';
 import { selectTargets } from '../agent/target-selection';
-import { allowsLocalRepos } from '../config';
+import { allowsLocalRepos, gitWorkRoot } from '../config';
 import { DEFAULT_APPROVAL_TIMEOUT_SECONDS } from '../domain/types';
 import {
   lifecycleInput,
@@ -83,7 +82,7 @@ async function policyOf(pool: Pool, policyId: string): Promise<Policy> {
 export function createAgentActivities({ pool, config }: ActivityDeps) {
   const forges = ForgeDirectory.load(config.forges.credentials);
   const generation: GenerationEnvironment = {
-    workRoot: path.join(config.dataDir, 'work'),
+    workRoot: gitWorkRoot(config),
     git: { repoUrlPolicy: { allowLocal: allowsLocalRepos(config) } },
     actions: config.actions,
     gitAccess: (target) => forges.gitAccess(target),

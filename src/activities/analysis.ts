@@ -2,12 +2,11 @@
  * Analysis activities: check out the target's branch, analyze its CI workflow files with the engine and store
  * the result in the read model. Keyed by the analysis id, so a retry overwrites its own partial work.
  */
-import path from 'node:path';
 import { ApplicationFailure, heartbeat } from '@temporalio/activity';
 import { allRules } from '../analysis/rules';
 import { repositoryViewAt } from '../analysis/checkout-view';
 import { analyzeRepository } from '../analysis/engine';
-import { allowsLocalRepos } from '../config';
+import { allowsLocalRepos, gitWorkRoot } from '../config';
 import type { Analysis } from '../domain/types';
 import { checkout, disposeCheckout } from '../git';
 import { completeAnalysis, completeFleetScan, createFleetScan, failAnalysis, fleetScanTargetSlice, getAnalysis, startAnalysis } from '../store/analyses';
@@ -25,7 +24,7 @@ export interface AnalyzeTargetInput {
 export type AnalysisSummary = Pick<Analysis, 'id' | 'targetId' | 'status' | 'score' | 'summary' | 'commitSha'>;
 
 export function createAnalysisActivities({ pool, config }: ActivityDeps) {
-  const workRoot = path.join(config.dataDir, 'work');
+  const workRoot = gitWorkRoot(config);
   const forges = ForgeDirectory.load(config.forges.credentials);
   return {
     async analyzeTarget(input: AnalyzeTargetInput): Promise<AnalysisSummary> {

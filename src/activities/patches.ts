@@ -8,10 +8,9 @@
  * (`retryable === false`) become non-retryable ApplicationFailures whose `type` is the error class name
  * (PatchDoesNotApplyError, PatchRevertedError, RevertConflictError, RefNotFoundError, PushRejectedError, ...).
  */
-import path from 'node:path';
 import { cancellationSignal } from '@temporalio/activity';
 import type { DiffSource, PullRequestLink, Target } from '../domain/types';
-import { allowsLocalRepos } from '../config';
+import { allowsLocalRepos, gitWorkRoot } from '../config';
 import { deliver, type DeliveryContext, undo } from '../delivery';
 import { ForgeDirectory } from '../forges';
 import { checkout, detachAt, disposeCheckout, type GitOptions, PatchRevertedError } from '../git';
@@ -112,7 +111,7 @@ function notRun(check: HealthCheck, detail: string): HealthSample {
 
 export function createPatchActivities(deps: ActivityDeps) {
   const { pool, config } = deps;
-  const workRoot = path.join(config.dataDir, 'work');
+  const workRoot = gitWorkRoot(config);
   const repoUrlPolicy = { allowLocal: allowsLocalRepos(config) };
   const healthSecrets = healthSecretEnvironment(config.health, process.env);
   const healthAddressPolicy = new AddressPolicy(config.health);

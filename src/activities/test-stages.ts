@@ -1,14 +1,15 @@
 /**
  * The test-stage activities: each runs stages of a patch on the tip of one target branch and stores their results
  * and logs (best-effort). The tree stages of one activity share one preparation: the tip fetched into the branch's
- * cached repository (where its deploy lands from later), the patched tree made there and both sides read once; a
- * checkout only for a verify command. The workflow-run stage clones its own (it runs the target's jobs in it).
+ * cached repository (where its deploy lands from later; the patch's creation read may have fetched it already),
+ * the patched tree made there and both sides read once; a checkout only for a verify command. The workflow-run
+ * stage clones its own (it runs the target's jobs in it).
  */
 import path from 'node:path';
 import { ApplicationFailure, cancellationSignal } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import { resolveActBinary } from '../ci-run';
-import { allowsLocalRepos } from '../config';
+import { allowsLocalRepos, gitWorkRoot } from '../config';
 import type { DiffSource, ResolvedFinding, StageResult, StageVerdict, Target, TestStage } from '../domain/types';
 import { ForgeDirectory } from '../forges';
 import { atCachedBranchTip, checkout, disposeCheckout, type GitOptions } from '../git';
@@ -72,6 +73,13 @@ interface PreparedStages {
   checkoutDir?: string;
 }
 
+/**
+ * Tests start without a fetch from the one a new patch's read handed over this recently (the API in this process,
+ * moments before the lifecycle started). A branch that moves after that read is found by the deploy, whose push
+ * carries the tip as lease, just as when it moves after the tests; the tested commit is in each stage's details.
+ */
+const TAKE_CREATION_FETCH_WITHIN_MS = 30_000;
+
 /** The diff of an input: given, or read from the read model by its hash. */
 export async function diffOf(pool: Pool, source: DiffSource): Promise<string> {
   if ('diff' in source) return source.diff;
@@ -81,7 +89,7 @@ export async function diffOf(pool: Pool, source: DiffSource): Promise<string> {
 }
 
 export function createTestStageActivities({ pool, config }: ActivityDeps) {
-  const workRoot = path.join(config.dataDir, 'work');
+  const workRoot = gitWorkRoot(config);
   const repoUrlPolicy = { allowLocal: allowsLocalRepos(config) };
   const forges = ForgeDirectory.load(config.forges.credentials);
 
@@ -135,7 +143,7 @@ export function createTestStageActivities({ pool, config }: ActivityDeps) {
         const subject = await subjectOf({ dir: gitDir, headSha: commitSha }, signal, progress);
         if ('refused' in subject) return { headSha: commitSha, subject };
         return { headSha: commitSha, subject, tree: await prepareTree({ ...context, gitDir, commit: commitSha, diff: subject.diff, claims: subject.claims, makeTree: treeWithDiff }) };
-      });
+      }, { handedOverWithinMs: TAKE_CREATION_FETCH_WITHIN_MS });
     }
     const clone = await checkout(target.repoUrl, target.branch, workRoot, git);
     try {

@@ -5,8 +5,9 @@
  */
 import { prepareAgentPolicies } from '../agent/policies';
 import { checkpointLogFile, type CheckpointWriter, startCheckpointWriter } from '../audit/checkpoints';
-import { type Config, ConfigError, loadConfig } from '../config';
+import { type Config, ConfigError, gitWorkRoot, loadConfig } from '../config';
 import { runEntryPoint } from '../entry-point';
+import { limitRepoCache, removeStaleWorkDirs } from '../git';
 import { createLogger } from '../logger';
 import { useProcessSpawner } from '../process/spawner';
 import { openServiceDatabase } from '../store/service-database';
@@ -29,6 +30,10 @@ async function main(): Promise<void> {
   // Git runs (the files a new patch changes, read on every target) start from a small process of their own, as the
   // worker's do: a fork of this process would stop its event loop for longer the more memory it holds.
   const releaseSpawner = await useProcessSpawner();
+  // Those reads keep each target's branch in this process's repository cache: bounded as the worker's, and the
+  // folders of an API process that was killed are removed.
+  await removeStaleWorkDirs(gitWorkRoot(config));
+  limitRepoCache(gitWorkRoot(config), config.repositories.maxCachedRepos);
   const pool = await openServiceDatabase({ url: databaseUrl, ownerUrl: config.database.ownerUrl, poolSize: config.database.poolSize, logger });
   let checkpointWriter: CheckpointWriter | undefined;
   if (config.audit.checkpointKey) {

@@ -194,7 +194,7 @@ async function landOnBranch<T>(
       throw new PushRejectedError('branch-moved', lastRefusal, maxAttempts);
     },
     // A pull request's branch is pushed without the base branch's tip as lease: its landings always fetch.
-    input.headBranch === undefined ? REUSE_KNOWN_TIP_MS : 0,
+    input.headBranch === undefined ? { knownWithinMs: REUSE_KNOWN_TIP_MS } : {},
   );
 }
 

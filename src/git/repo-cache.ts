@@ -6,9 +6,10 @@
  * clone runs seven and writes thirty. Operations on one repository run one at a time; different ones in parallel.
  *
  * Nothing is trusted from an earlier use but the objects and, for a caller that asks for it, a tip fetched or
- * pushed moments ago (a landing then pushes with that tip as lease and fetches when the push is refused): every
- * other operation fetches the branch first and reads the tip and the trailers from what it fetched; scratch indexes
- * are made afresh and removed. A repository whose git run failed (a killed fetch may leave a lock file behind) is
+ * pushed moments ago (a landing then pushes with that tip as lease and fetches when the push is refused), or a fetch
+ * handed over by the operation that made it (a new patch's read, to its tests: taken once): every other operation
+ * fetches the branch first and reads the tip and the trailers from what it fetched; scratch indexes are made afresh
+ * and removed. A repository whose git run failed (a killed fetch may leave a lock file behind) is
  * thrown away and fetched again by its next user.
  */
 import { createHash } from 'node:crypto';
@@ -55,8 +56,20 @@ interface CachedRepo {
   knownAt: number;
   /** That tip, when known without reading trackingRef(branch): FETCH_HEAD of the last fetch, or our last push. */
   tip: string | undefined;
+  /** knownAt of a fetch handed over and not taken yet; 0 if none. */
+  handedOverAt: number;
   /** Trees made of a commit with a diff applied, by commit and the diff's SHA-256; gone with the repository's files. */
   trees: Map<string, string>;
+}
+
+/** Which tip known from an earlier operation an operation starts from instead of fetching. */
+export interface TipReuse {
+  /** A tip fetched or pushed less than this long ago (the caller must treat it as possibly behind). */
+  knownWithinMs?: number;
+  /** The fetch the previous operation on the branch handed over, less than this long ago. */
+  handedOverWithinMs?: number;
+  /** Hands this operation's fetch over to the next operation on the branch, which takes it or lets it go. */
+  handOver?: boolean;
 }
 
 /** Trees remembered per repository: a branch sees a few patches at a time. */
@@ -68,6 +81,13 @@ const MAX_TREES_PER_REPO = 32;
  */
 function leavesRepoIntact(error: unknown): boolean {
   return error instanceof GitError && !(error instanceof GitCommandError) && !(error instanceof OperationAbortedError);
+}
+
+/** Whether `reuse` allows the tip the repository's last fetch or push left. */
+function reusable(repo: CachedRepo, reuse: TipReuse): boolean {
+  const age = Date.now() - repo.knownAt;
+  if (reuse.knownWithinMs !== undefined && age < reuse.knownWithinMs) return true;
+  return reuse.handedOverWithinMs !== undefined && repo.handedOverAt === repo.knownAt && repo.handedOverAt > 0 && age < reuse.handedOverWithinMs;
 }
 
 async function exists(file: string): Promise<boolean> {
@@ -82,6 +102,7 @@ function forget(repo: CachedRepo): void {
   repo.fetched = false;
   repo.knownAt = 0;
   repo.tip = undefined;
+  repo.handedOverAt = 0;
   repo.trees.clear();
 }
 
@@ -103,16 +124,16 @@ export class RepoCache {
 
   /**
    * Runs `use` on the repository of `branch` of `repoUrl` after fetching the branch into trackingRef(branch), or
-   * without a fetch when the tip there was known less than `reuseWithinMs` ago (the caller must treat that view as
-   * possibly behind: see fromEarlierOperation). Nobody else uses the repository until `use` settles.
+   * without a fetch when `reuse` allows the tip an earlier operation left (see fromEarlierOperation). Nobody else
+   * uses the repository until `use` settles.
    */
-  async withBranch<T>(repoUrl: string, branch: string, options: GitOptions, use: (cached: CachedBranch) => Promise<T>, reuseWithinMs = 0): Promise<T> {
+  async withBranch<T>(repoUrl: string, branch: string, options: GitOptions, use: (cached: CachedBranch) => Promise<T>, reuse: TipReuse = {}): Promise<T> {
     const key = createHash('sha256').update(`${repoUrl}\0${branch}`).digest('hex').slice(0, 32);
     const root = await this.rootDir();
     for (let removal = this.removals.get(key); removal; removal = this.removals.get(key)) await removal;
     let repo = this.repos.get(key);
     if (!repo) {
-      repo = { dir: path.join(root, key), queue: Promise.resolve(), users: 0, lastUsed: 0, fetched: false, knownAt: 0, tip: undefined, trees: new Map() };
+      repo = { dir: path.join(root, key), queue: Promise.resolve(), users: 0, lastUsed: 0, fetched: false, knownAt: 0, tip: undefined, handedOverAt: 0, trees: new Map() };
       this.repos.set(key, repo);
     }
     const held = repo;
@@ -126,8 +147,10 @@ export class RepoCache {
           return fetchBranchTip(held.dir, repoUrl, other, trailer, options);
         };
         await this.prepare(held, root, options);
-        const fromEarlierOperation = held.fetched && Date.now() - held.knownAt < reuseWithinMs;
+        const fromEarlierOperation = held.fetched && reusable(held, reuse);
+        held.handedOverAt = 0;
         if (!fromEarlierOperation) await refetch();
+        if (reuse.handOver) held.handedOverAt = held.knownAt;
         return await use({
           gitDir: held.dir,
           refetch,
@@ -235,13 +258,15 @@ export interface CachedTip {
 
 /**
  * Runs `use` on the tip of `branch` of `repoUrl`, fetched into the branch's cached repository of `workRoot` (the
- * one its deploys and reverts land from, so they find the objects there). Nobody else uses it until `use` settles.
+ * one its deploys and reverts land from, so they find the objects there) unless `reuse` allows an earlier
+ * operation's. Nobody else uses it until `use` settles.
  */
-export async function atCachedBranchTip<T>(repoUrl: string, branch: string, workRoot: string, options: GitOptions, use: (tip: CachedTip) => Promise<T>): Promise<T> {
+export async function atCachedBranchTip<T>(repoUrl: string, branch: string, workRoot: string, options: GitOptions, use: (tip: CachedTip) => Promise<T>, reuse: TipReuse = {}): Promise<T> {
   assertRepoUrl(repoUrl, repoUrlPolicyOf(options));
   assertBranchName(branch);
   return repoCacheOf(workRoot).withBranch(repoUrl, branch, options, async ({ gitDir, tip, treeWithDiff }) =>
     use({ gitDir, commitSha: tip() ?? (await gitText(gitDir, ['rev-parse', '--verify', `${trackingRef(branch)}^{commit}`], options)), treeWithDiff }),
+    reuse,
   );
 }
 

@@ -1,12 +1,14 @@
 /**
  * What a hand-written diff does to its targets' files, read when the patch is created so the quorum rules
- * (risk-quorum.ts) can judge it: the files the diff changes as they are on each target's branch (fetched at depth
- * 1, no checkout), and the same files with the diff applied in memory. The test stages apply the diff with git in
- * their own checkouts later; a diff that does not apply here is reported, not refused, so they still say why.
+ * (risk-quorum.ts) can judge it: the files the diff changes as they are on each target's branch, and the same files
+ * with the diff applied in memory. The branch is fetched (always: the quorum is judged on its tip now) into this
+ * process's cached repository of it, no checkout: a worker in the same process (`npm start`) starts the patch's
+ * tests from that fetch, and the next patch on the target fetches only what changed. The test stages apply the diff
+ * with git later; a diff that does not apply here is reported, not refused, so they still say why.
  */
 import { applyPatch, parsePatch, type StructuredPatch } from 'diff';
 import type { Target } from '../domain/types';
-import { type ChangedFile, changedFiles, GitError, type GitOptions, readTree } from '../git';
+import { atCachedBranchTip, type ChangedFile, changedFiles, GitError, type GitOptions, readTreeObjectsAndPaths } from '../git';
 import type { TargetChanges } from './risk-quorum';
 import type { PatchedFile } from './safety-report';
 
@@ -72,11 +74,12 @@ function applied(read: ReadDiff, before: ReadonlyMap<string, string>): PatchedFi
 async function readPatchedFiles(target: Target, read: ReadDiff, env: PatchedFilesEnvironment): Promise<PatchedFiles> {
   const oldPaths = new Set(read.changes.flatMap((change) => change.oldPath ?? []));
   try {
-    // A predicate, not globs: a path may hold characters picomatch would read as a pattern. The full ref name: a
-    // bare name would fetch a tag of the same name first (git's ref rules), not the branch the patch lands on.
-    const ref = `refs/heads/${target.branch}`;
-    const snapshot = await readTree({ repoUrl: target.repoUrl, ref, workRoot: env.workRoot }, (path) => oldPaths.has(path), env.git);
-    return applied(read, snapshot.files);
+    // A predicate, not globs: a path may hold characters picomatch would read as a pattern.
+    const files = await atCachedBranchTip(target.repoUrl, target.branch, env.workRoot, env.git, async ({ gitDir, commitSha }) => {
+      const [snapshot] = await readTreeObjectsAndPaths(gitDir, [{ treeish: commitSha, pathFilter: (path) => oldPaths.has(path) }], env.git);
+      return snapshot?.files ?? new Map<string, string>();
+    }, { handOver: true });
+    return applied(read, files);
   } catch (error) {
     if (error instanceof GitError) return { unreadable: `its branch ${target.branch} could not be read (${shortMessage(error)})` };
     throw error;

@@ -11,9 +11,10 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import pino from 'pino';
 import { createPatchActivities, LIFECYCLE_ACTOR, type PatchActivities } from '../../src/activities/patches';
-import { type Config, loadConfig } from '../../src/config';
+import { type Config, gitWorkRoot, loadConfig } from '../../src/config';
 import { type PatchSpec, type SandboxSettings, type StageVerdict, type Target, TEST_STAGES, TREE_STAGES } from '../../src/domain/types';
 import type { HealthCheck } from '../../src/health/schemas';
+import { readTargetChanges } from '../../src/patching/patched-files';
 import type { SandboxConfig } from '../../src/sandbox';
 import { listAuditEvents } from '../../src/store/audit';
 import { createPatch, getPatch } from '../../src/store/patches';
@@ -200,6 +201,25 @@ describe('patch activities', () => {
     expect(await run((a) => a.testTargetStages({ patchId: spec.id, target: spec.targets[0]!, stages: ['isolated'], diff: spec.diff }), { acts })).toMatchObject([
       { stage: 'isolated', passed: false, summary: expect.stringContaining('does not apply cleanly') },
     ]);
+  });
+
+  it("starts a new patch's tests from the fetch its creation read made in the same process, once", async () => {
+    const spec = await patch([await target()], bumpDiff());
+    const acts = activities();
+    const created = remote.tip();
+    // The API's read of the changed files (for the quorum), in this process's work folder as under `npm start`.
+    const [changes] = await readTargetChanges(spec.targets, spec.diff, { workRoot: gitWorkRoot(loadConfig({ DATA_DIR: dataDir })), git: { repoUrlPolicy: { allowLocal: true } } });
+    expect(changes?.files).toEqual([{ path: CI_PATH, before: CI_WORKFLOW, after: expect.stringContaining('actions/checkout@v4') }]);
+    // Pushed after the read: the tests take the read's fetch (fetching would test this commit), and the deploy's
+    // lease finds it later.
+    remote.commit({ 'README.md': 'pushed after the patch was made\n' }, 'docs: after the patch');
+    const heartbeats: unknown[] = [];
+    await run((a) => a.testTargetStages({ patchId: spec.id, target: spec.targets[0]!, stages: ['isolated'], diff: spec.diff }), { acts, heartbeats });
+    expect(heartbeats).toContain('applying the diff');
+    expect((await getPatch(db.pool, spec.id))?.tests.map((test) => test.details.commitSha)).toEqual([created]);
+    // Taken once: the next run fetches the branch as it is now.
+    await run((a) => a.testTargetStages({ patchId: spec.id, target: spec.targets[0]!, stages: ['isolated'], diff: spec.diff }), { acts });
+    expect((await getPatch(db.pool, spec.id))?.tests.map((test) => test.details.commitSha)).toEqual([remote.tip()]);
   });
 
   it('reports the workflow-run stage of a switched-off target with its tree stages, without cloning for it', async () => {

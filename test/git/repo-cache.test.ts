@@ -85,6 +85,31 @@ describe('the repository cache of deploys and reverts', () => {
     ).rejects.toMatchObject({ name: 'OperationAbortedError' });
   });
 
+  it('hands a fetch over to the next operation on the branch once, within its time, and to none after another operation', async () => {
+    const options = { repoUrlPolicy: LOCAL_ALLOWED };
+    const tipAt = (reuse: Parameters<typeof atCachedBranchTip>[5]): Promise<string> => atCachedBranchTip(remote.bare, 'main', remote.workRoot, options, ({ commitSha }) => Promise.resolve(commitSha), reuse);
+    const read = remote.tip();
+    expect(await tipAt({ handOver: true })).toBe(read);
+    remote.commit({ 'README.md': 'moved after the read\n' }, 'docs: moved');
+    const moved = remote.tip();
+    // Taken: the tip the read fetched, no fetch (which would see the moved branch).
+    expect(await tipAt({ handedOverWithinMs: 30_000 })).toBe(read);
+    // Taken once: the next one fetches.
+    expect(await tipAt({ handedOverWithinMs: 30_000 })).toBe(moved);
+    // Without a handover nothing is taken, however recent the fetch.
+    remote.commit({ 'README.md': 'moved again\n' }, 'docs: moved again');
+    expect(await tipAt({ handedOverWithinMs: 30_000 })).toBe(remote.tip());
+    // An operation in between lets it go; so does time.
+    expect(await tipAt({ handOver: true })).toBe(remote.tip());
+    expect(await tipAt({})).toBe(remote.tip());
+    remote.commit({ 'README.md': 'and again\n' }, 'docs: and again');
+    expect(await tipAt({ handedOverWithinMs: 30_000 })).toBe(remote.tip());
+    expect(await tipAt({ handOver: true })).toBe(remote.tip());
+    remote.commit({ 'README.md': 'once more\n' }, 'docs: once more');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await tipAt({ handedOverWithinMs: 10 })).toBe(remote.tip());
+  });
+
   it('throws a repository away after a failed git run and fetches it afresh', async () => {
     await deployPatch(deployInput(remote, 'patch-1'));
     const [repo = ''] = cachedRepos(remote.workRoot);

@@ -4,11 +4,10 @@
  * self-approval, duplicates and wrong states synchronously) or, for abort, a Signal.
  */
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { type Request, type Response, Router } from 'express';
 import { type Client, WorkflowIdReusePolicy, WorkflowNotFoundError, type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Pool } from 'pg';
-import { allowsLocalRepos, type Config } from '../../config';
+import { allowsLocalRepos, type Config, gitWorkRoot } from '../../config';
 import { type Actor, type PatchState, type PatchStatus, TERMINAL_PATCH_STATUSES } from '../../domain/types';
 import {
   lifecycleInput,
@@ -178,7 +177,7 @@ export function patchRoutes(deps: { pool: Pool; temporalClient: Client; config: 
   const repoUrls = { allowLocal: allowsLocalRepos(deps.config) };
   const forges = ForgeDirectory.load(deps.config.forges.credentials);
   const generation: GenerationEnvironment = {
-    workRoot: path.join(deps.config.dataDir, 'work'),
+    workRoot: gitWorkRoot(deps.config),
     git: { repoUrlPolicy: repoUrls },
     actions: deps.config.actions,
     gitAccess: (target) => forges.gitAccess(target),
