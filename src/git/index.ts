@@ -60,16 +60,4 @@ export {
   type TrailerSearchOptions,
   treeWithDiff,
 } from './repo';
-export {
-  listFiles,
-  type PathFilter,
-  readTree,
-  readTreeAndPaths,
-  readTreeObjectsAndPaths,
-  type ReadTreeOptions,
-  type SkipReason,
-  type TreeListing,
-  type TreeRead,
-  type TreeSnapshot,
-  type TreeSource,
-} from './tree-read';
+export { type PathFilter, readTreeAndPaths, readTreeObjectsAndPaths, type ReadTreeOptions, type SkipReason, type TreeRead, type TreeSource } from './tree-read';

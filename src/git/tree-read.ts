@@ -1,35 +1,33 @@
 /**
  * Read-only views of a repository's files at a commit: the paths, and the text of the files a filter selects, read
- * from git's objects (ls-tree and one cat-file --batch) without a checkout; a remote ref is fetched at depth 1 into a
- * temporary folder first.
+ * from git's objects (ls-tree and one cat-file --batch) without a checkout. A remote branch is read from its cached
+ * repository (repo-cache.ts: atCachedBranchTip).
  */
 import picomatch from 'picomatch';
 import { GitStateError, InvalidInputError } from './errors';
-import { type GitOptions, gitText, repoUrlPolicyOf, runGit } from './git-cli';
-import { fetchedBranchTip, fetchRef, FULL_OBJECT_ID, withWorkDir } from './repo';
-import { assertRepoUrl } from './repo-url';
+import { type GitOptions, gitText, runGit } from './git-cli';
+import { FULL_OBJECT_ID } from './repo';
 import { assertRef } from './validate';
 
-/** A local clone (at `ref`, default HEAD), or a remote ref fetched (depth 1) into a temporary folder. */
-export type TreeSource = { dir: string; ref?: string } | { repoUrl: string; ref: string; workRoot: string };
+/** A local repository at `ref` (default HEAD). */
+export interface TreeSource {
+  dir: string;
+  ref?: string;
+}
 
 /** picomatch globs (dotfiles included, e.g. `.github/**`) or a predicate over repository-relative paths. */
 export type PathFilter = string | readonly string[] | ((path: string) => boolean);
 
-export interface TreeListing {
-  commitSha: string;
-  /** Files (regular and symlinks) matching the filter, sorted; submodules are not listed. */
-  paths: string[];
-}
-
 export type SkipReason = 'symlink' | 'binary' | 'not-utf8' | 'too-large';
 
-export interface TreeSnapshot {
-  commitSha: string;
+/** The text of a tree's files matching a filter, and every path in it. */
+export interface TreeRead {
   /** Regular text files matching the filter, path to content (UTF-8, byte order mark kept). */
   files: Map<string, string>;
   /** Matching files that are not in `files`, and why. */
   skipped: { path: string; reason: SkipReason }[];
+  /** Every file (regular and symlinks), sorted; submodules are not listed. */
+  paths: string[];
 }
 
 export interface ReadTreeOptions extends GitOptions {
@@ -44,47 +42,23 @@ interface TreeEntry {
   path: string;
 }
 
-function toMatcher(filter: PathFilter | undefined): (path: string) => boolean {
-  if (filter === undefined) return () => true;
+function toMatcher(filter: PathFilter): (path: string) => boolean {
   if (typeof filter === 'function') return filter;
   if (filter.length === 0) return () => false;
   return picomatch(typeof filter === 'string' ? filter : [...filter], { dot: true });
 }
 
-/** Resolves the source to a local repository folder and a commit, and runs `use` on them. */
-async function withTree<T>(source: TreeSource, options: GitOptions, use: (dir: string, commitSha: string) => Promise<T>): Promise<T> {
-  const ref = source.ref ?? 'HEAD';
-  assertRef(ref);
-  if ('dir' in source) return use(source.dir, await gitText(source.dir, ['rev-parse', '--verify', `${ref}^{commit}`], options));
-  const { repoUrl } = source;
-  assertRepoUrl(repoUrl, repoUrlPolicyOf(options));
-  return withWorkDir(source.workRoot, 'tree', async (dir) => {
-    await runGit(dir, ['init', '-q', '--bare', '--template='], options);
-    await fetchRef(dir, ['fetch', '-q', '--no-tags', '--depth=1', '--', repoUrl, ref], repoUrl, ref, options);
-    const branchTip = ref.startsWith('refs/heads/') ? await fetchedBranchTip(dir) : undefined;
-    return use(dir, branchTip ?? (await gitText(dir, ['rev-parse', '--verify', 'FETCH_HEAD^{commit}'], options)));
-  });
-}
-
-async function listEntries(dir: string, treeish: string, filter: PathFilter | undefined, options: GitOptions): Promise<TreeEntry[]> {
-  const matches = toMatcher(filter);
+/** Every file of the tree, sorted by path. */
+async function listEntries(dir: string, treeish: string, options: GitOptions): Promise<TreeEntry[]> {
   const { stdout } = await runGit(dir, ['ls-tree', '-r', '-z', '--long', '--full-tree', treeish], options);
   const entries: TreeEntry[] = [];
   for (const record of stdout.toString('utf8').split('\0')) {
     const parsed = /^(\d+) (\w+) ([0-9a-f]+) +(\d+|-)\t(.*)$/s.exec(record);
     if (!parsed) continue;
     const [, mode = '', type, sha = '', size = '', path = ''] = parsed;
-    if (type === 'blob' && matches(path)) entries.push({ mode, sha, size: Number(size), path });
+    if (type === 'blob') entries.push({ mode, sha, size: Number(size), path });
   }
   return entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
-
-/** Paths of the files at a commit, for fileExists checks. */
-export async function listFiles(source: TreeSource, pathFilter?: PathFilter, options: GitOptions = {}): Promise<TreeListing> {
-  return withTree(source, options, async (dir, commitSha) => ({
-    commitSha,
-    paths: (await listEntries(dir, commitSha, pathFilter, options)).map((entry) => entry.path),
-  }));
 }
 
 /** Splits `git cat-file --batch` output into object contents, in request order. */
@@ -103,16 +77,10 @@ function parseCatFileBatch(output: Buffer): Buffer[] {
   return contents;
 }
 
-/** The snapshot of `entries` (listed at `commitSha`): their text read with one `cat-file --batch`. */
-async function snapshotOf(dir: string, commitSha: string, entries: readonly TreeEntry[], options: ReadTreeOptions): Promise<TreeSnapshot> {
-  const [snapshot = { files: new Map<string, string>(), skipped: [] }] = await snapshotsOf(dir, [entries], options);
-  return { commitSha, ...snapshot };
-}
-
 /** The text of several lists of entries, with one `cat-file --batch` reading each blob once. */
-async function snapshotsOf(dir: string, entryLists: ReadonlyArray<readonly TreeEntry[]>, options: ReadTreeOptions): Promise<Array<Omit<TreeSnapshot, 'commitSha'>>> {
+async function snapshotsOf(dir: string, entryLists: ReadonlyArray<readonly TreeEntry[]>, options: ReadTreeOptions): Promise<Array<Omit<TreeRead, 'paths'>>> {
   const maxFileBytes = options.maxFileBytes ?? 1024 * 1024;
-  const snapshots = entryLists.map(() => ({ files: new Map<string, string>(), skipped: [] as TreeSnapshot['skipped'] }));
+  const snapshots = entryLists.map(() => ({ files: new Map<string, string>(), skipped: [] as TreeRead['skipped'] }));
   const wanted = entryLists.map((entries, index) =>
     entries.filter((entry) => {
       const reason = entry.mode === '120000' ? 'symlink' : entry.size > maxFileBytes ? 'too-large' : undefined;
@@ -146,21 +114,14 @@ function blobText(content: Buffer): string | { skipped: SkipReason } {
   }
 }
 
-/** The text of the files at a commit whose paths match `pathFilter`, e.g. all `.github/**` files. */
-export async function readTree(source: TreeSource, pathFilter?: PathFilter, options: ReadTreeOptions = {}): Promise<TreeSnapshot> {
-  return withTree(source, options, async (dir, commitSha) => snapshotOf(dir, commitSha, await listEntries(dir, commitSha, pathFilter, options), options));
+/** The files of the source's commit matching `pathFilter` (e.g. `.github/**`) and every path, with the commit's SHA. */
+export async function readTreeAndPaths(source: TreeSource, pathFilter: PathFilter, options: ReadTreeOptions = {}): Promise<TreeRead & { commitSha: string }> {
+  const ref = source.ref ?? 'HEAD';
+  assertRef(ref);
+  const commitSha = await gitText(source.dir, ['rev-parse', '--verify', `${ref}^{commit}`], options);
+  const [read] = await readTreeObjectsAndPaths(source.dir, [{ treeish: commitSha, pathFilter }], options);
+  return { commitSha, ...(read as TreeRead) };
 }
-
-/** readTree and listFiles (every path) from one listing of the commit. */
-export async function readTreeAndPaths(source: TreeSource, pathFilter: PathFilter, options: ReadTreeOptions = {}): Promise<TreeSnapshot & Pick<TreeListing, 'paths'>> {
-  return withTree(source, options, async (dir, commitSha) => {
-    const [read] = await readTreeObjectsAndPaths(dir, [{ treeish: commitSha, pathFilter }], options);
-    return { commitSha, ...(read as TreeRead) };
-  });
-}
-
-/** The text of a tree's files matching a filter, and every path in it. */
-export type TreeRead = Omit<TreeSnapshot, 'commitSha'> & Pick<TreeListing, 'paths'>;
 
 /**
  * readTreeAndPaths of tree objects or commits (by full SHA) in the repository `dir`, e.g. both sides of a change
@@ -172,7 +133,7 @@ export async function readTreeObjectsAndPaths(dir: string, trees: ReadonlyArray<
     trees.map(async ({ treeish, pathFilter }) => {
       if (!FULL_OBJECT_ID.test(treeish)) throw new InvalidInputError(`not a full tree or commit SHA: ${treeish}`);
       const matches = toMatcher(pathFilter);
-      const entries = await listEntries(dir, treeish, undefined, options);
+      const entries = await listEntries(dir, treeish, options);
       return { matching: entries.filter((entry) => matches(entry.path)), paths: entries.map((entry) => entry.path) };
     }),
   );

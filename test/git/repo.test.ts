@@ -10,21 +10,21 @@ import {
   GitTimeoutError,
   InvalidDiffError,
   InvalidInputError,
-  listFiles,
   OperationAbortedError,
   PatchDoesNotApplyError,
-  readTree,
   readTreeAndPaths,
   readTreeObjectsAndPaths,
   RefNotFoundError,
   removeStaleWorkDirs,
+  type TreeRead,
   treeWithDiff,
 } from '../../src/git';
+import { atCachedBranchTip } from '../../src/git/repo-cache';
 import { folderOwnerTag } from '../../src/process/owned-folders';
 import { identityOf } from '../../src/process/process-identity';
 import { CI_PATH, CI_WORKFLOW, checkoutVersion, git, TestRemote } from './remote-fixture';
 
-describe('checkout, readTree and listFiles', () => {
+describe('checkout and tree reads', () => {
   let remote: TestRemote;
   beforeAll(() => {
     remote = new TestRemote({
@@ -55,7 +55,7 @@ describe('checkout, readTree and listFiles', () => {
   it('reads the text files under a glob from a clone, skipping binary, non-UTF-8 and symlinked files', async () => {
     const { dir, headSha } = await checkout(remote.bare, 'main', remote.workRoot, { repoUrlPolicy: { allowLocal: true } });
     try {
-      const snapshot = await readTree({ dir }, '.github/**');
+      const snapshot = await readTreeAndPaths({ dir }, '.github/**');
       expect(snapshot.commitSha).toBe(headSha);
       expect([...snapshot.files.keys()]).toEqual(['.github/actions/setup/action.yml', CI_PATH]);
       expect(snapshot.files.get(CI_PATH)).toBe(CI_WORKFLOW);
@@ -64,16 +64,15 @@ describe('checkout, readTree and listFiles', () => {
         { path: '.github/latin1.txt', reason: 'not-utf8' },
         { path: '.github/logo.bin', reason: 'binary' },
       ]);
-      const small = await readTree({ dir }, (path) => path.endsWith('.yml') && !path.includes('link'), { maxFileBytes: 100 });
+      const small = await readTreeAndPaths({ dir }, (path) => path.endsWith('.yml') && !path.includes('link'), { maxFileBytes: 100 });
       expect([...small.files.keys()]).toEqual(['.github/actions/setup/action.yml']);
       expect(small.skipped).toEqual([{ path: CI_PATH, reason: 'too-large' }]);
-      // One listing for both: the same snapshot as readTree, and every path as listFiles gives it.
-      const both = await readTreeAndPaths({ dir }, '.github/**');
-      expect({ ...both, paths: undefined }).toEqual({ ...snapshot, paths: undefined });
-      expect(both.paths).toEqual((await listFiles({ dir })).paths);
-      expect(both.paths).toContain('README.md');
-      const bothSmall = await readTreeAndPaths({ dir }, (path) => path.endsWith('.yml') && !path.includes('link'), { maxFileBytes: 100 });
-      expect(bothSmall.skipped).toEqual(small.skipped);
+      // Every path, whatever the filter selects (rules ask whether a file exists).
+      expect(snapshot.paths).toEqual(git(dir, 'ls-files').split('\n'));
+      expect(small.paths).toEqual(snapshot.paths);
+      expect(snapshot.paths).toContain('README.md');
+      expect(await readTreeAndPaths({ dir, ref: 'HEAD~1' }, '.github/**')).toMatchObject({ commitSha: git(dir, 'rev-parse', 'HEAD~1') });
+      await expect(readTreeAndPaths({ dir, ref: '--output=/tmp/x' }, '.github/**')).rejects.toThrow(InvalidInputError);
       // A tree object reads the same, with the diff's change in it (a stage reads a patched tree this way).
       const gitDir = join(dir, '.git');
       const patchedTree = await treeWithDiff(gitDir, headSha, remote.diffFor(checkoutVersion('v4')));
@@ -81,12 +80,12 @@ describe('checkout, readTree and listFiles', () => {
         { treeish: headSha, pathFilter: '.github/**' },
         { treeish: patchedTree, pathFilter: '.github/**' },
       ]);
-      expect(tip).toEqual({ ...both, commitSha: undefined });
+      expect(tip).toEqual({ ...snapshot, commitSha: undefined });
       if (patched === undefined) throw new Error('the patched tree was not read');
-      expect(patched.paths).toEqual(both.paths);
-      expect(patched.skipped).toEqual(both.skipped);
+      expect(patched.paths).toEqual(snapshot.paths);
+      expect(patched.skipped).toEqual(snapshot.skipped);
       expect(patched.files.get(CI_PATH)).toBe(checkoutVersion('v4')[CI_PATH]);
-      expect(patched.files.get('.github/actions/setup/action.yml')).toBe(both.files.get('.github/actions/setup/action.yml'));
+      expect(patched.files.get('.github/actions/setup/action.yml')).toBe(snapshot.files.get('.github/actions/setup/action.yml'));
       await expect(readTreeObjectsAndPaths(gitDir, [{ treeish: '--output=/tmp/x', pathFilter: '.github/**' }])).rejects.toThrow(InvalidInputError);
       await expect(readTreeObjectsAndPaths(gitDir, [{ treeish: 'HEAD', pathFilter: '.github/**' }])).rejects.toThrow('not a full tree or commit SHA: HEAD');
     } finally {
@@ -94,22 +93,22 @@ describe('checkout, readTree and listFiles', () => {
     }
   });
 
-  it('reads a remote ref (branch or SHA) without a clone left behind, keeping a byte order mark', async () => {
-    const seedSha = git(remote.bare, 'rev-parse', 'main~1');
-    const byBranch = await readTree({ repoUrl: remote.bare, ref: 'main', workRoot: remote.workRoot }, ['README.md'], { repoUrlPolicy: { allowLocal: true } });
-    expect(byBranch.commitSha).toBe(remote.tip());
-    expect(byBranch.files.get('README.md')).toBe('\uFEFFhello\n');
-    const bySha = await listFiles({ repoUrl: remote.bare, ref: seedSha, workRoot: remote.workRoot }, '.github/**', { repoUrlPolicy: { allowLocal: true } });
-    expect(bySha).toEqual({
-      commitSha: seedSha,
-      paths: ['.github/actions/setup/action.yml', '.github/logo.bin', CI_PATH],
-    });
-    const all = await listFiles({ repoUrl: remote.bare, ref: 'main', workRoot: remote.workRoot }, undefined, { repoUrlPolicy: { allowLocal: true } });
-    expect(all.paths).toContain('.github/ci-link.yml');
-    expect(all.paths).toContain('README.md');
-    await expect(readTree({ repoUrl: remote.bare, ref: 'no-such-branch', workRoot: remote.workRoot }, undefined, { repoUrlPolicy: { allowLocal: true } })).rejects.toBeInstanceOf(RefNotFoundError);
-    await expect(readTree({ repoUrl: remote.bare, ref: '--upload-pack=touch /tmp/x', workRoot: remote.workRoot }, undefined, { repoUrlPolicy: { allowLocal: true } })).rejects.toBeInstanceOf(InvalidInputError);
-    expect(remote.workRootEntries()).toEqual([]);
+  it('reads a remote branch in its cached repository without a work tree, keeping a byte order mark', async () => {
+    const options = { repoUrlPolicy: { allowLocal: true } };
+    const readBranch = (branch: string): Promise<TreeRead & { commitSha: string }> =>
+      atCachedBranchTip(remote.bare, branch, remote.workRoot, options, async ({ gitDir, commitSha }) => {
+        const [read] = await readTreeObjectsAndPaths(gitDir, [{ treeish: commitSha, pathFilter: ['README.md'] }], options);
+        if (read === undefined) throw new Error('nothing was read');
+        return { commitSha, ...read };
+      });
+    const read = await readBranch('main');
+    expect(read.commitSha).toBe(remote.tip());
+    expect(read.files).toEqual(new Map([['README.md', '\uFEFFhello\n']]));
+    expect(read.paths).toEqual(expect.arrayContaining(['.github/ci-link.yml', 'README.md', CI_PATH]));
+    await expect(readBranch('no-such-branch')).rejects.toBeInstanceOf(RefNotFoundError);
+    await expect(readBranch('--upload-pack=touch /tmp/x')).rejects.toBeInstanceOf(InvalidInputError);
+    // The branch's cached repository, bare: nothing else is left.
+    expect(remote.workRootEntries()).toEqual([expect.stringContaining('-cache-')]);
   });
 });
 
@@ -205,9 +204,7 @@ describe('git process control', () => {
     const error = await checkout(url, 'main', remote.workRoot, { ...hangingSsh, signal: controller.signal }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(OperationAbortedError);
     expect(remote.workRootEntries()).toEqual([]);
-    const timeout = await readTree({ repoUrl: url, ref: 'main', workRoot: remote.workRoot }, undefined, { ...hangingSsh, timeoutMs: 200 }).catch(
-      (caught: unknown) => caught,
-    );
+    const timeout = await atCachedBranchTip(url, 'main', remote.workRoot, { ...hangingSsh, timeoutMs: 200 }, () => Promise.resolve()).catch((caught: unknown) => caught);
     expect(timeout).toBeInstanceOf(GitTimeoutError);
     expect(String((timeout as Error).message)).not.toContain('s3cret');
     expect(String((timeout as Error).message)).toContain('ssh://***@example.invalid');
