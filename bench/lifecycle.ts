@@ -139,7 +139,8 @@ async function runGitAlone(dir: string, runs: readonly PatchRun[], deployedTarge
 
 export async function runLifecycleBench(context: BenchContext): Promise<string> {
   const patchCount = context.full ? 200 : 20;
-  const stack = await startBenchStack({ log: context.log });
+  // As `npm start` runs it: the worker's tests start from the fetch the API made to judge the patch's quorum.
+  const stack = await startBenchStack({ log: context.log, allInOne: true });
   try {
     const targets = await stack.createTargets(patchCount * TARGETS_PER_PATCH);
     const runs: PatchRun[] = Array.from({ length: patchCount }, (_, index) => ({
@@ -191,7 +192,7 @@ export async function runLifecycleBench(context: BenchContext): Promise<string> 
     return [
       '## Lifecycle overhead',
       '',
-      `Measured by \`npm run bench\` (bench/lifecycle.ts${context.full ? ', --full' : ''}) on ${context.machine}: the whole stack on this machine (Temporal dev server, embedded PostgreSQL, worker and API processes).`,
+      `Measured by \`npm run bench\` (bench/lifecycle.ts${context.full ? ', --full' : ''}) on ${context.machine}: the whole stack on this machine as \`npm start\` runs it (Temporal dev server, embedded PostgreSQL, one process for the worker and the API).`,
       `${patchCount} patches × ${TARGETS_PER_PATCH} targets, waves 50 % / 100 %, health every 1 s for 1 s, every ${FAILING_EVERY}th patch unhealthy (rolled back), all created at once and each approved as soon as it waited; the targets' own CI runs (act) are off.`,
       `Outcome: ${Object.entries(statuses).map(([status, count]) => `${count} ${status}`).join(', ')}; ${commits} commits and ${reverts} reverts.`,
       'Temporal alone: the same command shapes (read from a deployed and a rolled-back history of this run, activities that do nothing). Git alone: the same commits and reverts by a script (clone, apply, commit, push, revert, push), twice the cores at a time.',

@@ -112,10 +112,9 @@ export interface BenchStack {
   api: BenchApi;
   health: HealthControl;
   worker(): WorkerProcess;
-  /** Stops the worker and starts a new one with these extra settings (e.g. cache sizes). */
+  /** Stops the worker (with allInOne, the API too) and starts a new one with these extra settings (e.g. cache sizes). */
   restartWorker(env?: Record<string, string>): Promise<void>;
   createTargets(count: number, options?: { monitored?: boolean; prefix?: string }): Promise<BenchTarget[]>;
-  /** Polls the patch until its status is one of `statuses`; returns when it got there (ms since the epoch). */
   /**
    * Polls GET /patches/:id (a workflow query while the patch runs) until it has one of the statuses. The interval
    * (default 50 ms) is load on the worker: measurements taken from event times poll slower.
@@ -127,6 +126,11 @@ export interface BenchStack {
 export interface BenchStackOptions {
   /** Extra settings for the worker process (WORKER_* tuning). */
   workerEnv?: Record<string, string>;
+  /**
+   * One process runs the worker and the API, as `npm start` does (src/main.ts, here against the stack's Temporal
+   * and PostgreSQL); by default they are two processes, so the worker's memory is its own.
+   */
+  allInOne?: boolean;
   log?: (line: string) => void;
 }
 
@@ -315,13 +319,14 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
       // A folder that does not exist: pinning finds no action repositories at once instead of trying github.com.
       ACTIONS_GIT_BASE_URL: path.join(dir, 'no-action-repositories'),
     };
-    let worker = startNodeProcess(distEntry('worker.js'), { ...workerEnv, ...options.workerEnv }, path.join(dir, 'worker.log'));
-    const api = startNodeProcess(
-      distEntry('api/main.js'),
-      { ...env, DATA_DIR: path.join(dir, 'api'), PORT: String(apiPort), JWT_SECRET: jwtSecret, ALLOW_LOCAL_REPOS: 'true' },
-      path.join(dir, 'api.log'),
-    );
-    cleanups.push(() => stopProcess(api), () => stopProcess(worker));
+    const apiEnv = { PORT: String(apiPort), JWT_SECRET: jwtSecret, ALLOW_LOCAL_REPOS: 'true' };
+    const startWorker = (extraEnv: Record<string, string>): ChildProcess =>
+      options.allInOne
+        ? startNodeProcess(distEntry('main.js'), { ...workerEnv, ...apiEnv, ...options.workerEnv, ...extraEnv }, path.join(dir, 'worker.log'))
+        : startNodeProcess(distEntry('worker.js'), { ...workerEnv, ...options.workerEnv, ...extraEnv }, path.join(dir, 'worker.log'));
+    let worker = startWorker({});
+    const api = options.allInOne ? undefined : startNodeProcess(distEntry('api/main.js'), { ...env, ...apiEnv, DATA_DIR: path.join(dir, 'api') }, path.join(dir, 'api.log'));
+    cleanups.push(async () => (api ? stopProcess(api) : undefined), () => stopProcess(worker));
     const roles: Role[] = ['viewer', 'operator', 'guardian', 'admin'];
     const tokens = Object.fromEntries(await Promise.all(roles.map(async (role) => [role, await signToken(jwtSecret, `bench-${role}`, [role])]))) as Record<Role, string>;
     const benchApi = createApi(`http://127.0.0.1:${apiPort}`, tokens);
@@ -347,7 +352,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
       async restartWorker(extraEnv = {}) {
         await stopProcess(worker);
         // The stopped worker's heartbeat is still fresh for a while; the new one must be polling before we go on.
-        worker = startNodeProcess(distEntry('worker.js'), { ...workerEnv, ...options.workerEnv, ...extraEnv }, path.join(dir, 'worker.log'));
+        worker = startWorker(extraEnv);
         await ready();
       },
       async createTargets(count, { monitored = true, prefix = 'svc' } = {}) {
