@@ -9,8 +9,8 @@
  * pushed moments ago (a landing then pushes with that tip as lease and fetches when the push is refused), or a fetch
  * handed over by the operation that made it (a new patch's read, to its tests: taken once): every other operation
  * fetches the branch first and reads the tip and the trailers from what it fetched; scratch indexes are made afresh
- * and removed. A repository whose git run failed (a killed fetch may leave a lock file behind) is
- * thrown away and fetched again by its next user.
+ * and removed. A repository whose git run failed (a killed fetch may leave a lock file behind) is thrown away and
+ * fetched again by its next user.
  */
 import { createHash } from 'node:crypto';
 import { access, mkdir, rename, rm } from 'node:fs/promises';
