@@ -56,8 +56,8 @@ interface CachedRepo {
   knownAt: number;
   /** That tip, when known without reading trackingRef(branch): FETCH_HEAD of the last fetch, or our last push. */
   tip: string | undefined;
-  /** knownAt of a fetch handed over and not taken yet; 0 if none. */
-  handedOverAt: number;
+  /** Whether the last operation handed its fetch (the tip known at knownAt) over and nobody has taken it. */
+  handedOver: boolean;
   /** Trees made of a commit with a diff applied, by commit and the diff's SHA-256; gone with the repository's files. */
   trees: Map<string, string>;
 }
@@ -87,7 +87,7 @@ function leavesRepoIntact(error: unknown): boolean {
 function reusable(repo: CachedRepo, reuse: TipReuse): boolean {
   const age = Date.now() - repo.knownAt;
   if (reuse.knownWithinMs !== undefined && age < reuse.knownWithinMs) return true;
-  return reuse.handedOverWithinMs !== undefined && repo.handedOverAt === repo.knownAt && repo.handedOverAt > 0 && age < reuse.handedOverWithinMs;
+  return reuse.handedOverWithinMs !== undefined && repo.handedOver && age < reuse.handedOverWithinMs;
 }
 
 async function exists(file: string): Promise<boolean> {
@@ -102,7 +102,7 @@ function forget(repo: CachedRepo): void {
   repo.fetched = false;
   repo.knownAt = 0;
   repo.tip = undefined;
-  repo.handedOverAt = 0;
+  repo.handedOver = false;
   repo.trees.clear();
 }
 
@@ -133,7 +133,7 @@ export class RepoCache {
     for (let removal = this.removals.get(key); removal; removal = this.removals.get(key)) await removal;
     let repo = this.repos.get(key);
     if (!repo) {
-      repo = { dir: path.join(root, key), queue: Promise.resolve(), users: 0, lastUsed: 0, fetched: false, knownAt: 0, tip: undefined, handedOverAt: 0, trees: new Map() };
+      repo = { dir: path.join(root, key), queue: Promise.resolve(), users: 0, lastUsed: 0, fetched: false, knownAt: 0, tip: undefined, handedOver: false, trees: new Map() };
       this.repos.set(key, repo);
     }
     const held = repo;
@@ -148,9 +148,9 @@ export class RepoCache {
         };
         await this.prepare(held, root, options);
         const fromEarlierOperation = held.fetched && reusable(held, reuse);
-        held.handedOverAt = 0;
+        held.handedOver = false;
         if (!fromEarlierOperation) await refetch();
-        if (reuse.handOver) held.handedOverAt = held.knownAt;
+        held.handedOver = reuse.handOver === true;
         return await use({
           gitDir: held.dir,
           refetch,

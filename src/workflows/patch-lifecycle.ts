@@ -188,7 +188,6 @@ async function testEveryTarget(run: LifecycleRun): Promise<boolean> {
     let unrunnable: string | undefined;
     let verdicts: StageVerdict[];
     try {
-      // A target's stages are scheduled together, so one worker is likely to take them all and read its tree once.
       const perActivity = round.flatMap((entry) =>
         testTargetRound(run, entry, perTarget, options).map(({ name, verdicts: tested }) =>
           tested.catch((error: unknown) => {
